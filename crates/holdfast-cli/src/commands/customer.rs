@@ -1,0 +1,10 @@
+//! `holdfast customer` (being built).
+
+use crate::Global;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
+    anyhow::bail!("`holdfast customer` is not available in this build yet")
+}

@@ -1,0 +1,16 @@
+pub mod analyze;
+pub mod movement;
+pub mod cohorts;
+pub mod generate;
+pub mod fit;
+pub mod predict;
+pub mod segments;
+pub mod at_risk;
+pub mod next_offers;
+pub mod import;
+pub mod score;
+pub mod mrr;
+pub mod customer;
+pub mod export;
+pub mod bench;
+pub mod demo;

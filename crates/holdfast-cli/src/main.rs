@@ -1,0 +1,101 @@
+//! The `holdfast` binary: parses arguments and wires the library crates together. No metric is
+//! computed here; see `holdfast-core`, `holdfast-models`, `holdfast-import`, `holdfast-report`
+//! and `holdfast-store`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod commands;
+mod global;
+mod input;
+
+pub use global::Global;
+
+/// Holdfast — who is staying, who is drifting away, what each customer is worth, what to do next.
+#[derive(Parser, Debug)]
+#[command(
+    name = "holdfast",
+    version,
+    about,
+    after_help = "Examples:\n  holdfast generate --customers 5000 --seed 1 --out orders.csv\n  holdfast analyze orders.csv --out report.html\n  holdfast movement --orders orders.csv --period month --json"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The full retention report of an orders file, in one command, no database.
+    Analyze(commands::analyze::Args),
+    /// Period movement: start, new, reactivated, lost, kept customers and the rates.
+    Movement(commands::movement::Args),
+    /// Cohort tables of customers and revenue.
+    Cohorts(commands::cohorts::Args),
+    /// Writes a realistic synthetic orders file, deterministic by seed.
+    Generate(commands::generate::Args),
+    /// Fits a customer-base model (BG/NBD, Pareto/NBD, MBG/NBD, Gamma-Gamma, sBG, BG/BB).
+    Fit(commands::fit::Args),
+    /// Per-customer predictions: P(alive), expected purchases, next order, CLV.
+    Predict(commands::predict::Args),
+    /// RFM scores, named segments, value tiers and lifecycle states.
+    Segments(commands::segments::Args),
+    /// The action queue: red flags turned into tasks, highest stake first.
+    AtRisk(commands::at_risk::Args),
+    /// Service chains and the next best offer per customer.
+    NextOffers(commands::next_offers::Args),
+    /// Imports a file into the store (orders, customers, events, subscriptions, feedback).
+    Import(commands::import::Args),
+    /// Recomputes the scoring snapshot in the store.
+    Score(commands::score::Args),
+    /// Subscription metrics: MRR, its movement, GRR and NRR.
+    Mrr(commands::mrr::Args),
+    /// Everything known about one customer.
+    Customer(commands::customer::Args),
+    /// Exports an entity of the store as CSV.
+    Export(commands::export::Args),
+    /// Benchmarks against reference tools, measured side by side.
+    Bench(commands::bench::Args),
+    /// Generates a demo data set and analyses it into report.html.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+        Err(_) => {
+            eprintln!("error: internal error in Holdfast (a bug); please report it with the command you ran");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Analyze(a) => commands::analyze::run(a, g),
+        Command::Movement(a) => commands::movement::run(a, g),
+        Command::Cohorts(a) => commands::cohorts::run(a, g),
+        Command::Generate(a) => commands::generate::run(a, g),
+        Command::Fit(a) => commands::fit::run(a, g),
+        Command::Predict(a) => commands::predict::run(a, g),
+        Command::Segments(a) => commands::segments::run(a, g),
+        Command::AtRisk(a) => commands::at_risk::run(a, g),
+        Command::NextOffers(a) => commands::next_offers::run(a, g),
+        Command::Import(a) => commands::import::run(a, g),
+        Command::Score(a) => commands::score::run(a, g),
+        Command::Mrr(a) => commands::mrr::run(a, g),
+        Command::Customer(a) => commands::customer::run(a, g),
+        Command::Export(a) => commands::export::run(a, g),
+        Command::Bench(a) => commands::bench::run(a, g),
+        Command::Demo(a) => commands::demo::run(a, g),
+    }
+}
