@@ -118,6 +118,7 @@ pub fn write<W: Write>(cfg: &Config, recs: &[Rec], out: &mut W, progress: &mut d
     out.write_all(HEADER.as_bytes())?;
     out.write_all(b"\n")?;
     let rows = recs.len() as u64;
+    progress(Progress::Writing { rows_done: 0, rows });
     let per_write = ROWS_PER_TASK * TASKS_PER_WRITE;
     for (w, group) in recs.chunks(per_write).enumerate() {
         let base = (w * per_write) as u64 + 1;

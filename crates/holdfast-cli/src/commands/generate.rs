@@ -69,7 +69,15 @@ pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::
             .progress_chars("=> "),
     );
     let mut shown = false;
+    // Phase boundaries (simulating → sorting → writing), printed with HOLDFAST_SYNTH_TIMING set.
+    let mut sorting_at = None;
+    let mut writing_at = None;
     let mut on_progress = |p: Progress| {
+        match p {
+            Progress::Sorting { .. } => sorting_at = sorting_at.or(Some(started.elapsed())),
+            Progress::Writing { .. } => writing_at = writing_at.or(Some(started.elapsed())),
+            Progress::Simulating { .. } => {}
+        }
         if quiet {
             return;
         }
@@ -108,7 +116,10 @@ pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::
     };
     bar.finish_and_clear();
     if timing {
-        eprintln!("generate: {:.2} s", started.elapsed().as_secs_f64());
+        let total = started.elapsed().as_secs_f64();
+        let s = sorting_at.map(|d| d.as_secs_f64()).unwrap_or(total);
+        let w = writing_at.map(|d| d.as_secs_f64()).unwrap_or(total);
+        eprintln!("generate: simulate {s:.2} s, sort {:.2} s, format+write {:.2} s, total {total:.2} s", w - s, total - w);
     }
     Ok(truth)
 }
