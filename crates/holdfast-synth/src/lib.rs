@@ -57,7 +57,7 @@ pub enum Error {
     UnknownProduct { name: String, known: String },
     #[error("at most 64 chains can be planted, not {0}")]
     TooManyChains(usize),
-    #[error("could not write the orders: {0}")]
+    #[error("could not write the orders")]
     Io(#[from] std::io::Error),
 }
 

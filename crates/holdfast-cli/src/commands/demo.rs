@@ -53,7 +53,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let report = args.dir.join("report.html");
     let mut cfg = holdfast_synth::Config::new(args.customers, args.seed);
     cfg.chains = holdfast_synth::Chain::defaults();
-    let truth = generate::write_file(&cfg, &orders, g.quiet)?;
+    let truth = generate::write_file(&cfg, &orders, g.quiet)?.context("the demo file was not written")?;
     println!(
         "Generated {} orders of {} customers (3 years, seed {}): {}",
         truth.orders,

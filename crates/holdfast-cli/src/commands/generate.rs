@@ -60,7 +60,8 @@ impl Args {
 
 /// Generates `cfg` into `path` (or stdout for `-`), with a progress bar on stderr once it takes
 /// more than a second (unless `quiet`).
-pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::Result<Truth> {
+/// `None` when writing to standard output stopped early because the reader closed the pipe.
+pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::Result<Option<Truth>> {
     let started = Instant::now();
     let bar = ProgressBar::with_draw_target(Some(cfg.customers as u64), ProgressDrawTarget::hidden());
     bar.set_style(
@@ -103,9 +104,13 @@ pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::
     let truth = if path.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
-        let t = holdfast_synth::write_csv(cfg, &mut w, &mut on_progress)?;
-        w.flush()?;
-        t
+        let written = holdfast_synth::write_csv(cfg, &mut w, &mut on_progress).and_then(|t| Ok(w.flush().map(|_| t)?));
+        match written {
+            Ok(t) => t,
+            // The reader stopped early (`| head`): not an error of ours.
+            Err(holdfast_synth::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
     } else {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = BufWriter::with_capacity(8 << 20, f);
@@ -114,6 +119,7 @@ pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::
         w.flush().with_context(|| format!("writing {}", path.display()))?;
         t
     };
+    let truth = Some(truth);
     bar.finish_and_clear();
     if timing {
         let total = started.elapsed().as_secs_f64();
@@ -126,7 +132,9 @@ pub fn write_file(cfg: &Config, path: &std::path::Path, quiet: bool) -> anyhow::
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let cfg = args.config()?;
-    let truth = write_file(&cfg, &args.out, g.quiet)?;
+    let Some(truth) = write_file(&cfg, &args.out, g.quiet)? else {
+        return Ok(());
+    };
     if args.out.as_os_str() != "-" && !g.quiet {
         println!(
             "Wrote {} orders of {} customers ({} refunded, {} cancelled) to {}",
