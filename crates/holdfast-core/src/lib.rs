@@ -14,10 +14,13 @@
 //! Reading files is `holdfast-import`'s job, storing them `holdfast-store`'s, and showing the
 //! results `holdfast-report`'s. Every name follows `METRICS.md`.
 
+pub mod cohorts;
+pub mod ltv;
 pub mod money;
 pub mod movement;
 pub mod order_log;
 pub mod period;
+pub mod repeat;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};
