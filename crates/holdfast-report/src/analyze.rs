@@ -1,0 +1,336 @@
+//! [`AnalyzeReport`]: the full retention report of an orders log, as one serialisable struct.
+//!
+//! [`analyze`] runs every descriptive computation of `holdfast-core` once and keeps the results;
+//! [`AnalyzeReport::to_terminal`] prints them as tables and [`crate::html::render`] as one HTML file.
+//!
+//! ## Adding a section
+//! A section of another module (predictions, segments, …) is one field and one call:
+//! 1. add `#[serde(skip_serializing_if = "Option::is_none")] pub my_section: Option<MySection>` to
+//!    [`AnalyzeReport`] (set it to `None` in [`analyze`]; the caller fills it in), where
+//!    `MySection: Serialize + `[`Section`];
+//! 2. add `push(&mut out, &self.my_section);` to [`AnalyzeReport::sections`].
+//!
+//! The HTML page and the terminal output then show it after the built-in sections.
+
+use crate::format::{fmt_count, fmt_days, fmt_money, fmt_pct, fmt_pp};
+use crate::html::Section;
+use crate::table::Table;
+use chrono::NaiveDate;
+use holdfast_core::cohorts::{cohorts, CohortOptions, CohortTable};
+use holdfast_core::ltv::{historical_ltv, HistoricalLtv, LtvOptions};
+use holdfast_core::repeat::{repeat_behaviour, RepeatBehaviour, RepeatOptions};
+use holdfast_core::{movement, Calendar, Currency, Granularity, Instant, Movement, MovementOptions, OrderLog, PeriodMovement};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// What to analyse.
+#[derive(Clone, Debug)]
+pub struct AnalyzeOptions {
+    pub calendar: Calendar,
+    /// Movement period length (month, quarter or year); cohorts use it too.
+    pub granularity: Granularity,
+    /// The inactivity window `W` in days.
+    pub window_days: u32,
+    /// The analysis instant (orders at or after it are ignored).
+    pub as_of: Instant,
+    /// What the orders were read from (a file name), shown in the report.
+    pub source: String,
+}
+
+/// Where the numbers come from.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Source {
+    pub name: String,
+    pub currency: Currency,
+    /// Counted orders before the as-of instant.
+    pub orders: u64,
+    /// Customers with at least one counted order before the as-of instant.
+    pub customers: u64,
+    pub first_order: Option<NaiveDate>,
+    pub last_order: Option<NaiveDate>,
+    /// Local date of the as-of instant (figures are as of its start).
+    pub as_of: NaiveDate,
+    pub window_days: u32,
+    pub period: Granularity,
+    pub time_zone: String,
+}
+
+/// A rate of the last complete period with its changes (fractions; changes in fraction points).
+#[derive(Clone, Debug, Serialize, PartialEq, Default)]
+pub struct RateFigure {
+    pub value: Option<f64>,
+    pub change_previous: Option<f64>,
+    pub change_year_ago: Option<f64>,
+}
+
+/// The figures on the cards at the top of the report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Headline {
+    /// Customers with at least one counted order before the as-of instant.
+    pub customers: u64,
+    /// Customers active at the as-of instant (last order within the inactivity window).
+    pub active_now: u64,
+    /// Label of the last complete period, which the rates below describe.
+    pub last_complete_period: Option<String>,
+    pub retention_rate: RateFigure,
+    pub churn_rate: RateFigure,
+    pub simple_retention_ratio: RateFigure,
+    pub repeat_purchase_rate: Option<f64>,
+    /// All revenue / all orders to date, major units.
+    pub aov: Option<f64>,
+    pub median_days_between_orders: Option<f64>,
+    pub ltv_mean: Option<f64>,
+    pub ltv_median: Option<f64>,
+}
+
+/// The full retention report of one orders log.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnalyzeReport {
+    pub source: Source,
+    pub headline: Headline,
+    /// Period movement; the same shape as `holdfast movement --json`.
+    pub movement: Movement,
+    pub cohorts: CohortTable,
+    pub repeat: RepeatBehaviour,
+    pub ltv: HistoricalLtv,
+    /// Plain-language warnings about reading the figures.
+    pub warnings: Vec<String>,
+}
+
+/// Runs every descriptive computation once. Deterministic.
+pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
+    let cal = &opts.calendar;
+    let as_of = opts.as_of;
+    let mv = movement(
+        log,
+        cal,
+        &MovementOptions { granularity: opts.granularity, window_days: opts.window_days, as_of, from: None, to: None },
+    );
+    let coh = cohorts(log, cal, &CohortOptions { granularity: opts.granularity, as_of });
+    let rep = repeat_behaviour(log, &RepeatOptions { as_of, first_order_from: None, first_order_to: None });
+    let ltv = historical_ltv(log, &LtvOptions { as_of, buckets: 12 });
+    let (first_order, last_order) = time_range_before(log, as_of).map(|(a, b)| (Some(cal.date(a)), Some(cal.date(b)))).unwrap_or((None, None));
+    let source = Source {
+        name: opts.source.clone(),
+        currency: log.currency(),
+        orders: ltv.orders,
+        customers: ltv.customers,
+        first_order,
+        last_order,
+        as_of: cal.date(as_of),
+        window_days: opts.window_days,
+        period: opts.granularity,
+        time_zone: cal.tz.name().to_string(),
+    };
+    let last_complete = mv.periods.iter().rev().find(|p| p.complete);
+    let rate = |f: fn(&PeriodMovement) -> (Option<f64>, Option<f64>, Option<f64>)| {
+        last_complete.map(|p| {
+            let (value, change_previous, change_year_ago) = f(p);
+            RateFigure { value, change_previous, change_year_ago }
+        })
+    };
+    let headline = Headline {
+        customers: ltv.customers,
+        active_now: mv.periods.last().map(|p| p.active_end).unwrap_or(0),
+        last_complete_period: last_complete.map(|p| p.label.clone()),
+        retention_rate: rate(|p| (p.retention_rate, p.retention_rate_change_previous, p.retention_rate_change_year_ago)).unwrap_or_default(),
+        churn_rate: rate(|p| (p.churn_rate, p.churn_rate_change_previous, p.churn_rate_change_year_ago)).unwrap_or_default(),
+        simple_retention_ratio: rate(|p| (p.simple_retention_ratio, p.simple_retention_ratio_change_previous, p.simple_retention_ratio_change_year_ago))
+            .unwrap_or_default(),
+        repeat_purchase_rate: rep.repeat_purchase_rate,
+        aov: (ltv.orders > 0).then(|| ltv.revenue / ltv.orders as f64),
+        median_days_between_orders: rep.median_days_between_orders,
+        ltv_mean: ltv.mean,
+        ltv_median: ltv.median,
+    };
+    let mut warnings = mv.warnings.clone();
+    if last_complete.is_none() && !mv.periods.is_empty() {
+        warnings.push(format!("No {} has ended by the as-of date yet: the rates on the cards are empty.", opts.granularity));
+    }
+    AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, warnings }
+}
+
+fn time_range_before(log: &OrderLog, as_of: Instant) -> Option<(Instant, Instant)> {
+    let (mut lo, mut hi) = (Instant::MAX, Instant::MIN);
+    for c in 0..log.n_customers() as u32 {
+        let t = log.times_of(c);
+        let n = t.partition_point(|&x| x < as_of);
+        if n > 0 {
+            lo = lo.min(t[0]);
+            hi = hi.max(t[n - 1]);
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+#[allow(dead_code)]
+fn push<'a, S: Section>(out: &mut Vec<&'a dyn Section>, s: &'a Option<S>) {
+    if let Some(s) = s {
+        out.push(s);
+    }
+}
+
+impl AnalyzeReport {
+    /// Sections added by other modules, in page order (see the module docs).
+    pub fn sections(&self) -> Vec<&dyn Section> {
+        #[allow(unused_mut)]
+        let mut out: Vec<&dyn Section> = Vec::new();
+        // One line per added section, e.g. `push(&mut out, &self.segments);`
+        out
+    }
+
+    /// The whole report as text: headline, movement, cohorts, repeat behaviour, LTV.
+    pub fn to_terminal(&self) -> String {
+        let s = &self.source;
+        let h = &self.headline;
+        let cur = s.currency.as_str();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Retention report: {} — {} orders of {} customers, {} to {}, as of {} ({} periods, inactivity window {} days, time zone {})\n",
+            s.name,
+            fmt_count(s.orders as i64),
+            fmt_count(s.customers as i64),
+            s.first_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            s.last_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            s.as_of,
+            s.period,
+            s.window_days,
+            s.time_zone
+        );
+        let period = h.last_complete_period.as_deref().unwrap_or("—");
+        let mut t = Table::new(&["figure", "value", "vs previous", "vs year ago", "what it is"]);
+        t.right = vec![false, true, true, true, false];
+        t.row(vec!["Customers".into(), fmt_count(h.customers as i64), String::new(), String::new(), "with at least one counted order".into()]);
+        t.row(vec!["Active now".into(), fmt_count(h.active_now as i64), String::new(), String::new(), format!("last order within {} days", s.window_days)]);
+        for (name, r, what) in [
+            ("Retention rate", &h.retention_rate, format!("{period}: kept / active at start")),
+            ("Churn rate", &h.churn_rate, format!("{period}: lost / active at start")),
+            ("Simple ratio E/S *", &h.simple_retention_ratio, format!("{period}: active at end / active at start")),
+        ] {
+            t.row(vec![name.into(), fmt_pct(r.value), fmt_pp(r.change_previous), fmt_pp(r.change_year_ago), what]);
+        }
+        t.row(vec!["Repeat-purchase rate".into(), fmt_pct(h.repeat_purchase_rate), String::new(), String::new(), "customers with 2+ orders / customers".into()]);
+        t.row(vec!["Average order value".into(), format!("{} {cur}", fmt_money(h.aov)), String::new(), String::new(), "revenue / orders, all time".into()]);
+        t.row(vec!["Time between orders".into(), fmt_days(h.median_days_between_orders), String::new(), String::new(), "median over repeat customers of their mean gap".into()]);
+        t.row(vec!["LTV mean".into(), format!("{} {cur}", fmt_money(h.ltv_mean)), String::new(), String::new(), "revenue to date per customer".into()]);
+        t.row(vec!["LTV median".into(), format!("{} {cur}", fmt_money(h.ltv_median)), String::new(), String::new(), "half the customers spent less".into()]);
+        t.note(SIMPLE_RATIO_NOTE);
+        out.push_str(&t.to_text());
+        for w in &self.warnings {
+            let _ = writeln!(out, "Note: {w}");
+        }
+        let _ = writeln!(out, "\nMovement per {}", s.period);
+        out.push_str(&movement_table(&self.movement).to_text());
+        let _ = writeln!(out, "\nCohorts: share of each cohort ordering k {}s after its first order (~ = period not over yet)", s.period);
+        out.push_str(&cohort_table(&self.cohorts, CohortMetric::Customers, 24).to_text());
+        let _ = writeln!(out, "\nCohorts: cumulative revenue per cohort customer, {cur} (the cohort's LTV curve)");
+        out.push_str(&cohort_table(&self.cohorts, CohortMetric::CumulativeRevenuePerCustomer, 24).to_text());
+        let r = &self.repeat;
+        let _ = writeln!(
+            out,
+            "\nRepeat purchases: {} of {} customers ordered again ({}); time between orders: median {}, mean {}",
+            fmt_count(r.repeat_customers as i64),
+            fmt_count(r.customers as i64),
+            fmt_pct(r.repeat_purchase_rate),
+            fmt_days(r.median_days_between_orders),
+            fmt_days(r.mean_days_between_orders)
+        );
+        let _ = writeln!(out, "\nHistorical LTV ({cur}): mean {}, median {}", fmt_money(self.ltv.mean), fmt_money(self.ltv.median));
+        out.push_str(&ltv_table(&self.ltv).to_text());
+        for sec in self.sections() {
+            let _ = writeln!(out, "\n{}", sec.title());
+            out.push_str(&sec.terminal());
+        }
+        out
+    }
+}
+
+/// The blind spot of the simple ratio, as the report words it.
+pub const SIMPLE_RATIO_NOTE: &str =
+    "* The simple ratio E/S (customers at end / customers at start) hides movement: losing 21 and winning 20 looks like losing 1.";
+
+/// The movement table of `holdfast movement` and the report.
+pub fn movement_table(mv: &Movement) -> Table {
+    let mut t = Table::new(&[
+        "period", "start", "new", "reactiv.", "lost", "kept", "end", "retention", "churn", "E/S *", "orders", "revenue", "AOV", "repeat rev.",
+    ]);
+    for p in &mv.periods {
+        t.row(vec![
+            if p.complete { p.label.clone() } else { format!("{} ~", p.label) },
+            fmt_count(p.active_start as i64),
+            fmt_count(p.new as i64),
+            fmt_count(p.reactivated as i64),
+            fmt_count(p.lost as i64),
+            fmt_count(p.kept as i64),
+            fmt_count(p.active_end as i64),
+            fmt_pct(p.retention_rate),
+            fmt_pct(p.churn_rate),
+            fmt_pct(p.simple_retention_ratio),
+            fmt_count(p.orders as i64),
+            fmt_money(Some(p.revenue)),
+            fmt_money(p.aov),
+            fmt_pct(p.returning_revenue_share),
+        ]);
+    }
+    t.note("retention = kept / start; churn = lost / start; a customer is active while the last order is within the window.");
+    t.note(SIMPLE_RATIO_NOTE);
+    if mv.periods.last().is_some_and(|p| !p.complete) {
+        t.note("~ the period has not ended: its end figures are taken at the as-of date.");
+    }
+    for w in &mv.warnings {
+        if !w.starts_with("The last period has not ended") {
+            t.note(format!("Note: {w}"));
+        }
+    }
+    t
+}
+
+/// Which number a cohort table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CohortMetric {
+    /// Share of the cohort with an order in the period.
+    Customers,
+    /// Revenue of the cohort in the period.
+    Revenue,
+    /// Revenue in the period per cohort customer.
+    RevenuePerCustomer,
+    /// Revenue to date per cohort customer (the LTV curve).
+    CumulativeRevenuePerCustomer,
+}
+
+/// A cohort table as text cells: one row per cohort (the last `max_rows`), one column per offset
+/// `k`; cells of periods that have not ended carry `~`.
+pub fn cohort_table(t: &CohortTable, metric: CohortMetric, max_rows: usize) -> Table {
+    let width = t.cohorts.iter().map(|c| c.cells.len()).max().unwrap_or(0);
+    let mut headers = vec!["cohort".to_string(), "customers".to_string()];
+    headers.extend((0..width).map(|k| format!("+{k}")));
+    let mut tab = Table::new(&headers);
+    let skip = t.cohorts.len().saturating_sub(max_rows);
+    for c in &t.cohorts[skip..] {
+        let mut row = vec![c.label.clone(), fmt_count(c.customers as i64)];
+        for cell in &c.cells {
+            let v = match metric {
+                CohortMetric::Customers => fmt_pct(Some(cell.retention)),
+                CohortMetric::Revenue => fmt_money(Some(cell.revenue)),
+                CohortMetric::RevenuePerCustomer => fmt_money(Some(cell.revenue_per_customer)),
+                CohortMetric::CumulativeRevenuePerCustomer => fmt_money(Some(cell.cumulative_revenue_per_customer)),
+            };
+            row.push(if cell.complete { v } else { format!("~{v}") });
+        }
+        tab.row(row);
+    }
+    if skip > 0 {
+        tab.note(format!("({skip} earlier cohorts not shown; --json has them all)"));
+    }
+    tab
+}
+
+/// The LTV distribution as a table.
+pub fn ltv_table(l: &HistoricalLtv) -> Table {
+    let mut t = Table::new(&["LTV", "customers", "share"]);
+    for b in &l.distribution {
+        t.row(vec![b.label.clone(), fmt_count(b.customers as i64), fmt_pct(Some(b.share))]);
+    }
+    t
+}

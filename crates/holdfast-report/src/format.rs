@@ -1,0 +1,113 @@
+//! How numbers are written for people: thousands separators, percentages, percentage-point
+//! changes, money. Missing values (`None`, and anything not finite) are written as `—`, never NaN.
+
+/// `1234567` → `1,234,567`.
+pub fn fmt_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A fraction as a percentage with one decimal: `0.4237` → `42.4%`.
+pub fn fmt_pct(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => format!("{:.1}%", v * 100.0),
+        None => "—".into(),
+    }
+}
+
+/// A change of a fraction in percentage points: `0.012` → `+1.2 pp`.
+pub fn fmt_pp(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => {
+            let pp = v * 100.0;
+            if pp.abs() < 0.05 {
+                "±0.0 pp".into()
+            } else {
+                format!("{pp:+.1} pp")
+            }
+        }
+        None => "—".into(),
+    }
+}
+
+/// An amount in major units with two decimals and thousands separators: `1234.5` → `1,234.50`.
+pub fn fmt_money(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => {
+            let cents = (v * 100.0).round() as i64;
+            let sign = if cents < 0 { "-" } else { "" };
+            let a = cents.unsigned_abs();
+            format!("{sign}{}.{:02}", fmt_count((a / 100) as i64), a % 100)
+        }
+        None => "—".into(),
+    }
+}
+
+/// A short amount for chart axes: `950`, `12.5k`, `3.2M`.
+pub fn fmt_money_short(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    let a = v.abs();
+    let s = if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    };
+    s.replace(".0k", "k").replace(".0M", "M")
+}
+
+/// Days with one decimal: `12.26` → `12.3 days`.
+pub fn fmt_days(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:.1} days"),
+        None => "—".into(),
+    }
+}
+
+/// A plain number with two decimals, or `—`.
+pub fn fmt_num(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:.2}"),
+        None => "—".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(fmt_count(1234567), "1,234,567");
+        assert_eq!(fmt_count(-1000), "-1,000");
+        assert_eq!(fmt_count(999), "999");
+        assert_eq!(fmt_pct(Some(0.4237)), "42.4%");
+        assert_eq!(fmt_pct(Some(f64::NAN)), "—");
+        assert_eq!(fmt_pct(None), "—");
+        assert_eq!(fmt_pp(Some(0.012)), "+1.2 pp");
+        assert_eq!(fmt_pp(Some(-0.05)), "-5.0 pp");
+        assert_eq!(fmt_money(Some(1234.5)), "1,234.50");
+        assert_eq!(fmt_money(Some(-0.05)), "-0.05");
+        assert_eq!(fmt_money_short(25000.0), "25k");
+        assert_eq!(fmt_money_short(2500.0), "2.5k");
+        assert_eq!(fmt_money_short(3_000_000.0), "3M");
+        assert_eq!(fmt_days(Some(12.26)), "12.3 days");
+    }
+}
