@@ -1,10 +1,221 @@
-//! `holdfast analyze` (being built).
+//! `holdfast analyze`: the full retention report of an orders file, in one command, no database.
+//!
+//! Also holds what `movement` and `cohorts` share with it: the calendar/as-of options and loading
+//! the orders file.
 
 use crate::Global;
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use holdfast_core::{Calendar, Currency, Granularity, Instant, OrderLog, OrderLogBuilder};
+use holdfast_report::{analyze, render, AnalyzeOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
+/// The full retention report of an orders file: movement, retention and churn, cohorts, repeat
+/// purchases, customer value. Terminal tables by default, `--json` for one JSON document,
+/// `--out report.html` for a self-contained HTML report with charts.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast analyze orders.csv --out report.html\n  holdfast analyze orders.csv --period quarter --window 180 --as-of 2024-07-01 --json")]
+pub struct Args {
+    /// Orders file (CSV: customer, date, amount; optional order_id, status, …).
+    #[arg(value_name = "ORDERS")]
+    pub orders: PathBuf,
+    /// Customers file (accepted; not used by this report yet).
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<PathBuf>,
+    #[command(flatten)]
+    pub when: When,
+    /// Inactivity window W in days: a customer is active while the last order is at most this old.
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub window: u32,
+    /// Reporting period: month, quarter or year (cohorts use it too).
+    #[arg(long, default_value = "month", value_parser = parse_period)]
+    pub period: Granularity,
+    /// Print one JSON document instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report as one self-contained HTML file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast analyze` is not available in this build yet")
+/// Time zone and as-of date, shared by the reporting commands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct When {
+    /// Analysis date (YYYY-MM-DD or RFC 3339): only orders before it count. Default: the day after
+    /// the last order.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// IANA time zone in which periods are cut (e.g. Europe/Moscow).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+}
+
+impl When {
+    pub fn calendar(&self) -> anyhow::Result<Calendar> {
+        Calendar::from_name(&self.tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))
+    }
+
+    /// The as-of instant: `--as-of`, else the day after the last order; error for an empty log.
+    pub fn as_of(&self, log: &OrderLog, cal: &Calendar) -> anyhow::Result<Instant> {
+        match &self.as_of {
+            Some(s) => parse_instant(s, cal).map_err(|e| anyhow::anyhow!("--as-of: {e}")),
+            None => log.default_as_of(cal).context("the orders file has no counted orders: nothing to report"),
+        }
+    }
+}
+
+/// `month`, `quarter` or `year`.
+pub fn parse_period(s: &str) -> Result<Granularity, String> {
+    match s.parse::<Granularity>()? {
+        g @ (Granularity::Month | Granularity::Quarter | Granularity::Year) => Ok(g),
+        _ => Err(format!("{s:?}: expected month, quarter or year")),
+    }
+}
+
+/// A date (local midnight in the calendar's zone) or an RFC 3339 instant.
+pub fn parse_instant(s: &str, cal: &Calendar) -> Result<Instant, String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(cal.start_of_day(d));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    Err(format!("{s:?} is not a date (expected YYYY-MM-DD or RFC 3339, e.g. 2024-07-01)"))
+}
+
+/// A month `YYYY-MM` as the instant its first day starts in the calendar's zone.
+pub fn parse_month(s: &str, cal: &Calendar) -> Result<Instant, String> {
+    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
+        .map(|d| cal.start_of_day(d))
+        .map_err(|_| format!("{s:?} is not a month (expected YYYY-MM, e.g. 1997-03)"))
+}
+
+/// Reads an orders file into an [`OrderLog`].
+///
+/// A plain reader for comma-separated files with a header (`customer_id`/`customer`,
+/// `ordered_at`/`date`, `amount`/`total`, optional `status`); refunded and cancelled orders are
+/// left out. It stands in until the full importer (`crate::input`) is wired in.
+pub fn load_orders(path: &Path, cal: &Calendar) -> anyhow::Result<OrderLog> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path.display();
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines.next().with_context(|| format!("{name}: the file is empty"))?;
+    let cols: Vec<String> = header.trim_start_matches('\u{feff}').split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
+    let find = |names: &[&str], what: &str| {
+        cols.iter().position(|c| names.contains(&c.as_str())).with_context(|| format!("{name}: no {what} column (expected one of {})", names.join(", ")))
+    };
+    let ci = find(&["customer_id", "customer", "client", "email"], "customer")?;
+    let ti = find(&["ordered_at", "date", "order date", "order_date"], "date")?;
+    let ai = find(&["amount", "total", "sum", "revenue"], "amount")?;
+    let si = cols.iter().position(|c| c == "status");
+    let mut b = OrderLogBuilder::new(Currency::USD);
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').map(|x| x.trim().trim_matches('"')).collect();
+        let at = |k: usize| f.get(k).copied().unwrap_or("");
+        let line_no = i + 1;
+        if let Some(s) = si {
+            if matches!(at(s).to_ascii_lowercase().as_str(), "refunded" | "cancelled" | "canceled") {
+                continue;
+            }
+        }
+        let t = parse_time(at(ti), cal).with_context(|| format!("{name}:{line_no}: {:?} is not a date (expected YYYY-MM-DD [HH:MM:SS])", at(ti)))?;
+        let a = parse_cents(at(ai)).with_context(|| format!("{name}:{line_no}: {:?} is not an amount (expected e.g. 12.34)", at(ai)))?;
+        if at(ci).is_empty() {
+            anyhow::bail!("{name}:{line_no}: the customer is empty");
+        }
+        b.push(at(ci), t, a);
+    }
+    Ok(b.build())
+}
+
+fn parse_time(s: &str, cal: &Calendar) -> Option<Instant> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(cal.start_of_day(d));
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(cal.local_to_instant(n));
+        }
+    }
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
+}
+
+fn parse_cents(s: &str) -> Option<i64> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cents = int.parse::<i64>().ok()?.checked_mul(100)? + format!("{frac:0<2}").parse::<i64>().ok()?;
+    Some(if neg { -cents } else { cents })
+}
+
+/// Writes `s` to standard output, ignoring a closed pipe.
+pub fn print(s: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to standard output"),
+    }
+}
+
+/// Serialises `v` as one JSON document on standard output.
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut s = serde_json::to_string(v).context("cannot serialise the result")?;
+    s.push('\n');
+    print(&s)
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let cal = args.when.calendar()?;
+    if args.window == 0 {
+        anyhow::bail!("--window must be at least 1 day");
+    }
+    let log = load_orders(&args.orders, &cal)?;
+    let as_of = args.when.as_of(&log, &cal)?;
+    if args.customers.is_some() && !g.quiet {
+        eprintln!("note: --customers is accepted but not used by this report yet");
+    }
+    let source = args.orders.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| args.orders.display().to_string());
+    let report = analyze(&log, &AnalyzeOptions { calendar: cal, granularity: args.period, window_days: args.window, as_of, source });
+    if let Some(out) = &args.out {
+        std::fs::write(out, render(&report)).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print(&report.to_terminal())?;
+        if let Some(out) = &args.out {
+            print(&format!("\nReport written to {}\n", out.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_amounts_and_dates() {
+        assert_eq!(parse_cents("29.33"), Some(2933));
+        assert_eq!(parse_cents("7"), Some(700));
+        assert_eq!(parse_cents("-0.5"), Some(-50));
+        assert_eq!(parse_cents("1.234"), None);
+        assert_eq!(parse_cents("x"), None);
+        let cal = Calendar::default();
+        assert_eq!(parse_instant("1970-01-02", &cal), Ok(86_400));
+        assert_eq!(parse_instant("1970-01-01T01:00:00+01:00", &cal), Ok(0));
+        assert!(parse_instant("02.01.1970", &cal).is_err());
+        assert_eq!(parse_month("1970-02", &cal), Ok(31 * 86_400));
+        assert!(parse_period("week").is_err());
+    }
 }

@@ -1,10 +1,74 @@
-//! `holdfast cohorts` (being built).
+//! `holdfast cohorts`: cohort tables of customers and revenue.
 
+use crate::commands::analyze::{load_orders, print, print_json, When};
 use crate::Global;
+use holdfast_core::cohorts::{cohorts, CohortOptions, CohortTable};
+use holdfast_core::Granularity;
+use holdfast_report::{cohort_table, CohortMetric};
+use serde::Serialize;
+use std::path::PathBuf;
 
+/// Cohort tables: customers grouped by the month (or quarter) of their first order, followed period
+/// by period. `--metric customers` shows the share of each cohort ordering in each later period;
+/// `--metric revenue` the cohort's revenue, per cohort customer and cumulative per customer (the LTV
+/// curve). Cells of periods not over yet are marked `~`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast cohorts --orders orders.csv --period month --metric customers\n  holdfast cohorts --orders orders.csv --period quarter --metric revenue --json")]
+pub struct Args {
+    /// Orders file (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub orders: PathBuf,
+    /// Cohort period: month or quarter.
+    #[arg(long, default_value = "month", value_parser = parse_cohort_period)]
+    pub period: Granularity,
+    /// What the table shows: customers or revenue.
+    #[arg(long, default_value = "customers", value_parser = ["customers", "revenue"])]
+    pub metric: String,
+    #[command(flatten)]
+    pub when: When,
+    /// Print one JSON document instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast cohorts` is not available in this build yet")
+fn parse_cohort_period(s: &str) -> Result<Granularity, String> {
+    match s.parse::<Granularity>()? {
+        g @ (Granularity::Month | Granularity::Quarter) => Ok(g),
+        _ => Err(format!("{s:?}: expected month or quarter")),
+    }
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    metric: &'a str,
+    #[serde(flatten)]
+    table: &'a CohortTable,
+}
+
+pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
+    let cal = args.when.calendar()?;
+    let log = load_orders(&args.orders, &cal)?;
+    let as_of = args.when.as_of(&log, &cal)?;
+    let table = cohorts(&log, &cal, &CohortOptions { granularity: args.period, as_of });
+    if args.json {
+        return print_json(&Out { metric: &args.metric, table: &table });
+    }
+    let per = args.period;
+    let mut text = String::new();
+    if args.metric == "customers" {
+        text.push_str(&format!("Share of each cohort with an order k {per}s after its first (~ = {per} not over yet)\n"));
+        text.push_str(&cohort_table(&table, CohortMetric::Customers, usize::MAX).to_text());
+    } else {
+        let cur = log.currency();
+        for (title, m) in [
+            (format!("Revenue of each cohort k {per}s after its first order, {cur} (~ = {per} not over yet)"), CohortMetric::Revenue),
+            (format!("Revenue per cohort customer, {cur}"), CohortMetric::RevenuePerCustomer),
+            (format!("Cumulative revenue per cohort customer (LTV curve), {cur}"), CohortMetric::CumulativeRevenuePerCustomer),
+        ] {
+            text.push_str(&format!("{title}\n"));
+            text.push_str(&cohort_table(&table, m, usize::MAX).to_text());
+            text.push('\n');
+        }
+    }
+    print(&text)
 }

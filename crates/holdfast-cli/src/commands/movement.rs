@@ -1,10 +1,57 @@
-//! `holdfast movement` (being built).
+//! `holdfast movement`: period movement (start, new, reactivated, lost, kept) and the rates.
 
+use crate::commands::analyze::{load_orders, parse_month, parse_period, print, print_json, When};
 use crate::Global;
+use holdfast_core::{movement, Granularity, MovementOptions};
+use holdfast_report::movement_table;
+use std::path::PathBuf;
 
+/// Period movement: customers active at the start, new, reactivated, lost and kept per period,
+/// with retention rate K/S, churn rate L/S and the simple ratio E/S.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast movement --orders orders.csv --period month --window 365 --json\n  holdfast movement --orders orders.csv --period quarter --from 2023-01 --to 2024-12")]
+pub struct Args {
+    /// Orders file (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub orders: PathBuf,
+    /// Period: month, quarter or year.
+    #[arg(long, default_value = "month", value_parser = parse_period)]
+    pub period: Granularity,
+    /// Inactivity window W in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub window: u32,
+    /// First period: the one containing this month (YYYY-MM). Default: the first order's.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub from: Option<String>,
+    /// Last period: the one containing this month (YYYY-MM). Default: the one holding the as-of date.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub when: When,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast movement` is not available in this build yet")
+pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
+    let cal = args.when.calendar()?;
+    if args.window == 0 {
+        anyhow::bail!("--window must be at least 1 day");
+    }
+    let from = args.from.as_deref().map(|s| parse_month(s, &cal)).transpose().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    let to = args.to.as_deref().map(|s| parse_month(s, &cal)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            anyhow::bail!("--to is before --from");
+        }
+    }
+    let log = load_orders(&args.orders, &cal)?;
+    let as_of = args.when.as_of(&log, &cal)?;
+    let mv = movement(&log, &cal, &MovementOptions { granularity: args.period, window_days: args.window, as_of, from, to });
+    if args.json {
+        print_json(&mv)
+    } else {
+        print(&format!("Movement per {} (inactivity window {} days)\n", args.period, args.window))?;
+        print(&movement_table(&mv).to_text())
+    }
 }
