@@ -182,6 +182,7 @@ mod tests {
     use super::*;
     use crate::money::Currency;
     use crate::order_log::OrderLogBuilder;
+    use crate::period::DAY;
 
     fn day(s: &str) -> Instant {
         Calendar::default().start_of_day(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
@@ -257,6 +258,56 @@ mod tests {
             .map(|c| (c.label.clone(), c.cells.iter().map(|x| (x.customers, x.complete)).collect::<Vec<_>>()))
             .collect();
         assert_eq!(got, [("2024-Q1".to_string(), vec![(1, true), (1, true)]), ("2024-Q2".to_string(), vec![(1, true)])]);
+    }
+
+    proptest::proptest! {
+        /// Every cell against the definition, brute force over random orders and as-of instants.
+        #[test]
+        fn cells_match_the_definition(
+            orders in proptest::collection::vec((0u8..30, 0u32..1200, 1i64..10_000), 1..150),
+            cut in 0u32..1300,
+            quarter in proptest::bool::ANY,
+        ) {
+            let cal = Calendar::default();
+            let t0 = day("2020-01-01");
+            let mut b = OrderLogBuilder::new(Currency::USD);
+            for &(c, d, a) in &orders {
+                b.push(&format!("c{c}"), t0 + d as i64 * DAY + (c as i64 * 3607) % DAY, a);
+            }
+            let log = b.build();
+            let g = if quarter { Granularity::Quarter } else { Granularity::Month };
+            let as_of = t0 + cut as i64 * DAY;
+            let t = cohorts(&log, &cal, &CohortOptions { granularity: g, as_of });
+            let period = |x: Instant| cal.period_containing(g, x).start_date;
+            let mut seen = 0;
+            for co in &t.cohorts {
+                for cell in &co.cells {
+                    let q = cal.period_starting(g, cal.periods(g, cal.start_of_day(co.start), as_of)[cell.offset].start_date);
+                    let (mut n, mut size, mut rev) = (0u64, 0u64, 0i64);
+                    for c in 0..log.n_customers() as u32 {
+                        let ts = log.times_of(c);
+                        let Some(&f) = ts.first().filter(|&&f| f < as_of) else { continue };
+                        if period(f) != co.start {
+                            continue;
+                        }
+                        size += 1;
+                        let mut any = false;
+                        for (&x, &a) in ts.iter().zip(log.amounts_of(c)) {
+                            if x < as_of && q.contains(x) {
+                                any = true;
+                                rev += a;
+                            }
+                        }
+                        n += any as u64;
+                    }
+                    proptest::prop_assert_eq!((co.customers, cell.customers, cell.revenue_minor), (size, n, rev));
+                    proptest::prop_assert_eq!(cell.complete, q.end <= as_of);
+                }
+                seen += co.customers;
+            }
+            let customers = (0..log.n_customers() as u32).filter(|&c| log.times_of(c)[0] < as_of).count() as u64;
+            proptest::prop_assert_eq!(seen, customers);
+        }
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! ## Adding a section
 //! A section of another module (predictions, segments, …) is one field and one call:
 //! 1. add `#[serde(skip_serializing_if = "Option::is_none")] pub my_section: Option<MySection>` to
-//!    [`AnalyzeReport`] (set it to `None` in [`analyze`]; the caller fills it in), where
-//!    `MySection: Serialize + `[`Section`];
-//! 2. add `push(&mut out, &self.my_section);` to [`AnalyzeReport::sections`].
+//!    [`Sections`] (`MySection: Clone + Debug + Serialize + `[`Section`]); it starts as `None`
+//!    and the caller fills it in (`report.sections.my_section = Some(…)`);
+//! 2. add `push(&mut out, &self.my_section);` to [`Sections::list`].
 //!
-//! The HTML page and the terminal output then show it after the built-in sections.
+//! Its JSON appears at the top level of the report under the field's name; the HTML page and the
+//! terminal output show it after the built-in sections.
 
 use crate::format::{fmt_count, fmt_days, fmt_money, fmt_pct, fmt_pp};
 use crate::html::Section;
@@ -95,6 +96,23 @@ pub struct AnalyzeReport {
     pub ltv: HistoricalLtv,
     /// Plain-language warnings about reading the figures.
     pub warnings: Vec<String>,
+    /// Sections added by other modules (see the module docs); flattened into the JSON.
+    #[serde(flatten)]
+    pub sections: Sections,
+}
+
+/// Sections added to the report by other modules, each `None` until its caller fills it in.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Sections {}
+
+impl Sections {
+    /// The sections present, in page order.
+    pub fn list(&self) -> Vec<&dyn Section> {
+        #[allow(unused_mut)]
+        let mut out: Vec<&dyn Section> = Vec::new();
+        // One line per section, e.g. `push(&mut out, &self.segments);`
+        out
+    }
 }
 
 /// Runs every descriptive computation once. Deterministic.
@@ -147,7 +165,7 @@ pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
     if last_complete.is_none() && !mv.periods.is_empty() {
         warnings.push(format!("No {} has ended by the as-of date yet: the rates on the cards are empty.", opts.granularity));
     }
-    AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, warnings }
+    AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, warnings, sections: Sections::default() }
 }
 
 fn time_range_before(log: &OrderLog, as_of: Instant) -> Option<(Instant, Instant)> {
@@ -171,14 +189,6 @@ fn push<'a, S: Section>(out: &mut Vec<&'a dyn Section>, s: &'a Option<S>) {
 }
 
 impl AnalyzeReport {
-    /// Sections added by other modules, in page order (see the module docs).
-    pub fn sections(&self) -> Vec<&dyn Section> {
-        #[allow(unused_mut)]
-        let mut out: Vec<&dyn Section> = Vec::new();
-        // One line per added section, e.g. `push(&mut out, &self.segments);`
-        out
-    }
-
     /// The whole report as text: headline, movement, cohorts, repeat behaviour, LTV.
     pub fn to_terminal(&self) -> String {
         let s = &self.source;
@@ -238,7 +248,7 @@ impl AnalyzeReport {
         );
         let _ = writeln!(out, "\nHistorical LTV ({cur}): mean {}, median {}", fmt_money(self.ltv.mean), fmt_money(self.ltv.median));
         out.push_str(&ltv_table(&self.ltv).to_text());
-        for sec in self.sections() {
+        for sec in self.sections.list() {
             let _ = writeln!(out, "\n{}", sec.title());
             out.push_str(&sec.terminal());
         }

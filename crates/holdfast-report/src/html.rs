@@ -3,7 +3,8 @@
 //!
 //! [`Page`] is the builder every section writes into (cards, charts with a "how to read this" line,
 //! formula explanations, tables); [`Section`] is what a module implements to add its own part of
-//! the report (see [`crate::analyze`] for the one field and one call it takes).
+//! the report (see [`crate::analyze`] for the one field and one call it takes: a field on
+//! [`crate::analyze::Sections`] and a line in [`crate::analyze::Sections::list`]).
 
 use crate::analyze::{cohort_table, ltv_table, movement_table, AnalyzeReport, CohortMetric, RateFigure};
 use crate::format::{fmt_count, fmt_days, fmt_money, fmt_money_short, fmt_pct, fmt_pp};
@@ -354,7 +355,7 @@ pub fn render(r: &AnalyzeReport) -> String {
     );
     page.table("LTV distribution table", &ltv_table(l));
 
-    for sec in r.sections() {
+    for sec in r.sections.list() {
         page.add(sec);
     }
 

@@ -11,7 +11,7 @@
 //! - [`html::render`] writes the report as one HTML document (no external assets, no script);
 //!   [`html::Page`] is the builder (cards, charts with a "how to read this" line, formula
 //!   explanations, tables) and [`html::Section`] the trait another module implements to add its
-//!   own part: one field on [`AnalyzeReport`] and one call in [`AnalyzeReport::sections`].
+//!   own part: one field on [`analyze::Sections`] and one call in [`analyze::Sections::list`].
 //! - [`svg`] draws the charts by hand (line, stacked and diverging bars, heat map); [`table::Table`]
 //!   prints aligned columns or an HTML table; [`format`] writes numbers for people (never NaN).
 //! - [`movement_table`] and [`cohort_table`] are the tables of `holdfast movement` and
@@ -27,6 +27,6 @@ pub mod html;
 pub mod svg;
 pub mod table;
 
-pub use analyze::{analyze, cohort_table, ltv_table, movement_table, AnalyzeOptions, AnalyzeReport, CohortMetric, Headline, RateFigure, Source};
+pub use analyze::{analyze, cohort_table, ltv_table, movement_table, AnalyzeOptions, AnalyzeReport, CohortMetric, Headline, RateFigure, Sections, Source};
 pub use html::{render, Card, Page, Section};
 pub use table::Table;

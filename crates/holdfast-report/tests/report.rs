@@ -82,3 +82,27 @@ fn html_is_self_contained_and_escaped() {
     let text = r.to_terminal();
     assert!(text.contains("Retention report") && text.contains("2024-05"));
 }
+
+/// What another module's section does: implement `Section`, and the page shows it with its own
+/// heading, escaped.
+#[test]
+fn a_section_adds_itself_to_the_page() {
+    use holdfast_report::{Card, Page, Section};
+    struct Demo;
+    impl Section for Demo {
+        fn id(&self) -> &str {
+            "demo"
+        }
+        fn title(&self) -> String {
+            "Demo <section>".into()
+        }
+        fn html(&self, page: &mut Page) {
+            page.cards(&[Card::new("Champions", "12".into(), "RFM 5-5-5 customers.")]);
+        }
+    }
+    let mut page = Page::new();
+    page.add(&Demo);
+    let html = page.finish("t", "s");
+    assert!(html.contains("<section id=\"demo\"><h2>Demo &lt;section&gt;</h2>"));
+    assert!(html.contains("<a href=\"#demo\">") && html.contains("Champions"));
+}
