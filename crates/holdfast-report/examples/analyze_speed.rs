@@ -43,10 +43,10 @@ fn main() {
         e
     };
     let mo = MovementOptions { granularity: Granularity::Month, window_days: 365, as_of, from: None, to: None };
-    time("movement (month)", &mut || drop(black_box(movement(&log, &cal, &mo))));
-    time("cohorts (month)", &mut || drop(black_box(cohorts(&log, &cal, &CohortOptions { granularity: Granularity::Month, as_of }))));
-    time("repeat behaviour", &mut || drop(black_box(repeat_behaviour(&log, &RepeatOptions { as_of, first_order_from: None, first_order_to: None }))));
-    time("historical LTV", &mut || drop(black_box(historical_ltv(&log, &LtvOptions { as_of, buckets: 12 }))));
+    time("movement (month)", &mut || _ = black_box(movement(&log, &cal, &mo)));
+    time("cohorts (month)", &mut || _ = black_box(cohorts(&log, &cal, &CohortOptions { granularity: Granularity::Month, as_of })));
+    time("repeat behaviour", &mut || _ = black_box(repeat_behaviour(&log, &RepeatOptions { as_of, first_order_from: None, first_order_to: None })));
+    time("historical LTV", &mut || _ = black_box(historical_ltv(&log, &LtvOptions { as_of, buckets: 12 })));
     let opts = AnalyzeOptions { calendar: cal, granularity: Granularity::Month, window_days: 365, as_of, source: "synthetic".into() };
     let mut report = None;
     let all = time("analyze (all metrics)", &mut || report = Some(analyze(&log, &opts)));

@@ -141,7 +141,7 @@ pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
         time_zone: cal.tz.name().to_string(),
     };
     let last_complete = mv.periods.iter().rev().find(|p| p.complete);
-    let rate = |f: fn(&PeriodMovement) -> (Option<f64>, Option<f64>, Option<f64>)| {
+    let rate = |f: fn(&PeriodMovement) -> RateTriple| {
         last_complete.map(|p| {
             let (value, change_previous, change_year_ago) = f(p);
             RateFigure { value, change_previous, change_year_ago }
@@ -167,6 +167,9 @@ pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
     }
     AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, warnings, sections: Sections::default() }
 }
+
+/// A rate and its changes against the previous period and a year earlier.
+type RateTriple = (Option<f64>, Option<f64>, Option<f64>);
 
 fn time_range_before(log: &OrderLog, as_of: Instant) -> Option<(Instant, Instant)> {
     let (mut lo, mut hi) = (Instant::MAX, Instant::MIN);

@@ -226,6 +226,7 @@ pub fn bar_chart(title: &str, labels: &[String], up: &[Series], down: &[Series],
     legend(&mut out, &items);
     axes(&mut out, &f, labels, fmt);
     let bw = (f.band() * 0.75).max(1.0);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let x = f.x_center(i) - bw / 2.0;
         let light = hatched.get(i).copied().unwrap_or(false);
@@ -271,7 +272,7 @@ pub struct HeatCell {
 
 /// Heat map: one row per `rows` label, one column per `cols` label; `None` cells are left blank.
 pub fn heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Option<HeatCell>>]) -> String {
-    let (left, top) = (80.0, 34.0);
+    let (left, top) = (104.0, 34.0);
     let cw = ((W - left - 10.0) / cols.len().max(1) as f64).clamp(8.0, 60.0);
     let ch = if rows.len() > 40 { 12.0 } else { 20.0 };
     let w = left + cw * cols.len() as f64 + 10.0;
