@@ -236,9 +236,9 @@ impl AnalyzeReport {
         let _ = writeln!(out, "\nMovement per {}", s.period);
         out.push_str(&movement_table(&self.movement).to_text());
         let _ = writeln!(out, "\nCohorts: share of each cohort ordering k {}s after its first order (~ = period not over yet)", s.period);
-        out.push_str(&cohort_table(&self.cohorts, CohortMetric::Customers, 24).to_text());
+        out.push_str(&cohort_table(&self.cohorts, CohortMetric::Customers, 24, 13).to_text());
         let _ = writeln!(out, "\nCohorts: cumulative revenue per cohort customer, {cur} (the cohort's LTV curve)");
-        out.push_str(&cohort_table(&self.cohorts, CohortMetric::CumulativeRevenuePerCustomer, 24).to_text());
+        out.push_str(&cohort_table(&self.cohorts, CohortMetric::CumulativeRevenuePerCustomer, 24, 13).to_text());
         let r = &self.repeat;
         let _ = writeln!(
             out,
@@ -313,16 +313,16 @@ pub enum CohortMetric {
 }
 
 /// A cohort table as text cells: one row per cohort (the last `max_rows`), one column per offset
-/// `k`; cells of periods that have not ended carry `~`.
-pub fn cohort_table(t: &CohortTable, metric: CohortMetric, max_rows: usize) -> Table {
-    let width = t.cohorts.iter().map(|c| c.cells.len()).max().unwrap_or(0);
+/// `k` (the first `max_cols`); cells of periods that have not ended carry `~`.
+pub fn cohort_table(t: &CohortTable, metric: CohortMetric, max_rows: usize, max_cols: usize) -> Table {
+    let width = t.cohorts.iter().map(|c| c.cells.len()).max().unwrap_or(0).min(max_cols);
     let mut headers = vec!["cohort".to_string(), "customers".to_string()];
     headers.extend((0..width).map(|k| format!("+{k}")));
     let mut tab = Table::new(&headers);
     let skip = t.cohorts.len().saturating_sub(max_rows);
     for c in &t.cohorts[skip..] {
         let mut row = vec![c.label.clone(), fmt_count(c.customers as i64)];
-        for cell in &c.cells {
+        for cell in c.cells.iter().take(width) {
             let v = match metric {
                 CohortMetric::Customers => fmt_pct(Some(cell.retention)),
                 CohortMetric::Revenue => fmt_money(Some(cell.revenue)),
@@ -335,6 +335,9 @@ pub fn cohort_table(t: &CohortTable, metric: CohortMetric, max_rows: usize) -> T
     }
     if skip > 0 {
         tab.note(format!("({skip} earlier cohorts not shown; --json has them all)"));
+    }
+    if t.cohorts.iter().any(|c| c.cells.len() > width) {
+        tab.note(format!("(columns after +{} not shown; --json has them all)", width.saturating_sub(1)));
     }
     tab
 }

@@ -320,9 +320,9 @@ pub fn render(r: &AnalyzeReport) -> String {
         ("Customer cell (c, k)", "share of cohort c with at least one counted order in period c + k."),
         ("Revenue cell (c, k)", "revenue of cohort c in period c + k; also per cohort customer and cumulatively (the cohort's LTV curve)."),
     ]);
-    page.table("Cohort table: customers", &cohort_table(&r.cohorts, CohortMetric::Customers, usize::MAX));
-    page.table("Cohort table: revenue", &cohort_table(&r.cohorts, CohortMetric::Revenue, usize::MAX));
-    page.table("Cohort table: revenue per cohort customer, cumulative", &cohort_table(&r.cohorts, CohortMetric::CumulativeRevenuePerCustomer, usize::MAX));
+    page.table("Cohort table: customers", &cohort_table(&r.cohorts, CohortMetric::Customers, usize::MAX, usize::MAX));
+    page.table("Cohort table: revenue", &cohort_table(&r.cohorts, CohortMetric::Revenue, usize::MAX, usize::MAX));
+    page.table("Cohort table: revenue per cohort customer, cumulative", &cohort_table(&r.cohorts, CohortMetric::CumulativeRevenuePerCustomer, usize::MAX, usize::MAX));
 
     let rep = &r.repeat;
     page.section("repeat", "Repeat purchases", "Do customers come back, and how soon?");
@@ -353,6 +353,10 @@ pub fn render(r: &AnalyzeReport) -> String {
         ),
         &format!("each bar counts the customers whose spending to date falls in that range of {cur}; the last bar collects the big spenders. A mean far above the median means a few customers bring much of the revenue."),
     );
+    page.explain(&[
+        ("Historical LTV", "a customer's counted order amounts to date, summed (50,000 for a first project and three more like it make 200,000)."),
+        ("Simple LTV formula", "AOV × purchases per customer per year × expected lifetime in years: a rough forward-looking guide, shown for explanation only."),
+    ]);
     page.table("LTV distribution table", &ltv_table(l));
 
     for sec in r.sections.list() {

@@ -280,7 +280,8 @@ pub fn heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Opti
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="11">"#,
+        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" style="max-width:{:.0}px" role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="11">"#,
+        w * 1.2,
         esc(title)
     );
     out.push_str(r##"<defs><pattern id="hatch-cell" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#cfcfcf" stroke-width="2"/></pattern></defs>"##);

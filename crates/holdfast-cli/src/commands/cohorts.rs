@@ -57,7 +57,7 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
     let mut text = String::new();
     if args.metric == "customers" {
         text.push_str(&format!("Share of each cohort with an order k {per}s after its first (~ = {per} not over yet)\n"));
-        text.push_str(&cohort_table(&table, CohortMetric::Customers, usize::MAX).to_text());
+        text.push_str(&cohort_table(&table, CohortMetric::Customers, usize::MAX, usize::MAX).to_text());
     } else {
         let cur = log.currency();
         for (title, m) in [
@@ -66,7 +66,7 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
             (format!("Cumulative revenue per cohort customer (LTV curve), {cur}"), CohortMetric::CumulativeRevenuePerCustomer),
         ] {
             text.push_str(&format!("{title}\n"));
-            text.push_str(&cohort_table(&table, m, usize::MAX).to_text());
+            text.push_str(&cohort_table(&table, m, usize::MAX, usize::MAX).to_text());
             text.push('\n');
         }
     }
