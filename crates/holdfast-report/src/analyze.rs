@@ -162,7 +162,9 @@ pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
         ltv_median: ltv.median,
     };
     let mut warnings = mv.warnings.clone();
-    if last_complete.is_none() && !mv.periods.is_empty() {
+    if ltv.customers == 0 {
+        warnings.push("There are no counted orders before the as-of date: every figure is empty.".into());
+    } else if last_complete.is_none() && !mv.periods.is_empty() {
         warnings.push(format!("No {} has ended by the as-of date yet: the rates on the cards are empty.", opts.granularity));
     }
     AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, warnings, sections: Sections::default() }
@@ -211,7 +213,7 @@ impl AnalyzeReport {
             s.window_days,
             s.time_zone
         );
-        let period = h.last_complete_period.as_deref().unwrap_or("—");
+        let period = h.last_complete_period.as_deref().unwrap_or("no complete period");
         let mut t = Table::new(&["figure", "value", "vs previous", "vs year ago", "what it is"]);
         t.right = vec![false, true, true, true, false];
         t.row(vec!["Customers".into(), fmt_count(h.customers as i64), String::new(), String::new(), "with at least one counted order".into()]);
@@ -263,7 +265,8 @@ impl AnalyzeReport {
 pub const SIMPLE_RATIO_NOTE: &str =
     "* The simple ratio E/S (customers at end / customers at start) hides movement: losing 21 and winning 20 looks like losing 1.";
 
-/// The movement table of `holdfast movement` and the report.
+/// The movement table of `holdfast movement` and the report (the movement's warnings are the
+/// caller's to print).
 pub fn movement_table(mv: &Movement) -> Table {
     let mut t = Table::new(&[
         "period", "start", "new", "reactiv.", "lost", "kept", "end", "retention", "churn", "E/S *", "orders", "revenue", "AOV", "repeat rev.",
@@ -290,11 +293,6 @@ pub fn movement_table(mv: &Movement) -> Table {
     t.note(SIMPLE_RATIO_NOTE);
     if mv.periods.last().is_some_and(|p| !p.complete) {
         t.note("~ the period has not ended: its end figures are taken at the as-of date.");
-    }
-    for w in &mv.warnings {
-        if !w.starts_with("The last period has not ended") {
-            t.note(format!("Note: {w}"));
-        }
     }
     t
 }

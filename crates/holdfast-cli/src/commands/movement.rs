@@ -52,6 +52,10 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
         print_json(&mv)
     } else {
         print(&format!("Movement per {} (inactivity window {} days)\n", args.period, args.window))?;
-        print(&movement_table(&mv).to_text())
+        print(&movement_table(&mv).to_text())?;
+        for w in mv.warnings.iter().filter(|w| !w.starts_with("The last period has not ended")) {
+            print(&format!("Note: {w}\n"))?;
+        }
+        Ok(())
     }
 }
