@@ -21,6 +21,7 @@ pub mod movement;
 pub mod order_log;
 pub mod period;
 pub mod repeat;
+pub mod rfm;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};
