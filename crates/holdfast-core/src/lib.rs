@@ -22,6 +22,7 @@ pub mod order_log;
 pub mod period;
 pub mod repeat;
 pub mod rfm;
+pub mod segments;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};

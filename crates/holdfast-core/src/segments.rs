@@ -1,0 +1,420 @@
+//! Named RFM segments, value tiers A/B/C with an effort recommendation, and lifecycle states.
+//!
+//! # Segments
+//!
+//! From the [`crate::rfm`] scores. The segment is read from the recency (R, rows) × frequency
+//! (F, columns) grid below; the monetary score only moves an *at risk* customer with M = 5 to
+//! *can't lose them*.
+//!
+//! | R \ F | 1              | 2                   | 3                   | 4               | 5               |
+//! |-------|----------------|---------------------|---------------------|-----------------|-----------------|
+//! | 5     | new            | potential loyalists | potential loyalists | champions       | champions       |
+//! | 4     | promising      | potential loyalists | potential loyalists | loyal           | loyal           |
+//! | 3     | about to sleep | about to sleep      | need attention      | loyal           | loyal           |
+//! | 2     | hibernating    | hibernating         | at risk             | at risk         | can't lose them |
+//! | 1     | lost           | lost                | at risk             | at risk         | can't lose them |
+//!
+//! # Value tiers
+//!
+//! Customers sorted by revenue (descending, then customer id): a customer is in tier **A** when the
+//! revenue of the customers before it is below `a_share` (default 50%) of the total — the top
+//! customers making half the revenue; **B** when it is below `a_share + b_share` (default 80%);
+//! otherwise **C**. Customers without revenue are C. Effort: A "personal call by the owner",
+//! B "personal letter", C "template letter".
+//!
+//! # Lifecycle state
+//!
+//! With the window `W` (default 365 days), the customer's typical gap `g` (median gap between their
+//! orders when they have at least 3; otherwise the workspace median gap, see
+//! [`crate::rfm::workspace_median_gap_days`]), the days since the last order `s`, and the sleeping
+//! threshold `T = min(2g, W)` (`T = W` when no gap is known), the first rule that holds wins:
+//!
+//! | state       | rule                                                                     |
+//! |-------------|--------------------------------------------------------------------------|
+//! | lost        | `s > W`                                                                  |
+//! | sleeping    | `s > T` (past twice their usual gap)                                     |
+//! | new         | one order only                                                           |
+//! | reactivated | the gap before the last order was longer than `T` (they came back)       |
+//! | passive     | `s > g`, or the last gap was longer than 1.5 `g` (buying less often)     |
+//! | active      | otherwise                                                                |
+
+use crate::rfm::{median_gap_days, n_before, workspace_median_gap_days, Rfm};
+use crate::{CustomerIdx, Instant, OrderLog, DAY};
+use serde::Serialize;
+use std::fmt;
+
+/// Named RFM segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    Champions,
+    Loyal,
+    PotentialLoyalists,
+    New,
+    Promising,
+    NeedAttention,
+    AboutToSleep,
+    AtRisk,
+    CantLoseThem,
+    Hibernating,
+    Lost,
+}
+
+impl Segment {
+    pub const ALL: [Segment; 11] = [
+        Segment::Champions,
+        Segment::Loyal,
+        Segment::PotentialLoyalists,
+        Segment::New,
+        Segment::Promising,
+        Segment::NeedAttention,
+        Segment::AboutToSleep,
+        Segment::AtRisk,
+        Segment::CantLoseThem,
+        Segment::Hibernating,
+        Segment::Lost,
+    ];
+
+    /// The segment of scores (R, F, M), per the table in the module docs.
+    pub fn from_scores(r: u8, f: u8, m: u8) -> Segment {
+        use Segment::*;
+        let (r, f) = (r.clamp(1, 5), f.clamp(1, 5));
+        if r == 5 {
+            if f >= 4 {
+                Champions
+            } else if f >= 2 {
+                PotentialLoyalists
+            } else {
+                New
+            }
+        } else if r == 4 {
+            if f >= 4 {
+                Loyal
+            } else if f >= 2 {
+                PotentialLoyalists
+            } else {
+                Promising
+            }
+        } else if r == 3 {
+            if f >= 4 {
+                Loyal
+            } else if f == 3 {
+                NeedAttention
+            } else {
+                AboutToSleep
+            }
+        } else if f == 5 || (f >= 3 && m >= 5) {
+            CantLoseThem
+        } else if f >= 3 {
+            AtRisk
+        } else if r == 2 {
+            Hibernating
+        } else {
+            Lost
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Segment::Champions => "champions",
+            Segment::Loyal => "loyal",
+            Segment::PotentialLoyalists => "potential loyalists",
+            Segment::New => "new",
+            Segment::Promising => "promising",
+            Segment::NeedAttention => "need attention",
+            Segment::AboutToSleep => "about to sleep",
+            Segment::AtRisk => "at risk",
+            Segment::CantLoseThem => "can't lose them",
+            Segment::Hibernating => "hibernating",
+            Segment::Lost => "lost",
+        }
+    }
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Value tier by share of revenue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Tier {
+    A,
+    B,
+    C,
+}
+
+impl Tier {
+    /// How much personal effort a customer of this tier deserves.
+    pub fn effort(self) -> &'static str {
+        match self {
+            Tier::A => "personal call by the owner",
+            Tier::B => "personal letter",
+            Tier::C => "template letter",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tier::A => "A",
+            Tier::B => "B",
+            Tier::C => "C",
+        })
+    }
+}
+
+/// Revenue shares bounding tiers A and B.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TierOptions {
+    /// Tier A: the top customers making this share of revenue (default 0.5).
+    pub a_share: f64,
+    /// Tier B: the next customers making this share (default 0.3).
+    pub b_share: f64,
+}
+
+impl Default for TierOptions {
+    fn default() -> Self {
+        TierOptions { a_share: 0.5, b_share: 0.3 }
+    }
+}
+
+/// Tier of each customer given its revenue (`(customer id, revenue)` pairs; result aligned).
+pub fn tiers(revenue: &[(&str, i64)], opts: &TierOptions) -> Vec<Tier> {
+    let total: i128 = revenue.iter().map(|&(_, r)| r.max(0) as i128).sum();
+    let mut order: Vec<usize> = (0..revenue.len()).collect();
+    order.sort_by(|&i, &j| revenue[j].1.cmp(&revenue[i].1).then_with(|| revenue[i].0.cmp(revenue[j].0)));
+    let mut out = vec![Tier::C; revenue.len()];
+    let mut before: i128 = 0;
+    for i in order {
+        let r = revenue[i].1.max(0) as i128;
+        if r > 0 && total > 0 {
+            let share = before as f64 / total as f64;
+            out[i] = if share < opts.a_share {
+                Tier::A
+            } else if share < opts.a_share + opts.b_share {
+                Tier::B
+            } else {
+                Tier::C
+            };
+        }
+        before += r;
+    }
+    out
+}
+
+/// Lifecycle state of a customer at the as-of date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    New,
+    Active,
+    Passive,
+    Sleeping,
+    Lost,
+    Reactivated,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::Active => "active",
+            State::Passive => "passive",
+            State::Sleeping => "sleeping",
+            State::Lost => "lost",
+            State::Reactivated => "reactivated",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Typical gap of a customer with these order times: own median gap with ≥ 3 orders, else the
+/// workspace median gap.
+pub fn typical_gap_days(times: &[Instant], workspace_gap: Option<f64>) -> Option<f64> {
+    if times.len() >= 3 {
+        median_gap_days(times)
+    } else {
+        workspace_gap
+    }
+}
+
+/// Lifecycle state from the order times before `as_of` (non-empty, sorted), per the module docs.
+pub fn lifecycle_state(times: &[Instant], as_of: Instant, window_days: f64, workspace_gap: Option<f64>) -> Option<State> {
+    let last = *times.last()?;
+    let s = (as_of - last) as f64 / DAY as f64;
+    let g = typical_gap_days(times, workspace_gap).filter(|g| *g > 0.0);
+    let t = g.map_or(window_days, |g| (2.0 * g).min(window_days));
+    let last_gap = (times.len() >= 2).then(|| (times[times.len() - 1] - times[times.len() - 2]) as f64 / DAY as f64);
+    Some(if s > window_days {
+        State::Lost
+    } else if s > t {
+        State::Sleeping
+    } else if times.len() == 1 {
+        State::New
+    } else if last_gap.is_some_and(|lg| lg > t) {
+        State::Reactivated
+    } else if g.is_some_and(|g| s > g || last_gap.is_some_and(|lg| lg > 1.5 * g)) {
+        State::Passive
+    } else {
+        State::Active
+    })
+}
+
+/// Options of [`segment_customers`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SegmentOptions {
+    pub as_of: Instant,
+    /// The window W in days (default 365).
+    pub window_days: u32,
+    pub tiers: TierOptions,
+}
+
+impl SegmentOptions {
+    pub fn new(as_of: Instant) -> Self {
+        SegmentOptions { as_of, window_days: 365, tiers: TierOptions::default() }
+    }
+}
+
+/// One customer's RFM, segment, tier and state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CustomerSegment {
+    #[serde(flatten)]
+    pub rfm: Rfm,
+    pub segment: Segment,
+    pub tier: Tier,
+    pub state: State,
+}
+
+/// Size and revenue share of one segment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SegmentSummary {
+    pub segment: Segment,
+    pub customers: usize,
+    /// Share of total revenue, `None` when the total is zero.
+    pub revenue_share: Option<f64>,
+}
+
+/// Segments of every customer with an order before `as_of`, in customer index order.
+pub fn segment_customers(log: &OrderLog, opts: &SegmentOptions) -> Vec<CustomerSegment> {
+    let rfm = crate::rfm::rfm(log, opts.as_of);
+    let revenue: Vec<(&str, i64)> = rfm.iter().map(|r| (log.customer_id(r.customer), r.monetary)).collect();
+    let tier = tiers(&revenue, &opts.tiers);
+    let wgap = workspace_median_gap_days(log, opts.as_of);
+    rfm.into_iter()
+        .zip(tier)
+        .map(|(r, tier)| {
+            let c: CustomerIdx = r.customer;
+            let times = &log.times_of(c)[..n_before(log, c, opts.as_of)];
+            let state = lifecycle_state(times, opts.as_of, opts.window_days as f64, wgap).unwrap_or(State::Lost);
+            CustomerSegment { segment: Segment::from_scores(r.recency_score, r.frequency_score, r.monetary_score), tier, state, rfm: r }
+        })
+        .collect()
+}
+
+/// Customers and revenue share per segment, in [`Segment::ALL`] order, empty segments included.
+pub fn summarize(customers: &[CustomerSegment]) -> Vec<SegmentSummary> {
+    let total: i128 = customers.iter().map(|c| c.rfm.monetary as i128).sum();
+    Segment::ALL
+        .iter()
+        .map(|&s| {
+            let (n, rev) = customers.iter().filter(|c| c.segment == s).fold((0, 0i128), |(n, r), c| (n + 1, r + c.rfm.monetary as i128));
+            SegmentSummary { segment: s, customers: n, revenue_share: (total != 0).then(|| rev as f64 / total as f64) }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Currency, OrderLogBuilder};
+
+    #[test]
+    fn grid_corners_and_m_override() {
+        use Segment::*;
+        assert_eq!(Segment::from_scores(5, 5, 5), Champions);
+        assert_eq!(Segment::from_scores(5, 1, 1), New);
+        assert_eq!(Segment::from_scores(4, 1, 3), Promising);
+        assert_eq!(Segment::from_scores(4, 5, 1), Loyal);
+        assert_eq!(Segment::from_scores(3, 3, 3), NeedAttention);
+        assert_eq!(Segment::from_scores(3, 2, 3), AboutToSleep);
+        assert_eq!(Segment::from_scores(2, 3, 4), AtRisk);
+        assert_eq!(Segment::from_scores(2, 3, 5), CantLoseThem);
+        assert_eq!(Segment::from_scores(1, 5, 1), CantLoseThem);
+        assert_eq!(Segment::from_scores(2, 1, 5), Hibernating);
+        assert_eq!(Segment::from_scores(1, 2, 5), Lost);
+        // every cell maps somewhere and all 11 segments are reachable
+        let mut seen = std::collections::BTreeSet::new();
+        for r in 1..=5 {
+            for f in 1..=5 {
+                for m in 1..=5 {
+                    seen.insert(Segment::from_scores(r, f, m));
+                }
+            }
+        }
+        assert_eq!(seen.len(), 11);
+    }
+
+    #[test]
+    fn tiers_by_revenue_share() {
+        // total 1000: a 500 (before 0% -> A), b 300 (before 50% -> B), c 100 (before 80% -> C),
+        // d 100 (C), e 0 (C)
+        let rev = [("c", 100), ("a", 500), ("e", 0), ("b", 300), ("d", 100)];
+        assert_eq!(tiers(&rev, &TierOptions::default()), vec![Tier::C, Tier::A, Tier::C, Tier::B, Tier::C]);
+        // configurable: top 90% -> a and b in A, c (before 80%) too
+        let t = tiers(&rev, &TierOptions { a_share: 0.9, b_share: 0.05 });
+        assert_eq!(t, vec![Tier::A, Tier::A, Tier::C, Tier::A, Tier::B]);
+        assert_eq!(Tier::A.effort(), "personal call by the owner");
+        assert_eq!(Tier::C.effort(), "template letter");
+    }
+
+    #[test]
+    fn lifecycle_rules() {
+        let d = |x: i64| x * DAY;
+        let every30: Vec<i64> = (0..13).map(|k| d(30 * k)).collect(); // last order day 360, g = 30
+        let w = 365.0;
+        assert_eq!(lifecycle_state(&every30, d(370), w, None), Some(State::Active)); // s = 10
+        assert_eq!(lifecycle_state(&every30, d(400), w, None), Some(State::Passive)); // s = 40 > 30
+        assert_eq!(lifecycle_state(&every30, d(421), w, None), Some(State::Sleeping)); // s = 61 > 60
+        assert_eq!(lifecycle_state(&every30, d(726), w, None), Some(State::Lost)); // s = 366 > W
+        assert_eq!(lifecycle_state(&[d(0)], d(10), w, Some(30.0)), Some(State::New));
+        assert_eq!(lifecycle_state(&[d(0)], d(61), w, Some(30.0)), Some(State::Sleeping));
+        // came back after 200 days of silence (gaps 30, 30, 30, 200: median 30, T = 60)
+        let back = [d(0), d(30), d(60), d(90), d(290)];
+        assert_eq!(lifecycle_state(&back, d(300), w, None), Some(State::Reactivated));
+        // last gap 50 > 1.5 × 30 but < T: passive
+        let slower = [d(0), d(30), d(60), d(90), d(140)];
+        assert_eq!(lifecycle_state(&slower, d(145), w, None), Some(State::Passive));
+        assert_eq!(lifecycle_state(&[], d(1), w, None), None);
+    }
+
+    #[test]
+    fn segment_customers_and_summary() {
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        for k in 0..10 {
+            b.push("loyal", k * 30 * DAY, 1000);
+        }
+        b.push("once", 5 * DAY, 500);
+        let log = b.build();
+        let segs = segment_customers(&log, &SegmentOptions::new(280 * DAY));
+        assert_eq!(segs.len(), 2);
+        let loyal = segs.iter().find(|s| log.customer_id(s.rfm.customer) == "loyal").unwrap();
+        assert_eq!((loyal.rfm.recency_score, loyal.rfm.frequency_score, loyal.rfm.monetary_score), (4, 4, 4));
+        assert_eq!(loyal.segment, Segment::Loyal);
+        assert_eq!(loyal.tier, Tier::A);
+        assert_eq!(loyal.state, State::Active);
+        let sum = summarize(&segs);
+        assert_eq!(sum.len(), 11);
+        let l = sum.iter().find(|s| s.segment == Segment::Loyal).unwrap();
+        assert_eq!(l.customers, 1);
+        assert!((l.revenue_share.unwrap() - 10000.0 / 10500.0).abs() < 1e-12);
+        assert_eq!(sum.iter().map(|s| s.customers).sum::<usize>(), 2);
+    }
+}
