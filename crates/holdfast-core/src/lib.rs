@@ -15,6 +15,7 @@
 //! results `holdfast-report`'s. Every name follows `METRICS.md`.
 
 pub mod cohorts;
+pub mod flags;
 pub mod ltv;
 pub mod money;
 pub mod movement;
