@@ -17,6 +17,8 @@
 //! The file is read whole and decoded in memory (not streamed); a 500k-customer file is a few
 //! hundred MB at most. Storing the log and computing metrics are left to other crates.
 
+pub use encoding_rs;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::Encoding;
 use holdfast_core::{Calendar, Currency, Instant, OrderLog, OrderLogBuilder};

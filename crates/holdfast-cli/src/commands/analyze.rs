@@ -25,6 +25,8 @@ pub struct Args {
     pub customers: Option<PathBuf>,
     #[command(flatten)]
     pub when: When,
+    #[command(flatten)]
+    pub input: crate::input::OrdersInput,
     /// Inactivity window W in days: a customer is active while the last order is at most this old.
     #[arg(long, value_name = "DAYS", default_value_t = 365)]
     pub window: u32,
@@ -92,45 +94,10 @@ pub fn parse_month(s: &str, cal: &Calendar) -> Result<Instant, String> {
         .map_err(|_| format!("{s:?} is not a month (expected YYYY-MM, e.g. 1997-03)"))
 }
 
-/// Reads an orders file into an [`OrderLog`].
-///
-/// A plain reader for comma-separated files with a header (`customer_id`/`customer`,
-/// `ordered_at`/`date`, `amount`/`total`, optional `status`); refunded and cancelled orders are
-/// left out. It stands in until the full importer (`crate::input`) is wired in.
-pub fn load_orders(path: &Path, cal: &Calendar) -> anyhow::Result<OrderLog> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let name = path.display();
-    let mut lines = text.lines().enumerate();
-    let (_, header) = lines.next().with_context(|| format!("{name}: the file is empty"))?;
-    let cols: Vec<String> = header.trim_start_matches('\u{feff}').split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
-    let find = |names: &[&str], what: &str| {
-        cols.iter().position(|c| names.contains(&c.as_str())).with_context(|| format!("{name}: no {what} column (expected one of {})", names.join(", ")))
-    };
-    let ci = find(&["customer_id", "customer", "client", "email"], "customer")?;
-    let ti = find(&["ordered_at", "date", "order date", "order_date"], "date")?;
-    let ai = find(&["amount", "total", "sum", "revenue"], "amount")?;
-    let si = cols.iter().position(|c| c == "status");
-    let mut b = OrderLogBuilder::new(Currency::USD);
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').map(|x| x.trim().trim_matches('"')).collect();
-        let at = |k: usize| f.get(k).copied().unwrap_or("");
-        let line_no = i + 1;
-        if let Some(s) = si {
-            if matches!(at(s).to_ascii_lowercase().as_str(), "refunded" | "cancelled" | "canceled") {
-                continue;
-            }
-        }
-        let t = parse_time(at(ti), cal).with_context(|| format!("{name}:{line_no}: {:?} is not a date (expected YYYY-MM-DD [HH:MM:SS])", at(ti)))?;
-        let a = parse_cents(at(ai)).with_context(|| format!("{name}:{line_no}: {:?} is not an amount (expected e.g. 12.34)", at(ai)))?;
-        if at(ci).is_empty() {
-            anyhow::bail!("{name}:{line_no}: the customer is empty");
-        }
-        b.push(at(ci), t, a);
-    }
-    Ok(b.build())
+/// Reads an orders file into an [`OrderLog`] through the importer (`crate::input`): sniffed
+/// delimiter and encoding, header aliases, refunded and cancelled orders left out.
+pub fn load_orders(path: &Path, input: &crate::input::OrdersInput, cal: &Calendar, quiet: bool) -> anyhow::Result<OrderLog> {
+    Ok(crate::input::load_orders(path, input, cal, quiet)?.log)
 }
 
 fn parse_time(s: &str, cal: &Calendar) -> Option<Instant> {
@@ -179,7 +146,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.window == 0 {
         anyhow::bail!("--window must be at least 1 day");
     }
-    let log = load_orders(&args.orders, &cal)?;
+    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
     let as_of = args.when.as_of(&log, &cal)?;
     if args.customers.is_some() && !g.quiet {
         eprintln!("note: --customers is accepted but not used by this report yet");

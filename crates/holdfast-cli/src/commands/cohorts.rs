@@ -26,6 +26,8 @@ pub struct Args {
     pub metric: String,
     #[command(flatten)]
     pub when: When,
+    #[command(flatten)]
+    pub input: crate::input::OrdersInput,
     /// Print one JSON document instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -45,9 +47,9 @@ struct Out<'a> {
     table: &'a CohortTable,
 }
 
-pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let cal = args.when.calendar()?;
-    let log = load_orders(&args.orders, &cal)?;
+    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
     let as_of = args.when.as_of(&log, &cal)?;
     let table = cohorts(&log, &cal, &CohortOptions { granularity: args.period, as_of });
     if args.json {

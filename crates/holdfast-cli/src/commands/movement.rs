@@ -28,12 +28,14 @@ pub struct Args {
     pub to: Option<String>,
     #[command(flatten)]
     pub when: When,
+    #[command(flatten)]
+    pub input: crate::input::OrdersInput,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let cal = args.when.calendar()?;
     if args.window == 0 {
         anyhow::bail!("--window must be at least 1 day");
@@ -45,7 +47,7 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
             anyhow::bail!("--to is before --from");
         }
     }
-    let log = load_orders(&args.orders, &cal)?;
+    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
     let as_of = args.when.as_of(&log, &cal)?;
     let mv = movement(&log, &cal, &MovementOptions { granularity: args.period, window_days: args.window, as_of, from, to });
     if args.json {
