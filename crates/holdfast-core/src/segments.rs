@@ -114,6 +114,24 @@ impl Segment {
         }
     }
 
+    /// Machine name (snake_case), as in JSON and CSV: `cant_lose_them`, `at_risk`, ...
+    pub fn key(self) -> &'static str {
+        match self {
+            Segment::Champions => "champions",
+            Segment::Loyal => "loyal",
+            Segment::PotentialLoyalists => "potential_loyalists",
+            Segment::New => "new",
+            Segment::Promising => "promising",
+            Segment::NeedAttention => "need_attention",
+            Segment::AboutToSleep => "about_to_sleep",
+            Segment::AtRisk => "at_risk",
+            Segment::CantLoseThem => "cant_lose_them",
+            Segment::Hibernating => "hibernating",
+            Segment::Lost => "lost",
+        }
+    }
+
+    /// Display name: `can't lose them`, `at risk`, ...
     pub fn as_str(self) -> &'static str {
         match self {
             Segment::Champions => "champions",
@@ -360,6 +378,9 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 11);
+        for s in Segment::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.key());
+        }
     }
 
     #[test]

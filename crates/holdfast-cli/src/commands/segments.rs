@@ -1,10 +1,169 @@
-//! `holdfast segments` (being built).
+//! `holdfast segments`: RFM scores, named segments, value tiers and lifecycle states per customer.
 
+use crate::commands::analyze::{load_orders, print, print_json, When};
 use crate::Global;
+use holdfast_core::segments::{segment_customers, summarize, SegmentOptions, Tier, TierOptions};
+use holdfast_report::Table;
+use serde::Serialize;
+use std::path::PathBuf;
 
+/// RFM segments: recency, frequency and monetary scores 1–5 (5 best), the named segment, the value
+/// tier (A = top customers making half the revenue, B = next 30%, C = the rest) and the lifecycle
+/// state of every customer, with segment sizes and revenue shares. Rules: docs/SEGMENTS.md.
+/// In JSON and CSV segments are snake_case (`cant_lose_them`); `name` holds the display name.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast segments --orders orders.csv\n  holdfast segments --orders orders.csv --as-of 2024-01-01 --json\n  holdfast segments --orders orders.csv --csv > segments.csv")]
+pub struct Args {
+    /// Orders file (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub orders: PathBuf,
+    #[command(flatten)]
+    pub when: When,
+    #[command(flatten)]
+    pub input: crate::input::OrdersInput,
+    /// Inactivity window W in days (lifecycle state "lost" beyond it).
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub window: u32,
+    /// Tier A: the top customers making this share of revenue.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    pub tier_a: f64,
+    /// Tier B: the next customers making this share of revenue.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.3)]
+    pub tier_b: f64,
+    /// Print one JSON document instead of tables.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print one CSV row per customer instead of tables.
+    #[arg(long)]
+    pub csv: bool,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast segments` is not available in this build yet")
+#[derive(Serialize)]
+struct CustomerOut<'a> {
+    customer_id: &'a str,
+    recency_score: u8,
+    frequency_score: u8,
+    monetary_score: u8,
+    segment: &'static str,
+    tier: String,
+    state: &'static str,
+    recency_days: i64,
+    frequency: u32,
+    monetary: f64,
+}
+
+#[derive(Serialize)]
+struct SegmentOut {
+    segment: &'static str,
+    name: &'static str,
+    customers: usize,
+    revenue_share: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    as_of: String,
+    currency: String,
+    customers: Vec<CustomerOut<'a>>,
+    segments: Vec<SegmentOut>,
+    tiers: Vec<TierOut>,
+}
+
+#[derive(Serialize)]
+struct TierOut {
+    tier: String,
+    customers: usize,
+    effort: &'static str,
+}
+
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    for (name, v) in [("--tier-a", args.tier_a), ("--tier-b", args.tier_b)] {
+        anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
+    }
+    let cal = args.when.calendar()?;
+    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let as_of = args.when.as_of(&log, &cal)?;
+    let opts = SegmentOptions { as_of, window_days: args.window, tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b } };
+    let segs = segment_customers(&log, &opts);
+    let summary = summarize(&segs);
+    let k = log.currency().minor_per_major().max(1) as f64;
+    let customers: Vec<CustomerOut> = segs
+        .iter()
+        .map(|s| CustomerOut {
+            customer_id: log.customer_id(s.rfm.customer),
+            recency_score: s.rfm.recency_score,
+            frequency_score: s.rfm.frequency_score,
+            monetary_score: s.rfm.monetary_score,
+            segment: s.segment.key(),
+            tier: s.tier.to_string(),
+            state: s.state.as_str(),
+            recency_days: s.rfm.recency_days,
+            frequency: s.rfm.frequency,
+            monetary: s.rfm.monetary as f64 / k,
+        })
+        .collect();
+    if args.csv {
+        let mut text = String::from("customer_id,recency_score,frequency_score,monetary_score,segment,tier,state,recency_days,frequency,monetary\n");
+        for c in &customers {
+            text.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{}\n",
+                csv_field(c.customer_id),
+                c.recency_score,
+                c.frequency_score,
+                c.monetary_score,
+                csv_field(c.segment),
+                c.tier,
+                c.state,
+                c.recency_days,
+                c.frequency,
+                c.monetary
+            ));
+        }
+        return print(&text);
+    }
+    let tiers: Vec<TierOut> = [Tier::A, Tier::B, Tier::C]
+        .iter()
+        .map(|&t| TierOut { tier: t.to_string(), customers: segs.iter().filter(|s| s.tier == t).count(), effort: t.effort() })
+        .collect();
+    let segments: Vec<SegmentOut> =
+        summary.iter().map(|s| SegmentOut { segment: s.segment.key(), name: s.segment.as_str(), customers: s.customers, revenue_share: s.revenue_share }).collect();
+    let as_of_s = cal.date(as_of).to_string();
+    if args.json {
+        return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), customers, segments, tiers });
+    }
+    let n = segs.len().max(1) as f64;
+    let mut t = Table::new(&["Segment", "Customers", "Share of customers", "Share of revenue"]);
+    for s in &segments {
+        t.row(vec![
+            s.name.to_string(),
+            s.customers.to_string(),
+            format!("{:.1}%", 100.0 * s.customers as f64 / n),
+            s.revenue_share.map_or("—".to_string(), |r| format!("{:.1}%", 100.0 * r)),
+        ]);
+    }
+    let mut tt = Table::new(&["Tier", "Customers", "Effort"]);
+    for x in &tiers {
+        tt.row(vec![x.tier.clone(), x.customers.to_string(), x.effort.to_string()]);
+    }
+    let mut st = Table::new(&["State", "Customers"]);
+    for state in ["new", "active", "passive", "sleeping", "lost", "reactivated"] {
+        st.row(vec![state.to_string(), customers.iter().filter(|c| c.state == state).count().to_string()]);
+    }
+    let text = format!(
+        "RFM segments of {} customers as of {as_of_s} (scores 1–5, 5 best; --csv for every customer)\n{}\nValue tiers by share of revenue\n{}\nLifecycle states (window {} days)\n{}",
+        segs.len(),
+        t.to_text(),
+        tt.to_text(),
+        args.window,
+        st.to_text()
+    );
+    print(&text)
 }
