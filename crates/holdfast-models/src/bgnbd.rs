@@ -101,10 +101,10 @@ impl Params {
     }
 
     /// Expected purchases of a new customer in (0, t], FHL 2005 eq. (9):
-    /// (a+b−1)/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b; a+b−1; t/(α+t))]. `None` when a ≤ 1.
+    /// (a+b−1)/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b; a+b−1; t/(α+t))]. `None` when a = 1 (or a + b ≤ 1 for eq. (9)).
     pub fn expected_purchases(&self, t: f64) -> Option<f64> {
         let Params { r, alpha, a, b } = *self;
-        if a <= 1.0 {
+        if (a - 1.0).abs() < 1e-12 || a + b <= 1.0 {
             return None;
         }
         let z = t / (alpha + t);
@@ -115,10 +115,10 @@ impl Params {
     /// Expected purchases in the next `t` units for a customer with history (x, t_x, T), FHL 2005
     /// eq. (10):
     /// (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
-    ///   / (1 + δ_{x>0} a/(b+x−1) ((α+T)/(α+t_x))^{r+x}). `None` when a ≤ 1.
+    ///   / (1 + δ_{x>0} a/(b+x−1) ((α+T)/(α+t_x))^{r+x}). `None` when a = 1 (or a + b ≤ 1 for eq. (9)).
     pub fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, big_t: f64) -> Option<f64> {
         let Params { r, alpha, a, b } = *self;
-        if a <= 1.0 {
+        if (a - 1.0).abs() < 1e-12 || a + b <= 1.0 {
             return None;
         }
         let z = t / (alpha + big_t + t);
@@ -126,5 +126,30 @@ impl Params {
             + ln_hyp2f1(r + x, b + x, a + b + x - 1.0, z);
         let num = (a + b + x - 1.0) / (a - 1.0) * (1.0 - h.exp());
         Some(num * self.p_alive(x, t_x, big_t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The analytic gradient agrees with central differences of the log-likelihood.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let p = Params { r: 0.3, alpha: 4.0, a: 0.8, b: 2.5 };
+        for (x, tx, t) in [(0.0, 0.0, 30.0), (3.0, 20.0, 35.0), (1.0, 2.0, 38.0)] {
+            let (_, g) = ll_row(&p, x, tx, t);
+            let pv = [p.r, p.alpha, p.a, p.b];
+            for i in 0..4 {
+                let h = 1e-6 * pv[i];
+                let mut up = pv;
+                up[i] += h;
+                let mut dn = pv;
+                dn[i] -= h;
+                let f = |v: [f64; 4]| ll_row(&Params { r: v[0], alpha: v[1], a: v[2], b: v[3] }, x, tx, t).0;
+                let num = (f(up) - f(dn)) / (2.0 * h);
+                assert!((num - g[i]).abs() < 1e-5 * num.abs().max(1.0), "param {i}: {num} vs {}", g[i]);
+            }
+        }
     }
 }

@@ -116,3 +116,32 @@ pub fn frequency_spend_correlation(rows: &[SpendRow]) -> Option<f64> {
     let c = sxy / (sxx * syy).sqrt();
     c.is_finite().then_some(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let pv = [6.0, 3.5, 15.0];
+        for (x, m) in [(1.0, 20.0), (4.0, 35.5)] {
+            let f = |v: [f64; 3]| ll_row(&Params { p: v[0], q: v[1], v: v[2] }, x, m).0;
+            let (_, g) = ll_row(&Params { p: pv[0], q: pv[1], v: pv[2] }, x, m);
+            for i in 0..3 {
+                let h = 1e-6 * pv[i];
+                let (mut up, mut dn) = (pv, pv);
+                up[i] += h;
+                dn[i] -= h;
+                let num = (f(up) - f(dn)) / (2.0 * h);
+                assert!((num - g[i]).abs() < 1e-5 * num.abs().max(1.0));
+            }
+        }
+    }
+
+    /// Expected AOV by hand: p=6, q=4, v=15, x=2, m̄=20 → 6·(15+40)/(12+4−1) = 330/15 = 22.
+    #[test]
+    fn expected_aov_by_hand() {
+        let p = Params { p: 6.0, q: 4.0, v: 15.0 };
+        assert!((p.expected_aov(2.0, 20.0).unwrap() - 22.0).abs() < 1e-12);
+    }
+}

@@ -109,3 +109,26 @@ impl Params {
         v.is_finite().then_some(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand check: α=1, β=1 gives S(t) = 1/(t+1) and r_t = t/(t+1).
+    #[test]
+    fn survival_by_hand() {
+        let p = Params { alpha: 1.0, beta: 1.0 };
+        assert!((p.survival(3) - 0.25).abs() < 1e-12);
+        assert!((p.retention(3) - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let s = [1000.0, 631.0, 468.0, 382.0];
+        let (_, g) = log_likelihood(&Params { alpha: 0.7, beta: 1.2 }, &s);
+        let f = |a: f64, b: f64| log_likelihood(&Params { alpha: a, beta: b }, &s).0;
+        let h = 1e-6;
+        assert!(((f(0.7 + h, 1.2) - f(0.7 - h, 1.2)) / (2.0 * h) - g[0]).abs() < 1e-3);
+        assert!(((f(0.7, 1.2 + h) - f(0.7, 1.2 - h)) / (2.0 * h) - g[1]).abs() < 1e-3);
+    }
+}
