@@ -5,7 +5,7 @@
 //!
 //! | kind                    | rule                                                                                         | severity                         |
 //! |-------------------------|----------------------------------------------------------------------------------------------|----------------------------------|
-//! | `silence_beyond_rhythm` | days since the last order ÷ typical gap ≥ 2. Typical gap: the customer's median gap with ≥ 3 orders; with 1–2 orders the workspace median gap | ratio ≥ 4 high, ≥ 3 medium, else low |
+//! | `silence_beyond_rhythm` | days since the last order ÷ typical gap ≥ 2. Typical gap: the customer's median gap with ≥ 3 orders at distinct instants (zero gaps ignored); with fewer, the workspace median gap | ratio ≥ 4 high, ≥ 3 medium, else low |
 //! | `frequency_drop`        | orders in the last 90 days ≤ half the customer's earlier rate per 90 days; needs ≥ 3 earlier orders over ≥ 180 days | drop ≥ 80% high, ≥ 60% medium, else low |
 //! | `shrinking_orders`      | mean of the last 3 orders ≤ 70% of the mean of the earlier orders; needs ≥ 6 orders          | drop ≥ 60% high, ≥ 45% medium, else low |
 //! | `fewer_categories`      | distinct product categories in the last 3 orders ≤ half of those in the earlier orders (earlier ≥ 2); needs order lines with categories and ≥ 6 orders | low                              |
@@ -19,7 +19,7 @@
 //! `as_of` + 2 days (high), 7 days (medium), 14 days (low). Tasks are ordered by stake descending,
 //! then customer id. Owner is `None` unless the caller assigns one.
 
-use crate::rfm::{median_gap_days, n_before, workspace_median_gap_days};
+use crate::rfm::{median_gap_days_min, n_before, workspace_median_gap_days};
 use crate::segments::{tiers, Tier, TierOptions};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
@@ -158,11 +158,21 @@ fn fmt_days(d: f64) -> String {
     }
 }
 
+fn every(d: f64) -> String {
+    match fmt_days(d).as_str() {
+        "1" => "every day".to_string(),
+        n => format!("every {n} days"),
+    }
+}
+
 /// `silence_beyond_rhythm` from the order times before as-of.
 pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, workspace_gap: Option<f64>) -> Option<Flag> {
     let last = *times.last()?;
     let silent = days(as_of - last);
-    let (gap, own) = if times.len() >= 3 { (median_gap_days(times)?, true) } else { (workspace_gap?, false) };
+    let (gap, own) = match median_gap_days_min(times, 2) {
+        Some(g) => (g, true),
+        None => (workspace_gap?, false),
+    };
     if gap <= 0.0 {
         return None;
     }
@@ -178,13 +188,10 @@ pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, workspace_gap: O
         Severity::Low
     };
     let usual = if own {
-        format!("usually orders every {} days", fmt_days(gap))
+        format!("usually orders {}", every(gap))
     } else {
-        format!(
-            "{} so far; customers here usually reorder every {} days",
-            if times.len() == 1 { "one order" } else { "two orders" },
-            fmt_days(gap)
-        )
+        let visits = 1 + times.windows(2).filter(|w| w[1] > w[0]).count();
+        format!("{} so far; customers here usually reorder {}", if visits == 1 { "one order" } else { "two orders" }, every(gap))
     };
     Some(Flag {
         kind: FlagKind::SilenceBeyondRhythm,

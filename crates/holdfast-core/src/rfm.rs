@@ -41,10 +41,19 @@ pub(crate) fn n_before(log: &OrderLog, c: CustomerIdx, as_of: Instant) -> usize 
     log.times_of(c).partition_point(|&t| t < as_of)
 }
 
-/// Median of the gaps between consecutive instants, in days; `None` with fewer than two instants.
-pub(crate) fn median_gap_days(times: &[Instant]) -> Option<f64> {
-    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+/// Median of the positive gaps between consecutive instants, in days (orders at the same instant
+/// are one visit); `None` with fewer than `min_gaps` positive gaps.
+pub(crate) fn median_gap_days_min(times: &[Instant], min_gaps: usize) -> Option<f64> {
+    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0).collect();
+    if gaps.len() < min_gaps.max(1) {
+        return None;
+    }
     median_secs_days(&mut gaps)
+}
+
+/// Median of the positive gaps between consecutive instants, in days; `None` without any.
+pub(crate) fn median_gap_days(times: &[Instant]) -> Option<f64> {
+    median_gap_days_min(times, 1)
 }
 
 fn median_secs_days(v: &mut [i64]) -> Option<f64> {
@@ -57,13 +66,13 @@ fn median_secs_days(v: &mut [i64]) -> Option<f64> {
     Some(m / DAY as f64)
 }
 
-/// Median of all gaps between consecutive orders of the same customer (orders before `as_of`),
-/// over the whole workspace, in days; `None` when nobody has ordered twice.
+/// Median of all positive gaps between consecutive orders of the same customer (orders before
+/// `as_of`), over the whole workspace, in days; `None` when nobody has ordered twice.
 pub fn workspace_median_gap_days(log: &OrderLog, as_of: Instant) -> Option<f64> {
     let mut gaps: Vec<i64> = (0..log.n_customers() as CustomerIdx)
         .flat_map(|c| {
             let t = &log.times_of(c)[..n_before(log, c, as_of)];
-            t.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+            t.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0).collect::<Vec<_>>()
         })
         .collect();
     median_secs_days(&mut gaps)
@@ -188,5 +197,8 @@ mod tests {
         assert_eq!(median_gap_days(&[0, 10 * DAY, 30 * DAY, 60 * DAY]), Some(20.0));
         assert_eq!(median_gap_days(&[0, 10 * DAY, 30 * DAY]), Some(15.0));
         assert_eq!(median_gap_days(&[0]), None);
+        // same-instant orders are one visit
+        assert_eq!(median_gap_days(&[0, 0, 0, 10 * DAY]), Some(10.0));
+        assert_eq!(median_gap_days_min(&[0, 0, 0, 10 * DAY], 2), None);
     }
 }

@@ -25,7 +25,7 @@
 //! # Lifecycle state
 //!
 //! With the window `W` (default 365 days), the customer's typical gap `g` (median gap between their
-//! orders when they have at least 3; otherwise the workspace median gap, see
+//! orders when they have at least 3 at distinct instants — zero gaps are ignored; otherwise the workspace median gap, see
 //! [`crate::rfm::workspace_median_gap_days`]), the days since the last order `s`, and the sleeping
 //! threshold `T = min(2g, W)` (`T = W` when no gap is known), the first rule that holds wins:
 //!
@@ -38,7 +38,7 @@
 //! | passive     | `s > g`, or the last gap was longer than 1.5 `g` (buying less often)     |
 //! | active      | otherwise                                                                |
 
-use crate::rfm::{median_gap_days, n_before, workspace_median_gap_days, Rfm};
+use crate::rfm::{median_gap_days_min, n_before, workspace_median_gap_days, Rfm};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use serde::Serialize;
 use std::fmt;
@@ -254,14 +254,10 @@ impl fmt::Display for State {
     }
 }
 
-/// Typical gap of a customer with these order times: own median gap with ≥ 3 orders, else the
-/// workspace median gap.
+/// Typical gap of a customer with these order times: their own median gap when they have at least
+/// two positive gaps (≥ 3 orders at distinct instants), else the workspace median gap.
 pub fn typical_gap_days(times: &[Instant], workspace_gap: Option<f64>) -> Option<f64> {
-    if times.len() >= 3 {
-        median_gap_days(times)
-    } else {
-        workspace_gap
-    }
+    median_gap_days_min(times, 2).or(workspace_gap)
 }
 
 /// Lifecycle state from the order times before `as_of` (non-empty, sorted), per the module docs.

@@ -1,10 +1,138 @@
-//! `holdfast at-risk` (being built).
+//! `holdfast at-risk`: the action queue — customers drifting from their own rhythm, highest stake first.
 
+use crate::commands::analyze::{load_orders, print, print_json, When};
+use crate::commands::segments::csv_field;
 use crate::Global;
+use holdfast_core::flags::{action_queue, FlagOptions};
+use holdfast_core::segments::TierOptions;
+use holdfast_report::Table;
+use serde::Serialize;
+use std::path::PathBuf;
 
+/// The action queue: one task per customer with red flags (silence beyond their own rhythm, fewer
+/// orders than their earlier rate, shrinking orders, fewer product categories), each explained from
+/// the customer's own numbers, with the stake (their revenue so far), a suggested step by value tier
+/// and a due date by severity. Highest stake first. Rules: docs/SEGMENTS.md.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast at-risk --orders orders.csv --limit 20\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv")]
+pub struct Args {
+    /// Orders file (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub orders: PathBuf,
+    #[command(flatten)]
+    pub when: When,
+    #[command(flatten)]
+    pub input: crate::input::OrdersInput,
+    /// Show only the first N tasks.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Owner written on every task.
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// Tier A: the top customers making this share of revenue.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    pub tier_a: f64,
+    /// Tier B: the next customers making this share of revenue.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.3)]
+    pub tier_b: f64,
+    /// Print one JSON document instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print one CSV row per task instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast at-risk` is not available in this build yet")
+#[derive(Serialize)]
+struct FlagOut<'a> {
+    kind: &'static str,
+    severity: &'static str,
+    explanation: &'a str,
+}
+
+#[derive(Serialize)]
+struct TaskOut<'a> {
+    customer_id: &'a str,
+    owner: Option<&'a str>,
+    stake: f64,
+    tier: String,
+    severity: &'static str,
+    flags: Vec<FlagOut<'a>>,
+    suggested_step: &'static str,
+    due: String,
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    as_of: String,
+    currency: String,
+    total_tasks: usize,
+    tasks: Vec<TaskOut<'a>>,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    for (name, v) in [("--tier-a", args.tier_a), ("--tier-b", args.tier_b)] {
+        anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
+    }
+    let cal = args.when.calendar()?;
+    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let as_of = args.when.as_of(&log, &cal)?;
+    let opts = FlagOptions { as_of, tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b }, owner: args.owner.clone() };
+    let queue = action_queue(&log, &opts);
+    let total = queue.len();
+    let k = log.currency().minor_per_major().max(1) as f64;
+    let tasks: Vec<TaskOut> = queue
+        .iter()
+        .take(args.limit.unwrap_or(usize::MAX))
+        .map(|t| TaskOut {
+            customer_id: &t.customer_id,
+            owner: t.owner.as_deref(),
+            stake: t.stake as f64 / k,
+            tier: t.tier.to_string(),
+            severity: t.severity.as_str(),
+            flags: t.flags.iter().map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: &f.explanation }).collect(),
+            suggested_step: t.suggested_step.as_str(),
+            due: cal.date(t.due).to_string(),
+        })
+        .collect();
+    let as_of_s = cal.date(as_of).to_string();
+    if args.json {
+        return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), total_tasks: total, tasks });
+    }
+    if args.csv {
+        let mut text = String::from("customer_id,owner,stake,tier,severity,flags,explanation,suggested_step,due\n");
+        for t in &tasks {
+            let kinds: Vec<&str> = t.flags.iter().map(|f| f.kind).collect();
+            let why: Vec<&str> = t.flags.iter().map(|f| f.explanation).collect();
+            text.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                csv_field(t.customer_id),
+                csv_field(t.owner.unwrap_or("")),
+                t.stake,
+                t.tier,
+                t.severity,
+                kinds.join(";"),
+                csv_field(&why.join("; ")),
+                t.suggested_step,
+                t.due
+            ));
+        }
+        return print(&text);
+    }
+    let cur = log.currency();
+    let mut table = Table::new(&["Customer", &format!("Stake, {cur}"), "Tier", "Severity", "Step", "Due", "Why"]);
+    for t in &tasks {
+        let why: Vec<&str> = t.flags.iter().map(|f| f.explanation).collect();
+        table.row(vec![
+            t.customer_id.to_string(),
+            format!("{:.2}", t.stake),
+            t.tier.clone(),
+            t.severity.to_string(),
+            t.suggested_step.to_string(),
+            t.due.clone(),
+            why.join("; "),
+        ]);
+    }
+    let shown = if tasks.len() < total { format!(", showing the first {}", tasks.len()) } else { String::new() };
+    print(&format!("Customers needing attention as of {as_of_s}: {total} tasks, highest stake first{shown}\n{}", table.to_text()))
 }
