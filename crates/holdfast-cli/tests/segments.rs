@@ -1,0 +1,121 @@
+//! `holdfast segments` and `holdfast at-risk` through the real binary, on the CDNOW sample
+//! (`tests/data/cdnow_sample_orders.csv`: 6,919 orders of 2,357 customers, 1997-01-01 to 1998-06-30).
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn cdnow() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/cdnow_sample_orders.csv").display().to_string()
+}
+
+fn holdfast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_holdfast")).args(args).output().expect("run holdfast")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = holdfast(args);
+    assert!(out.status.success(), "holdfast {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+const SEGMENTS: [&str; 11] = [
+    "champions",
+    "loyal",
+    "potential_loyalists",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose_them",
+    "hibernating",
+    "lost",
+];
+
+#[test]
+fn segments_json_shape_and_totals() {
+    let f = cdnow();
+    let v = json(&["segments", "--orders", &f, "--json"]);
+    assert_eq!(v["as_of"], "1998-07-01");
+    let customers = v["customers"].as_array().unwrap();
+    assert_eq!(customers.len(), 2357);
+    for c in customers {
+        assert!(c["customer_id"].is_string());
+        for k in ["recency_score", "frequency_score", "monetary_score"] {
+            let s = c[k].as_u64().unwrap_or_else(|| panic!("{k} in {c}"));
+            assert!((1..=5).contains(&s), "{k} = {s}");
+        }
+        assert!(SEGMENTS.contains(&c["segment"].as_str().unwrap()), "{c}");
+        assert!(["A", "B", "C"].contains(&c["tier"].as_str().unwrap()), "{c}");
+        assert!(["new", "active", "passive", "sleeping", "lost", "reactivated"].contains(&c["state"].as_str().unwrap()), "{c}");
+    }
+    let segs = v["segments"].as_array().unwrap();
+    let names: Vec<&str> = segs.iter().map(|s| s["segment"].as_str().unwrap()).collect();
+    assert_eq!(names, SEGMENTS);
+    let n: u64 = segs.iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+    assert_eq!(n, 2357);
+    let share: f64 = segs.iter().map(|s| s["revenue_share"].as_f64().unwrap()).sum();
+    assert!((share - 1.0).abs() < 1e-9, "revenue shares sum to {share}");
+    // per-segment counts agree with the customer rows
+    for s in segs {
+        let k = customers.iter().filter(|c| c["segment"] == s["segment"]).count() as u64;
+        assert_eq!(s["customers"].as_u64().unwrap(), k);
+    }
+}
+
+#[test]
+fn segments_table_and_csv() {
+    let f = cdnow();
+    let out = holdfast(&["segments", "--orders", &f]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("can't lose them") && text.contains("personal call by the owner"), "{text}");
+    let out = holdfast(&["segments", "--orders", &f, "--csv"]);
+    assert!(out.status.success());
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.lines().count(), 2358);
+    assert!(csv.starts_with("customer_id,recency_score,frequency_score,monetary_score,segment,tier,state"));
+}
+
+#[test]
+fn at_risk_json_shape_and_order() {
+    let f = cdnow();
+    let v = json(&["at-risk", "--orders", &f, "--json", "--limit", "50", "--as-of", "1998-01-01"]);
+    assert_eq!(v["as_of"], "1998-01-01");
+    let tasks = v["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 50);
+    let kinds = ["silence_beyond_rhythm", "frequency_drop", "shrinking_orders", "fewer_categories"];
+    let mut prev = f64::INFINITY;
+    for t in tasks {
+        assert!(t["customer_id"].is_string());
+        assert!(t["owner"].is_null());
+        let stake = t["stake"].as_f64().unwrap();
+        assert!(stake <= prev, "ordered by stake descending");
+        prev = stake;
+        let flags = t["flags"].as_array().unwrap();
+        assert!(!flags.is_empty());
+        for fl in flags {
+            assert!(kinds.contains(&fl["kind"].as_str().unwrap()), "{fl}");
+            assert!(["low", "medium", "high"].contains(&fl["severity"].as_str().unwrap()));
+            assert!(!fl["explanation"].as_str().unwrap().is_empty());
+        }
+        assert!(["personal call", "check-in letter", "personal offer", "survey"].contains(&t["suggested_step"].as_str().unwrap()));
+        let due = t["due"].as_str().unwrap();
+        assert!(["1998-01-03", "1998-01-08", "1998-01-15"].contains(&due), "{due}");
+    }
+    let v = json(&["at-risk", "--orders", &f, "--json", "--limit", "1", "--owner", "anna"]);
+    assert_eq!(v["tasks"][0]["owner"], "anna");
+    let out = holdfast(&["at-risk", "--orders", &f, "--limit", "5"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("highest stake first"));
+}
+
+#[test]
+fn missing_file_is_a_user_error() {
+    for cmd in ["segments", "at-risk"] {
+        let out = holdfast(&[cmd, "--orders", "/nonexistent/orders.csv", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+}
