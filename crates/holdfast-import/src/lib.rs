@@ -210,6 +210,7 @@ struct Decimal {
 
 struct Row {
     line: u64,
+    rec: usize,
     customer: String,
     order_id: Option<String>,
     at: Instant,
@@ -291,7 +292,7 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
     for (k, r) in records.enumerate() {
         let r = r.map_err(|e| csv_error(&path, e))?;
         let line = r.position().map(|p| p.line()).unwrap_or(0);
-        if r.len() == 1 && r.get(0).is_some_and(|s| s.trim().is_empty()) {
+        if r.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
         if r.iter().any(|f| f.len() > MAX_FIELD) {
@@ -322,11 +323,13 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
     let mut file_currency: Option<Currency> = opts.currency;
     let mut rows: Vec<Row> = Vec::with_capacity(recs.len());
 
-    for (line, r) in &recs {
+    for (rec, (line, r)) in recs.iter().enumerate() {
         let line = *line;
         let bad = |h: usize, v: &str, what: String| format!("{path}:{line}: column \"{}\": \"{}\" {what}", headers[h], v);
         let result: Result<Option<Row>, String> = (|| {
-            let status_excluded = cell(r, col(Field::Status)).is_some_and(|s| EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str()));
+            if cell(r, col(Field::Status)).is_some_and(|s| EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
+                return Ok(None);
+            }
             let customer = cell(r, Some(ci)).ok_or_else(|| format!("{path}:{line}: column \"{}\": the customer is empty", headers[ci]))?;
             let dv = r.get(di).unwrap_or("").trim();
             let at = parse_date(dv, slash, &opts.calendar).ok_or_else(|| bad(di, dv, format!("is not a date (expected {expected})")))?;
@@ -349,9 +352,6 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
                     _ => {}
                 }
             }
-            if status_excluded {
-                return Ok(None);
-            }
             if amount.value < 0 {
                 return Err(bad(ai, av, "is negative but the status is not a refund or cancellation".into()));
             }
@@ -369,6 +369,7 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
             };
             Ok(Some(Row {
                 line,
+                rec,
                 customer: customer.to_string(),
                 order_id: cell(r, col(Field::OrderId)).map(str::to_string),
                 at,
@@ -408,7 +409,7 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
             Some(m) => minor.push(m),
             None => {
                 minor.push(0);
-                let v = recs.iter().find(|(l, _)| *l == row.line).and_then(|(_, r)| r.get(ai)).unwrap_or("").trim().to_string();
+                let v = recs[row.rec].1.get(ai).unwrap_or("").trim().to_string();
                 let e = format!("{path}:{}: column \"{}\": \"{v}\" has more than {digits} decimals for {currency}", row.line, headers[ai]);
                 keep[k] = false;
                 if opts.skip_bad_rows {
@@ -622,8 +623,10 @@ fn parse_amount(s: &str) -> Option<(Decimal, Option<Currency>)> {
                     found = true;
                 }
             } else if lower.starts_with(tok) {
-                t = t[tok.len()..].trim_start().to_string();
-                found = true;
+                if let Some(rest) = t.get(tok.len()..) {
+                    t = rest.trim_start().to_string();
+                    found = true;
+                }
             }
             if found {
                 if cur.is_some_and(|p| p != *c) {
@@ -649,7 +652,7 @@ fn parse_amount(s: &str) -> Option<(Decimal, Option<Currency>)> {
             }
             cur = Some(*c);
             let l = CURRENCY_TOKENS.iter().find(|(tok, _)| body.to_lowercase().starts_with(tok)).map(|x| x.0.len()).unwrap_or(0);
-            body = body[l..].trim_start();
+            body = body.get(l..).unwrap_or("").trim_start();
         }
     } else if let Some(r) = body.strip_prefix('+') {
         body = r;

@@ -191,9 +191,11 @@ fn refund_statuses_are_excluded_and_counted() {
     for s in statuses {
         text.push_str(&format!("a,2024-03-06,-10,{s}\n"));
     }
+    // A cancelled row need not have a valid amount; all-empty rows (",,,") are ignored.
+    text.push_str("a,2024-03-07,,cancelled\n,,,\n");
     let f = read(text.as_bytes());
-    assert_eq!(f.rows, 1 + statuses.len());
-    assert_eq!(f.excluded_by_status, statuses.len());
+    assert_eq!(f.rows, 2 + statuses.len());
+    assert_eq!(f.excluded_by_status, 1 + statuses.len());
     assert_eq!(f.log.n_orders(), 1);
 }
 
