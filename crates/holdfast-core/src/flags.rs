@@ -453,4 +453,27 @@ mod tests {
         // deterministic
         assert_eq!(q, action_queue(&log, &FlagOptions::new(d(460))));
     }
+
+    #[test]
+    fn queue_does_not_depend_on_thread_count() {
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        // 300 customers with varied rhythms, amounts and lengths (deterministic pseudo-random)
+        let mut x: u64 = 7;
+        for c in 0..300 {
+            let gap = 5 + (c % 40) as i64;
+            let n = 1 + (c % 17) as i64;
+            for k in 0..n {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                b.push(&format!("c{c}"), d(gap * k + (c % 9) as i64), 100 + (x >> 40) as i64 % 5000);
+            }
+        }
+        let log = b.build();
+        let opts = FlagOptions::new(d(500));
+        let run = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| action_queue(&log, &opts));
+        let one = run(1);
+        assert!(!one.is_empty());
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(4));
+        assert!(one.windows(2).all(|w| (w[0].stake, &w[1].customer_id) >= (w[1].stake, &w[0].customer_id)));
+    }
 }

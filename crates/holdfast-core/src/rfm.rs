@@ -201,4 +201,24 @@ mod tests {
         assert_eq!(median_gap_days(&[0, 0, 0, 10 * DAY]), Some(10.0));
         assert_eq!(median_gap_days_min(&[0, 0, 0, 10 * DAY], 2), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn scores_are_monotone_and_tie_consistent(v in proptest::collection::vec(-50i64..50, 1..200)) {
+            let s = quintile_scores(&v);
+            for i in 0..v.len() {
+                proptest::prop_assert!((1..=5).contains(&s[i]));
+                for j in 0..v.len() {
+                    if v[i] == v[j] { proptest::prop_assert_eq!(s[i], s[j]); }
+                    if v[i] < v[j] { proptest::prop_assert!(s[i] <= s[j]); }
+                }
+            }
+            // order of the input does not matter
+            let mut r = v.clone();
+            r.reverse();
+            let mut sr = quintile_scores(&r);
+            sr.reverse();
+            proptest::prop_assert_eq!(s, sr);
+        }
+    }
 }
