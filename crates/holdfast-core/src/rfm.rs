@@ -51,10 +51,6 @@ pub(crate) fn median_gap_days_min(times: &[Instant], min_gaps: usize) -> Option<
     median_secs_days(&mut gaps)
 }
 
-/// Median of the positive gaps between consecutive instants, in days; `None` without any.
-pub(crate) fn median_gap_days(times: &[Instant]) -> Option<f64> {
-    median_gap_days_min(times, 1)
-}
 
 fn median_secs_days(v: &mut [i64]) -> Option<f64> {
     if v.is_empty() {
@@ -194,11 +190,11 @@ mod tests {
 
     #[test]
     fn median_gaps() {
-        assert_eq!(median_gap_days(&[0, 10 * DAY, 30 * DAY, 60 * DAY]), Some(20.0));
-        assert_eq!(median_gap_days(&[0, 10 * DAY, 30 * DAY]), Some(15.0));
-        assert_eq!(median_gap_days(&[0]), None);
+        assert_eq!(median_gap_days_min(&[0, 10 * DAY, 30 * DAY, 60 * DAY], 1), Some(20.0));
+        assert_eq!(median_gap_days_min(&[0, 10 * DAY, 30 * DAY], 1), Some(15.0));
+        assert_eq!(median_gap_days_min(&[0], 1), None);
         // same-instant orders are one visit
-        assert_eq!(median_gap_days(&[0, 0, 0, 10 * DAY]), Some(10.0));
+        assert_eq!(median_gap_days_min(&[0, 0, 0, 10 * DAY], 1), Some(10.0));
         assert_eq!(median_gap_days_min(&[0, 0, 0, 10 * DAY], 2), None);
     }
 
