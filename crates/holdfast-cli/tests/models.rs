@@ -1,0 +1,88 @@
+//! `holdfast fit` end to end on the reference data of holdfast-models (published fits).
+
+use std::process::Command;
+
+fn data(name: &str) -> String {
+    format!("{}/../holdfast-models/tests/data/{}", env!("CARGO_MANIFEST_DIR"), name)
+}
+
+fn fit_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast")).arg("fit").args(args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn near(v: &serde_json::Value, want: f64, tol: f64) {
+    let got = v.as_f64().unwrap();
+    assert!((got - want).abs() <= tol, "got {got}, published {want}");
+}
+
+#[test]
+fn fit_bgnbd_pareto_gg_on_cdnow() {
+    let f = data("cdnow_sample_summary_weeks.csv");
+    let j = fit_json(&["bgnbd", "--summary", &f]);
+    assert_eq!(j["model"], "bgnbd");
+    assert_eq!(j["customers"].as_f64(), Some(2357.0));
+    assert_eq!(j["converged"], true);
+    near(&j["params"]["r"], 0.243, 0.0005);
+    near(&j["params"]["alpha"], 4.414, 0.005);
+    near(&j["params"]["a"], 0.793, 0.0005);
+    near(&j["params"]["b"], 2.426, 0.005);
+    near(&j["log_likelihood"], -9582.4, 0.1);
+
+    let j = fit_json(&["pareto", "--summary", &f]);
+    near(&j["params"]["r"], 0.553, 0.0005);
+    near(&j["params"]["alpha"], 10.58, 0.005);
+    near(&j["params"]["s"], 0.606, 0.0005);
+    near(&j["params"]["beta"], 11.67, 0.005);
+    near(&j["log_likelihood"], -9595.0, 0.1);
+
+    let j = fit_json(&["gg", "--summary", &f]);
+    assert_eq!(j["customers"].as_f64(), Some(946.0));
+    near(&j["params"]["p"], 6.25, 0.005);
+    near(&j["params"]["q"], 3.74, 0.005);
+    near(&j["params"]["v"], 15.44, 0.01);
+    assert!(j["frequency_spend_correlation"].is_number());
+}
+
+#[test]
+fn fit_sbg_and_bgbb() {
+    let j = fit_json(&["sbg", "--survival", &data("sbg_survival.csv"), "--column", "high_end", "--periods", "7"]);
+    near(&j["params"]["alpha"], 0.668, 0.0005);
+    near(&j["params"]["beta"], 3.806, 0.0005);
+    near(&j["log_likelihood"], -1611.2, 0.1);
+
+    let j = fit_json(&["bgbb", "--summary", &data("donations_bgbb.csv")]);
+    near(&j["params"]["alpha"], 1.204, 0.0005);
+    near(&j["params"]["beta"], 0.750, 0.0005);
+    near(&j["params"]["gamma"], 0.657, 0.0005);
+    near(&j["params"]["delta"], 2.783, 0.0005);
+    near(&j["log_likelihood"], -33225.6, 0.1);
+}
+
+#[test]
+fn table_by_default_and_errors_name_the_cell() {
+    let bin = env!("CARGO_BIN_EXE_holdfast");
+    let out = Command::new(bin)
+        .args(["fit", "sbg", "--survival", &data("sbg_survival.csv"), "--column", "regular", "--periods", "7"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("alpha") && text.contains("0.704"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "frequency,recency,T\n1,2,3\n2,abc,10\n").unwrap();
+    let out = Command::new(bin).args(["fit", "bgnbd", "--summary"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:3:2"), "{err}");
+
+    // no repeat customers: a clear error, not NaN
+    let none = dir.path().join("none.csv");
+    std::fs::write(&none, "x,t_x,T\n0,0,10\n0,0,20\n0,0,30\n").unwrap();
+    let out = Command::new(bin).args(["fit", "bgnbd", "--json", "--summary"]).arg(&none).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no repeat customers"));
+}
