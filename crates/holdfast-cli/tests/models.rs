@@ -86,3 +86,27 @@ fn table_by_default_and_errors_name_the_cell() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no repeat customers"));
 }
+
+#[test]
+fn predict_per_customer_from_summary() {
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["predict", "--summary", &data("cdnow_sample_summary_weeks.csv"), "--unit", "week", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 2357);
+    // customer 1 (x=2, t_x=30.43, T=38.86): P(alive) = 0.72658 with the published parameters
+    // (mpmath, see holdfast-models/tests/closed_form.rs); the fitted ones differ in the 4th digit.
+    assert_eq!(rows[0]["customer_id"], "1");
+    near(&rows[0]["p_alive"], 0.7266, 0.001);
+    for r in &rows {
+        let p = r["p_alive"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+        assert!(r["expected_purchases"].as_f64().unwrap() >= 0.0);
+        assert!(r["clv"].as_f64().unwrap() >= 0.0);
+    }
+    // a customer never seen again after one early repeat is less likely alive than a recent one
+    let pa = |i: usize| rows[i]["p_alive"].as_f64().unwrap();
+    assert!(pa(1) < pa(0));
+}
