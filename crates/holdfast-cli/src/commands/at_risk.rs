@@ -23,7 +23,7 @@ pub struct Args {
     pub when: When,
     #[command(flatten)]
     pub input: crate::input::OrdersInput,
-    /// Show only the first N tasks.
+    /// Show only the first N tasks (the table shows the first 25 unless told; JSON and CSV all).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Owner written on every task.
@@ -83,7 +83,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let k = log.currency().minor_per_major().max(1) as f64;
     let tasks: Vec<TaskOut> = queue
         .iter()
-        .take(args.limit.unwrap_or(usize::MAX))
+        .take(args.limit.unwrap_or(if args.json || args.csv { usize::MAX } else { 25 }))
         .map(|t| TaskOut {
             customer_id: &t.customer_id,
             owner: t.owner.as_deref(),
@@ -121,6 +121,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let cur = log.currency();
     let mut table = Table::new(&["Customer", &format!("Stake, {cur}"), "Tier", "Severity", "Step", "Due", "Why"]);
+    table.right = vec![false, true, false, false, false, false, false];
     for t in &tasks {
         let why: Vec<&str> = t.flags.iter().map(|f| f.explanation).collect();
         table.row(vec![

@@ -150,6 +150,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         ]);
     }
     let mut tt = Table::new(&["Tier", "Customers", "Effort"]);
+    tt.right = vec![false, true, false];
     for x in &tiers {
         tt.row(vec![x.tier.clone(), x.customers.to_string(), x.effort.to_string()]);
     }
