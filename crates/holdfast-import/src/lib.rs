@@ -19,6 +19,12 @@
 
 pub use encoding_rs;
 
+mod engine;
+mod rows;
+mod table;
+pub use rows::{order_status, OrderRow, OrderRows, OrderStatus, ReadSummary};
+pub use table::{read_table, read_table_bytes, FieldKind, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::Encoding;
 use holdfast_core::{Calendar, Currency, Instant, OrderLog, OrderLogBuilder};
