@@ -1,1 +1,298 @@
-//! holdfast-store
+//! # holdfast-store
+//!
+//! The customer knowledge base of Holdfast: every customer of a workspace with its whole history,
+//! kept in **SQLite** (embedded default, one file, nothing to install) or **PostgreSQL** (for
+//! teams), behind one API. Callers never know which database answers: the backend is picked from
+//! the URL (`sqlite://holdfast.db`, `sqlite::memory:`, `postgres://user@host/db`), and the
+//! backend-specific SQL lives beside each backend's migrations.
+//!
+//! ## Brief overview
+//! - [`Store`]: a connection pool to one database. [`Store::open`] creates the SQLite file if
+//!   needed and applies the migrations of `migrations/{sqlite,postgres}/` (a database written by a
+//!   newer Holdfast is refused with [`Error::TooNew`]). All methods are `async`; the CLI drives
+//!   them with [`runtime`].
+//! - [`Workspace`]: settings every entity is scoped by (time zone, reporting currency, business
+//!   model, inactivity window W, contact budget defaults). [`Store::workspace`] opens or creates one.
+//! - Imports ([`Store::begin_import`] → [`Import`]): rows of one entity ([`OrderRecord`],
+//!   [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`], [`FeedbackRecord`]) are streamed
+//!   into a staging table (multi-row `INSERT` on SQLite, `COPY FROM STDIN` on PostgreSQL) and merged
+//!   set-wise, in **one transaction**: dropping an [`Import`] without [`Import::commit`] writes
+//!   nothing. Rows are keyed by external id: the same file twice changes nothing, a changed row is
+//!   updated ([`ImportSummary`]).
+//! - Reading for analytics: [`Store::load_order_log`] gives a workspace's counted orders as a
+//!   `holdfast_core::OrderLog` in a constant number of bulk queries; [`Store::load_subscriptions`]
+//!   feeds `holdfast_core::subscriptions`; [`Store::load_activity`] gives events, feedback and
+//!   subscriptions in bulk for red flags.
+//! - The scoring snapshot ([`Score`], [`Store::replace_scores`]) and the action queue ([`Task`],
+//!   [`Store::open_tasks`], [`Store::upsert_tasks`], [`Store::set_task_state`]).
+//! - The customer view ([`Store::customer_view`]) and CSV export ([`export`]).
+//!
+//! Money is `i64` minor units, time `i64` seconds UTC on both backends (`BIGINT` columns), so both
+//! give the same answers. Reading files is `holdfast-import`'s job and computing metrics
+//! `holdfast-core`'s; this crate only stores and loads.
+//!
+//! ## Concurrency
+//! SQLite runs in WAL mode with `synchronous=NORMAL` and a long busy timeout; write transactions
+//! start with `BEGIN IMMEDIATE`, so a second writer waits for the first instead of failing.
+//! On PostgreSQL, imports into one workspace take a transaction-scoped advisory lock, so two
+//! imports of overlapping customers serialise instead of deadlocking on unique-index waits;
+//! readers (analytics, scoring) never wait.
+
+mod error;
+pub mod export;
+mod import;
+mod model;
+mod read;
+mod tasks;
+pub use tasks::TaskUpsert;
+
+pub use error::{Error, Result};
+pub use import::{Entity, Import, Record};
+pub use model::*;
+pub use read::{Activity, CustomerView, EventCount};
+
+use holdfast_core::Currency;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a SQLite writer waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Which database answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code on whichever pool the store holds: `with_pool!(self, p => query.fetch_all(p).await)`.
+macro_rules! with_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// A store: a pool of connections to one SQLite or PostgreSQL database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+    url: String,
+}
+
+/// A multi-threaded tokio runtime for callers that are not async themselves (the CLI).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start the async runtime: {e}")))
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((auth, host)) = rest.split_once('@') {
+            if let Some((user, _)) = auth.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_owned()
+}
+
+impl Store {
+    /// Opens (and for SQLite, creates) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        let shown = redact_url(url);
+        let open_err = |source| Error::Open { url: shown.clone(), source };
+        let pool = if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(open_err)?
+                .create_if_missing(true)
+                .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-65536")
+                .disable_statement_logging();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if memory { 1 } else { 4 })
+                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
+                .connect_with(opts)
+                .await
+                .map_err(open_err)?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(open_err)?.disable_statement_logging();
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await
+                .map_err(open_err)?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(Error::BadUrl(shown));
+        };
+        let store = Store { pool, url: shown };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password redacted.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// The newest schema version this build knows.
+    pub fn known_schema_version(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The schema version recorded in the database (0 for a fresh one).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let exists_sql = match self.pool {
+            Pool::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Pool::Postgres(_) => "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'",
+        };
+        let n: i64 = with_pool!(self, p => sqlx::query_scalar(exists_sql).fetch_one(p).await?);
+        if n == 0 {
+            return Ok(0);
+        }
+        let v: Option<i64> = with_pool!(self, p => sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(p).await?);
+        Ok(v.unwrap_or(0))
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let found = self.schema_version().await?;
+        let known = self.known_schema_version();
+        if found > known {
+            return Err(Error::TooNew { url: self.url.clone(), found, known });
+        }
+        let m = self.migrator();
+        let r = with_pool!(self, p => m.run(p).await);
+        r.map_err(|source| Error::Migrate { url: self.url.clone(), source })
+    }
+
+    /// The workspace with this slug, created with default settings (and `name` = slug) if absent.
+    pub async fn workspace(&self, slug: &str) -> Result<Workspace> {
+        let now = chrono::Utc::now().timestamp();
+        with_pool!(self, p => sqlx::query("INSERT INTO workspaces (slug, name, created_at) VALUES ($1, $1, $2) ON CONFLICT (slug) DO NOTHING")
+            .bind(slug).bind(now).execute(p).await?.rows_affected());
+        let sql = "SELECT id, slug, name, time_zone, currency, business_model, window_days, contacts_per_week, contacts_per_month FROM workspaces WHERE slug = $1";
+        #[allow(clippy::type_complexity)]
+        let (id, slug, name, time_zone, currency, model, window, per_week, per_month): (i64, String, String, String, String, String, i64, i64, i64) =
+            with_pool!(self, p => sqlx::query_as(sql).bind(slug).fetch_one(p).await?);
+        Ok(Workspace {
+            id: WorkspaceId(id),
+            slug,
+            name,
+            time_zone,
+            currency: Currency::new(&currency).ok_or_else(|| Error::Corrupt(format!("workspace currency {currency:?}")))?,
+            business_model: BusinessModel::parse(&model).ok_or_else(|| Error::Corrupt(format!("business model {model:?}")))?,
+            window_days: u32::try_from(window).unwrap_or(365),
+            contacts_per_week: u32::try_from(per_week).unwrap_or(0),
+            contacts_per_month: u32::try_from(per_month).unwrap_or(0),
+        })
+    }
+
+    /// Saves the settings of `ws` (looked up by id).
+    pub async fn update_workspace(&self, ws: &Workspace) -> Result<()> {
+        if ws.window_days == 0 {
+            return Err(Error::Invalid("the inactivity window must be at least 1 day".into()));
+        }
+        let n = with_pool!(self, p => sqlx::query("UPDATE workspaces SET name = $2, time_zone = $3, currency = $4, business_model = $5, window_days = $6, contacts_per_week = $7, contacts_per_month = $8 WHERE id = $1")
+            .bind(ws.id.0).bind(&ws.name).bind(&ws.time_zone).bind(ws.currency.as_str()).bind(ws.business_model.as_str())
+            .bind(ws.window_days as i64).bind(ws.contacts_per_week as i64).bind(ws.contacts_per_month as i64)
+            .execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(Error::NotFound { what: format!("workspace {}", ws.id.0) });
+        }
+        Ok(())
+    }
+
+    /// Number of rows of a table in a workspace (for tests and summaries).
+    pub async fn count(&self, ws: WorkspaceId, entity: Entity) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE workspace_id = $1", entity.table());
+        Ok(with_pool!(self, p => sqlx::query_scalar(&sql).bind(ws.0).fetch_one(p).await?))
+    }
+}
+
+/// 64-bit FNV-1a over the fields of a row, to tell changed rows from unchanged ones on re-import.
+/// Stable across versions and machines (unlike `std`'s hasher).
+#[derive(Clone, Copy)]
+pub(crate) struct RowHash(u64);
+
+impl RowHash {
+    pub fn new() -> Self {
+        RowHash(0xcbf2_9ce4_8422_2325)
+    }
+    pub fn bytes(mut self, b: &[u8]) -> Self {
+        for &x in b {
+            self.0 ^= x as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // Field separator, so ("ab", "c") and ("a", "bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        self
+    }
+    pub fn str(self, s: &str) -> Self {
+        self.bytes(s.as_bytes())
+    }
+    pub fn opt(self, s: Option<&str>) -> Self {
+        match s {
+            Some(s) => self.bytes(&[1]).str(s),
+            None => self.bytes(&[0]),
+        }
+    }
+    pub fn int(self, v: i64) -> Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    pub fn opt_int(self, v: Option<i64>) -> Self {
+        match v {
+            Some(v) => self.bytes(&[1]).int(v),
+            None => self.bytes(&[0]),
+        }
+    }
+    pub fn finish(self) -> i64 {
+        self.0 as i64
+    }
+}

@@ -1,0 +1,340 @@
+//! The rows the store takes in and gives back. Plain structs: money in minor units, time as
+//! `holdfast_core::Instant` (seconds UTC), customers named by their external id.
+
+use holdfast_core::{Currency, Instant};
+use serde::{Deserialize, Serialize};
+
+/// The database id of a workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct WorkspaceId(pub i64);
+
+/// Whether a workspace sells orders, subscriptions or both (`METRICS.md`, "Who is an active customer").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusinessModel {
+    Orders,
+    Subscriptions,
+    Both,
+}
+
+impl BusinessModel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BusinessModel::Orders => "orders",
+            BusinessModel::Subscriptions => "subscriptions",
+            BusinessModel::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "orders" => Some(BusinessModel::Orders),
+            "subscriptions" => Some(BusinessModel::Subscriptions),
+            "both" => Some(BusinessModel::Both),
+            _ => None,
+        }
+    }
+}
+
+/// Workspace settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    /// IANA zone in which periods are cut.
+    pub time_zone: String,
+    /// Reporting currency.
+    pub currency: Currency,
+    pub business_model: BusinessModel,
+    /// Inactivity window W in days.
+    pub window_days: u32,
+    /// Contact budget defaults: at most this many messages per customer per week / month.
+    pub contacts_per_week: u32,
+    pub contacts_per_month: u32,
+}
+
+/// Person or company.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerKind {
+    #[default]
+    Person,
+    Company,
+}
+
+impl CustomerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerKind::Person => "person",
+            CustomerKind::Company => "company",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "person" | "individual" | "b2c" | "" => Some(CustomerKind::Person),
+            "company" | "business" | "organisation" | "organization" | "b2b" => Some(CustomerKind::Company),
+            _ => None,
+        }
+    }
+}
+
+/// Consent state of one channel (email, sms, phone, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub channel: String,
+    pub consented_at: Option<Instant>,
+    pub unsubscribed_at: Option<Instant>,
+}
+
+/// A customer as imported: everything optional except the external id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CustomerRecord {
+    pub external_id: String,
+    pub kind: CustomerKind,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The personal manager.
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: Option<Instant>,
+    pub consents: Vec<Consent>,
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRecord {
+    /// Product or SKU as the file names it.
+    pub sku: String,
+    pub category: Option<String>,
+    pub quantity: u32,
+    /// Line amount in minor units, when the file gives one.
+    pub amount: Option<i64>,
+}
+
+/// An order as imported. Orders whose status is `refunded` or `cancelled` are stored but never
+/// counted (`METRICS.md`, conventions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub external_id: String,
+    pub customer: String,
+    pub ordered_at: Instant,
+    pub amount: i64,
+    pub currency: Currency,
+    /// Lower-case status: `completed`, `refunded`, `cancelled`, `pending`, …
+    pub status: String,
+    pub lines: Vec<LineRecord>,
+}
+
+impl OrderRecord {
+    /// Whether the order counts (neither refunded nor cancelled).
+    pub fn is_counted(&self) -> bool {
+        is_counted_status(&self.status)
+    }
+}
+
+/// `false` for `refunded` and `cancelled` (any case).
+pub fn is_counted_status(s: &str) -> bool {
+    !matches!(s.to_ascii_lowercase().as_str(), "refunded" | "cancelled" | "canceled")
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub external_id: String,
+    pub customer: String,
+    pub plan: String,
+    /// Monthly amount in minor units.
+    pub mrr: i64,
+    pub currency: Currency,
+    pub started_at: Instant,
+    pub ended_at: Option<Instant>,
+    pub cancel_reason: Option<String>,
+}
+
+/// An activity event: `login`, `feature_use`, `email_opened`, `email_clicked`, `ticket_opened`,
+/// `ticket_closed`, `complaint`, or any other kind a business tracks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub external_id: String,
+    pub customer: String,
+    pub kind: String,
+    pub occurred_at: Instant,
+    /// A JSON object.
+    pub properties: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRecord {
+    pub external_id: String,
+    pub customer: String,
+    pub responded_at: Instant,
+    /// NPS score 0–10.
+    pub score: Option<u8>,
+    pub survey: Option<String>,
+    pub comment: Option<String>,
+    pub touchpoint: Option<String>,
+}
+
+/// A note about a customer: free text plus typed preference fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Note {
+    pub body: String,
+    pub pain_points: Option<String>,
+    pub goals: Option<String>,
+    /// e.g. `email`, `phone`, `telegram`.
+    pub preferred_channel: Option<String>,
+    /// e.g. `mornings`.
+    pub preferred_time: Option<String>,
+    /// e.g. `short summaries, not detailed reports`.
+    pub communication_style: Option<String>,
+    pub author: Option<String>,
+    pub created_at: Instant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateKind {
+    Birthday,
+    CompanyBirthday,
+    ProductLaunch,
+    SeasonalCampaign,
+    ContractRenewal,
+    Other,
+}
+
+impl DateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateKind::Birthday => "birthday",
+            DateKind::CompanyBirthday => "company_birthday",
+            DateKind::ProductLaunch => "product_launch",
+            DateKind::SeasonalCampaign => "seasonal_campaign",
+            DateKind::ContractRenewal => "contract_renewal",
+            DateKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DateKind::Birthday,
+            DateKind::CompanyBirthday,
+            DateKind::ProductLaunch,
+            DateKind::SeasonalCampaign,
+            DateKind::ContractRenewal,
+            DateKind::Other,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// An important date; `yearly` ones recur every year on the same month and day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportantDate {
+    pub kind: DateKind,
+    pub label: Option<String>,
+    pub date: chrono::NaiveDate,
+    pub yearly: bool,
+}
+
+/// A contact person of a company customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Contact {
+    pub name: String,
+    pub role: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A call, meeting, email or message with a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// `call`, `meeting`, `email`, `message` or `other`.
+    pub kind: String,
+    pub occurred_at: Instant,
+    pub with_whom: Option<String>,
+    pub by_whom: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// One row of the scoring snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub customer: String,
+    pub segment: Option<String>,
+    pub p_alive: Option<f64>,
+    /// Predicted CLV in minor units of the workspace currency.
+    pub clv: Option<i64>,
+    /// A JSON array of flags.
+    pub flags: serde_json::Value,
+    pub computed_at: Instant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Open,
+    Done,
+    Dismissed,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Done => "done",
+            TaskState::Dismissed => "dismissed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(TaskState::Open),
+            "done" => Some(TaskState::Done),
+            "dismissed" => Some(TaskState::Dismissed),
+            _ => None,
+        }
+    }
+}
+
+/// A task proposed for the action queue (see [`crate::Store::upsert_tasks`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTask {
+    pub customer: String,
+    /// The flag kind, e.g. `overdue_order`, `nps_detractor`.
+    pub kind: String,
+    pub reason: String,
+    pub suggested_step: String,
+    pub due_at: Option<Instant>,
+    /// Minor units at stake, used to order the queue.
+    pub stake: Option<i64>,
+}
+
+/// A task of the action queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub customer: String,
+    pub kind: String,
+    pub reason: String,
+    pub suggested_step: String,
+    pub due_at: Option<Instant>,
+    pub stake: Option<i64>,
+    pub state: TaskState,
+    pub dismiss_reason: Option<String>,
+    pub created_at: Instant,
+    pub closed_at: Option<Instant>,
+}
+
+/// What an import changed: rows new, rows whose content differed, rows already identical.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl ImportSummary {
+    pub fn total(&self) -> u64 {
+        self.inserted + self.updated + self.unchanged
+    }
+}

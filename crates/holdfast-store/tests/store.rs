@@ -1,0 +1,343 @@
+//! The store test suite: every test body runs against SQLite and PostgreSQL (`both!`).
+
+mod common;
+
+use holdfast_core::{movement, Calendar, Currency, Granularity, MovementOptions, OrderLog, DAY};
+use holdfast_store::*;
+
+const T0: i64 = 852_076_800; // 1997-01-01T00:00:00Z
+
+fn order(id: &str, customer: &str, day: i64, amount: i64, status: &str, products: &[(&str, &str, u32)]) -> Record {
+    Record::Order(OrderRecord {
+        external_id: id.into(),
+        customer: customer.into(),
+        ordered_at: T0 + day * DAY,
+        amount,
+        currency: Currency::USD,
+        status: status.into(),
+        lines: products.iter().map(|(p, c, q)| LineRecord { sku: (*p).into(), category: Some((*c).into()), quantity: *q, amount: None }).collect(),
+    })
+}
+
+fn small_orders() -> Vec<(u64, Record)> {
+    vec![
+        order("o1", "alice", 0, 1000, "completed", &[("oil", "car", 2)]),
+        order("o2", "bob", 3, 2550, "completed", &[("filter", "car", 1), ("oil", "car", 1)]),
+        order("o3", "alice", 40, 500, "refunded", &[]),
+        order("o4", "alice", 70, 1200, "completed", &[("coffee", "food", 3)]),
+        order("o5", "carol", 75, 999, "cancelled", &[("coffee", "food", 1)]),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(k, r)| (k as u64 + 2, r))
+    .collect()
+}
+
+/// Per customer id: order times, amounts and product names, so logs whose internal indices differ
+/// compare equal when they hold the same orders.
+fn canon(log: &OrderLog) -> Vec<(String, Vec<(i64, i64, Vec<String>)>)> {
+    let mut v: Vec<_> = (0..log.n_customers() as u32)
+        .map(|c| {
+            let rows = log.orders_of(c);
+            let orders = rows
+                .map(|o| {
+                    let mut ps: Vec<String> = log.products_of_order(o).iter().map(|&p| log.catalog().product_name(p).to_owned()).collect();
+                    ps.sort();
+                    (log.at()[o], log.amount()[o], ps)
+                })
+                .collect();
+            (log.customer_id(c).to_owned(), orders)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn import_is_idempotent_and_updates(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let first = s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
+    assert_eq!(first, ImportSummary { inserted: 5, updated: 0, unchanged: 0 });
+    let again = s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
+    assert_eq!(again, ImportSummary { inserted: 0, updated: 0, unchanged: 5 });
+    assert_eq!(s.count(ws.id, Entity::Orders).await.unwrap(), 5);
+    assert_eq!(s.count(ws.id, Entity::Customers).await.unwrap(), 3);
+
+    // Counted orders only: alice o1 + o4, bob o2 (two lines); refunded and cancelled left out.
+    let log = s.load_order_log(ws.id).await.unwrap();
+    assert_eq!(log.n_orders(), 3);
+    assert_eq!(log.n_customers(), 2);
+    let c = canon(&log);
+    assert_eq!(c[0].0, "alice");
+    assert_eq!(c[0].1, vec![(T0, 1000, vec!["oil".to_owned()]), (T0 + 70 * DAY, 1200, vec!["coffee".to_owned()])]);
+    assert_eq!(c[1].1, vec![(T0 + 3 * DAY, 2550, vec!["filter".to_owned(), "oil".to_owned()])]);
+
+    // An updated row updates; its lines are replaced; the rest stays.
+    let mut rows = small_orders();
+    rows[1].1 = order("o2", "bob", 3, 3000, "completed", &[("filter", "car", 4)]);
+    let upd = s.import(ws.id, Entity::Orders, rows).await.unwrap();
+    assert_eq!(upd, ImportSummary { inserted: 0, updated: 1, unchanged: 4 });
+    let all = s.orders(ws.id, None).await.unwrap();
+    let o2 = all.iter().find(|o| o.external_id == "o2").unwrap();
+    assert_eq!(o2.amount, 3000);
+    assert_eq!(o2.lines, vec![LineRecord { sku: "filter".into(), category: Some("car".into()), quantity: 4, amount: None }]);
+    assert_eq!(all.len(), 5);
+    s.close().await;
+}
+both!(import_is_idempotent_and_updates);
+
+async fn duplicate_ids_name_both_lines(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let mut rows = small_orders();
+    rows.push((9, order("o2", "dave", 9, 1, "completed", &[])));
+    let err = s.import(ws.id, Entity::Orders, rows).await.unwrap_err();
+    assert_eq!(err.to_string(), "line 9, column order_id: \"o2\" already appeared on line 3; ids must be unique within a file");
+    assert_eq!(s.count(ws.id, Entity::Orders).await.unwrap(), 0);
+    assert_eq!(s.count(ws.id, Entity::Customers).await.unwrap(), 0);
+}
+both!(duplicate_ids_name_both_lines);
+
+async fn a_failed_import_leaves_the_store_as_it_was(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
+    let before = s.orders(ws.id, None).await.unwrap();
+    let customers_before = s.customers(ws.id).await.unwrap();
+    // 100,000 rows streamed in several flushes; the row on line 90,001 (row 90,000) is bad, as the
+    // importer reports it: the caller stops and drops the import.
+    let mut imp = s.begin_import(ws.id, Entity::Orders).await.unwrap();
+    let mut failed = None;
+    for k in 1..=100_000u64 {
+        let line = k + 1;
+        let rec = if k == 90_000 { None } else { Some(order(&format!("n{k}"), &format!("c{}", k % 5000), (k % 900) as i64, 100 + k as i64, "completed", &[("oil", "car", 1)])) };
+        match rec {
+            Some(r) => imp.push(line, &r).await.unwrap(),
+            None => {
+                failed = Some(line);
+                break;
+            }
+        }
+    }
+    assert_eq!(failed, Some(90_001));
+    assert_eq!(imp.rows(), 89_999);
+    drop(imp);
+    assert_eq!(s.orders(ws.id, None).await.unwrap(), before);
+    assert_eq!(s.customers(ws.id).await.unwrap(), customers_before);
+    assert_eq!(s.count(ws.id, Entity::Orders).await.unwrap(), 5);
+    // A row the store itself rejects (an empty id) also rolls back everything.
+    let mut rows = small_orders();
+    rows.push((50, order("o9", "", 9, 1, "completed", &[])));
+    let err = s.import(ws.id, Entity::Orders, rows).await.unwrap_err();
+    assert_eq!(err.to_string(), "line 50, column customer_id: the id is empty");
+    assert_eq!(s.orders(ws.id, None).await.unwrap(), before);
+}
+both!(a_failed_import_leaves_the_store_as_it_was);
+
+async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("shop").await.unwrap();
+    let customers = vec![(
+        2,
+        Record::Customer(CustomerRecord {
+            external_id: "acme".into(),
+            kind: CustomerKind::Company,
+            name: Some("ACME, \"Ltd\"".into()),
+            email: Some("buy@acme.test".into()),
+            phone: None,
+            owner: Some("maria".into()),
+            tags: vec!["vip".into(), "b2b".into()],
+            created_at: Some(T0),
+            consents: vec![
+                Consent { channel: "email".into(), consented_at: Some(T0), unsubscribed_at: Some(T0 + 10 * DAY) },
+                Consent { channel: "sms".into(), consented_at: Some(T0 + DAY), unsubscribed_at: None },
+            ],
+        }),
+    )];
+    assert_eq!(s.import(ws.id, Entity::Customers, customers.clone()).await.unwrap().inserted, 1);
+    assert_eq!(s.import(ws.id, Entity::Customers, customers.clone()).await.unwrap().unchanged, 1);
+    s.import(ws.id, Entity::Orders, vec![(2, order("o1", "acme", 1, 5000, "completed", &[("audit", "services", 1)]))]).await.unwrap();
+    let subs = vec![
+        (2, Record::Subscription(SubscriptionRecord { external_id: "s1".into(), customer: "acme".into(), plan: "pro".into(), mrr: 4900, currency: Currency::USD, started_at: T0, ended_at: Some(T0 + 40 * DAY), cancel_reason: Some("price".into()) })),
+        (3, Record::Subscription(SubscriptionRecord { external_id: "s2".into(), customer: "acme".into(), plan: "team".into(), mrr: 9900, currency: Currency::USD, started_at: T0 + 40 * DAY, ended_at: None, cancel_reason: None })),
+    ];
+    assert_eq!(s.import(ws.id, Entity::Subscriptions, subs.clone()).await.unwrap().inserted, 2);
+    let events = vec![
+        (2, Record::Event(EventRecord { external_id: "e1".into(), customer: "acme".into(), kind: "login".into(), occurred_at: T0 + DAY, properties: serde_json::json!({"ip": "10.0.0.1", "tab\there": "line\nbreak \\ back"}) })),
+        (3, Record::Event(EventRecord { external_id: "e2".into(), customer: "acme".into(), kind: "login".into(), occurred_at: T0 + 2 * DAY, properties: serde_json::json!({}) })),
+        (4, Record::Event(EventRecord { external_id: "e3".into(), customer: "acme".into(), kind: "complaint".into(), occurred_at: T0 + 3 * DAY, properties: serde_json::json!({"text": "late"}) })),
+    ];
+    assert_eq!(s.import(ws.id, Entity::Events, events.clone()).await.unwrap().inserted, 3);
+    assert_eq!(s.import(ws.id, Entity::Events, events.clone()).await.unwrap().unchanged, 3);
+    let fb = vec![(2, Record::Feedback(FeedbackRecord { external_id: "f1".into(), customer: "acme".into(), responded_at: T0 + 5 * DAY, score: Some(6), survey: Some("nps-q1".into()), comment: Some("slow support".into()), touchpoint: Some("support".into()) }))];
+    s.import(ws.id, Entity::Feedback, fb).await.unwrap();
+    let bad = vec![(7, Record::Feedback(FeedbackRecord { external_id: "f2".into(), customer: "acme".into(), responded_at: T0, score: Some(11), survey: None, comment: None, touchpoint: None }))];
+    assert_eq!(s.import(ws.id, Entity::Feedback, bad).await.unwrap_err().to_string(), "line 7, column score: 11 is not an NPS score (expected 0 to 10)");
+
+    s.add_note(ws.id, "acme", &Note { body: "Prefers short summaries".into(), preferred_channel: Some("email".into()), preferred_time: Some("mornings".into()), communication_style: Some("short summaries, not detailed reports".into()), created_at: T0 + DAY, ..Default::default() }).await.unwrap();
+    s.add_important_date(ws.id, "acme", &ImportantDate { kind: DateKind::ContractRenewal, label: Some("annual".into()), date: chrono::NaiveDate::from_ymd_opt(1997, 6, 1).unwrap(), yearly: true }).await.unwrap();
+    s.add_contact(ws.id, "acme", &Contact { name: "Ivan".into(), role: Some("CTO".into()), ..Default::default() }).await.unwrap();
+    s.add_interaction(ws.id, "acme", &Interaction { kind: "call".into(), occurred_at: T0 + 6 * DAY, with_whom: Some("Ivan".into()), by_whom: Some("maria".into()), summary: Some("renewal".into()) }).await.unwrap();
+    assert!(matches!(s.add_note(ws.id, "nobody", &Note::default()).await, Err(Error::NotFound { .. })));
+    s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some("champions".into()), p_alive: Some(0.9), clv: Some(12_345), flags: serde_json::json!(["nps_detractor"]), computed_at: T0 + 7 * DAY }]).await.unwrap();
+    s.upsert_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: "nps_detractor".into(), reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
+
+    let v = s.customer_view(ws.id, "acme").await.unwrap();
+    assert_eq!(v.customer, match &customers[0].1 { Record::Customer(c) => c.clone(), _ => unreachable!() });
+    assert_eq!(v.orders.len(), 1);
+    assert_eq!(v.subscriptions.len(), 2);
+    assert_eq!(v.subscriptions[1].mrr, 9900);
+    assert_eq!(v.events, vec![EventCount { kind: "login".into(), count: 2, last_at: T0 + 2 * DAY }, EventCount { kind: "complaint".into(), count: 1, last_at: T0 + 3 * DAY }]);
+    assert_eq!(v.feedback[0].score, Some(6));
+    assert_eq!(v.notes[0].preferred_time.as_deref(), Some("mornings"));
+    assert_eq!(v.important_dates[0].kind, DateKind::ContractRenewal);
+    assert!(v.important_dates[0].yearly);
+    assert_eq!(v.contacts[0].name, "Ivan");
+    assert_eq!(v.interactions[0].kind, "call");
+    assert_eq!(v.score.as_ref().and_then(|s| s.clv), Some(12_345));
+    assert_eq!(v.tasks.len(), 1);
+    assert!(matches!(s.customer_view(ws.id, "nobody").await, Err(Error::NotFound { .. })));
+
+    let a = s.load_activity(ws.id, None).await.unwrap();
+    assert_eq!(a.events.len(), 3);
+    assert_eq!(a.events[0].properties, serde_json::json!({"ip": "10.0.0.1", "tab\there": "line\nbreak \\ back"}));
+    assert_eq!(a.feedback.len(), 1);
+    assert_eq!(a.subscriptions.len(), 2);
+    assert_eq!(s.load_activity(ws.id, Some(T0 + 2 * DAY)).await.unwrap().events.len(), 2);
+
+    let mut csv = Vec::new();
+    assert_eq!(s.export_csv(ws.id, Entity::Customers, &mut csv).await.unwrap(), 1);
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.starts_with("customer_id,kind,name,email,phone,owner,tags,created_at,consents\nacme,company,\"ACME, \"\"Ltd\"\"\",buy@acme.test,,maria,"), "{text}");
+    let mut csv = Vec::new();
+    s.export_csv(ws.id, Entity::Subscriptions, &mut csv).await.unwrap();
+    assert_eq!(String::from_utf8(csv).unwrap(), "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\ns1,acme,pro,49.00,USD,1997-01-01T00:00:00Z,1997-02-10T00:00:00Z,price\ns2,acme,team,99.00,USD,1997-02-10T00:00:00Z,,\n");
+}
+both!(every_entity_round_trips_and_the_customer_view_has_it_all);
+
+async fn one_open_task_per_customer_and_kind(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
+    let t = |c: &str, kind: &str, stake: i64| NewTask { customer: c.into(), kind: kind.into(), reason: format!("{kind} for {c}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) };
+    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 10), t("bob", "overdue", 50)], T0).await.unwrap();
+    assert_eq!(r, TaskUpsert { created: 2, refreshed: 0 });
+    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 70), t("alice", "detractor", 5)], T0 + DAY).await.unwrap();
+    assert_eq!(r, TaskUpsert { created: 1, refreshed: 1 });
+    let open = s.open_tasks(ws.id).await.unwrap();
+    let seen: Vec<(&str, &str, Option<i64>)> = open.iter().map(|t| (t.customer.as_str(), t.kind.as_str(), t.stake)).collect();
+    assert_eq!(seen, [("alice", "overdue", Some(70)), ("bob", "overdue", Some(50)), ("alice", "detractor", Some(5))]);
+    let id = open[0].id;
+    s.set_task_state(ws.id, id, TaskState::Dismissed, Some("already called"), T0 + 2 * DAY).await.unwrap();
+    assert_eq!(s.open_tasks(ws.id).await.unwrap().len(), 2);
+    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 70)], T0 + 3 * DAY).await.unwrap();
+    assert_eq!(r.created, 1);
+    let err = s.set_task_state(ws.id, id, TaskState::Open, None, T0).await.unwrap_err();
+    assert!(err.to_string().contains("cannot be reopened"), "{err}");
+    let mine = s.tasks_of(ws.id, "alice").await.unwrap();
+    let dismissed = mine.iter().find(|t| t.id == id).unwrap();
+    assert_eq!((dismissed.state, dismissed.dismiss_reason.as_deref(), dismissed.closed_at), (TaskState::Dismissed, Some("already called"), Some(T0 + 2 * DAY)));
+    assert!(matches!(s.set_task_state(ws.id, 999_999, TaskState::Done, None, T0).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.upsert_tasks(ws.id, &[t("nobody", "x", 1)], T0).await, Err(Error::NotFound { .. })));
+}
+both!(one_open_task_per_customer_and_kind);
+
+async fn synthetic_orders_give_the_same_analyses(url: String) {
+    let d = holdfast_synth::generate(&holdfast_synth::Config::new(2000, 7)).unwrap();
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let rows = d.orders.iter().enumerate().map(|(k, o)| {
+        (
+            k as u64 + 2,
+            Record::Order(OrderRecord {
+                external_id: o.order_id.to_string(),
+                customer: d.customer_id(o.customer),
+                ordered_at: o.at,
+                amount: o.amount_minor,
+                currency: Currency::USD,
+                status: o.status.as_str().into(),
+                lines: vec![LineRecord { sku: o.product_name().into(), category: Some(o.category_name().into()), quantity: o.quantity, amount: None }],
+            }),
+        )
+    });
+    let sum = s.import(ws.id, Entity::Orders, rows).await.unwrap();
+    assert_eq!(sum.inserted as usize, d.orders.len());
+    let stored = s.load_order_log(ws.id).await.unwrap();
+    let direct = d.order_log();
+    assert_eq!(canon(&stored), canon(&direct));
+    let cal = Calendar::default();
+    let opts = MovementOptions { granularity: Granularity::Month, window_days: 365, as_of: direct.default_as_of(&cal).unwrap(), from: None, to: None };
+    let a = serde_json::to_value(movement(&stored, &cal, &opts)).unwrap();
+    let b = serde_json::to_value(movement(&direct, &cal, &opts)).unwrap();
+    assert_eq!(a, b);
+}
+both!(synthetic_orders_give_the_same_analyses);
+
+/// Two imports with overlapping customers and a scoring run at once, each through its own pool
+/// (as separate processes would): all complete, no row is lost. On SQLite the later writers wait
+/// for the earlier (WAL, busy timeout) instead of failing with "database is locked".
+async fn concurrent_imports_and_scoring(url: String) {
+    let setup = Store::open(&url).await.unwrap();
+    let ws = setup.workspace("default").await.unwrap();
+    setup.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
+    let batch = |prefix: &'static str| {
+        (0..30_000u64).map(move |k| (k + 2, order(&format!("{prefix}{k}"), &format!("c{}", k % 3000), (k % 700) as i64, 100 + k as i64, "completed", &[("oil", "car", 1)])))
+    };
+    let (a, b, c) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());
+    let ia = tokio::spawn(async move { a.import(ws.id, Entity::Orders, batch("a")).await });
+    let ib = tokio::spawn(async move { b.import(ws.id, Entity::Orders, batch("b")).await });
+    let sc = tokio::spawn(async move {
+        let mut runs = 0;
+        for _ in 0..3 {
+            let log = c.load_order_log(ws.id).await?;
+            let scores: Vec<Score> = log.customer_ids().iter().map(|id| Score { customer: id.clone(), segment: None, p_alive: None, clv: None, flags: serde_json::json!([]), computed_at: T0 }).collect();
+            c.replace_scores(ws.id, &scores).await?;
+            runs += 1;
+        }
+        Ok::<_, Error>(runs)
+    });
+    let (ra, rb, rs) = (ia.await.unwrap(), ib.await.unwrap(), sc.await.unwrap());
+    assert_eq!(ra.unwrap().inserted, 30_000);
+    assert_eq!(rb.unwrap().inserted, 30_000);
+    assert_eq!(rs.unwrap(), 3);
+    assert_eq!(setup.count(ws.id, Entity::Orders).await.unwrap(), 60_005);
+    assert_eq!(setup.count(ws.id, Entity::Customers).await.unwrap(), 3003);
+}
+both!(concurrent_imports_and_scoring);
+
+async fn a_newer_database_is_refused(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let known = s.known_schema_version();
+    assert_eq!(s.schema_version().await.unwrap(), known);
+    s.close().await;
+    drop(s);
+    let future = known + 1;
+    if url.starts_with("sqlite:") {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'future', 1, x'00', 0)").bind(future).execute(&mut c).await.unwrap();
+    } else {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'future', true, '\\x00', 0)").bind(future).execute(&mut c).await.unwrap();
+    }
+    let err = Store::open(&url).await.unwrap_err();
+    assert!(matches!(err, Error::TooNew { found, known: k, .. } if found == future && k == known), "{err}");
+    assert!(err.to_string().contains("upgrade holdfast"));
+}
+both!(a_newer_database_is_refused);
+
+#[tokio::test]
+async fn bad_urls_and_settings() {
+    assert!(matches!(Store::open("mysql://x").await, Err(Error::BadUrl(_))));
+    assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    let db = common::TestDb::sqlite();
+    let s = Store::open(&db.url).await.unwrap();
+    let mut ws = s.workspace("default").await.unwrap();
+    assert_eq!((ws.window_days, ws.currency, ws.business_model), (365, Currency::USD, BusinessModel::Orders));
+    ws.window_days = 180;
+    ws.business_model = BusinessModel::Both;
+    ws.time_zone = "Europe/Moscow".into();
+    s.update_workspace(&ws).await.unwrap();
+    assert_eq!(s.workspace("default").await.unwrap(), ws);
+}
