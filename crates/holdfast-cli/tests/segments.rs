@@ -105,7 +105,18 @@ fn at_risk_json_shape_and_order() {
     assert_eq!(v["as_of"], "1998-01-01");
     let tasks = v["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 50);
-    let kinds = ["silence_beyond_rhythm", "frequency_drop", "shrinking_orders", "fewer_categories"];
+    let kinds = [
+        "silence_beyond_rhythm",
+        "frequency_drop",
+        "shrinking_orders",
+        "fewer_categories",
+        "fewer_logins",
+        "ignored_messages",
+        "negative_ticket",
+        "detractor",
+        "cancelled_addon",
+        "missed_initiative",
+    ];
     let mut prev = f64::INFINITY;
     for t in tasks {
         assert!(t["customer_id"].is_string());
