@@ -20,6 +20,7 @@
 pub use encoding_rs;
 
 mod engine;
+mod fast;
 mod rows;
 mod table;
 pub use rows::{order_status, OrderRow, OrderRows, OrderStatus, ReadSummary};
@@ -102,6 +103,8 @@ pub struct OrdersFile {
     pub currency_assumed: bool,
     pub encoding: &'static str,
     pub delimiter: u8,
+    /// `(field, header)` for every orders field found in the file.
+    pub columns: Vec<(String, String)>,
 }
 
 /// Why a file could not be read.
@@ -214,27 +217,22 @@ struct Decimal {
     scale: u32,
 }
 
-struct Row {
-    line: u64,
-    rec: usize,
-    customer: String,
-    order_id: Option<String>,
-    at: Instant,
-    amount: Decimal,
-    product: Option<String>,
-    category: Option<String>,
-    quantity: u32,
-}
-
 /// Reads an orders file. `progress(done, total)` is called with bytes parsed so far.
+///
+/// Streams the file in blocks of 8 MB parsed in parallel; the whole text is never held.
 pub fn read_orders(path: &Path, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io { path: name.clone(), source })?;
-    read_orders_bytes(&name, &bytes, opts, progress)
+    fast::read(path.display().to_string(), engine::Origin::Path(path.to_path_buf()), opts, progress)
 }
 
 /// As [`read_orders`], from bytes already in memory; `name` is used in messages.
 pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
+    fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, progress)
+}
+
+/// The straightforward whole-file reader the streaming one is checked against (same rules, same
+/// messages; holds the whole text in memory).
+#[doc(hidden)]
+pub fn read_orders_reference(name: &str, bytes: &[u8], opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
     let path = name.to_owned();
     // Validate --map before anything else: it is a usage error.
     let mut mapped: Vec<(Field, &str)> = Vec::new();
@@ -292,47 +290,100 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
     let col = |f: Field| cols.get(&(f as u8)).copied();
     let (ci, di, ai) = (col(Field::Customer).unwrap_or(0), col(Field::Date).unwrap_or(0), col(Field::Amount).unwrap_or(0));
 
-    // Structural pass: collect records, reject ragged rows and huge fields.
+    // Pass 1 (structure): reject ragged rows and huge fields; gather what the rules need from
+    // all rows (the order of `/`-dates, the usual date format, the file's currency). Records are
+    // not kept: pass 2 parses the text again.
     let total_bytes = text.len() as u64;
-    let mut recs: Vec<(u64, csv::StringRecord)> = Vec::new();
-    for (k, r) in records.enumerate() {
-        let r = r.map_err(|e| csv_error(&path, e))?;
-        let line = r.position().map(|p| p.line()).unwrap_or(0);
-        if r.iter().all(|f| f.trim().is_empty()) {
-            continue;
+    let mut n_rows = 0usize;
+    let (mut dmy, mut mdy, mut any_slash): (Option<String>, Option<String>, Option<String>) = (None, None, None);
+    let mut first_dates: Vec<String> = Vec::new();
+    let mut file_currency: Option<Currency> = opts.currency;
+    let mut record = csv::StringRecord::new();
+    {
+        let mut rdr1 = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
+        let mut k = 0usize;
+        while rdr1.read_record(&mut record).map_err(|e| csv_error(&path, e))? {
+            let r = &record;
+            let line = r.position().map(|p| p.line()).unwrap_or(0);
+            if r.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            if r.iter().any(|f| f.len() > MAX_FIELD) {
+                return Err(ImportError::FieldTooLong { path, line });
+            }
+            if r.len() != headers.len() {
+                return Err(ImportError::Ragged { path, line, found: r.len(), expected: headers.len() });
+            }
+            if k % 65536 == 0 {
+                progress(r.position().map(|p| p.byte()).unwrap_or(0) / 2, total_bytes);
+            }
+            k += 1;
+            n_rows += 1;
+            let dv = r.get(di).unwrap_or("").trim();
+            if first_dates.len() < 10_000 {
+                first_dates.push(dv.to_string());
+            }
+            if opts.date_format.is_none() && (dmy.is_none() || mdy.is_none()) {
+                if let Some((a, b, _)) = slash_parts(dv) {
+                    any_slash.get_or_insert_with(|| dv.to_string());
+                    if a > 12 && b <= 12 {
+                        dmy.get_or_insert_with(|| dv.to_string());
+                    } else if b > 12 && a <= 12 {
+                        mdy.get_or_insert_with(|| dv.to_string());
+                    }
+                }
+            }
+            if file_currency.is_none() && !cell(r, col(Field::Status)).is_some_and(|s| EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
+                let av = r.get(ai).unwrap_or("").trim();
+                if av.bytes().any(|b| !(b.is_ascii_digit() || b" .,-+'".contains(&b))) {
+                    file_currency = parse_amount(av).and_then(|x| x.1);
+                }
+                if file_currency.is_none() {
+                    file_currency = cell(r, col(Field::Currency)).and_then(currency_of);
+                }
+            }
         }
-        if r.iter().any(|f| f.len() > MAX_FIELD) {
-            return Err(ImportError::FieldTooLong { path, line });
-        }
-        if r.len() != headers.len() {
-            return Err(ImportError::Ragged { path, line, found: r.len(), expected: headers.len() });
-        }
-        if k % 65536 == 0 {
-            progress(r.position().map(|p| p.byte()).unwrap_or(0), total_bytes);
-        }
-        recs.push((line, r));
     }
-    if recs.is_empty() {
+    if n_rows == 0 {
         return Err(ImportError::NoRows { path });
     }
 
     // The date column's format, from all its values.
     let date_header = headers[di].clone();
-    let slash = slash_order(&path, &date_header, recs.iter().map(|(_, r)| r.get(di).unwrap_or("")), opts.date_format)?;
-    let expected = opts.date_format.map(|f| f.as_str()).unwrap_or_else(|| column_format(recs.iter().map(|(_, r)| r.get(di).unwrap_or("")), slash));
+    let slash = decide_slash(&path, &date_header, dmy, mdy, any_slash, opts.date_format)?;
+    let expected = opts.date_format.map(|f| f.as_str()).unwrap_or_else(|| column_format(first_dates.iter().map(String::as_str), slash));
+    drop(first_dates);
 
+    let currency_assumed = file_currency.is_none();
+    let currency = file_currency.unwrap_or(Currency::USD);
+    let digits = currency.minor_digits();
+
+    // Pass 2 (rows): parse every row and group rows into orders: same customer and order id →
+    // one order (earliest time, amounts summed, one line per row).
     let mut errors: Vec<String> = Vec::new();
     let mut n_errors = 0usize;
     let mut skip_reasons: Vec<String> = Vec::new();
     let mut skipped = 0usize;
     let mut excluded = 0usize;
-    let mut file_currency: Option<Currency> = opts.currency;
-    let mut rows: Vec<Row> = Vec::with_capacity(recs.len());
-
-    for (rec, (line, r)) in recs.iter().enumerate() {
-        let line = *line;
+    let mut b = OrderLogBuilder::new(currency);
+    // (customer, time, amount) per order; (order, product, quantity) per line.
+    let mut orders: Vec<(u32, Instant, i64)> = Vec::new();
+    let mut lines: Vec<(u32, u32, u32)> = Vec::new();
+    let mut by_id: FxHashMap<(u32, Box<str>), u32> = FxHashMap::default();
+    let mut rdr2 = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
+    let mut k = 0usize;
+    while rdr2.read_record(&mut record).map_err(|e| csv_error(&path, e))? {
+        let r = &record;
+        let line = r.position().map(|p| p.line()).unwrap_or(0);
+        if r.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if k % 65536 == 0 {
+            progress(total_bytes / 2 + r.position().map(|p| p.byte()).unwrap_or(0) / 2, total_bytes);
+        }
+        k += 1;
         let bad = |h: usize, v: &str, what: String| format!("{path}:{line}: column \"{}\": \"{}\" {what}", headers[h], v);
-        let result: Result<Option<Row>, String> = (|| {
+        let result: Result<Option<(&str, Instant, i64)>, String> = (|| {
             if cell(r, col(Field::Status)).is_some_and(|s| EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
                 return Ok(None);
             }
@@ -340,8 +391,7 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
             let dv = r.get(di).unwrap_or("").trim();
             let at = parse_date(dv, slash, &opts.calendar).ok_or_else(|| bad(di, dv, format!("is not a date (expected {expected})")))?;
             let av = r.get(ai).unwrap_or("").trim();
-            let (amount, cur) = parse_amount(av).ok_or_else(|| bad(ai, av, "is not an amount (expected e.g. 1234.56 or 1 234,56)".into()))?;
-            let mut cur = cur;
+            let (amount, mut cur) = parse_amount(av).ok_or_else(|| bad(ai, av, "is not an amount (expected e.g. 1234.56 or 1 234,56)".into()))?;
             if let Some(cv) = cell(r, col(Field::Currency)) {
                 let c = currency_of(cv).ok_or_else(|| bad(col(Field::Currency).unwrap_or(0), cv, "is not a currency (expected e.g. RUB, EUR, USD)".into()))?;
                 if let Some(prev) = cur {
@@ -352,17 +402,19 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
                 cur = Some(c);
             }
             if let Some(c) = cur {
-                match file_currency {
-                    None => file_currency = Some(c),
-                    Some(fc) if fc != c => return Err(bad(ai, av, format!("is in {c} but the file is in {fc}"))),
-                    _ => {}
+                if c != currency {
+                    return Err(bad(ai, av, format!("is in {c} but the file is in {currency}")));
                 }
             }
             if amount.value < 0 {
                 return Err(bad(ai, av, "is negative but the status is not a refund or cancellation".into()));
             }
-            let quantity = match cell(r, col(Field::Quantity)) {
-                None => 1,
+            let minor = to_minor(amount, digits).ok_or_else(|| bad(ai, av, format!("has more than {digits} decimals for {currency}")))?;
+            Ok(Some((customer, at, minor)))
+        })();
+        let quantity = || -> Result<u32, String> {
+            match cell(r, col(Field::Quantity)) {
+                None => Ok(1),
                 Some(q) => {
                     let qi = col(Field::Quantity).unwrap_or(0);
                     let d = parse_amount(q).filter(|(d, c)| c.is_none() && d.value >= 0).ok_or_else(|| bad(qi, q, "is not a quantity".into()))?.0;
@@ -370,54 +422,41 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
                     if d.value % p != 0 || d.value / p > u32::MAX as i128 {
                         return Err(bad(qi, q, "is not a whole quantity".into()));
                     }
-                    (d.value / p) as u32
-                }
-            };
-            Ok(Some(Row {
-                line,
-                rec,
-                customer: customer.to_string(),
-                order_id: cell(r, col(Field::OrderId)).map(str::to_string),
-                at,
-                amount,
-                product: cell(r, col(Field::Product)).map(str::to_string),
-                category: cell(r, col(Field::Category)).map(str::to_string),
-                quantity,
-            }))
-        })();
-        match result {
-            Ok(Some(row)) => rows.push(row),
-            Ok(None) => excluded += 1,
-            Err(e) => {
-                if opts.skip_bad_rows {
-                    skipped += 1;
-                    if skip_reasons.len() < MAX_LISTED {
-                        skip_reasons.push(e);
-                    }
-                } else {
-                    n_errors += 1;
-                    if errors.len() < MAX_LISTED {
-                        errors.push(e);
-                    }
+                    Ok((d.value / p) as u32)
                 }
             }
-        }
-    }
-
-    let currency_assumed = file_currency.is_none();
-    let currency = file_currency.unwrap_or(Currency::USD);
-    let digits = currency.minor_digits();
-    // Convert amounts now that the currency is known.
-    let mut minor: Vec<i64> = Vec::with_capacity(rows.len());
-    let mut keep = vec![true; rows.len()];
-    for (k, row) in rows.iter().enumerate() {
-        match to_minor(row.amount, digits) {
-            Some(m) => minor.push(m),
-            None => {
-                minor.push(0);
-                let v = recs[row.rec].1.get(ai).unwrap_or("").trim().to_string();
-                let e = format!("{path}:{}: column \"{}\": \"{v}\" has more than {digits} decimals for {currency}", row.line, headers[ai]);
-                keep[k] = false;
+        };
+        let result = result.and_then(|x| match x {
+            Some(v) => quantity().map(|q| Some((v, q))),
+            None => Ok(None),
+        });
+        match result {
+            Ok(Some(((customer, at, minor), quantity))) => {
+                let c = b.customer(customer);
+                let existing = cell(r, col(Field::OrderId)).and_then(|oid| by_id.get(&(c, Box::<str>::from(oid))).copied());
+                let o = match existing {
+                    Some(o) => {
+                        let ord = &mut orders[o as usize];
+                        ord.1 = ord.1.min(at);
+                        ord.2 = ord.2.saturating_add(minor);
+                        o
+                    }
+                    None => {
+                        let o = orders.len() as u32;
+                        if let Some(oid) = cell(r, col(Field::OrderId)) {
+                            by_id.insert((c, oid.into()), o);
+                        }
+                        orders.push((c, at, minor));
+                        o
+                    }
+                };
+                if let Some(p) = cell(r, col(Field::Product)) {
+                    let p = b.product(p, cell(r, col(Field::Category)));
+                    lines.push((o, p, quantity));
+                }
+            }
+            Ok(None) => excluded += 1,
+            Err(e) => {
                 if opts.skip_bad_rows {
                     skipped += 1;
                     if skip_reasons.len() < MAX_LISTED {
@@ -435,45 +474,20 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
     if n_errors > 0 {
         return Err(ImportError::Rows { errors, total: n_errors });
     }
-
-    // Group rows into orders: same customer and order id → one order.
-    struct Order {
-        customer: usize,
-        at: Instant,
-        amount: i64,
-        lines: Vec<usize>,
-    }
-    let mut orders: Vec<Order> = Vec::new();
-    let mut by_id: FxHashMap<(&str, &str), usize> = FxHashMap::default();
-    for (k, row) in rows.iter().enumerate() {
-        if !keep[k] {
-            continue;
-        }
-        if let Some(oid) = row.order_id.as_deref() {
-            if let Some(&o) = by_id.get(&(row.customer.as_str(), oid)) {
-                let ord = &mut orders[o];
-                ord.amount = ord.amount.saturating_add(minor[k]);
-                ord.at = ord.at.min(row.at);
-                ord.lines.push(k);
-                continue;
-            }
-            by_id.insert((row.customer.as_str(), oid), orders.len());
-        }
-        orders.push(Order { customer: k, at: row.at, amount: minor[k], lines: vec![k] });
-    }
-    let mut b = OrderLogBuilder::new(currency);
-    for o in &orders {
-        b.push(&rows[o.customer].customer, o.at, o.amount);
-        for &l in &o.lines {
-            if let Some(p) = rows[l].product.as_deref() {
-                b.push_line(p, rows[l].category.as_deref(), rows[l].quantity);
-            }
+    drop(by_id);
+    lines.sort_by_key(|l| l.0);
+    let mut li = 0;
+    for (o, &(c, at, amount)) in orders.iter().enumerate() {
+        b.push_order_idx(c, at, amount);
+        while li < lines.len() && lines[li].0 as usize == o {
+            b.push_line_idx(lines[li].1, lines[li].2);
+            li += 1;
         }
     }
     progress(total_bytes, total_bytes);
     Ok(OrdersFile {
         log: b.build(),
-        rows: recs.len(),
+        rows: n_rows,
         excluded_by_status: excluded,
         skipped,
         skip_reasons,
@@ -481,6 +495,7 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
         currency_assumed,
         encoding: encoding.name(),
         delimiter,
+        columns: Vec::new(),
     })
 }
 
@@ -741,11 +756,14 @@ fn slash_parts(v: &str) -> Option<(u32, u32, &str)> {
     Some((a.parse().ok()?, b.parse().ok()?, y))
 }
 
-/// Decides DD/MM or MM/DD for the `/`-dates of a column.
-fn slash_order<'a>(
+/// DD/MM (`Some(true)`), MM/DD (`Some(false)`) or no `/`-dates (`None`), from the first value
+/// that only fits DD/MM, the first that only fits MM/DD and the first `/`-date of a column.
+fn decide_slash(
     path: &str,
     header: &str,
-    values: impl Iterator<Item = &'a str>,
+    dmy: Option<String>,
+    mdy: Option<String>,
+    any: Option<String>,
     given: Option<DateFormat>,
 ) -> Result<Option<bool>, ImportError> {
     if let Some(f) = given {
@@ -754,20 +772,6 @@ fn slash_order<'a>(
             DateFormat::MdySlash => Some(false),
             _ => None,
         });
-    }
-    let mut dmy: Option<String> = None;
-    let mut mdy: Option<String> = None;
-    let mut any: Option<String> = None;
-    for v in values {
-        let v = v.trim();
-        if let Some((a, b, _)) = slash_parts(v) {
-            any.get_or_insert_with(|| v.to_string());
-            if a > 12 && b <= 12 {
-                dmy.get_or_insert_with(|| v.to_string());
-            } else if b > 12 && a <= 12 {
-                mdy.get_or_insert_with(|| v.to_string());
-            }
-        }
     }
     match (dmy, mdy, any) {
         (Some(d), Some(m), _) => Err(ImportError::MixedDateOrder { path: path.into(), header: header.into(), dmy: d, mdy: m }),
