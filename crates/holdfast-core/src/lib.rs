@@ -24,6 +24,7 @@ pub mod period;
 pub mod repeat;
 pub mod rfm;
 pub mod segments;
+pub mod subscriptions;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};
