@@ -1,29 +1,43 @@
-//! Order-based red flags and the action queue.
+//! Red flags: a customer drifting from their own history, each with a severity, a weight by the
+//! customer's value and a plain-language explanation built from the customer's own numbers.
 //!
-//! Every flag compares a customer with their own history (orders strictly before `as_of`) and
-//! carries a severity and a plain-language explanation built from the customer's numbers.
+//! Everything is computed at an as-of instant from what happened strictly before it. Order-based
+//! flags need only an [`OrderLog`]; activity flags need an [`Activity`] (events, feedback,
+//! subscriptions — filled by whoever reads them, e.g. the store) and are simply absent without one.
+//! `missed_initiative` needs the service chains of [`crate::nbo`] and is raised there. The action
+//! queue that turns flags into tasks is [`crate::actions`].
+//!
+//! # Order-based flags
 //!
 //! | kind                    | rule                                                                                         | severity                         |
 //! |-------------------------|----------------------------------------------------------------------------------------------|----------------------------------|
-//! | `silence_beyond_rhythm` | days since the last order ÷ typical gap ≥ 2. Typical gap: the customer's median gap with ≥ 3 orders at distinct instants (zero gaps ignored); with fewer, the workspace median gap | ratio ≥ 4 high, ≥ 3 medium, else low |
+//! | `silence_beyond_rhythm` | days since the last order ÷ typical gap ≥ 2. Typical gap: the customer's median gap with ≥ 3 orders at distinct instants (zero gaps ignored); with 1–2 orders, the workspace median gap | ratio ≥ 4 high, ≥ 3 medium, else low |
 //! | `frequency_drop`        | orders in the last 90 days ≤ half the customer's earlier rate per 90 days; needs ≥ 3 earlier orders over ≥ 180 days | drop ≥ 80% high, ≥ 60% medium, else low |
 //! | `shrinking_orders`      | mean of the last 3 orders ≤ 70% of the mean of the earlier orders; needs ≥ 6 orders          | drop ≥ 60% high, ≥ 45% medium, else low |
 //! | `fewer_categories`      | distinct product categories in the last 3 orders ≤ half of those in the earlier orders (earlier ≥ 2); needs order lines with categories and ≥ 6 orders | low                              |
 //!
-//! # Action queue
+//! # Activity flags
 //!
-//! Customers with at least one flag become one task each. **Stake** is the customer's historical
-//! revenue before `as_of` (minor units) — what is at risk. The suggested step follows the value tier
-//! ([`crate::segments::tiers`]) and the highest severity: tier A "personal call"; tier B "personal
-//! offer" when high, else "check-in letter"; tier C "check-in letter" when high, else "survey". Due:
-//! `as_of` + 2 days (high), 7 days (medium), 14 days (low). Tasks are ordered by stake descending,
-//! then customer id. Owner is `None` unless the caller assigns one.
+//! "Recent" is the 30 days before as-of for logins, 90 days for everything else.
+//!
+//! | kind               | rule                                                                                           | severity                          |
+//! |--------------------|------------------------------------------------------------------------------------------------|-----------------------------------|
+//! | `fewer_logins`     | logins (or feature uses) in the last 30 days ≤ half the rate per 30 days of the 90 days before; needs ≥ 6 in those 90 days | drop ≥ 80% high, ≥ 60% medium, else low |
+//! | `ignored_messages` | ≥ 3 messages sent in the last 90 days and none opened since the first of them                   | ≥ 8 sent high, ≥ 5 medium, else low |
+//! | `negative_ticket`  | complaints or negative support tickets in the last 90 days                                      | ≥ 2 high, else medium             |
+//! | `detractor`        | the latest NPS answer of the last 180 days is 0–6                                               | 0–3 high, 4–5 medium, 6 low       |
+//! | `cancelled_addon`  | a subscription ended in the last 90 days while another one of the customer is still running, or an `addon_cancelled` event in the last 90 days | medium |
+//!
+//! # Weight
+//!
+//! Each flag's `weight` is the customer's stake (historical revenue before as-of, minor units)
+//! times its severity factor: high 1, medium ½, low ¼ — so a lapsing large customer outranks many
+//! small ones. Flag functions return weight 0; [`with_weight`] fills it in.
 
-use crate::rfm::{median_gap_days_min, n_before, workspace_median_gap_days};
-use crate::segments::{tiers, Tier, TierOptions};
+use crate::rfm::{median_gap_days_min, n_before};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
-use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Kind of red flag (snake_case in JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -33,16 +47,46 @@ pub enum FlagKind {
     FrequencyDrop,
     ShrinkingOrders,
     FewerCategories,
+    FewerLogins,
+    IgnoredMessages,
+    NegativeTicket,
+    Detractor,
+    CancelledAddon,
+    MissedInitiative,
 }
 
 impl FlagKind {
+    pub const ALL: [FlagKind; 10] = [
+        FlagKind::SilenceBeyondRhythm,
+        FlagKind::FrequencyDrop,
+        FlagKind::ShrinkingOrders,
+        FlagKind::FewerCategories,
+        FlagKind::FewerLogins,
+        FlagKind::IgnoredMessages,
+        FlagKind::NegativeTicket,
+        FlagKind::Detractor,
+        FlagKind::CancelledAddon,
+        FlagKind::MissedInitiative,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FlagKind::SilenceBeyondRhythm => "silence_beyond_rhythm",
             FlagKind::FrequencyDrop => "frequency_drop",
             FlagKind::ShrinkingOrders => "shrinking_orders",
             FlagKind::FewerCategories => "fewer_categories",
+            FlagKind::FewerLogins => "fewer_logins",
+            FlagKind::IgnoredMessages => "ignored_messages",
+            FlagKind::NegativeTicket => "negative_ticket",
+            FlagKind::Detractor => "detractor",
+            FlagKind::CancelledAddon => "cancelled_addon",
+            FlagKind::MissedInitiative => "missed_initiative",
         }
+    }
+
+    /// The kind named `s` (snake_case, as in JSON).
+    pub fn parse(s: &str) -> Option<FlagKind> {
+        FlagKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -64,6 +108,15 @@ impl Severity {
         }
     }
 
+    /// Share of the stake a flag of this severity weighs: high 1, medium ½, low ¼.
+    pub fn factor(self) -> f64 {
+        match self {
+            Severity::High => 1.0,
+            Severity::Medium => 0.5,
+            Severity::Low => 0.25,
+        }
+    }
+
     /// Days from as-of to the task's due date.
     pub fn due_days(self) -> i64 {
         match self {
@@ -81,75 +134,22 @@ pub struct Flag {
     pub severity: Severity,
     /// The flag's measure: silence ratio, share of drop, ... (see the module docs).
     pub value: f64,
+    /// Stake × severity factor, minor units (0 until [`with_weight`]).
+    pub weight: i64,
     pub explanation: String,
 }
 
-/// Suggested next step of a task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    PersonalCall,
-    CheckInLetter,
-    PersonalOffer,
-    Survey,
+/// The flag with its weight for a customer whose stake (revenue so far) is `stake` minor units.
+pub fn with_weight(mut f: Flag, stake: i64) -> Flag {
+    f.weight = (stake.max(0) as f64 * f.severity.factor()).round() as i64;
+    f
 }
 
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::PersonalCall => "personal call",
-            Step::CheckInLetter => "check-in letter",
-            Step::PersonalOffer => "personal offer",
-            Step::Survey => "survey",
-        }
-    }
-
-    pub fn for_tier(tier: Tier, severity: Severity) -> Step {
-        match (tier, severity) {
-            (Tier::A, _) => Step::PersonalCall,
-            (Tier::B, Severity::High) => Step::PersonalOffer,
-            (Tier::B, _) => Step::CheckInLetter,
-            (Tier::C, Severity::High) => Step::CheckInLetter,
-            (Tier::C, _) => Step::Survey,
-        }
-    }
-}
-
-/// One task of the action queue.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Task {
-    pub customer: CustomerIdx,
-    pub customer_id: String,
-    pub owner: Option<String>,
-    /// Historical revenue before as-of, minor units.
-    pub stake: i64,
-    pub tier: Tier,
-    pub flags: Vec<Flag>,
-    pub severity: Severity,
-    pub suggested_step: Step,
-    pub due: Instant,
-}
-
-/// Options of the flags and the queue.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FlagOptions {
-    pub as_of: Instant,
-    pub tiers: TierOptions,
-    /// Owner written on every task (`None`: unassigned).
-    pub owner: Option<String>,
-}
-
-impl FlagOptions {
-    pub fn new(as_of: Instant) -> Self {
-        FlagOptions { as_of, tiers: TierOptions::default(), owner: None }
-    }
-}
-
-fn days(secs: i64) -> f64 {
+pub(crate) fn days(secs: i64) -> f64 {
     secs as f64 / DAY as f64
 }
 
-fn fmt_days(d: f64) -> String {
+pub(crate) fn fmt_days(d: f64) -> String {
     let r = d.round();
     if (d - r).abs() < 0.05 {
         format!("{r:.0}")
@@ -158,7 +158,7 @@ fn fmt_days(d: f64) -> String {
     }
 }
 
-fn every(d: f64) -> String {
+pub(crate) fn every(d: f64) -> String {
     match fmt_days(d).as_str() {
         "1" => "every day".to_string(),
         n => format!("every {n} days"),
@@ -197,6 +197,7 @@ pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, workspace_gap: O
         kind: FlagKind::SilenceBeyondRhythm,
         severity,
         value: ratio,
+        weight: 0,
         explanation: format!("{usual}; silent for {} days ({ratio:.1}× usual)", fmt_days(silent.floor())),
     })
 }
@@ -227,6 +228,7 @@ pub fn frequency_drop(times: &[Instant], as_of: Instant) -> Option<Flag> {
         kind: FlagKind::FrequencyDrop,
         severity,
         value: drop,
+        weight: 0,
         explanation: format!(
             "{recent} order{} in the last 90 days; earlier rate {expected:.1} per 90 days ({:.0}% fewer)",
             if recent == 1 { "" } else { "s" },
@@ -260,6 +262,7 @@ pub fn shrinking_orders(amounts: &[i64], minor_per_major: i64) -> Option<Flag> {
         kind: FlagKind::ShrinkingOrders,
         severity,
         value: drop,
+        weight: 0,
         explanation: format!("last 3 orders averaged {:.2}; earlier orders averaged {:.2} ({:.0}% smaller)", l / k, e / k, drop * 100.0),
     })
 }
@@ -284,6 +287,7 @@ pub fn fewer_categories(order_categories: &[Vec<u32>]) -> Option<Flag> {
         kind: FlagKind::FewerCategories,
         severity: Severity::Low,
         value: l as f64 / e as f64,
+        weight: 0,
         explanation: format!("bought from {e} product categories before; only {l} in the last 3 orders"),
     })
 }
@@ -311,36 +315,303 @@ pub fn customer_flags(log: &OrderLog, c: CustomerIdx, as_of: Instant, workspace_
     out
 }
 
-/// The action queue at `opts.as_of`: one task per flagged customer, highest stake first.
-pub fn action_queue(log: &OrderLog, opts: &FlagOptions) -> Vec<Task> {
-    let as_of = opts.as_of;
-    let wgap = workspace_median_gap_days(log, as_of);
-    let revenue: Vec<(CustomerIdx, i64)> = (0..log.n_customers() as CustomerIdx)
-        .map(|c| (c, log.amounts_of(c)[..n_before(log, c, as_of)].iter().sum()))
-        .collect();
-    let named: Vec<(&str, i64)> = revenue.iter().map(|&(c, r)| (log.customer_id(c), r)).collect();
-    let tier = tiers(&named, &opts.tiers);
-    let mut tasks: Vec<Task> = (0..log.n_customers())
-        .into_par_iter()
-        .filter_map(|i| {
-            let c = i as CustomerIdx;
-            let flags = customer_flags(log, c, as_of, wgap);
-            let severity = flags.iter().map(|f| f.severity).max()?;
-            Some(Task {
-                customer: c,
-                customer_id: log.customer_id(c).to_string(),
-                owner: opts.owner.clone(),
-                stake: revenue[i].1,
-                tier: tier[i],
-                flags,
-                severity,
-                suggested_step: Step::for_tier(tier[i], severity),
-                due: as_of + severity.due_days() * DAY,
-            })
+// ---------------------------------------------------------------------------------------------
+// Activity: the pure input of the activity flags.
+
+/// Kind of an activity event. [`EventKind::parse`] maps the names a business or the store uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Login,
+    FeatureUse,
+    /// A message (email, SMS, messenger) sent to the customer.
+    MessageSent,
+    /// A message opened or clicked.
+    MessageOpened,
+    Ticket,
+    NegativeTicket,
+    Complaint,
+    AddonCancelled,
+    /// An offer made to the customer (`detail`: the product offered).
+    Offer,
+    Other,
+}
+
+impl EventKind {
+    /// `login`; `feature_use`; `email_sent`/`message_sent`; `email_opened`/`email_clicked`/
+    /// `message_opened`; `ticket_opened`; `ticket_negative`/`negative_ticket`; `complaint`;
+    /// `addon_cancelled`; `offer`/`offer_sent`; anything else is `Other`.
+    pub fn parse(kind: &str) -> EventKind {
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "login" | "logged_in" | "session" => EventKind::Login,
+            "feature_use" | "feature_used" => EventKind::FeatureUse,
+            "email_sent" | "message_sent" | "sms_sent" => EventKind::MessageSent,
+            "email_opened" | "email_clicked" | "message_opened" | "message_clicked" => EventKind::MessageOpened,
+            "ticket_opened" | "ticket" => EventKind::Ticket,
+            "ticket_negative" | "negative_ticket" => EventKind::NegativeTicket,
+            "complaint" => EventKind::Complaint,
+            "addon_cancelled" | "add_on_cancelled" | "addon_canceled" => EventKind::AddonCancelled,
+            "offer" | "offer_sent" | "offer_made" => EventKind::Offer,
+            _ => EventKind::Other,
+        }
+    }
+}
+
+/// One activity event of a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub kind: EventKind,
+    pub at: Instant,
+    /// The product of an offer, the add-on of a cancellation, the sentiment-free subject of a
+    /// ticket; free text, may be absent.
+    pub detail: Option<String>,
+}
+
+/// One NPS answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Feedback {
+    pub at: Instant,
+    /// 0–10.
+    pub score: u8,
+}
+
+/// One subscription (plan or add-on) of a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    pub plan: String,
+    /// Monthly amount, minor units.
+    pub mrr: i64,
+    pub started_at: Instant,
+    pub ended_at: Option<Instant>,
+}
+
+/// Everything but orders known about one customer's behaviour.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CustomerActivity {
+    pub events: Vec<Event>,
+    pub feedback: Vec<Feedback>,
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// Activity of a workspace by customer id. Order of insertion does not matter: [`Activity::get`]
+/// sees every list sorted by time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Activity {
+    customers: BTreeMap<String, CustomerActivity>,
+}
+
+impl Activity {
+    pub fn new() -> Self {
+        Activity::default()
+    }
+
+    pub fn push_event(&mut self, customer: &str, e: Event) {
+        let a = self.entry(customer);
+        let sorted = a.events.last().is_none_or(|l| (l.at, l.kind) <= (e.at, e.kind));
+        a.events.push(e);
+        if !sorted {
+            a.events.sort_by(|x, y| (x.at, x.kind, &x.detail).cmp(&(y.at, y.kind, &y.detail)));
+        }
+    }
+
+    pub fn push_feedback(&mut self, customer: &str, f: Feedback) {
+        let a = self.entry(customer);
+        a.feedback.push(f);
+        a.feedback.sort_by_key(|f| (f.at, f.score));
+    }
+
+    pub fn push_subscription(&mut self, customer: &str, s: Subscription) {
+        let a = self.entry(customer);
+        a.subscriptions.push(s);
+        a.subscriptions.sort_by(|x, y| (x.started_at, x.ended_at, &x.plan).cmp(&(y.started_at, y.ended_at, &y.plan)));
+    }
+
+    fn entry(&mut self, customer: &str) -> &mut CustomerActivity {
+        if !self.customers.contains_key(customer) {
+            self.customers.insert(customer.to_string(), CustomerActivity::default());
+        }
+        self.customers.get_mut(customer).expect("inserted above")
+    }
+
+    /// The activity of one customer, `None` when nothing is known.
+    pub fn get(&self, customer: &str) -> Option<&CustomerActivity> {
+        self.customers.get(customer)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+    }
+
+    /// Customers with any activity, in id order.
+    pub fn customers(&self) -> impl Iterator<Item = (&str, &CustomerActivity)> {
+        self.customers.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+fn ago(days: f64) -> String {
+    match days.floor() as i64 {
+        0 => "today".to_string(),
+        1 => "1 day ago".to_string(),
+        n => format!("{n} days ago"),
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn count_in(ev: &[Event], kind: EventKind, from: Instant, to: Instant) -> usize {
+    ev.iter().filter(|e| e.kind == kind && e.at >= from && e.at < to).count()
+}
+
+/// `fewer_logins`: logins (or feature uses) in the last 30 days against the 90 days before.
+pub fn fewer_logins(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
+    let cut = as_of - 30 * DAY;
+    let measure = |kind: EventKind| -> Option<(usize, f64, f64)> {
+        let earlier = count_in(&a.events, kind, cut - 90 * DAY, cut);
+        if earlier < 6 {
+            return None;
+        }
+        let rate = earlier as f64 / 3.0;
+        let recent = count_in(&a.events, kind, cut, as_of);
+        (recent as f64 <= 0.5 * rate).then(|| (recent, rate, 1.0 - recent as f64 / rate))
+    };
+    let parts: Vec<(String, f64)> = [(EventKind::Login, "login", "logins"), (EventKind::FeatureUse, "feature use", "feature uses")]
+        .into_iter()
+        .filter_map(|(k, one, many)| {
+            let (recent, rate, drop) = measure(k)?;
+            Some((format!("{} in the last 30 days against {rate:.1} per 30 days before ({:.0}% fewer)", plural(recent, one, many), drop * 100.0), drop))
         })
         .collect();
-    tasks.sort_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    tasks
+    let drop = parts.iter().map(|p| p.1).fold(f64::NAN, f64::max);
+    if parts.is_empty() {
+        return None;
+    }
+    Some(Flag {
+        kind: FlagKind::FewerLogins,
+        severity: sev(drop, 0.8, 0.6),
+        value: drop,
+        weight: 0,
+        explanation: parts.into_iter().map(|p| p.0).collect::<Vec<_>>().join("; "),
+    })
+}
+
+fn sev(x: f64, high: f64, medium: f64) -> Severity {
+    if x >= high {
+        Severity::High
+    } else if x >= medium {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
+}
+
+/// `ignored_messages`: ≥ 3 messages sent in the last 90 days, none opened since the first of them.
+pub fn ignored_messages(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
+    let from = as_of - 90 * DAY;
+    let sent: Vec<Instant> = a.events.iter().filter(|e| e.kind == EventKind::MessageSent && e.at >= from && e.at < as_of).map(|e| e.at).collect();
+    let first = *sent.first()?;
+    if sent.len() < 3 || a.events.iter().any(|e| e.kind == EventKind::MessageOpened && e.at >= first && e.at < as_of) {
+        return None;
+    }
+    let last_open = a.events.iter().filter(|e| e.kind == EventKind::MessageOpened && e.at < first).map(|e| e.at).next_back();
+    let before = match last_open {
+        Some(t) => format!("the last one opened {}", ago(days(as_of - t))),
+        None => "never opened one".to_string(),
+    };
+    Some(Flag {
+        kind: FlagKind::IgnoredMessages,
+        severity: sev(sent.len() as f64, 8.0, 5.0),
+        value: sent.len() as f64,
+        weight: 0,
+        explanation: format!("{} sent in the last 90 days, none opened ({before})", plural(sent.len(), "message", "messages")),
+    })
+}
+
+/// `negative_ticket`: complaints or negative support tickets in the last 90 days.
+pub fn negative_ticket(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
+    let from = as_of - 90 * DAY;
+    let complaints = count_in(&a.events, EventKind::Complaint, from, as_of);
+    let negative = count_in(&a.events, EventKind::NegativeTicket, from, as_of);
+    let n = complaints + negative;
+    if n == 0 {
+        return None;
+    }
+    let last = a.events.iter().filter(|e| matches!(e.kind, EventKind::Complaint | EventKind::NegativeTicket) && e.at >= from && e.at < as_of).map(|e| e.at).max()?;
+    let what = match (complaints, negative) {
+        (c, 0) => plural(c, "complaint", "complaints"),
+        (0, t) => plural(t, "negative support ticket", "negative support tickets"),
+        (c, t) => format!("{} and {}", plural(c, "complaint", "complaints"), plural(t, "negative support ticket", "negative support tickets")),
+    };
+    Some(Flag {
+        kind: FlagKind::NegativeTicket,
+        severity: if n >= 2 { Severity::High } else { Severity::Medium },
+        value: n as f64,
+        weight: 0,
+        explanation: format!("{what} in the last 90 days, the last {}", ago(days(as_of - last))),
+    })
+}
+
+/// `detractor`: the latest NPS answer of the last 180 days is 0–6.
+pub fn detractor(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
+    let f = a.feedback.iter().filter(|f| f.at < as_of && f.at >= as_of - 180 * DAY && f.score <= 10).max_by_key(|f| f.at)?;
+    if f.score > 6 {
+        return None;
+    }
+    Some(Flag {
+        kind: FlagKind::Detractor,
+        severity: match f.score {
+            0..=3 => Severity::High,
+            4..=5 => Severity::Medium,
+            _ => Severity::Low,
+        },
+        value: f.score as f64,
+        weight: 0,
+        explanation: format!("answered {} out of 10 to \"would you recommend us\" {} (a detractor: 0–6)", f.score, ago(days(as_of - f.at))),
+    })
+}
+
+/// `cancelled_addon`: an add-on cancelled in the last 90 days while the customer stays subscribed.
+pub fn cancelled_addon(a: &CustomerActivity, as_of: Instant, minor_per_major: i64) -> Option<Flag> {
+    let from = as_of - 90 * DAY;
+    let running = |s: &Subscription| s.started_at < as_of && s.ended_at.is_none_or(|e| e >= as_of);
+    let k = minor_per_major.max(1) as f64;
+    let mut parts: Vec<(Instant, String)> = a
+        .subscriptions
+        .iter()
+        .filter(|s| s.ended_at.is_some_and(|e| e >= from && e < as_of))
+        .filter_map(|s| {
+            let ended = s.ended_at?;
+            let still = a.subscriptions.iter().find(|o| !std::ptr::eq(*o, s) && running(o))?;
+            Some((ended, format!("cancelled add-on \"{}\" ({:.2} a month) {}; still subscribed to \"{}\"", s.plan, s.mrr as f64 / k, ago(days(as_of - ended)), still.plan)))
+        })
+        .collect();
+    parts.extend(a.events.iter().filter(|e| e.kind == EventKind::AddonCancelled && e.at >= from && e.at < as_of).map(|e| {
+        let name = e.detail.as_deref().map_or(String::new(), |d| format!(" \"{d}\""));
+        (e.at, format!("cancelled add-on{name} {}", ago(days(as_of - e.at))))
+    }));
+    if parts.is_empty() {
+        return None;
+    }
+    parts.sort();
+    Some(Flag {
+        kind: FlagKind::CancelledAddon,
+        severity: Severity::Medium,
+        value: parts.len() as f64,
+        weight: 0,
+        explanation: parts.into_iter().map(|p| p.1).collect::<Vec<_>>().join("; "),
+    })
+}
+
+/// All activity flags of one customer at `as_of` (see the module docs).
+pub fn activity_flags(a: &CustomerActivity, as_of: Instant, minor_per_major: i64) -> Vec<Flag> {
+    let mut out = Vec::new();
+    out.extend(fewer_logins(a, as_of));
+    out.extend(ignored_messages(a, as_of));
+    out.extend(negative_ticket(a, as_of));
+    out.extend(detractor(a, as_of));
+    out.extend(cancelled_addon(a, as_of, minor_per_major));
+    out
 }
 
 #[cfg(test)]
@@ -424,56 +695,112 @@ mod tests {
         assert!(flags.iter().any(|f| f.kind == FlagKind::FewerCategories), "{flags:?}");
     }
 
-    #[test]
-    fn queue_orders_by_stake_and_suggests_by_tier() {
-        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
-        // big: every 30 days for a year, 10 000 each (130 000); silent 100 days at as-of day 460
-        // small: same rhythm, 100 each (1 300)
-        // fine: orders every 30 days until day 450 -> not flagged
-        for k in 0..13 {
-            b.push("big", d(30 * k), 10_000);
-            b.push("small", d(30 * k), 100);
+
+    // ---- activity flags: one scenario each, with a customer who is fine ----
+
+    fn ev(kind: EventKind, day: i64) -> Event {
+        Event { kind, at: d(day), detail: None }
+    }
+
+    fn act(events: Vec<Event>) -> CustomerActivity {
+        let mut a = Activity::new();
+        for e in events {
+            a.push_event("c", e);
         }
-        for k in 0..16 {
-            b.push("fine", d(30 * k), 100);
-        }
-        let log = b.build();
-        let q = action_queue(&log, &FlagOptions::new(d(460)));
-        let ids: Vec<&str> = q.iter().map(|t| t.customer_id.as_str()).collect();
-        assert_eq!(ids, ["big", "small"]);
-        assert_eq!(q[0].stake, 130_000);
-        assert_eq!(q[0].tier, Tier::A);
-        assert_eq!(q[0].suggested_step, Step::PersonalCall);
-        assert_eq!(q[0].owner, None);
-        // the silence flag is medium (3.3×), frequency drop is high (0 of 3 expected)
-        assert_eq!(q[0].severity, Severity::High);
-        assert_eq!(q[0].due, d(462));
-        assert_eq!(q[1].tier, Tier::C);
-        assert_eq!(q[1].suggested_step, Step::CheckInLetter);
-        // deterministic
-        assert_eq!(q, action_queue(&log, &FlagOptions::new(d(460))));
+        a.get("c").cloned().unwrap_or_default()
     }
 
     #[test]
-    fn queue_does_not_depend_on_thread_count() {
-        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
-        // 300 customers with varied rhythms, amounts and lengths (deterministic pseudo-random)
-        let mut x: u64 = 7;
-        for c in 0..300 {
-            let gap = 5 + (c % 40) as i64;
-            let n = 1 + (c % 17) as i64;
-            for k in 0..n {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                b.push(&format!("c{c}"), d(gap * k + (c % 9) as i64), 100 + (x >> 40) as i64 % 5000);
-            }
+    fn fewer_logins_scenario() {
+        // as-of day 200: logins every 3 days on days 80..170 (30 in the 90 days before day 170 ->
+        // 10.0 per 30 days), then 2 logins in the last 30 days -> 80% fewer, high
+        let mut e: Vec<Event> = (0..30).map(|k| ev(EventKind::Login, 80 + 3 * k)).collect();
+        e.push(ev(EventKind::Login, 175));
+        e.push(ev(EventKind::Login, 190));
+        let f = fewer_logins(&act(e.clone()), d(200)).unwrap();
+        assert_eq!(f.explanation, "2 logins in the last 30 days against 10.0 per 30 days before (80% fewer)");
+        assert_eq!(f.severity, Severity::High);
+        // steady: 10 logins in the last 30 days too -> no flag
+        let steady: Vec<Event> = (0..40).map(|k| ev(EventKind::Login, 80 + 3 * k)).collect();
+        assert!(fewer_logins(&act(steady), d(200)).is_none());
+        // too little history (5 logins before) -> no flag
+        assert!(fewer_logins(&act((0..5).map(|k| ev(EventKind::Login, 100 + k)).collect()), d(200)).is_none());
+    }
+
+    #[test]
+    fn ignored_messages_scenario() {
+        // 5 emails in the last 90 days (days 120..160), the last open on day 50 -> medium
+        let mut e = vec![ev(EventKind::MessageOpened, 50)];
+        e.extend((0..5).map(|k| ev(EventKind::MessageSent, 120 + 10 * k)));
+        let f = ignored_messages(&act(e.clone()), d(200)).unwrap();
+        assert_eq!(f.explanation, "5 messages sent in the last 90 days, none opened (the last one opened 150 days ago)");
+        assert_eq!(f.severity, Severity::Medium);
+        // one of them opened -> no flag
+        e.push(ev(EventKind::MessageOpened, 141));
+        assert!(ignored_messages(&act(e), d(200)).is_none());
+        // only 2 sent -> no flag
+        assert!(ignored_messages(&act(vec![ev(EventKind::MessageSent, 150), ev(EventKind::MessageSent, 160)]), d(200)).is_none());
+    }
+
+    #[test]
+    fn negative_ticket_scenario() {
+        let e = vec![ev(EventKind::Complaint, 150), ev(EventKind::NegativeTicket, 188), ev(EventKind::Ticket, 195)];
+        let f = negative_ticket(&act(e), d(200)).unwrap();
+        assert_eq!(f.explanation, "1 complaint and 1 negative support ticket in the last 90 days, the last 12 days ago");
+        assert_eq!(f.severity, Severity::High);
+        // an ordinary ticket, or a complaint 100 days ago -> no flag
+        assert!(negative_ticket(&act(vec![ev(EventKind::Ticket, 195), ev(EventKind::Complaint, 100)]), d(200)).is_none());
+    }
+
+    #[test]
+    fn detractor_scenario() {
+        let mut a = Activity::new();
+        a.push_feedback("c", Feedback { at: d(188), score: 3 });
+        a.push_feedback("c", Feedback { at: d(20), score: 10 });
+        let f = detractor(a.get("c").unwrap(), d(200)).unwrap();
+        assert_eq!(f.explanation, "answered 3 out of 10 to \"would you recommend us\" 12 days ago (a detractor: 0–6)");
+        assert_eq!(f.severity, Severity::High);
+        // a later promoter answer wins -> no flag
+        a.push_feedback("c", Feedback { at: d(195), score: 9 });
+        assert!(detractor(a.get("c").unwrap(), d(200)).is_none());
+    }
+
+    #[test]
+    fn cancelled_addon_scenario() {
+        let mut a = Activity::new();
+        a.push_subscription("c", Subscription { plan: "pro".into(), mrr: 9900, started_at: d(0), ended_at: None });
+        a.push_subscription("c", Subscription { plan: "reports".into(), mrr: 4500, started_at: d(30), ended_at: Some(d(180)) });
+        let f = cancelled_addon(a.get("c").unwrap(), d(200), 100).unwrap();
+        assert_eq!(f.explanation, "cancelled add-on \"reports\" (45.00 a month) 20 days ago; still subscribed to \"pro\"");
+        assert_eq!(f.severity, Severity::Medium);
+        // the only subscription ended: that is churn, not a cancelled add-on
+        let mut b = Activity::new();
+        b.push_subscription("c", Subscription { plan: "pro".into(), mrr: 9900, started_at: d(0), ended_at: Some(d(180)) });
+        assert!(cancelled_addon(b.get("c").unwrap(), d(200), 100).is_none());
+        // an addon_cancelled event counts too
+        let e = act(vec![Event { kind: EventKind::AddonCancelled, at: d(190), detail: Some("backup".into()) }]);
+        assert_eq!(cancelled_addon(&e, d(200), 100).unwrap().explanation, "cancelled add-on \"backup\" 10 days ago");
+    }
+
+    #[test]
+    fn event_kinds_parse_and_activity_sorts() {
+        assert_eq!(EventKind::parse("email_opened"), EventKind::MessageOpened);
+        assert_eq!(EventKind::parse("Complaint"), EventKind::Complaint);
+        assert_eq!(EventKind::parse("webinar"), EventKind::Other);
+        let a = act(vec![ev(EventKind::Login, 5), ev(EventKind::Login, 1)]);
+        assert_eq!(a.events.iter().map(|e| e.at).collect::<Vec<_>>(), [d(1), d(5)]);
+        for k in FlagKind::ALL {
+            assert_eq!(FlagKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
-        let log = b.build();
-        let opts = FlagOptions::new(d(500));
-        let run = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| action_queue(&log, &opts));
-        let one = run(1);
-        assert!(!one.is_empty());
-        assert_eq!(one, run(2));
-        assert_eq!(one, run(4));
-        assert!(one.windows(2).all(|w| (w[0].stake, &w[1].customer_id) >= (w[1].stake, &w[0].customer_id)));
+    }
+
+    #[test]
+    fn weight_is_stake_times_severity_factor() {
+        let f = silence_beyond_rhythm(&[d(0), d(30), d(60)], d(180), None).unwrap(); // 120 / 30 = 4 -> high
+        assert_eq!(with_weight(f.clone(), 10_000).weight, 10_000);
+        let mut low = f;
+        low.severity = Severity::Low;
+        assert_eq!(with_weight(low, 10_000).weight, 2_500);
     }
 }

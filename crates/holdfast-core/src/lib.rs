@@ -14,11 +14,13 @@
 //! Reading files is `holdfast-import`'s job, storing them `holdfast-store`'s, and showing the
 //! results `holdfast-report`'s. Every name follows `METRICS.md`.
 
+pub mod actions;
 pub mod cohorts;
 pub mod flags;
 pub mod ltv;
 pub mod money;
 pub mod movement;
+pub mod nbo;
 pub mod order_log;
 pub mod period;
 pub mod repeat;

@@ -3,7 +3,8 @@
 use crate::commands::analyze::{load_orders, print, print_json, When};
 use crate::commands::segments::csv_field;
 use crate::Global;
-use holdfast_core::flags::{action_queue, FlagOptions};
+use holdfast_core::actions::{action_queue, QueueOptions};
+use holdfast_core::nbo::{service_chains, NboOptions};
 use holdfast_core::segments::TierOptions;
 use holdfast_report::Table;
 use serde::Serialize;
@@ -35,6 +36,9 @@ pub struct Args {
     /// Tier B: the next customers making this share of revenue.
     #[arg(long, value_name = "SHARE", default_value_t = 0.3)]
     pub tier_b: f64,
+    /// Window in days within which a service chain's next step counts (for `missed_initiative`).
+    #[arg(long, value_name = "DAYS", default_value_t = 60)]
+    pub window: u32,
     /// Print one JSON document instead of a table.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -48,6 +52,8 @@ struct FlagOut<'a> {
     kind: &'static str,
     severity: &'static str,
     explanation: &'a str,
+    /// Stake × severity factor, major units.
+    weight: f64,
 }
 
 #[derive(Serialize)]
@@ -60,6 +66,7 @@ struct TaskOut<'a> {
     flags: Vec<FlagOut<'a>>,
     suggested_step: &'static str,
     due: String,
+    state: &'static str,
 }
 
 #[derive(Serialize)]
@@ -77,8 +84,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let cal = args.when.calendar()?;
     let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
     let as_of = args.when.as_of(&log, &cal)?;
-    let opts = FlagOptions { as_of, tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b }, owner: args.owner.clone() };
-    let queue = action_queue(&log, &opts);
+    let mut opts = QueueOptions::new(as_of);
+    opts.tiers = TierOptions { a_share: args.tier_a, b_share: args.tier_b };
+    opts.default_owner = args.owner.clone();
+    opts.nbo.window_days = args.window;
+    let chains = service_chains(&log, &NboOptions { window_days: args.window, ..NboOptions::new(as_of) });
+    let queue = action_queue(&log, None, &chains, &opts);
     let total = queue.len();
     let k = log.currency().minor_per_major().max(1) as f64;
     let tasks: Vec<TaskOut> = queue
@@ -90,9 +101,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             stake: t.stake as f64 / k,
             tier: t.tier.to_string(),
             severity: t.severity.as_str(),
-            flags: t.flags.iter().map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: &f.explanation }).collect(),
+            flags: t.flags.iter().map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: &f.explanation, weight: f.weight as f64 / k }).collect(),
             suggested_step: t.suggested_step.as_str(),
             due: cal.date(t.due).to_string(),
+            state: t.state.as_str(),
         })
         .collect();
     let as_of_s = cal.date(as_of).to_string();

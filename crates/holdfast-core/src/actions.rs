@@ -1,0 +1,352 @@
+//! The action queue: red flags turned into tasks for a person — the customer, the owner, the
+//! reason, a suggested next step, a due date and a state.
+//!
+//! Pure: the flags come from [`crate::flags`] (orders and, when given, [`Activity`]) and
+//! [`crate::nbo::missed_initiative`] (when chains are given); the tasks already open come in as
+//! [`OpenTask`]s, and the caller (the store) persists what comes out.
+//!
+//! # Rules
+//!
+//! - One task per customer with at least one new flag, combining its flags. A flag whose
+//!   (customer, kind) already has an open task is **not raised again**: it is left out of the new
+//!   task and listed in `already_open`; a customer whose every flag is already open gets no task.
+//! - **stake**: the customer's revenue before as-of (minor units) — what is at risk. Each flag's
+//!   weight is stake × severity factor ([`crate::flags::with_weight`]).
+//! - **suggested step** by value tier ([`crate::segments::tiers`]) and the highest severity:
+//!   tier A "personal call"; tier B "personal offer" when high, else "check-in letter"; tier C
+//!   "check-in letter" when high, else "survey". A task holding only `missed_initiative` is an
+//!   opportunity, not a risk: "personal call" for tier A, else "personal offer".
+//! - **due**: as-of + 2 days (high), 7 days (medium), 14 days (low).
+//! - **owner**: the customer's owner from `owners`, else `default_owner`, else none.
+//! - **state**: new tasks are open; [`Task::done`] and [`Task::dismiss`] (with a reason) close them.
+//! - Order: stake descending, then customer id. Computed in parallel over customers; the result
+//!   does not depend on the number of threads.
+
+use crate::flags::{activity_flags, customer_flags, with_weight, Activity, Flag, FlagKind, Severity};
+use crate::nbo::{missed_initiative, Chain, NboOptions};
+use crate::rfm::{n_before, workspace_median_gap_days};
+use crate::segments::{tiers, Tier, TierOptions};
+use crate::{CustomerIdx, Instant, OrderLog, DAY};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Suggested next step of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    PersonalCall,
+    CheckInLetter,
+    PersonalOffer,
+    Survey,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::PersonalCall => "personal call",
+            Step::CheckInLetter => "check-in letter",
+            Step::PersonalOffer => "personal offer",
+            Step::Survey => "survey",
+        }
+    }
+
+    /// The step for a task of these flags (see the module docs).
+    pub fn for_flags(tier: Tier, flags: &[Flag]) -> Step {
+        let severity = flags.iter().map(|f| f.severity).max().unwrap_or(Severity::Low);
+        if flags.iter().all(|f| f.kind == FlagKind::MissedInitiative) {
+            return if tier == Tier::A { Step::PersonalCall } else { Step::PersonalOffer };
+        }
+        Step::for_tier(tier, severity)
+    }
+
+    pub fn for_tier(tier: Tier, severity: Severity) -> Step {
+        match (tier, severity) {
+            (Tier::A, _) => Step::PersonalCall,
+            (Tier::B, Severity::High) => Step::PersonalOffer,
+            (Tier::B, _) => Step::CheckInLetter,
+            (Tier::C, Severity::High) => Step::CheckInLetter,
+            (Tier::C, _) => Step::Survey,
+        }
+    }
+}
+
+/// One task of the action queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Task {
+    pub customer: CustomerIdx,
+    pub customer_id: String,
+    pub owner: Option<String>,
+    /// Historical revenue before as-of, minor units.
+    pub stake: i64,
+    pub tier: Tier,
+    pub flags: Vec<Flag>,
+    pub severity: Severity,
+    pub suggested_step: Step,
+    pub due: Instant,
+    pub state: TaskState,
+    /// Flag kinds of this customer left out because a task for them is already open.
+    pub already_open: Vec<FlagKind>,
+}
+
+impl Task {
+    /// The reason in one line: the explanations of its flags.
+    pub fn reason(&self) -> String {
+        self.flags.iter().map(|f| f.explanation.as_str()).collect::<Vec<_>>().join("; ")
+    }
+
+    pub fn done(&mut self) {
+        self.state = TaskState::Done;
+    }
+
+    pub fn dismiss(&mut self, reason: &str) {
+        self.state = TaskState::Dismissed { reason: reason.to_string() };
+    }
+}
+
+/// State of a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum TaskState {
+    Open,
+    Done,
+    Dismissed { reason: String },
+}
+
+impl TaskState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Done => "done",
+            TaskState::Dismissed { .. } => "dismissed",
+        }
+    }
+}
+
+/// A task already open for one customer and flag kind (from the store).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpenTask {
+    pub customer_id: String,
+    pub kind: FlagKind,
+}
+
+/// Options of the queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueOptions {
+    pub as_of: Instant,
+    pub tiers: TierOptions,
+    /// Owner by customer id (e.g. from a customers file or the store).
+    pub owners: BTreeMap<String, String>,
+    /// Owner of customers not in `owners` (`None`: unassigned).
+    pub default_owner: Option<String>,
+    /// Tasks already open: their flags are not raised again.
+    pub open: BTreeSet<OpenTask>,
+    /// Window, level and thresholds used for `missed_initiative` (its `as_of` is ignored).
+    pub nbo: NboOptions,
+}
+
+impl QueueOptions {
+    pub fn new(as_of: Instant) -> Self {
+        QueueOptions { as_of, tiers: TierOptions::default(), owners: BTreeMap::new(), default_owner: None, open: BTreeSet::new(), nbo: NboOptions::new(as_of) }
+    }
+}
+
+
+/// The action queue at `opts.as_of`: one task per customer with new flags, highest stake first.
+/// `activity` adds the activity flags, `chains` (from [`crate::nbo::service_chains`]) the
+/// `missed_initiative` flag.
+pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions) -> Vec<Task> {
+    let as_of = opts.as_of;
+    let wgap = workspace_median_gap_days(log, as_of);
+    let minor = log.currency().minor_per_major();
+    let nbo = NboOptions { as_of, ..opts.nbo };
+    let revenue: Vec<i64> = (0..log.n_customers() as CustomerIdx).map(|c| log.amounts_of(c)[..n_before(log, c, as_of)].iter().sum()).collect();
+    let named: Vec<(&str, i64)> = revenue.iter().enumerate().map(|(c, &r)| (log.customer_id(c as CustomerIdx), r)).collect();
+    let tier = tiers(&named, &opts.tiers);
+    let mut tasks: Vec<Task> = (0..log.n_customers())
+        .into_par_iter()
+        .filter_map(|i| {
+            let c = i as CustomerIdx;
+            let id = log.customer_id(c);
+            let act = activity.and_then(|a| a.get(id));
+            let mut flags = customer_flags(log, c, as_of, wgap);
+            if let Some(a) = act {
+                flags.extend(activity_flags(a, as_of, minor));
+            }
+            flags.extend(missed_initiative(log, c, chains, act, &nbo));
+            let mut already_open = Vec::new();
+            flags.retain(|f| {
+                let open = opts.open.contains(&OpenTask { customer_id: id.to_string(), kind: f.kind });
+                if open {
+                    already_open.push(f.kind);
+                }
+                !open
+            });
+            let severity = flags.iter().map(|f| f.severity).max()?;
+            let flags: Vec<Flag> = flags.into_iter().map(|f| with_weight(f, revenue[i])).collect();
+            Some(Task {
+                customer: c,
+                customer_id: id.to_string(),
+                owner: opts.owners.get(id).cloned().or_else(|| opts.default_owner.clone()),
+                stake: revenue[i],
+                tier: tier[i],
+                suggested_step: Step::for_flags(tier[i], &flags),
+                flags,
+                severity,
+                due: as_of + severity.due_days() * DAY,
+                state: TaskState::Open,
+                already_open,
+            })
+        })
+        .collect();
+    tasks.sort_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    tasks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::{Event, EventKind};
+    use crate::{Currency, OrderLogBuilder};
+
+    fn d(x: i64) -> Instant {
+        x * DAY
+    }
+
+    #[test]
+    fn queue_orders_by_stake_and_suggests_by_tier() {
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        // big: every 30 days for a year, 10 000 each (130 000); silent 100 days at as-of day 460
+        // small: same rhythm, 100 each (1 300)
+        // fine: orders every 30 days until day 450 -> not flagged
+        for k in 0..13 {
+            b.push("big", d(30 * k), 10_000);
+            b.push("small", d(30 * k), 100);
+        }
+        for k in 0..16 {
+            b.push("fine", d(30 * k), 100);
+        }
+        let log = b.build();
+        let q = action_queue(&log, None, &[], &QueueOptions::new(d(460)));
+        let ids: Vec<&str> = q.iter().map(|t| t.customer_id.as_str()).collect();
+        assert_eq!(ids, ["big", "small"]);
+        assert_eq!(q[0].stake, 130_000);
+        assert_eq!(q[0].tier, Tier::A);
+        assert_eq!(q[0].suggested_step, Step::PersonalCall);
+        assert_eq!(q[0].owner, None);
+        // the silence flag is medium (3.3×), frequency drop is high (0 of 3 expected)
+        assert_eq!(q[0].severity, Severity::High);
+        assert_eq!(q[0].due, d(462));
+        assert_eq!(q[1].tier, Tier::C);
+        assert_eq!(q[1].suggested_step, Step::CheckInLetter);
+        // deterministic
+        assert_eq!(q, action_queue(&log, None, &[], &QueueOptions::new(d(460))));
+    }
+
+    #[test]
+    fn queue_does_not_depend_on_thread_count() {
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        // 300 customers with varied rhythms, amounts and lengths (deterministic pseudo-random)
+        let mut x: u64 = 7;
+        for c in 0..300 {
+            let gap = 5 + (c % 40) as i64;
+            let n = 1 + (c % 17) as i64;
+            for k in 0..n {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                b.push(&format!("c{c}"), d(gap * k + (c % 9) as i64), 100 + (x >> 40) as i64 % 5000);
+            }
+        }
+        let log = b.build();
+        let opts = QueueOptions::new(d(500));
+        let run = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| action_queue(&log, None, &[], &opts));
+        let one = run(1);
+        assert!(!one.is_empty());
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(4));
+        assert!(one.windows(2).all(|w| (w[0].stake, &w[1].customer_id) >= (w[1].stake, &w[0].customer_id)));
+    }
+
+    #[test]
+    fn open_tasks_are_not_raised_again_and_owners_come_from_the_map() {
+        // "big" is silent (3.3×) and has a frequency drop; a complaint comes from activity.
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        for k in 0..13 {
+            b.push("big", d(30 * k), 10_000);
+            b.push("other", d(30 * k), 100);
+        }
+        let log = b.build();
+        let mut act = Activity::new();
+        act.push_event("big", Event { kind: EventKind::Complaint, at: d(450), detail: None });
+        let mut opts = QueueOptions::new(d(460));
+        opts.owners.insert("big".into(), "anna".into());
+        opts.default_owner = Some("team".into());
+        let q = action_queue(&log, Some(&act), &[], &opts);
+        let kinds: Vec<FlagKind> = q[0].flags.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, [FlagKind::SilenceBeyondRhythm, FlagKind::FrequencyDrop, FlagKind::NegativeTicket]);
+        assert_eq!(q[0].owner.as_deref(), Some("anna"));
+        assert_eq!(q[1].owner.as_deref(), Some("team"));
+        assert_eq!(q[0].state, TaskState::Open);
+        // weights: stake 130 000 × factor (silence medium ½, drop high 1, complaint medium ½)
+        assert_eq!(q[0].flags.iter().map(|f| f.weight).collect::<Vec<_>>(), [65_000, 130_000, 65_000]);
+        // a task for big's silence is open: that flag is not raised again
+        opts.open.insert(OpenTask { customer_id: "big".into(), kind: FlagKind::SilenceBeyondRhythm });
+        let q2 = action_queue(&log, Some(&act), &[], &opts);
+        assert_eq!(q2[0].flags.iter().map(|f| f.kind).collect::<Vec<_>>(), [FlagKind::FrequencyDrop, FlagKind::NegativeTicket]);
+        assert_eq!(q2[0].already_open, [FlagKind::SilenceBeyondRhythm]);
+        // every flag of "other" open: no task for it at all
+        opts.open.insert(OpenTask { customer_id: "other".into(), kind: FlagKind::SilenceBeyondRhythm });
+        opts.open.insert(OpenTask { customer_id: "other".into(), kind: FlagKind::FrequencyDrop });
+        let q3 = action_queue(&log, Some(&act), &[], &opts);
+        assert_eq!(q3.iter().map(|t| t.customer_id.as_str()).collect::<Vec<_>>(), ["big"]);
+        // closing a task
+        let mut t = q3[0].clone();
+        t.dismiss("moved abroad");
+        assert_eq!(t.state, TaskState::Dismissed { reason: "moved abroad".into() });
+        assert_eq!(t.state.as_str(), "dismissed");
+        t.done();
+        assert_eq!(t.state.as_str(), "done");
+        assert!(t.reason().starts_with("1 order in the last 90 days") || t.reason().contains("complaint"), "{}", t.reason());
+    }
+
+    #[test]
+    fn missed_initiative_alone_suggests_an_offer() {
+        use crate::nbo::Chain;
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        b.push("x", d(100), 1000);
+        b.push_line("landing-page", None, 1);
+        b.push("x", d(110), 1000);
+        b.push_line("landing-page", None, 1);
+        b.push("x", d(120), 1000);
+        b.push_line("landing-page", None, 1);
+        b.push("y", d(10), 5000);
+        b.push_line("analytics", None, 1);
+        let log = b.build();
+        let ch = Chain {
+            from_item: 0,
+            to_item: 1,
+            from: "landing-page".into(),
+            to: "analytics".into(),
+            support: 50,
+            support_share: 0.1,
+            eligible: 120,
+            confidence: 0.41,
+            baseline: 0.05,
+            lift: Some(8.2),
+            median_delay_days: 35.0,
+            window_days: 60,
+            replenishment: false,
+        };
+        // as-of day 160: x is 40 days past its last order (gap 10 -> silence 4× too); use day 141
+        // where silence is 21 / 10 = 2.1 (low) and the chain's delay (35) has not passed: no task
+        let q = action_queue(&log, None, std::slice::from_ref(&ch), &QueueOptions::new(d(141)));
+        assert!(q.iter().all(|t| t.flags.iter().all(|f| f.kind != FlagKind::MissedInitiative)));
+        // with the silence already open, day 160 leaves only missed_initiative: a personal offer (tier B: 3,000 of 8,000)
+        let mut opts = QueueOptions::new(d(160));
+        opts.open.insert(OpenTask { customer_id: "x".into(), kind: FlagKind::SilenceBeyondRhythm });
+        let q = action_queue(&log, None, std::slice::from_ref(&ch), &opts);
+        let t = q.iter().find(|t| t.customer_id == "x").unwrap();
+        assert_eq!(t.flags.iter().map(|f| f.kind).collect::<Vec<_>>(), [FlagKind::MissedInitiative]);
+        assert_eq!(t.tier, Tier::B);
+        assert_eq!(t.suggested_step, Step::PersonalOffer);
+    }
+}
