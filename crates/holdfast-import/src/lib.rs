@@ -20,6 +20,7 @@
 pub use encoding_rs;
 
 mod engine;
+mod fast;
 mod rows;
 mod table;
 pub use rows::{order_status, OrderRow, OrderRows, OrderStatus, ReadSummary};
@@ -220,14 +221,12 @@ struct Decimal {
 ///
 /// Streams the file in blocks of 8 MB parsed in parallel; the whole text is never held.
 pub fn read_orders(path: &Path, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io { path: name.clone(), source })?;
-    read_orders_reference(&name, &bytes, opts, progress)
+    fast::read(path.display().to_string(), engine::Origin::Path(path.to_path_buf()), opts, progress)
 }
 
 /// As [`read_orders`], from bytes already in memory; `name` is used in messages.
 pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    read_orders_reference(name, bytes, opts, progress)
+    fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, progress)
 }
 
 /// The straightforward whole-file reader the streaming one is checked against (same rules, same

@@ -523,15 +523,6 @@ impl Problems {
             self.listed.push(e);
         }
     }
-
-    pub fn append(&mut self, o: Problems) {
-        for e in o.listed {
-            if self.listed.len() < MAX_LISTED {
-                self.listed.push(e);
-            }
-        }
-        self.count += o.count;
-    }
 }
 
 /// What a streaming reader has read so far.
