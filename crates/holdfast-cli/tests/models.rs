@@ -94,13 +94,14 @@ fn predict_per_customer_from_summary() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = doc["customers"].as_array().unwrap();
     assert_eq!(rows.len(), 2357);
     // customer 1 (x=2, t_x=30.43, T=38.86): P(alive) = 0.72658 with the published parameters
     // (mpmath, see holdfast-models/tests/closed_form.rs); the fitted ones differ in the 4th digit.
     assert_eq!(rows[0]["customer_id"], "1");
     near(&rows[0]["p_alive"], 0.7266, 0.001);
-    for r in &rows {
+    for r in rows {
         let p = r["p_alive"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p));
         assert!(r["expected_purchases"].as_f64().unwrap() >= 0.0);
@@ -109,4 +110,43 @@ fn predict_per_customer_from_summary() {
     // a customer never seen again after one early repeat is less likely alive than a recent one
     let pa = |i: usize| rows[i]["p_alive"].as_f64().unwrap();
     assert!(pa(1) < pa(0));
+}
+
+#[test]
+fn fit_bgnbd_from_orders_lands_on_the_published_parameters() {
+    // The published summary was built from this orders file at calibration end 1997-09-30 in weeks.
+    let j = fit_json(&["bgnbd", "--orders", &data("cdnow_sample_orders.csv"), "--calibration-end", "1997-09-30", "--unit", "week"]);
+    assert_eq!(j["model"], "bgnbd");
+    assert_eq!(j["customers"].as_f64(), Some(2357.0));
+    assert_eq!(j["converged"], true);
+    near(&j["params"]["r"], 0.243, 0.0005);
+    near(&j["params"]["alpha"], 4.414, 0.005);
+    near(&j["params"]["a"], 0.793, 0.0005);
+    near(&j["params"]["b"], 2.426, 0.005);
+    near(&j["log_likelihood"], -9582.4, 0.1);
+}
+
+#[test]
+fn predict_from_orders_dates_the_next_order() {
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["predict", "--orders", &data("cdnow_sample_orders.csv"), "--as-of", "1997-10-01", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["as_of"], "1997-10-01");
+    near(&doc["params"]["r"], 0.243, 0.0005);
+    let rows = doc["customers"].as_array().unwrap();
+    assert_eq!(rows.len(), 2357);
+    let mut dated = 0;
+    for r in rows {
+        if let Some(d) = r["expected_next_order"].as_str() {
+            assert!(d > "1997-09-30" && d < "1998-10-01", "{d}");
+            dated += 1;
+        } else {
+            assert!(r["expected_next_order_in"].is_null());
+        }
+        assert!(r["clv"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(dated > 0 && dated < rows.len(), "{dated}");
 }

@@ -1,155 +1,182 @@
-//! BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way: an alternative to
-//! the Pareto/NBD model", Marketing Science 24(2)). Parameters `r, alpha, a, b`.
+//! BG/NBD: the beta-geometric/negative-binomial model of Fader, Hardie & Lee (2005), "Counting
+//! your customers the easy way: an alternative to the Pareto/NBD model", Marketing Science 24(2).
+//!
+//! While alive a customer buys as a Poisson process with rate `λ ~ Gamma(r, α)`; after every
+//! purchase they drop out with probability `p ~ Beta(a, b)`. Also the engine of MBG/NBD
+//! ([`crate::mbgnbd`]), which differs only in allowing dropout at the first purchase.
 
-use crate::optim::fit_multistart;
-use crate::special::{digamma, ln_gamma, ln_hyp2f1, lse};
-use crate::{check_rows, Fit, FitError, RfmRow};
+use crate::fit::{check_purchase_data, estimate, FitError, FitOptions, Fitted, Likelihood};
+use crate::special::{hyp2f1, lse, rising_tables};
+use crate::summary::Compressed;
+use crate::PurchaseModel;
+use serde::Serialize;
 
 /// BG/NBD parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Params {
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct BgNbd {
     pub r: f64,
     pub alpha: f64,
     pub a: f64,
     pub b: f64,
 }
 
-/// Per-customer log-likelihood and its gradient in (r, alpha, a, b). Equation (6) of FHL 2005:
-/// L = B(a,b+x)/B(a,b) · Γ(r+x)α^r / (Γ(r)(α+T)^{r+x})
-///   + δ_{x>0} B(a+1,b+x−1)/B(a,b) · Γ(r+x)α^r / (Γ(r)(α+t_x)^{r+x}),
-/// written with B(a+1,b+x−1)/B(a,b+x) = a/(b+x−1) and a log-sum-exp of the two terms.
-pub fn ll_row(p: &Params, x: f64, t_x: f64, t: f64) -> (f64, [f64; 4]) {
-    let Params { r, alpha, a, b } = *p;
-    let l1 = -(r + x) * (alpha + t).ln();
-    let (s, p1, p2) = if x > 0.0 {
-        let l2 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + t_x).ln();
-        let s = lse(l1, l2);
-        (s, (l1 - s).exp(), (l2 - s).exp())
-    } else {
-        (l1, 1.0, 0.0)
-    };
-    let ll = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(b + x) - ln_gamma(a + b + x)
-        - ln_gamma(b)
-        + ln_gamma(a + b)
-        + s;
-    let dr = digamma(r + x) - digamma(r) + alpha.ln()
-        - p1 * (alpha + t).ln()
-        - if x > 0.0 { p2 * (alpha + t_x).ln() } else { 0.0 };
-    let dalpha = r / alpha - p1 * (r + x) / (alpha + t)
-        - if x > 0.0 { p2 * (r + x) / (alpha + t_x) } else { 0.0 };
-    let da = -digamma(a + b + x) + digamma(a + b) + p2 / a;
-    let db = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b)
-        - if x > 0.0 { p2 / (b + x - 1.0) } else { 0.0 };
-    (ll, [dr, dalpha, da, db])
+/// The likelihood of the BG/NBD family on compressed data. `modified` selects MBG/NBD.
+pub(crate) struct NbdFamily<'a> {
+    pub data: &'a Compressed,
+    pub modified: bool,
+    max_x: usize,
 }
 
-/// Total weighted log-likelihood.
-pub fn log_likelihood(p: &Params, rows: &[RfmRow]) -> f64 {
-    rows.iter().map(|w| w.weight * ll_row(p, w.x, w.t_x, w.t).0).sum()
+impl<'a> NbdFamily<'a> {
+    pub fn new(data: &'a Compressed, modified: bool) -> Self {
+        NbdFamily { data, modified, max_x: data.max_x() as usize }
+    }
+
+    /// Summed weighted log-likelihood and gradient with respect to `(r, α, a, b)`.
+    ///
+    /// BG/NBD, FHL (2005) eq. (6), written as lifetimes does on the log scale:
+    /// `ln L = A₁ + A₂ + ln(e^{A₃} + δ_{x>0} e^{A₄})` with
+    /// `A₁ = ln Γ(r+x) − ln Γ(r) + r ln α`,
+    /// `A₂ = ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) − ln Γ(a+b+x)`,
+    /// `A₃ = −(r+x) ln(α+T)`, `A₄ = ln a − ln(b+x−1) − (r+x) ln(α+t_x)`.
+    /// MBG/NBD (Batislam, Denizel & Filiztekin 2007, eq. 6): `b+x` → `b+x+1` in `A₂`, `b+x−1` →
+    /// `b+x` in `A₄`, and the `A₄` term is present for every `x` (dropout at the first purchase).
+    pub fn ll_grad(&self, p: &[f64], g: &mut [f64]) -> f64 {
+        let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+        let sh = usize::from(self.modified);
+        let (mut ln_r, mut ps_r, mut ln_b, mut ps_b, mut ln_ab, mut ps_ab) = Default::default();
+        rising_tables(r, self.max_x, &mut ln_r, &mut ps_r);
+        rising_tables(b, self.max_x + sh, &mut ln_b, &mut ps_b);
+        rising_tables(a + b, self.max_x + sh, &mut ln_ab, &mut ps_ab);
+        let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
+        let d = self.data;
+        let (mut ll, mut gr, mut gal, mut ga, mut gb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in 0..d.len() {
+            let (x, tx, t, w) = (d.x[i] as usize, d.t_x[i], d.t[i], d.weight[i]);
+            let xf = x as f64;
+            let a1 = ln_r[x] + r * ln_alpha;
+            let a2 = ln_b[x + sh] - ln_ab[x + sh];
+            let l_t = (alpha + t).ln();
+            let a3 = -(r + xf) * l_t;
+            let mut li = a1 + a2;
+            let (w3, w4, l_tx, bden);
+            if x > 0 || self.modified {
+                bden = b + xf - 1.0 + sh as f64;
+                l_tx = (alpha + tx).ln();
+                let a4 = ln_a - bden.ln() - (r + xf) * l_tx;
+                let l = lse(a3, a4);
+                li += l;
+                w3 = (a3 - l).exp();
+                w4 = (a4 - l).exp();
+            } else {
+                li += a3;
+                (w3, w4, l_tx, bden) = (1.0, 0.0, 0.0, 1.0);
+            }
+            ll += w * li;
+            gr += w * (ps_r[x] + ln_alpha - w3 * l_t - w4 * l_tx);
+            gal += w * (r / alpha - (r + xf) * (w3 / (alpha + t) + w4 / (alpha + tx)));
+            ga += w * (-ps_ab[x + sh] + w4 / a);
+            gb += w * (ps_b[x + sh] - ps_ab[x + sh] - w4 / bden);
+        }
+        g[0] = gr;
+        g[1] = gal;
+        g[2] = ga;
+        g[3] = gb;
+        ll
+    }
+
+    pub fn starts(&self) -> Vec<Vec<f64>> {
+        let d = self.data;
+        let w = d.customers();
+        let mean_t = d.t.iter().zip(&d.weight).map(|(t, w)| t * w).sum::<f64>() / w;
+        let scale = mean_t.max(1e-3);
+        vec![vec![1.0, scale / 4.0, 1.0, 1.0], vec![1.0, 1.0, 1.0, 1.0], vec![0.5, scale, 0.5, 3.0], vec![2.0, scale / 20.0, 2.0, 0.5]]
+    }
 }
 
-/// Fits by maximum likelihood on log-parameters (L-BFGS, analytic gradient, several starts).
-pub fn fit(rows: &[RfmRow]) -> Result<Fit, FitError> {
-    let n = check_rows(rows, true)?;
-    let mean_t = rows.iter().map(|r| r.weight * r.t).sum::<f64>() / n;
-    let nll = |th: &[f64]| -> Option<(f64, Vec<f64>)> {
-        let p = Params { r: th[0].exp(), alpha: th[1].exp(), a: th[2].exp(), b: th[3].exp() };
-        let mut f = 0.0;
+impl Likelihood for NbdFamily<'_> {
+    const NAME: &'static str = "BG/NBD";
+    const PARAMS: &'static [&'static str] = &["r", "alpha", "a", "b"];
+    fn ll_grad(&self, p: &[f64], g: &mut [f64]) -> f64 {
+        NbdFamily::ll_grad(self, p, g)
+    }
+    fn customers(&self) -> f64 {
+        self.data.customers()
+    }
+    fn starts(&self) -> Vec<Vec<f64>> {
+        NbdFamily::starts(self)
+    }
+    fn hint(&self, param: &str) -> String {
+        match param {
+            "a" | "b" => "the history shows too little dropout to estimate it; use more history or a penalizer".into(),
+            _ => "purchase rates cannot be told apart; use more history or a penalizer".into(),
+        }
+    }
+}
+
+impl BgNbd {
+    /// Maximum-likelihood fit on compressed summary rows.
+    pub fn fit(data: &Compressed, opts: &FitOptions) -> Result<Fitted<BgNbd>, FitError> {
+        check_purchase_data(data)?;
+        let e = estimate(&NbdFamily::new(data, false), opts)?;
+        let p = &e.params;
+        Ok(Fitted {
+            model: BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] },
+            log_likelihood: e.log_likelihood,
+            customers: data.customers(),
+            converged: e.converged,
+            iterations: e.iterations,
+            starts: e.starts,
+        })
+    }
+
+    /// Summed weighted log-likelihood of `data`.
+    pub fn log_likelihood(&self, data: &Compressed) -> f64 {
         let mut g = [0.0; 4];
-        for w in rows.iter().filter(|w| w.weight > 0.0) {
-            let (l, d) = ll_row(&p, w.x, w.t_x, w.t);
-            f -= w.weight * l;
-            for i in 0..4 {
-                g[i] -= w.weight * d[i];
-            }
-        }
-        let pv = [p.r, p.alpha, p.a, p.b];
-        let g: Vec<f64> = (0..4).map(|i| g[i] * pv[i]).collect();
-        (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
+        NbdFamily::new(data, false).ll_grad(&[self.r, self.alpha, self.a, self.b], &mut g)
+    }
+}
+
+/// `E[X(t) | x, t_x, T]` for the NBD family: FHL (2005) eq. (10) (BG/NBD), Batislam et al.
+/// (2007) eq. (9) (MBG/NBD). The hypergeometric term `((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x; a+b+x−1; z)`
+/// is evaluated in its Euler-transformed form `(1−z)^{a−1} ₂F₁(a+b−1−r, a−1; a+b+x−1; z)`
+/// (Abramowitz & Stegun 15.3.3), `z = t/(α+T+t)`, whose series stays bounded for large `x`.
+pub(crate) fn nbd_expected(r: f64, alpha: f64, a: f64, b: f64, modified: bool, t: f64, x: f64, tx: f64, age: f64) -> f64 {
+    if !(t > 0.0) {
+        return 0.0;
+    }
+    let a = if (a - 1.0).abs() < 1e-7 { 1.0 + 1e-7 } else { a };
+    let sh = if modified { 1.0 } else { 0.0 };
+    let c = a + b + x - 1.0 + sh;
+    let z = t / (alpha + age + t);
+    let Some(f) = hyp2f1(a + b - 1.0 + sh - r, a - 1.0, c, z) else {
+        return f64::NAN;
     };
-    let la = mean_t.max(1e-9).ln();
-    let starts = vec![vec![0.0, la, 0.0, 0.0], vec![-1.0, la, -0.5, 0.5], vec![0.5, la - 1.0, 0.5, 1.0]];
-    let m = fit_multistart(nll, &starts, n).ok_or(FitError::NoOptimum)?;
-    let v: Vec<f64> = m.x.iter().map(|t| t.exp()).collect();
-    if v.iter().any(|p| !p.is_finite() || *p <= 0.0) || !m.f.is_finite() {
-        return Err(FitError::NoOptimum);
-    }
-    Ok(Fit {
-        model: "bgnbd",
-        params: vec![("r", v[0]), ("alpha", v[1]), ("a", v[2]), ("b", v[3])],
-        log_likelihood: -m.f,
-        customers: n,
-        converged: m.converged,
-    })
+    let num = c / (a - 1.0) * (1.0 - ((a - 1.0) * (1.0 - z).ln()).exp() * f);
+    num * nbd_p_alive(r, alpha, a, b, modified, x, tx, age)
 }
 
-impl Params {
-    /// From a fit's named parameters.
-    pub fn from_fit(f: &Fit) -> Option<Params> {
-        Some(Params { r: f.param("r")?, alpha: f.param("alpha")?, a: f.param("a")?, b: f.param("b")? })
+/// `P(alive | x, t_x, T)`: FHL (2005) eq. (13) (1 when `x = 0`); Batislam et al. (2007) for MBG.
+pub(crate) fn nbd_p_alive(r: f64, alpha: f64, a: f64, b: f64, modified: bool, x: f64, tx: f64, age: f64) -> f64 {
+    if x == 0.0 && !modified {
+        return 1.0;
     }
-
-    /// P(alive | x, t_x, T), FHL 2005 eq. (A10) / "Computing P(alive)" note:
-    /// 1 / (1 + δ_{x>0} a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}).
-    pub fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        if x <= 0.0 {
-            return 1.0;
-        }
-        let l = (self.a / (self.b + x - 1.0)).ln()
-            + (self.r + x) * ((self.alpha + t).ln() - (self.alpha + t_x).ln());
-        1.0 / (1.0 + l.exp())
-    }
-
-    /// Expected purchases of a new customer in (0, t], FHL 2005 eq. (9):
-    /// (a+b−1)/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b; a+b−1; t/(α+t))]. `None` when a = 1 (or a + b ≤ 1 for eq. (9)).
-    pub fn expected_purchases(&self, t: f64) -> Option<f64> {
-        let Params { r, alpha, a, b } = *self;
-        if (a - 1.0).abs() < 1e-12 || a + b <= 1.0 {
-            return None;
-        }
-        let z = t / (alpha + t);
-        let h = r * (alpha / (alpha + t)).ln() + ln_hyp2f1(r, b, a + b - 1.0, z);
-        Some((a + b - 1.0) / (a - 1.0) * (1.0 - h.exp()))
-    }
-
-    /// Expected purchases in the next `t` units for a customer with history (x, t_x, T), FHL 2005
-    /// eq. (10):
-    /// (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
-    ///   / (1 + δ_{x>0} a/(b+x−1) ((α+T)/(α+t_x))^{r+x}). `None` when a = 1 (or a + b ≤ 1 for eq. (9)).
-    pub fn conditional_expected_purchases(&self, t: f64, x: f64, t_x: f64, big_t: f64) -> Option<f64> {
-        let Params { r, alpha, a, b } = *self;
-        if (a - 1.0).abs() < 1e-12 || a + b <= 1.0 {
-            return None;
-        }
-        let z = t / (alpha + big_t + t);
-        let h = (r + x) * ((alpha + big_t) / (alpha + big_t + t)).ln()
-            + ln_hyp2f1(r + x, b + x, a + b + x - 1.0, z);
-        let num = (a + b + x - 1.0) / (a - 1.0) * (1.0 - h.exp());
-        Some(num * self.p_alive(x, t_x, big_t))
-    }
+    let bden = b + x - 1.0 + if modified { 1.0 } else { 0.0 };
+    let l = a.ln() - bden.ln() + (r + x) * ((alpha + age).ln() - (alpha + tx).ln());
+    1.0 / (1.0 + l.exp())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The analytic gradient agrees with central differences of the log-likelihood.
-    #[test]
-    fn gradient_matches_finite_differences() {
-        let p = Params { r: 0.3, alpha: 4.0, a: 0.8, b: 2.5 };
-        for (x, tx, t) in [(0.0, 0.0, 30.0), (3.0, 20.0, 35.0), (1.0, 2.0, 38.0)] {
-            let (_, g) = ll_row(&p, x, tx, t);
-            let pv = [p.r, p.alpha, p.a, p.b];
-            for i in 0..4 {
-                let h = 1e-6 * pv[i];
-                let mut up = pv;
-                up[i] += h;
-                let mut dn = pv;
-                dn[i] -= h;
-                let f = |v: [f64; 4]| ll_row(&Params { r: v[0], alpha: v[1], a: v[2], b: v[3] }, x, tx, t).0;
-                let num = (f(up) - f(dn)) / (2.0 * h);
-                assert!((num - g[i]).abs() < 1e-5 * num.abs().max(1.0), "param {i}: {num} vs {}", g[i]);
-            }
-        }
+impl PurchaseModel for BgNbd {
+    fn name(&self) -> &'static str {
+        "bgnbd"
+    }
+    fn params(&self) -> Vec<(&'static str, f64)> {
+        vec![("r", self.r), ("alpha", self.alpha), ("a", self.a), ("b", self.b)]
+    }
+    fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        nbd_p_alive(self.r, self.alpha, self.a, self.b, false, x, t_x, t)
+    }
+    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        nbd_expected(self.r, self.alpha, self.a, self.b, false, horizon, x, t_x, t)
     }
 }

@@ -1,147 +1,175 @@
-//! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV: using iso-value curves for
-//! customer base analysis", JMR 42(4); the note "The Gamma-Gamma model of monetary value", 2013).
-//! Parameters `p, q, v`.
+//! Gamma-Gamma spend model: Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for
+//! customer base analysis", JMR 42(4), building on Colombo & Jiang (1999).
+//!
+//! A customer's order values are Gamma(p, ν) with `ν ~ Gamma(q, γ)` across customers (`γ` is
+//! called `v` here and in lifetimes). Fitted on repeat customers' `(x, m̄)`. The model assumes
+//! spend is independent of purchase frequency; [`SpendFit::frequency_spend_correlation`] reports the
+//! correlation so users can judge that assumption.
 
-use crate::optim::fit_multistart;
+use crate::fit::{estimate, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::{digamma, ln_gamma};
-use crate::{Fit, FitError};
+use serde::Serialize;
 
-/// One repeat customer: `x` repeat transactions with mean value `m`, shared by `weight` customers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SpendRow {
-    pub x: f64,
-    pub m: f64,
-    pub weight: f64,
-}
-
-/// Parameters p, q, v.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Params {
+/// Gamma-Gamma parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct GammaGamma {
     pub p: f64,
     pub q: f64,
     pub v: f64,
 }
 
-/// Per-customer log-likelihood of the mean spend (note eq. (3)):
-/// ln f(m̄|x) = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m̄ + px ln x − (px+q) ln(v + x m̄),
-/// with its gradient in (p, q, v).
-pub fn ll_row(pr: &Params, x: f64, m: f64) -> (f64, [f64; 3]) {
-    let Params { p, q, v } = *pr;
-    let px = p * x;
-    let lvm = (v + x * m).ln();
-    let ll = ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * m.ln()
-        + px * x.ln()
-        - (px + q) * lvm;
-    let dp = x * (digamma(px + q) - digamma(px) + m.ln() + x.ln() - lvm);
-    let dq = digamma(px + q) - digamma(q) + v.ln() - lvm;
-    let dv = q / v - (px + q) / (v + x * m);
-    (ll, [dp, dq, dv])
+/// A Gamma-Gamma fit and the frequency–spend correlation of the data it was fitted on.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpendFit {
+    pub fit: Fitted<GammaGamma>,
+    /// Pearson correlation of `x` and `m̄` over repeat customers; `None` when undefined.
+    pub frequency_spend_correlation: Option<f64>,
 }
 
-/// Fits p, q, v on customers with x > 0 and m > 0 (others are ignored).
-pub fn fit(rows: &[SpendRow]) -> Result<Fit, FitError> {
-    let rows: Vec<SpendRow> =
-        rows.iter().copied().filter(|r| r.x > 0.0 && r.m > 0.0 && r.weight > 0.0).collect();
-    if rows.iter().any(|r| !(r.x.is_finite() && r.m.is_finite() && r.weight.is_finite())) {
-        return Err(FitError::Invalid("non-finite value".into()));
-    }
-    let n: f64 = rows.iter().map(|r| r.weight).sum();
-    if n <= 0.0 {
-        return Err(FitError::NoRepeat);
-    }
-    if n <= 1.0 {
-        return Err(FitError::OneCustomer);
-    }
-    if rows.iter().all(|r| r.m == rows[0].m) {
-        return Err(FitError::AllIdentical);
-    }
-    let mean_m = rows.iter().map(|r| r.weight * r.m).sum::<f64>() / n;
-    let nll = |th: &[f64]| -> Option<(f64, Vec<f64>)> {
-        let pr = Params { p: th[0].exp(), q: th[1].exp(), v: th[2].exp() };
-        let mut f = 0.0;
-        let mut g = [0.0; 3];
-        for w in &rows {
-            let (l, d) = ll_row(&pr, w.x, w.m);
-            f -= w.weight * l;
-            for i in 0..3 {
-                g[i] -= w.weight * d[i];
+/// Distinct `(x, m̄)` rows with weights.
+struct Lik {
+    x: Vec<u32>,
+    m: Vec<f64>,
+    ln_m: Vec<f64>,
+    w: Vec<f64>,
+    max_x: usize,
+}
+
+impl Lik {
+    fn new(rows: &[(u32, f64)]) -> Lik {
+        let mut v: Vec<(u32, f64)> = rows.to_vec();
+        v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut l = Lik { x: Vec::new(), m: Vec::new(), ln_m: Vec::new(), w: Vec::new(), max_x: 0 };
+        for (x, m) in v {
+            if l.x.last() == Some(&x) && l.m.last() == Some(&m) {
+                *l.w.last_mut().expect("a row was pushed") += 1.0;
+            } else {
+                l.x.push(x);
+                l.m.push(m);
+                l.ln_m.push(m.ln());
+                l.w.push(1.0);
             }
         }
-        let pv = [pr.p, pr.q, pr.v];
-        let g: Vec<f64> = (0..3).map(|i| g[i] * pv[i]).collect();
-        (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
-    };
-    let lm = mean_m.ln();
-    let starts = vec![vec![0.0, 0.0, lm], vec![1.0, 1.0, lm], vec![2.0, 1.0, lm + 1.0]];
-    let m = fit_multistart(nll, &starts, n).ok_or(FitError::NoOptimum)?;
-    let v: Vec<f64> = m.x.iter().map(|t| t.exp()).collect();
-    Ok(Fit {
-        model: "gg",
-        params: vec![("p", v[0]), ("q", v[1]), ("v", v[2])],
-        log_likelihood: -m.f,
-        customers: n,
-        converged: m.converged,
-    })
-}
-
-impl Params {
-    pub fn from_fit(f: &Fit) -> Option<Params> {
-        Some(Params { p: f.param("p")?, q: f.param("q")?, v: f.param("v")? })
-    }
-    /// Expected mean transaction value given x and m̄ (FHL 2005 "RFM and CLV", eq. (5)):
-    /// (q−1)/(px+q−1) · pv/(q−1) + px/(px+q−1) · m̄ = p(v + x m̄)/(px + q − 1). `None` when
-    /// px + q ≤ 1.
-    pub fn expected_aov(&self, x: f64, m: f64) -> Option<f64> {
-        let d = self.p * x + self.q - 1.0;
-        (d > 0.0).then(|| self.p * (self.v + x * m) / d)
+        l.max_x = l.x.iter().copied().max().unwrap_or(0) as usize;
+        l
     }
 }
 
-/// Weighted Pearson correlation between frequency and mean spend among repeat customers: the
-/// Gamma-Gamma model assumes these are independent. `None` when undefined.
-pub fn frequency_spend_correlation(rows: &[SpendRow]) -> Option<f64> {
-    let rows: Vec<&SpendRow> = rows.iter().filter(|r| r.x > 0.0 && r.weight > 0.0).collect();
-    let n: f64 = rows.iter().map(|r| r.weight).sum();
-    if n <= 1.0 {
+impl Likelihood for Lik {
+    const NAME: &'static str = "Gamma-Gamma";
+    const PARAMS: &'static [&'static str] = &["p", "q", "v"];
+    /// FHL (2005, "RFM and CLV") eq. (3), per customer with `x` repeat orders of mean value `m̄`:
+    /// `ln L = ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln v + (px−1) ln m̄ + px ln x − (px+q) ln(x m̄ + v)`.
+    fn ll_grad(&self, p: &[f64], g: &mut [f64]) -> f64 {
+        let (pp, q, v) = (p[0], p[1], p[2]);
+        // Per distinct x: ln Γ(px+q) − ln Γ(px), and the digammas.
+        let mut tab = vec![(0.0, 0.0, 0.0); self.max_x + 1];
+        let mut seen = vec![false; self.max_x + 1];
+        for &x in &self.x {
+            let x = x as usize;
+            if !seen[x] {
+                seen[x] = true;
+                let px = pp * x as f64;
+                tab[x] = (ln_gamma(px + q) - ln_gamma(px), digamma(px + q), digamma(px));
+            }
+        }
+        let (lgq, psq, lnv) = (ln_gamma(q), digamma(q), v.ln());
+        let (mut ll, mut gp, mut gq, mut gv) = (0.0, 0.0, 0.0, 0.0);
+        for i in 0..self.x.len() {
+            let xf = self.x[i] as f64;
+            let (lg, ps_pxq, ps_px) = tab[self.x[i] as usize];
+            let px = pp * xf;
+            let lnx = xf.ln();
+            let den = xf * self.m[i] + v;
+            let lden = den.ln();
+            let w = self.w[i];
+            ll += w * (lg - lgq + q * lnv + (px - 1.0) * self.ln_m[i] + px * lnx - (px + q) * lden);
+            gp += w * xf * (ps_pxq - ps_px + self.ln_m[i] + lnx - lden);
+            gq += w * (ps_pxq - psq + lnv - lden);
+            gv += w * (q / v - (px + q) / den);
+        }
+        g[0] = gp;
+        g[1] = gq;
+        g[2] = gv;
+        ll
+    }
+    fn customers(&self) -> f64 {
+        self.w.iter().sum()
+    }
+    fn starts(&self) -> Vec<Vec<f64>> {
+        let n = self.customers();
+        let mean = self.m.iter().zip(&self.w).map(|(m, w)| m * w).sum::<f64>() / n;
+        let mean = if mean > 0.0 { mean } else { 1.0 };
+        // E[m̄] ≈ p v / (q − 1): start from p = 1, q = 2, v = mean and variations.
+        vec![vec![1.0, 2.0, mean], vec![1.0, 1.0, 1.0], vec![5.0, 3.0, mean / 2.0], vec![0.5, 5.0, mean * 8.0]]
+    }
+    fn hint(&self, _param: &str) -> String {
+        "order values within customers vary too little or too much for a gamma model; check the amounts".into()
+    }
+}
+
+impl GammaGamma {
+    /// Fits on repeat customers' `(x, m̄)`, `x ≥ 1` and `m̄ > 0`; other rows are ignored.
+    pub fn fit(rows: &[(u32, f64)], opts: &FitOptions) -> Result<SpendFit, FitError> {
+        let rows: Vec<(u32, f64)> = rows.iter().copied().filter(|(x, m)| *x > 0 && *m > 0.0 && m.is_finite()).collect();
+        if rows.is_empty() {
+            return Err(FitError::NoRepeatCustomers);
+        }
+        if rows.len() < 2 {
+            return Err(FitError::TooFewCustomers(rows.len()));
+        }
+        let lik = Lik::new(&rows);
+        if lik.x.len() == 1 {
+            return Err(FitError::AllIdentical);
+        }
+        let e = estimate(&lik, opts)?;
+        let p = &e.params;
+        let fit = Fitted {
+            model: GammaGamma { p: p[0], q: p[1], v: p[2] },
+            log_likelihood: e.log_likelihood,
+            customers: lik.customers(),
+            converged: e.converged,
+            iterations: e.iterations,
+            starts: e.starts,
+        };
+        Ok(SpendFit { fit, frequency_spend_correlation: correlation(&rows) })
+    }
+
+    /// Summed log-likelihood of repeat customers' `(x, m̄)`.
+    pub fn log_likelihood(&self, rows: &[(u32, f64)]) -> f64 {
+        let rows: Vec<(u32, f64)> = rows.iter().copied().filter(|(x, m)| *x > 0 && *m > 0.0).collect();
+        let mut g = [0.0; 3];
+        Lik::new(&rows).ll_grad(&[self.p, self.q, self.v], &mut g)
+    }
+
+    /// `E[M | x, m̄] = p (v + x m̄) / (p x + q − 1)`, FHL (2005, "RFM and CLV") eq. (5); for `x = 0`
+    /// the population mean `p v / (q − 1)`. `None` when `q ≤ 1` (the mean does not exist).
+    pub fn expected_aov(&self, x: u32, m: f64) -> Option<f64> {
+        if self.q <= 1.0 {
+            return None;
+        }
+        let xf = x as f64;
+        let m = if x == 0 { 0.0 } else { m };
+        let v = self.p * (self.v + xf * m) / (self.p * xf + self.q - 1.0);
+        v.is_finite().then_some(v)
+    }
+}
+
+/// Pearson correlation of frequency and mean spend.
+pub fn correlation(rows: &[(u32, f64)]) -> Option<f64> {
+    let n = rows.len() as f64;
+    if n < 2.0 {
         return None;
     }
-    let mx = rows.iter().map(|r| r.weight * r.x).sum::<f64>() / n;
-    let mm = rows.iter().map(|r| r.weight * r.m).sum::<f64>() / n;
+    let mx = rows.iter().map(|r| r.0 as f64).sum::<f64>() / n;
+    let mm = rows.iter().map(|r| r.1).sum::<f64>() / n;
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for r in rows {
-        sxy += r.weight * (r.x - mx) * (r.m - mm);
-        sxx += r.weight * (r.x - mx).powi(2);
-        syy += r.weight * (r.m - mm).powi(2);
+    for &(x, m) in rows {
+        let (dx, dm) = (x as f64 - mx, m - mm);
+        sxy += dx * dm;
+        sxx += dx * dx;
+        syy += dm * dm;
     }
     let c = sxy / (sxx * syy).sqrt();
     c.is_finite().then_some(c)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gradient_matches_finite_differences() {
-        let pv = [6.0, 3.5, 15.0];
-        for (x, m) in [(1.0, 20.0), (4.0, 35.5)] {
-            let f = |v: [f64; 3]| ll_row(&Params { p: v[0], q: v[1], v: v[2] }, x, m).0;
-            let (_, g) = ll_row(&Params { p: pv[0], q: pv[1], v: pv[2] }, x, m);
-            for i in 0..3 {
-                let h = 1e-6 * pv[i];
-                let (mut up, mut dn) = (pv, pv);
-                up[i] += h;
-                dn[i] -= h;
-                let num = (f(up) - f(dn)) / (2.0 * h);
-                assert!((num - g[i]).abs() < 1e-5 * num.abs().max(1.0));
-            }
-        }
-    }
-
-    /// Expected AOV by hand: p=6, q=4, v=15, x=2, m̄=20 → 6·(15+40)/(12+4−1) = 330/15 = 22.
-    #[test]
-    fn expected_aov_by_hand() {
-        let p = Params { p: 6.0, q: 4.0, v: 15.0 };
-        assert!((p.expected_aov(2.0, 20.0).unwrap() - 22.0).abs() < 1e-12);
-    }
 }

@@ -1,121 +1,68 @@
-//! holdfast-models — the customer-base probability models of the literature, fitted by maximum
-//! likelihood and validated against published fits.
+//! # holdfast-models
 //!
-//! Provides:
-//! - [`RfmRow`]: one distinct `(x, t_x, T)` summary row with a weight (how many customers share it).
-//! - [`bgnbd`] (Fader, Hardie & Lee 2005), [`pareto_nbd`] (Schmittlein, Morrison & Colombo 1987),
-//!   [`gamma_gamma`] (Fader, Hardie & Lee 2005, "RFM and CLV"), [`sbg`] (Fader & Hardie 2007) and
-//!   [`bgbb`] (Fader, Hardie & Shang 2010): log-likelihood, fitting, predictions.
-//! - [`Fit`]: named parameters, log-likelihood, customers, convergence flag; [`FitError`] when the
-//!   data cannot identify a model (one customer, no repeat customers, all customers identical).
-//! - [`optim`]: a small L-BFGS with backtracking Armijo line search, used on log-parameters so that
-//!   parameters stay positive; several starting points, the best optimum is kept.
+//! The probability models of customer-base analysis: who is still alive, how much each customer
+//! will buy, what each is worth. Pure: no I/O, no clock; input is an RFM summary (or survivor
+//! counts), output is parameters and per-customer predictions. Every formula cites its paper and
+//! equation beside the code, and every model is tested against its published fit.
 //!
-//! Leaves to others: reading files, building summaries from order logs, presentation. Pure code,
-//! no I/O, deterministic.
+//! ## Brief overview
+//! - [`summary`]: [`Summary`] (per customer `x, t_x, T, m` in days or weeks) from an
+//!   `OrderLog` at a calibration end — several orders on one local day are one purchase occasion —
+//!   or from the `frequency,recency,T,monetary_value` CSV that lifetimes, BTYD and PyMC-Marketing
+//!   use; [`Compressed`] holds the distinct `(x, t_x, T)` rows with weights that fits iterate over.
+//! - Purchase models, one module each, all implementing [`PurchaseModel`]: [`BgNbd`] (Fader,
+//!   Hardie & Lee 2005), [`ParetoNbd`] (Schmittlein, Morrison & Colombo 1987; numerically stable
+//!   for large `x` and `T`), [`MbgNbd`] (Batislam, Denizel & Filiztekin 2007).
+//! - [`GammaGamma`]: spend per order (Fader, Hardie & Lee 2005), with the frequency–spend
+//!   correlation that tells whether its independence assumption holds.
+//! - Contractual and discrete-time models: [`Sbg`] (Fader & Hardie 2007: retention curve,
+//!   projected survival, discounted expected residual lifetime) and [`BgBb`] (Fader, Hardie & Shang
+//!   2010).
+//! - [`fit`]: maximum likelihood on log-parameters with analytic gradients and an own L-BFGS
+//!   ([`optim`]), several starting points, a convergence flag, an optional L2 penalizer like
+//!   lifetimes'; [`FitError`] when the data cannot identify a model — never NaN parameters.
+//! - [`clv`]: per-customer predictions — P(alive), expected purchases, expected next order,
+//!   expected order value, CLV by the discounted-cash-flow formula of Fader, Hardie & Lee (2005).
+//! - [`check`]: calibration/holdout validation — per-customer predicted vs actual, the tracking
+//!   plot and the conditional-expectation plot, as data.
+//!
+//! Reading files, printing and charts are left to `holdfast-cli` and `holdfast-report`; the
+//! descriptive metrics to `holdfast-core`.
 
 pub mod bgbb;
 pub mod bgnbd;
+pub mod check;
+pub mod clv;
+mod csvtext;
+pub mod fit;
 pub mod gamma_gamma;
+pub mod mbgnbd;
 pub mod optim;
 pub mod pareto_nbd;
 pub mod sbg;
 pub mod special;
+pub mod summary;
 
-/// One distinct RFM summary row: `x` repeat purchases, recency `t_x`, age `t` (T), in one time unit,
-/// shared by `weight` customers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RfmRow {
-    pub x: f64,
-    pub t_x: f64,
-    pub t: f64,
-    pub weight: f64,
-}
+pub use bgbb::{BgBb, BgBbData};
+pub use bgnbd::BgNbd;
+pub use clv::{predict_customers, CustomerPrediction, PredictOptions};
+pub use csvtext::CsvError;
+pub use fit::{FitError, FitOptions, Fitted};
+pub use gamma_gamma::{GammaGamma, SpendFit};
+pub use mbgnbd::MbgNbd;
+pub use pareto_nbd::ParetoNbd;
+pub use sbg::{parse_survival_csv, Sbg};
+pub use summary::{Compressed, Occasions, RfmRow, Summary, TimeUnit};
 
-/// Result of a maximum-likelihood fit.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fit {
-    /// Model name (`bgnbd`, `pareto`, `gg`, `sbg`, `bgbb`).
-    pub model: &'static str,
-    /// Parameters by their names in MODELS.md, in order.
-    pub params: Vec<(&'static str, f64)>,
-    pub log_likelihood: f64,
-    /// Number of customers (sum of weights).
-    pub customers: f64,
-    pub converged: bool,
-}
-
-impl Fit {
-    /// Parameter by name.
-    pub fn param(&self, name: &str) -> Option<f64> {
-        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-    }
-}
-
-/// Why a model could not be fitted.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum FitError {
-    #[error("no data: the summary has no customers")]
-    Empty,
-    #[error("only one customer: the model needs a population")]
-    OneCustomer,
-    #[error("no repeat customers: the data cannot identify the purchase process")]
-    NoRepeat,
-    #[error("all customers are identical: the data cannot identify the model's heterogeneity")]
-    AllIdentical,
-    #[error("invalid input: {0}")]
-    Invalid(String),
-    #[error("the optimiser found no finite optimum (the data may not identify the model)")]
-    NoOptimum,
-}
-
-/// Checks shared by the purchase models: values finite, T ≥ t_x ≥ 0, weights positive, enough
-/// variety to identify the model.
-pub(crate) fn check_rows(rows: &[RfmRow], need_repeat: bool) -> Result<f64, FitError> {
-    let mut n = 0.0;
-    for r in rows {
-        if !(r.x.is_finite() && r.t_x.is_finite() && r.t.is_finite() && r.weight.is_finite()) {
-            return Err(FitError::Invalid("non-finite value".into()));
-        }
-        if r.x < 0.0 || r.t_x < 0.0 || r.t < r.t_x || r.weight < 0.0 || r.t <= 0.0 {
-            return Err(FitError::Invalid(format!(
-                "row x={} t_x={} T={} weight={} (need x ≥ 0, 0 ≤ t_x ≤ T, T > 0, weight ≥ 0)",
-                r.x, r.t_x, r.t, r.weight
-            )));
-        }
-        if r.x > 0.0 && r.t_x <= 0.0 {
-            return Err(FitError::Invalid(format!("row x={} with recency 0", r.x)));
-        }
-        n += r.weight;
-    }
-    if n <= 0.0 {
-        return Err(FitError::Empty);
-    }
-    if n <= 1.0 {
-        return Err(FitError::OneCustomer);
-    }
-    if need_repeat && !rows.iter().any(|r| r.x > 0.0 && r.weight > 0.0) {
-        return Err(FitError::NoRepeat);
-    }
-    let live: Vec<&RfmRow> = rows.iter().filter(|r| r.weight > 0.0).collect();
-    if live.iter().all(|r| r.x == live[0].x && r.t_x == live[0].t_x && r.t == live[0].t) {
-        return Err(FitError::AllIdentical);
-    }
-    Ok(n)
-}
-
-/// Compresses per-customer rows into distinct rows with summed weights (stable order).
-pub fn compress(rows: &[RfmRow]) -> Vec<RfmRow> {
-    let mut v: Vec<RfmRow> = rows.to_vec();
-    v.sort_by(|a, b| {
-        a.x.total_cmp(&b.x).then(a.t_x.total_cmp(&b.t_x)).then(a.t.total_cmp(&b.t))
-    });
-    let mut out: Vec<RfmRow> = Vec::new();
-    for r in v {
-        match out.last_mut() {
-            Some(l) if l.x == r.x && l.t_x == r.t_x && l.t == r.t => l.weight += r.weight,
-            _ => out.push(r),
-        }
-    }
-    out
+/// What every purchase model answers about a customer with summary `(x, t_x, T)`.
+pub trait PurchaseModel: Sync {
+    /// Short name as on the command line (`bgnbd`, `pareto`, `mbgnbd`).
+    fn name(&self) -> &'static str;
+    /// Parameters by their names in `MODELS.md`.
+    fn params(&self) -> Vec<(&'static str, f64)>;
+    /// Probability the customer is still alive at `T`.
+    fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64;
+    /// Expected purchases in `(T, T + horizon]`. At `x = t_x = T = 0` this is the expected
+    /// number of repeat purchases in the first `horizon` after a first purchase, `E[X(t)]`.
+    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64;
 }

@@ -1,13 +1,15 @@
-//! `holdfast fit`: fit a customer-base model to a summary file and print its parameters.
-//!
-//! Parsing and presentation only; the models live in `holdfast-models`.
+//! `holdfast fit`: fits a customer-base model to an orders file (at a calibration end) or a
+//! summary file and prints its parameters. Parsing and presentation only; the models live in
+//! `holdfast-models`.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{anyhow, bail, Context};
-use holdfast_models::{bgbb, bgnbd, compress, gamma_gamma, pareto_nbd, sbg, Fit, RfmRow};
-
+use crate::input::OrdersInput;
 use crate::Global;
+use anyhow::{anyhow, Context};
+use chrono::NaiveDate;
+use holdfast_core::Calendar;
+use holdfast_models::{BgBb, BgBbData, BgNbd, CsvError, FitOptions, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, Sbg, Summary, TimeUnit};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Model {
@@ -15,202 +17,216 @@ pub enum Model {
     Bgnbd,
     /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987): r, alpha, s, beta
     Pareto,
-    /// Gamma-Gamma spend model: p, q, v (customers with frequency > 0)
+    /// MBG/NBD (Batislam, Denizel & Filiztekin 2007): r, alpha, a, b
+    Mbgnbd,
+    /// Gamma-Gamma spend model (repeat customers): p, q, v
     Gg,
-    /// shifted-beta-geometric retention model from survivor counts: alpha, beta
+    /// Shifted-beta-geometric retention model from survivor counts: alpha, beta
     Sbg,
     /// BG/BB for discrete opportunities: alpha, beta, gamma, delta
     Bgbb,
 }
 
-/// Fit a customer-base model and print its parameters.
+/// Fits a customer-base model and prints its parameters.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  holdfast fit bgnbd --summary cdnow_summary.csv --json
+  holdfast fit bgnbd --orders orders.csv --calibration-end 1997-09-30 --unit week --json
+  holdfast fit pareto --summary cdnow_summary.csv
   holdfast fit gg --summary cdnow_summary.csv
   holdfast fit sbg --survival sbg_survival.csv --column regular --periods 7
   holdfast fit bgbb --summary donations.csv
 
-Summary columns: frequency,recency,T[,monetary_value] (or x,t_x,T[,m]); for bgbb
-frequency,recency,periods,weights. A `weights` column, if present, counts customers per row.")]
+A summary has columns frequency,recency,T[,monetary_value] (or x,t_x,T[,m]), one row per customer,
+in --unit; for bgbb frequency,recency,periods[,weights].")]
 pub struct Args {
     /// Model to fit.
     #[arg(value_enum)]
     pub model: Model,
-    /// RFM summary CSV (bgnbd, pareto, gg, bgbb).
-    #[arg(long)]
-    pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SummarySource,
     /// Survivor counts CSV, one row per period starting with the cohort size (sbg).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub survival: Option<PathBuf>,
     /// Column of the survival file holding the counts (sbg).
-    #[arg(long)]
+    #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
-    /// Number of periods after the start to fit on (sbg; default: all rows).
+    /// Periods after the start to fit on (sbg; default: all rows).
     #[arg(long)]
     pub periods: Option<usize>,
+    /// L2 penalizer on the parameters, as lifetimes' `penalizer_coef` (0 = plain maximum likelihood).
+    #[arg(long, default_value_t = 0.0)]
+    pub penalizer: f64,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
-/// A parsed CSV: header names and numeric rows, with the file name for messages.
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<f64>>,
+/// Where an RFM summary comes from: an orders file cut at a calibration end, or a summary file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SummarySource {
+    /// Orders file (CSV or xlsx; read by the importer).
+    #[arg(long, value_name = "FILE", conflicts_with = "summary")]
+    pub orders: Option<PathBuf>,
+    /// Last day of the calibration period (inclusive), YYYY-MM-DD; with --orders. Default: the
+    /// day of the last order.
+    #[arg(long, value_name = "DATE")]
+    pub calibration_end: Option<String>,
+    /// RFM summary CSV.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Time unit of recency and T: day or week.
+    #[arg(long, default_value = "week", value_parser = parse_unit)]
+    pub unit: TimeUnit,
+    /// IANA time zone in which order times are cut into days.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    #[command(flatten)]
+    pub input: OrdersInput,
 }
 
-fn read_numeric_csv(path: &Path) -> anyhow::Result<Table> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, head) = lines.next().ok_or_else(|| anyhow!("{}: the file is empty", path.display()))?;
-    let header: Vec<String> = head.split(',').map(|h| h.trim().trim_matches('"').to_string()).collect();
-    let mut rows = Vec::new();
-    for (i, line) in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != header.len() {
-            bail!("{}:{}: expected {} fields, found {}", path.display(), i + 1, header.len(), fields.len());
-        }
-        let mut row = Vec::with_capacity(fields.len());
-        for (j, f) in fields.iter().enumerate() {
-            let f = f.trim().trim_matches('"');
-            match f.parse::<f64>() {
-                Ok(v) if v.is_finite() => row.push(v),
-                _ => bail!(
-                    "{}:{}:{}: cannot read {:?} as a number (column {})",
-                    path.display(),
-                    i + 1,
-                    j + 1,
-                    f,
-                    header[j]
-                ),
-            }
-        }
-        rows.push(row);
-    }
-    Ok(Table { header, rows })
+fn parse_unit(s: &str) -> Result<TimeUnit, String> {
+    s.parse()
 }
 
-impl Table {
-    fn col(&self, names: &[&str]) -> Option<usize> {
-        self.header.iter().position(|h| names.iter().any(|n| h == n))
-    }
-    fn need(&self, names: &[&str], path: &Path) -> anyhow::Result<usize> {
-        self.col(names).ok_or_else(|| {
-            anyhow!("{}: no column {} (found: {})", path.display(), names.join(" or "), self.header.join(", "))
-        })
+/// Reads a whole text file.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// A CSV error of the models crate, prefixed with the file as `file:line:column:`.
+pub fn csv_error(path: &Path, e: CsvError) -> anyhow::Error {
+    let p = path.display();
+    match e {
+        CsvError::BadValue { line, column, name, value, expected } => anyhow!("{p}:{line}:{column}: {value:?} is not {expected} (column {name})"),
+        CsvError::BadRow { line, message } => anyhow!("{p}:{line}: {message}"),
+        other => anyhow!("{p}: {other}"),
     }
 }
 
-fn summary_path(args: &Args) -> anyhow::Result<&Path> {
-    args.summary.as_deref().ok_or_else(|| anyhow!("`holdfast fit {:?}` needs --summary FILE", args.model).into())
+pub fn parse_date(s: &str, what: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| anyhow!("{what}: {s:?} is not a date (expected YYYY-MM-DD, e.g. 1997-09-30)"))
 }
 
-pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
-    let mut extra: Vec<(&str, Option<f64>)> = Vec::new();
-    let fit: Fit = match args.model {
-        Model::Bgnbd | Model::Pareto | Model::Gg => {
-            let path = summary_path(&args)?;
-            let t = read_numeric_csv(path)?;
-            let cx = t.need(&["frequency", "x"], path)?;
-            let weight = t.col(&["weights", "weight", "count"]);
-            if args.model == Model::Gg {
-                let cm = t.need(&["monetary_value", "m"], path)?;
-                let rows: Vec<gamma_gamma::SpendRow> = t
-                    .rows
-                    .iter()
-                    .map(|r| gamma_gamma::SpendRow { x: r[cx], m: r[cm], weight: weight.map_or(1.0, |w| r[w]) })
-                    .collect();
-                extra.push(("frequency_spend_correlation", gamma_gamma::frequency_spend_correlation(&rows)));
-                gamma_gamma::fit(&rows)?
-            } else {
-                let ctx = t.need(&["recency", "t_x"], path)?;
-                let ct = t.need(&["T"], path)?;
-                let rows: Vec<RfmRow> = t
-                    .rows
-                    .iter()
-                    .map(|r| RfmRow { x: r[cx], t_x: r[ctx], t: r[ct], weight: weight.map_or(1.0, |w| r[w]) })
-                    .collect();
-                let rows = compress(&rows);
-                if args.model == Model::Bgnbd {
-                    bgnbd::fit(&rows)?
-                } else {
-                    pareto_nbd::fit(&rows)?
-                }
-            }
-        }
-        Model::Bgbb => {
-            let path = summary_path(&args)?;
-            let t = read_numeric_csv(path)?;
-            let cx = t.need(&["frequency", "x"], path)?;
-            let ctx = t.need(&["recency", "t_x"], path)?;
-            let cn = t.need(&["periods", "n"], path)?;
-            let weight = t.col(&["weights", "weight", "count"]);
-            let rows: Vec<bgbb::Row> = t
-                .rows
-                .iter()
-                .map(|r| bgbb::Row { x: r[cx], t_x: r[ctx], n: r[cn], weight: weight.map_or(1.0, |w| r[w]) })
-                .collect();
-            bgbb::fit(&rows)?
-        }
-        Model::Sbg => {
-            let path =
-                args.survival.as_deref().ok_or_else(|| anyhow!("`holdfast fit sbg` needs --survival FILE"))?;
-            let name = args.column.as_deref().ok_or_else(|| anyhow!("`holdfast fit sbg` needs --column NAME"))?;
-            let t = read_numeric_csv(path)?;
-            let c = t.need(&[name], path)?;
-            let mut counts: Vec<f64> = t.rows.iter().map(|r| r[c]).collect();
-            if let Some(p) = args.periods {
-                if counts.len() < p + 1 {
-                    bail!("{}: {} periods asked, the file has {}", path.display(), p, counts.len().saturating_sub(1));
-                }
-                counts.truncate(p + 1);
-            }
-            let fit = sbg::fit(&counts)?;
-            if let Some(p) = sbg::Params::from_fit(&fit) {
-                let n = counts.len() as u32 - 1;
-                extra.push(("retention_next_period", Some(p.retention(n + 1))));
-                extra.push(("derl_10pct", p.derl(0.1, n + 1)));
-            }
-            fit
+/// The summary of the source, with its source's end date when it came from orders.
+pub fn load_summary(src: &SummarySource, g: &Global) -> anyhow::Result<(Summary, Option<NaiveDate>)> {
+    if let Some(path) = &src.summary {
+        return Ok((Summary::parse_csv(&read_text(path)?, src.unit).map_err(|e| csv_error(path, e))?, None));
+    }
+    let path = src.orders.as_ref().ok_or_else(|| anyhow!("give --orders FILE (with --calibration-end DATE) or --summary FILE"))?;
+    let cal = Calendar::from_name(&src.tz).map_err(|e| anyhow!("--tz: {e}"))?;
+    let log = crate::input::load_orders(path, &src.input, &cal, g.quiet)?.log;
+    let end = match &src.calibration_end {
+        Some(s) => parse_date(s, "--calibration-end")?,
+        None => {
+            let (_, last) = log.time_range().ok_or_else(|| anyhow!("{}: no counted orders", path.display()))?;
+            cal.date(last)
         }
     };
-    print_fit(&fit, &extra, args.json)
+    let s = Summary::from_orders(&log, &cal, end, src.unit);
+    if s.is_empty() {
+        anyhow::bail!("no customer ordered on or before {end}: nothing to fit");
+    }
+    Ok((s, Some(end)))
 }
 
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
+fn finite(v: f64) -> Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        Value::Null
+    }
 }
 
-fn print_fit(fit: &Fit, extra: &[(&str, Option<f64>)], json: bool) -> anyhow::Result<()> {
-    if json {
-        let mut params = serde_json::Map::new();
-        for (n, v) in &fit.params {
-            params.insert((*n).to_string(), serde_json::json!(finite(*v)));
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let opts = FitOptions { penalizer: args.penalizer, ..FitOptions::default() };
+    let mut extra: Vec<(&str, Value)> = Vec::new();
+    let (name, params, ll, customers, converged): (&str, Vec<(&str, f64)>, f64, f64, bool) = match args.model {
+        Model::Bgnbd | Model::Pareto | Model::Mbgnbd => {
+            let (s, _) = load_summary(&args.source, g)?;
+            let d = s.compress();
+            let (name, params, ll, c, conv) = match args.model {
+                Model::Bgnbd => {
+                    let f = BgNbd::fit(&d, &opts)?;
+                    ("bgnbd", f.model.params(), f.log_likelihood, f.customers, f.converged)
+                }
+                Model::Pareto => {
+                    let f = ParetoNbd::fit(&d, &opts)?;
+                    ("pareto", f.model.params(), f.log_likelihood, f.customers, f.converged)
+                }
+                _ => {
+                    let f = MbgNbd::fit(&d, &opts)?;
+                    ("mbgnbd", f.model.params(), f.log_likelihood, f.customers, f.converged)
+                }
+            };
+            extra.push(("distinct_rows", json!(d.len())));
+            (name, params, ll, c, conv)
         }
-        let mut out = serde_json::Map::new();
-        out.insert("model".into(), serde_json::json!(fit.model));
-        out.insert("params".into(), serde_json::Value::Object(params));
-        out.insert("log_likelihood".into(), serde_json::json!(finite(fit.log_likelihood)));
-        out.insert("customers".into(), serde_json::json!(fit.customers));
-        out.insert("converged".into(), serde_json::json!(fit.converged));
+        Model::Gg => {
+            let (s, _) = load_summary(&args.source, g)?;
+            if !s.has_monetary {
+                anyhow::bail!("`holdfast fit gg` needs spend: a monetary_value column in the summary, or --orders");
+            }
+            let f = GammaGamma::fit(&s.spend(), &opts)?;
+            extra.push(("frequency_spend_correlation", f.frequency_spend_correlation.map_or(Value::Null, finite)));
+            let m = f.fit.model;
+            ("gg", vec![("p", m.p), ("q", m.q), ("v", m.v)], f.fit.log_likelihood, f.fit.customers, f.fit.converged)
+        }
+        Model::Bgbb => {
+            let path = args.source.summary.as_ref().ok_or_else(|| anyhow!("`holdfast fit bgbb` needs --summary FILE (frequency,recency,periods,weights)"))?;
+            let d = BgBbData::parse_csv(&read_text(path)?).map_err(|e| csv_error(path, e))?;
+            let f = BgBb::fit(&d, &opts)?;
+            let m = f.model;
+            ("bgbb", vec![("alpha", m.alpha), ("beta", m.beta), ("gamma", m.gamma), ("delta", m.delta)], f.log_likelihood, f.customers, f.converged)
+        }
+        Model::Sbg => {
+            let path = args.survival.as_ref().ok_or_else(|| anyhow!("`holdfast fit sbg` needs --survival FILE"))?;
+            let col = args.column.as_deref().ok_or_else(|| anyhow!("`holdfast fit sbg` needs --column NAME"))?;
+            let text = read_text(path)?;
+            let periods = match args.periods {
+                Some(p) => p,
+                None => text.lines().filter(|l| !l.trim().is_empty()).count().saturating_sub(2),
+            };
+            let n = holdfast_models::parse_survival_csv(&text, col, periods).map_err(|e| csv_error(path, e))?;
+            let f = Sbg::fit(&n, &opts)?;
+            let m = f.model;
+            let k = periods as u32;
+            extra.push(("retention_next_period", finite(m.retention_rate(k + 1))));
+            extra.push(("projected_survival", json!((0..=k + 5).map(|t| m.survival(t)).collect::<Vec<_>>())));
+            extra.push(("derl_10pct", m.derl(0.1, k).map_or(Value::Null, finite)));
+            ("sbg", vec![("alpha", m.alpha), ("beta", m.beta)], f.log_likelihood, f.customers, f.converged)
+        }
+    };
+    if args.json {
+        let mut p = Map::new();
+        for (n, v) in &params {
+            p.insert((*n).to_string(), finite(*v));
+        }
+        let mut out = Map::new();
+        out.insert("model".into(), json!(name));
+        out.insert("params".into(), Value::Object(p));
+        out.insert("log_likelihood".into(), finite(ll));
+        out.insert("customers".into(), json!(customers));
+        out.insert("converged".into(), json!(converged));
         for (n, v) in extra {
-            out.insert((*n).to_string(), serde_json::json!(v.and_then(finite)));
+            out.insert(n.to_string(), v);
         }
-        println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(out))?);
-        return Ok(());
+        return crate::commands::analyze::print_json(&Value::Object(out));
     }
-    let fmt = |v: Option<f64>| v.and_then(finite).map_or("n/a".to_string(), |v| format!("{v:.4}"));
-    println!("Model            {}", fit.model);
-    println!("Customers        {}", fit.customers);
-    for (n, v) in &fit.params {
-        println!("  {:<14} {}", n, fmt(Some(*v)));
+    let mut s = String::new();
+    s.push_str(&format!("Model            {name}\nCustomers        {customers}\n"));
+    for (n, v) in &params {
+        s.push_str(&format!("  {n:<14} {v:.4}\n"));
     }
-    println!("Log-likelihood   {}", fmt(Some(fit.log_likelihood)).replace("n/a", "not finite"));
-    println!("Converged        {}", if fit.converged { "yes" } else { "no (treat the parameters with care)" });
+    s.push_str(&format!("Log-likelihood   {ll:.2}\n"));
+    s.push_str(&format!("Converged        {}\n", if converged { "yes" } else { "no (treat the parameters with care)" }));
     for (n, v) in extra {
-        println!("{:<16} {}", n.replace('_', " "), fmt(*v));
+        let shown = match &v {
+            Value::Number(x) => x.as_f64().map_or(v.to_string(), |f| if f.fract() == 0.0 { format!("{f}") } else { format!("{f:.4}") }),
+            Value::Null => "n/a".into(),
+            Value::Array(a) => a.iter().map(|x| x.as_f64().map_or("n/a".into(), |f| format!("{f:.3}"))).collect::<Vec<_>>().join(" "),
+            other => other.to_string(),
+        };
+        s.push_str(&format!("{:<16} {shown}\n", n.replace('_', " ")));
     }
-    Ok(())
+    crate::commands::analyze::print(&s)
 }

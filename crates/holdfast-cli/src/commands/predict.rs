@@ -1,14 +1,20 @@
-//! `holdfast predict`: per-customer predictions from an RFM summary file — probability alive,
-//! expected purchases over the horizon, expected average order value (Gamma-Gamma) and CLV.
-//!
-//! Parsing and presentation only; fitting and formulas live in `holdfast-models`.
+//! `holdfast predict`: per-customer predictions — probability alive, expected purchases over the
+//! horizon, expected next order, expected order value (Gamma-Gamma) and CLV — from an orders file
+//! or a summary file. Parsing and presentation only; fitting and formulas live in
+//! `holdfast-models`.
 
-use std::path::PathBuf;
-
-use anyhow::{anyhow, bail, Context};
-use holdfast_models::{bgnbd, compress, gamma_gamma, pareto_nbd, RfmRow};
-
+use crate::commands::analyze::{print, print_json};
+use crate::commands::fit::{csv_error, parse_date, read_text};
+use crate::input::OrdersInput;
 use crate::Global;
+use anyhow::anyhow;
+use chrono::{Duration, NaiveDate};
+use holdfast_core::Calendar;
+use holdfast_models::clv::predict_one;
+use holdfast_models::{BgNbd, FitOptions, GammaGamma, ParetoNbd, PredictOptions, PurchaseModel, Summary, TimeUnit};
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Model {
@@ -16,37 +22,48 @@ pub enum Model {
     Pareto,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    Day,
-    Week,
-}
-
-/// Predict, per customer, P(alive), expected purchases, expected order value and CLV.
+/// Per customer: P(alive), expected purchases, expected next order, expected order value, CLV.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:
-  holdfast predict --summary cdnow_summary.csv --unit week --horizon 12 --discount 0.01 --csv
+#[command(after_help = "Examples:
+  holdfast predict --orders orders.csv --horizon 12m --discount 0.01
+  holdfast predict --summary cdnow_summary.csv --unit week --model pareto --csv
 
-The summary has columns [customer_id,]frequency,recency,T[,monetary_value] (or x,t_x,T[,m]).
-CLV sums the expected purchases of each month of the horizon times the expected order value,
-discounted monthly; without monetary values expected_aov and clv are empty.")]
+With --orders the models are fitted on every order before --as-of (default: the day after the last
+order). A summary has columns [customer_id,]frequency,recency,T[,monetary_value] in --unit.
+CLV sums each month's expected purchases times the Gamma-Gamma expected order value, discounted
+monthly (Fader, Hardie & Lee 2005); without spend, expected_aov and clv are empty.")]
 pub struct Args {
+    /// Orders file.
+    #[arg(long, value_name = "FILE", conflicts_with = "summary", required_unless_present = "summary")]
+    pub orders: Option<PathBuf>,
     /// RFM summary CSV.
-    #[arg(long)]
-    pub summary: PathBuf,
-    /// Time unit of recency and T in the summary.
-    #[arg(long, value_enum, default_value = "week")]
-    pub unit: Unit,
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Time unit of the summary (and of the model fitted on orders): day or week.
+    #[arg(long, default_value = "week", value_parser = |s: &str| s.parse::<TimeUnit>())]
+    pub unit: TimeUnit,
     /// Purchase model.
     #[arg(long, value_enum, default_value = "bgnbd")]
     pub model: Model,
-    /// Horizon in months.
-    #[arg(long, default_value_t = 12)]
-    pub horizon: u32,
-    /// Monthly discount rate.
+    /// Horizon: months (`12m` or `12`), weeks (`52w`) or days (`365d`).
+    #[arg(long, default_value = "12m", value_parser = parse_horizon)]
+    pub horizon: f64,
+    /// Monthly discount rate for CLV.
     #[arg(long, default_value_t = 0.01)]
     pub discount: f64,
-    /// Print JSON.
+    /// Analysis date YYYY-MM-DD: with --orders only orders before it count (default: the day after
+    /// the last order); with --summary the date T ends at, used to date the next order.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// IANA time zone in which order times are cut into days.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// L2 penalizer on the model parameters (as lifetimes' `penalizer_coef`).
+    #[arg(long, default_value_t = 0.0)]
+    pub penalizer: f64,
+    #[command(flatten)]
+    pub input: OrdersInput,
+    /// Print one JSON document.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
     /// Print CSV.
@@ -54,177 +71,192 @@ pub struct Args {
     pub csv: bool,
 }
 
-struct Customer {
-    id: String,
-    x: f64,
-    t_x: f64,
-    t: f64,
-    m: Option<f64>,
-}
-
-fn read_summary(path: &std::path::Path) -> anyhow::Result<Vec<Customer>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, head) = lines.next().ok_or_else(|| anyhow!("{}: the file is empty", path.display()))?;
-    let header: Vec<&str> = head.split(',').map(|h| h.trim().trim_matches('"')).collect();
-    let col = |names: &[&str]| header.iter().position(|h| names.contains(h));
-    let need = |names: &[&str]| {
-        col(names).ok_or_else(|| anyhow!("{}: no column {}", path.display(), names.join(" or ")))
+/// A horizon in months.
+fn parse_horizon(s: &str) -> Result<f64, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, per_month) = match s.chars().last() {
+        Some('m') => (&s[..s.len() - 1], 1.0),
+        Some('w') => (&s[..s.len() - 1], 365.25 / 12.0 / 7.0),
+        Some('d') => (&s[..s.len() - 1], 365.25 / 12.0),
+        _ => (s.as_str(), 1.0),
     };
-    let (cx, ctx, ct) = (need(&["frequency", "x"])?, need(&["recency", "t_x"])?, need(&["T"])?);
-    let (cid, cm) = (col(&["customer_id", "id"]), col(&["monetary_value", "m"]));
-    let mut out = Vec::new();
-    for (i, line) in lines {
-        let f: Vec<&str> = line.split(',').map(|v| v.trim().trim_matches('"')).collect();
-        if f.len() != header.len() {
-            bail!("{}:{}: expected {} fields, found {}", path.display(), i + 1, header.len(), f.len());
-        }
-        let num = |j: usize| -> anyhow::Result<f64> {
-            f[j].parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                anyhow!("{}:{}:{}: cannot read {:?} as a number (column {})", path.display(), i + 1, j + 1, f[j], header[j])
-            })
-        };
-        out.push(Customer {
-            id: cid.map_or_else(|| (out.len() + 1).to_string(), |c| f[c].to_string()),
-            x: num(cx)?,
-            t_x: num(ctx)?,
-            t: num(ct)?,
-            m: cm.map(num).transpose()?,
-        });
+    match num.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v / per_month),
+        _ => Err(format!("{s:?} is not a horizon (expected e.g. 12m, 52w or 365d)")),
     }
-    Ok(out)
 }
 
-#[derive(serde::Serialize)]
-struct Row {
-    customer_id: String,
-    frequency: f64,
+#[derive(Serialize)]
+struct Row<'a> {
+    customer_id: &'a str,
+    frequency: u32,
     recency: f64,
     #[serde(rename = "T")]
     t: f64,
     p_alive: Option<f64>,
     expected_purchases: Option<f64>,
+    expected_next_order: Option<String>,
+    expected_next_order_in: Option<f64>,
     expected_aov: Option<f64>,
     clv: Option<f64>,
 }
 
-fn finite(v: f64) -> Option<f64> {
+#[derive(Serialize)]
+struct Output<'a> {
+    model: &'static str,
+    params: serde_json::Map<String, serde_json::Value>,
+    unit: TimeUnit,
+    horizon_months: f64,
+    discount_monthly: f64,
+    as_of: Option<String>,
+    spend_model: Option<serde_json::Value>,
+    customers: Vec<Row<'a>>,
+}
+
+fn fin(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if !(args.discount >= 0.0 && args.discount.is_finite()) {
-        bail!("--discount must be a non-negative rate, e.g. 0.01");
+        anyhow::bail!("--discount must be a rate ≥ 0, e.g. 0.01 for 1% a month");
     }
-    let customers = read_summary(&args.summary)?;
-    let rows: Vec<RfmRow> = customers.iter().map(|c| RfmRow { x: c.x, t_x: c.t_x, t: c.t, weight: 1.0 }).collect();
-    let rows = compress(&rows);
-    // units per month: 365.25/12 days, or that over 7 weeks
-    let per_month = match args.unit {
-        Unit::Day => 365.25 / 12.0,
-        Unit::Week => 365.25 / 12.0 / 7.0,
+    // The summary and the date its T ends on (the last day before the as-of date).
+    let (summary, end): (Summary, Option<NaiveDate>) = if let Some(path) = &args.summary {
+        let s = Summary::parse_csv(&read_text(path)?, args.unit).map_err(|e| csv_error(path, e))?;
+        let end = args.as_of.as_deref().map(|d| parse_date(d, "--as-of")).transpose()?.map(|d| d - Duration::days(1));
+        (s, end)
+    } else {
+        let path = args.orders.as_ref().ok_or_else(|| anyhow!("give --orders FILE or --summary FILE"))?;
+        let cal = Calendar::from_name(&args.tz).map_err(|e| anyhow!("--tz: {e}"))?;
+        let log = crate::input::load_orders(path, &args.input, &cal, g.quiet)?.log;
+        let end = match &args.as_of {
+            Some(d) => parse_date(d, "--as-of")? - Duration::days(1),
+            None => cal.date(log.time_range().ok_or_else(|| anyhow!("{}: no counted orders", path.display()))?.1),
+        };
+        let s = Summary::from_orders(&log, &cal, end, args.unit);
+        if s.is_empty() {
+            anyhow::bail!("no customer ordered before the as-of date: nothing to predict");
+        }
+        (s, Some(end))
     };
-    type Cum = Box<dyn Fn(f64, &Customer) -> Option<f64>>;
-    type Alive = Box<dyn Fn(&Customer) -> f64>;
-    let (cum, pa): (Cum, Alive) = match args.model {
+    let opts = FitOptions { penalizer: args.penalizer, ..FitOptions::default() };
+    let data = summary.compress();
+    let (model, converged): (Box<dyn PurchaseModel>, bool) = match args.model {
         Model::Bgnbd => {
-            let p = bgnbd::Params::from_fit(&bgnbd::fit(&rows)?).ok_or_else(|| anyhow!("internal: parameters"))?;
-            (
-                Box::new(move |h, c| p.conditional_expected_purchases(h, c.x, c.t_x, c.t)),
-                Box::new(move |c| p.p_alive(c.x, c.t_x, c.t)),
-            )
+            let f = BgNbd::fit(&data, &opts)?;
+            (Box::new(f.model), f.converged)
         }
         Model::Pareto => {
-            let p = pareto_nbd::Params::from_fit(&pareto_nbd::fit(&rows)?)
-                .ok_or_else(|| anyhow!("internal: parameters"))?;
-            (
-                Box::new(move |h, c| Some(p.conditional_expected_purchases(h, c.x, c.t_x, c.t))),
-                Box::new(move |c| p.p_alive(c.x, c.t_x, c.t)),
-            )
+            let f = ParetoNbd::fit(&data, &opts)?;
+            (Box::new(f.model), f.converged)
         }
     };
-    let spend: Vec<gamma_gamma::SpendRow> = customers
-        .iter()
-        .filter_map(|c| c.m.map(|m| gamma_gamma::SpendRow { x: c.x, m, weight: 1.0 }))
-        .collect();
-    let gg = if spend.iter().any(|s| s.x > 0.0 && s.m > 0.0) {
-        gamma_gamma::Params::from_fit(&gamma_gamma::fit(&spend)?)
+    if !converged && !g.quiet {
+        eprintln!("warning: the {} fit did not fully converge; treat the predictions with care", model.name());
+    }
+    let spend: Option<GammaGamma> = if summary.has_monetary {
+        match GammaGamma::fit(&summary.spend(), &opts) {
+            Ok(f) => {
+                if !f.fit.converged && !g.quiet {
+                    eprintln!("warning: the Gamma-Gamma fit did not fully converge");
+                }
+                if f.fit.model.q <= 1.0 && !g.quiet {
+                    eprintln!("note: Gamma-Gamma q ≤ 1, so the expected order value does not exist; expected_aov and clv are empty");
+                }
+                Some(f.fit.model)
+            }
+            Err(e) => {
+                if !g.quiet {
+                    eprintln!("note: no spend model ({e}); expected_aov and clv are empty");
+                }
+                None
+            }
+        }
     } else {
         None
     };
-    let mut out = Vec::with_capacity(customers.len());
-    for c in &customers {
-        let horizon = args.horizon as f64 * per_month;
-        let expected = cum(horizon, c).and_then(finite);
-        let aov = match (gg, c.m) {
-            // Gamma-Gamma conditional expectation; customers without repeats get the population mean
-            (Some(g), Some(m)) if c.x > 0.0 => g.expected_aov(c.x, m),
-            (Some(g), _) => g.expected_aov(0.0, 0.0),
-            _ => None,
-        }
-        .and_then(finite);
-        let clv = aov.and_then(|aov| {
-            let mut total = 0.0;
-            let mut prev = 0.0;
-            for k in 1..=args.horizon {
-                let e = cum(k as f64 * per_month, c)?;
-                total += (e - prev) * aov / (1.0 + args.discount).powi(k as i32);
-                prev = e;
+    let popts = PredictOptions { horizon_months: args.horizon, discount_monthly: args.discount };
+    let per_month = summary.unit.per_month();
+    let days = summary.unit.days();
+    let rows: Vec<Row> = summary
+        .customer_ids
+        .iter()
+        .zip(&summary.rows)
+        .map(|(id, r)| {
+            let p = predict_one(model.as_ref(), spend.as_ref(), r, per_month, &popts);
+            let next_in = p.expected_next_order_in.and_then(fin);
+            Row {
+                customer_id: id,
+                frequency: r.frequency,
+                recency: r.recency,
+                t: r.t,
+                p_alive: fin(p.p_alive),
+                expected_purchases: fin(p.expected_purchases),
+                expected_next_order: next_in.zip(end).map(|(t, e)| (e + Duration::days((t * days).ceil() as i64)).format("%Y-%m-%d").to_string()),
+                expected_next_order_in: next_in,
+                expected_aov: p.expected_aov.and_then(fin),
+                clv: p.clv.and_then(fin),
             }
-            finite(total)
-        });
-        out.push(Row {
-            customer_id: c.id.clone(),
-            frequency: c.x,
-            recency: c.t_x,
-            t: c.t,
-            p_alive: finite(pa(c)),
-            expected_purchases: expected,
-            expected_aov: aov,
-            clv,
-        });
-    }
-    match render(&args, &out) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
-}
-
-fn render(args: &Args, out: &[Row]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-    let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+        })
+        .collect();
+    let params: serde_json::Map<String, serde_json::Value> = model.params().into_iter().map(|(k, v)| (k.to_string(), serde_json::json!(fin(v)))).collect();
     if args.json {
-        writeln!(w, "{}", serde_json::to_string_pretty(&out).map_err(std::io::Error::other)?)?;
-    } else if args.csv {
-        writeln!(w, "customer_id,frequency,recency,T,p_alive,expected_purchases,expected_aov,clv")?;
-        for r in out {
-            writeln!(w, 
-                "{},{},{},{},{},{},{},{}",
-                r.customer_id, r.frequency, r.recency, r.t,
-                cell(r.p_alive), cell(r.expected_purchases), cell(r.expected_aov), cell(r.clv)
-            )?;
-        }
-    } else {
-        let mut idx: Vec<usize> = (0..out.len()).collect();
-        idx.sort_by(|&a, &b| {
-            out[b].clv.unwrap_or(f64::MIN).total_cmp(&out[a].clv.unwrap_or(f64::MIN)).then(a.cmp(&b))
-        });
-        writeln!(w, 
-            "{} customers; model {:?}; horizon {} months; monthly discount {}. Top 20 by CLV (--csv for all):",
-            out.len(), args.model, args.horizon, args.discount
-        )?;
-        writeln!(w, "{:<14} {:>5} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10}", "customer", "x", "t_x", "T", "P(alive)", "E[purch.]", "E[AOV]", "CLV")?;
-        let dash = |v: Option<f64>, p: usize| v.map_or("—".to_string(), |v| format!("{v:.p$}"));
-        for &i in idx.iter().take(20) {
-            let r = &out[i];
-            writeln!(w, 
-                "{:<14} {:>5} {:>8.2} {:>8.2} {:>8} {:>10} {:>10} {:>10}",
-                r.customer_id, r.frequency, r.recency, r.t,
-                dash(r.p_alive, 3), dash(r.expected_purchases, 2), dash(r.expected_aov, 2), dash(r.clv, 2)
-            )?;
-        }
+        let out = Output {
+            model: model.name(),
+            params,
+            unit: summary.unit,
+            horizon_months: args.horizon,
+            discount_monthly: args.discount,
+            as_of: end.map(|e| (e + Duration::days(1)).format("%Y-%m-%d").to_string()),
+            spend_model: spend.map(|s| serde_json::json!({"p": s.p, "q": s.q, "v": s.v})),
+            customers: rows,
+        };
+        return print_json(&out);
     }
-    w.flush()
+    let opt = |v: Option<f64>, d: usize| v.map_or(String::new(), |x| format!("{x:.d$}"));
+    if args.csv {
+        let mut s = String::from("customer_id,frequency,recency,T,p_alive,expected_purchases,expected_next_order,expected_next_order_in,expected_aov,clv\n");
+        for r in &rows {
+            let id = if r.customer_id.contains([',', '"']) { format!("\"{}\"", r.customer_id.replace('"', "\"\"")) } else { r.customer_id.to_string() };
+            let _ = writeln!(
+                s,
+                "{id},{},{},{},{},{},{},{},{},{}",
+                r.frequency,
+                r.recency,
+                r.t,
+                opt(r.p_alive, 6),
+                opt(r.expected_purchases, 6),
+                r.expected_next_order.clone().unwrap_or_default(),
+                opt(r.expected_next_order_in, 3),
+                opt(r.expected_aov, 2),
+                opt(r.clv, 2)
+            );
+        }
+        return print(&s);
+    }
+    let mut s = String::new();
+    let ps: Vec<String> = model.params().iter().map(|(k, v)| format!("{k} = {v:.4}")).collect();
+    let _ = writeln!(s, "Model {} ({}), times in {}s; horizon {} months, discount {}% a month", model.name(), ps.join(", "), summary.unit.as_str(), args.horizon, args.discount * 100.0);
+    let mut t = holdfast_report::Table::new(&["customer", "x", "t_x", "T", "P(alive)", "exp. purchases", "next order", "exp. AOV", "CLV"]);
+    for r in &rows {
+        let next = match (&r.expected_next_order, r.expected_next_order_in) {
+            (Some(d), _) => d.clone(),
+            (None, Some(u)) => format!("in {u:.1} {}s", summary.unit.as_str()),
+            (None, None) => "not expected".into(),
+        };
+        t.row(vec![
+            r.customer_id.to_string(),
+            r.frequency.to_string(),
+            format!("{:.2}", r.recency),
+            format!("{:.2}", r.t),
+            r.p_alive.map_or("n/a".into(), |v| format!("{:.1}%", v * 100.0)),
+            opt(r.expected_purchases, 2),
+            next,
+            r.expected_aov.map_or("n/a".into(), |v| format!("{v:.2}")),
+            r.clv.map_or("n/a".into(), |v| format!("{v:.2}")),
+        ]);
+    }
+    s.push_str(&t.to_text());
+    print(&s)
 }

@@ -1,0 +1,171 @@
+//! Maximum-likelihood fitting shared by every model: log-parameters, analytic gradients, L-BFGS
+//! from several starting points, a convergence flag, an optional L2 penalizer, and errors instead
+//! of NaN when the data cannot identify a model.
+
+use crate::optim::{minimize, LbfgsOptions};
+use serde::Serialize;
+use thiserror::Error;
+
+/// How to fit.
+#[derive(Clone, Copy, Debug)]
+pub struct FitOptions {
+    /// L2 penalty `c · Σ θ²` on the natural parameters, added to the mean negative
+    /// log-likelihood per customer — the same as lifetimes' `penalizer_coef`. 0 = plain MLE.
+    pub penalizer: f64,
+    /// At most this many starting points (the fit stops early once two agree).
+    pub max_starts: usize,
+    pub lbfgs: LbfgsOptions,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions { penalizer: 0.0, max_starts: 4, lbfgs: LbfgsOptions::default() }
+    }
+}
+
+/// Why a model could not be fitted.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum FitError {
+    #[error("no customers to fit on")]
+    NoCustomers,
+    #[error("only {0} customer(s): a model needs many customers to estimate how they differ")]
+    TooFewCustomers(usize),
+    #[error("no repeat customers: nobody bought twice, so the data say nothing about purchase rates or dropout")]
+    NoRepeatCustomers,
+    #[error("every customer has the same history, so the data cannot tell how customers differ")]
+    AllIdentical,
+    #[error("{0}")]
+    BadData(String),
+    #[error("the data cannot identify the {model} model: parameter {param} runs off to {direction} ({hint})")]
+    Unidentified { model: &'static str, param: &'static str, direction: &'static str, hint: String },
+    #[error("the {model} fit found no finite likelihood from any starting point")]
+    NotFinite { model: &'static str },
+}
+
+/// A fitted model with its fit statistics.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fitted<M> {
+    pub model: M,
+    /// Log-likelihood at the estimate (without the penalty), summed over customers.
+    pub log_likelihood: f64,
+    /// Customers (sum of weights) the fit used.
+    pub customers: f64,
+    pub converged: bool,
+    pub iterations: usize,
+    /// Starting points tried.
+    pub starts: usize,
+}
+
+/// What a model contributes to the shared driver.
+pub(crate) trait Likelihood {
+    const NAME: &'static str;
+    const PARAMS: &'static [&'static str];
+    /// Summed weighted log-likelihood at natural parameters `p`; fills `grad` with its gradient
+    /// with respect to `p`. Non-finite when `p` is outside the domain.
+    fn ll_grad(&self, p: &[f64], grad: &mut [f64]) -> f64;
+    fn customers(&self) -> f64;
+    /// Starting points (natural parameters).
+    fn starts(&self) -> Vec<Vec<f64>>;
+    /// What to tell the user when `param` runs off.
+    fn hint(&self, _param: &str) -> String {
+        "try a penalizer, more history, or a simpler model".to_string()
+    }
+}
+
+/// Result of the driver: natural parameters, log-likelihood, convergence, iterations, starts.
+pub(crate) struct Estimate {
+    pub params: Vec<f64>,
+    pub log_likelihood: f64,
+    pub converged: bool,
+    pub iterations: usize,
+    pub starts: usize,
+}
+
+pub(crate) fn estimate<L: Likelihood>(lik: &L, opts: &FitOptions) -> Result<Estimate, FitError> {
+    let n = L::PARAMS.len();
+    let w = lik.customers();
+    if !(w > 0.0) {
+        return Err(FitError::NoCustomers);
+    }
+    let pen = opts.penalizer.max(0.0);
+    let objective = |phi: &[f64], g: &mut [f64]| -> f64 {
+        let p: Vec<f64> = phi.iter().map(|v| v.exp()).collect();
+        if p.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return f64::INFINITY;
+        }
+        let mut gp = vec![0.0; n];
+        let ll = lik.ll_grad(&p, &mut gp);
+        let mut f = -ll / w;
+        for i in 0..n {
+            f += pen * p[i] * p[i];
+            g[i] = p[i] * (-gp[i] / w + 2.0 * pen * p[i]);
+        }
+        f
+    };
+    let mut best: Option<(Vec<f64>, f64, bool, usize)> = None;
+    let mut tried = 0;
+    let mut agreed = false;
+    let mut total_iter = 0;
+    for start in lik.starts().into_iter().take(opts.max_starts.max(1)) {
+        tried += 1;
+        let phi0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
+        let m = minimize(objective, &phi0, &opts.lbfgs);
+        total_iter += m.iterations;
+        if !m.f.is_finite() {
+            continue;
+        }
+        if let Some((_, bf, bc, _)) = &best {
+            let tol = 1e-9 * bf.abs().max(1.0);
+            if (m.f - bf).abs() <= tol && m.converged && *bc {
+                agreed = true;
+            }
+            if m.f < bf - tol || (m.f <= bf + tol && m.converged && !bc) {
+                best = Some((m.x, m.f, m.converged, m.iterations));
+            }
+        } else {
+            best = Some((m.x, m.f, m.converged, m.iterations));
+        }
+        if agreed {
+            break;
+        }
+    }
+    let (phi, _, converged, _) = best.ok_or(FitError::NotFinite { model: L::NAME })?;
+    for (i, v) in phi.iter().enumerate() {
+        if *v > 23.0 || *v < -23.0 {
+            return Err(FitError::Unidentified {
+                model: L::NAME,
+                param: L::PARAMS[i],
+                direction: if *v > 0.0 { "infinity" } else { "zero" },
+                hint: lik.hint(L::PARAMS[i]),
+            });
+        }
+    }
+    let params: Vec<f64> = phi.iter().map(|v| v.exp()).collect();
+    let mut g = vec![0.0; n];
+    let ll = lik.ll_grad(&params, &mut g);
+    if !ll.is_finite() {
+        return Err(FitError::NotFinite { model: L::NAME });
+    }
+    Ok(Estimate { params, log_likelihood: ll, converged, iterations: total_iter, starts: tried })
+}
+
+/// Checks common to the purchase models: enough customers, some repeat buyers, some variety.
+pub(crate) fn check_purchase_data(d: &crate::summary::Compressed) -> Result<(), FitError> {
+    let n = d.customers();
+    if d.is_empty() || n <= 0.0 {
+        return Err(FitError::NoCustomers);
+    }
+    if n < 2.0 {
+        return Err(FitError::TooFewCustomers(n.round() as usize));
+    }
+    if d.x.iter().zip(&d.weight).all(|(x, w)| *x == 0 || *w <= 0.0) {
+        return Err(FitError::NoRepeatCustomers);
+    }
+    if d.len() == 1 {
+        return Err(FitError::AllIdentical);
+    }
+    if d.t.iter().any(|t| !t.is_finite() || *t < 0.0) || d.t_x.iter().zip(&d.t).any(|(a, b)| !(a.is_finite() && *a >= 0.0 && a <= b)) {
+        return Err(FitError::BadData("every row needs 0 ≤ recency ≤ T".into()));
+    }
+    Ok(())
+}
