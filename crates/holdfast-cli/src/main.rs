@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod commands;
 mod global;
 mod input;
+mod store_input;
 
 pub use global::Global;
 

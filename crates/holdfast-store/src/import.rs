@@ -359,6 +359,8 @@ impl Import {
     }
 
     async fn flush(&mut self) -> Result<()> {
+        let t0 = std::time::Instant::now();
+        let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
         for (k, st) in self.entity.stage_tables().iter().enumerate() {
             let vals = std::mem::take(&mut self.buf[k]);
             if vals.is_empty() {
@@ -368,6 +370,9 @@ impl Import {
                 Tx::Sqlite(c) => stage_sqlite(c, st, vals).await?,
                 Tx::Postgres(c) => stage_pg(c, st, vals).await?,
             }
+        }
+        if trace {
+            eprintln!("staged up to row {} in {:.3} s", self.rows, t0.elapsed().as_secs_f64());
         }
         Ok(())
     }
@@ -416,9 +421,12 @@ impl Import {
                 steps.push("INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
                     SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer WHERE s.changed <> 0 ORDER BY s.line \
                     ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount, currency = excluded.currency, status = excluded.status, row_hash = excluded.row_hash".into());
+                // CROSS JOIN fixes SQLite's join order (staged rows drive; it has no statistics on them).
+                steps.push("CREATE INDEX stage_order_lines_ext ON stage_order_lines (order_ext)".into());
                 steps.push("INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
-                    SELECT o.id, l.line_no, p.id, l.quantity, l.amount FROM stage_order_lines l JOIN stage_orders s ON s.external_id = l.order_ext JOIN orders o ON o.workspace_id = $1 AND o.external_id = l.order_ext \
-                    LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku WHERE s.changed <> 0".into());
+                    SELECT o.id, l.line_no, p.id, l.quantity, l.amount FROM stage_orders s CROSS JOIN orders o CROSS JOIN stage_order_lines l \
+                    LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku \
+                    WHERE s.changed <> 0 AND o.workspace_id = $1 AND o.external_id = s.external_id AND l.order_ext = s.external_id".into());
             }
             Entity::Customers => {
                 steps.push(format!("INSERT INTO customers (workspace_id, external_id, kind, name, email, phone, owner, tags, created_at, row_hash) \
@@ -444,9 +452,14 @@ impl Import {
                     ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, responded_at = excluded.responded_at, score = excluded.score, survey = excluded.survey, comment = excluded.comment, touchpoint = excluded.touchpoint, row_hash = excluded.row_hash".into());
             }
         }
+        let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
         for (k, sql) in steps.iter().enumerate() {
+            let t0 = std::time::Instant::now();
             let r = with_tx!(&mut self.tx, c => sqlx::query(sql).bind(ws).execute(&mut **c).await.map(|_| ()));
             r.map_err(|e| Error::Invalid(format!("merging the staged {} failed at step {}: {e}", table, k + 1)))?;
+            if trace {
+                eprintln!("merge step {} took {:.3} s: {}", k + 1, t0.elapsed().as_secs_f64(), &sql[..sql.len().min(90)]);
+            }
         }
         let counts: Vec<(i64, i64)> = with_tx!(&mut self.tx, c => sqlx::query_as(&format!("SELECT changed, COUNT(*) FROM {main} GROUP BY changed")).fetch_all(&mut **c).await?);
         let mut sum = ImportSummary::default();
@@ -503,7 +516,6 @@ async fn stage_sqlite(c: &mut Transaction<'static, Sqlite>, st: &StageTable, val
 fn values_sql(head: &str, ncols: usize, nrows: usize) -> String {
     let mut s = String::with_capacity(head.len() + nrows * (ncols * 7 + 3));
     s.push_str(head);
-    let mut n = 1;
     for r in 0..nrows {
         if r > 0 {
             s.push(',');
@@ -513,9 +525,8 @@ fn values_sql(head: &str, ncols: usize, nrows: usize) -> String {
             if k > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&n.to_string());
-            n += 1;
+            // Anonymous `?` parameters: SQLite looks named ones (`$1`) up by name while parsing.
+            s.push('?');
         }
         s.push(')');
     }

@@ -50,6 +50,7 @@ pub use error::{Error, Result};
 pub use import::{Entity, Import, Record};
 pub use model::*;
 pub use read::{Activity, CustomerView, EventCount};
+pub use tokio::runtime::Runtime;
 
 use holdfast_core::Currency;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

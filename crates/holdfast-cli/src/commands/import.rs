@@ -1,10 +1,266 @@
-//! `holdfast import` (being built).
+//! `holdfast import`: a file of orders, customers, events, subscriptions or feedback into the store.
 
+use crate::input::OrdersInput;
+use crate::store_input::Db;
 use crate::Global;
+use holdfast_core::{Currency, Instant};
+use holdfast_import::{ImportOptions, OrderRow, OrderRows, OrderStatus, TableReader, TableRow, TableSpec};
+use holdfast_store::{
+    CustomerKind, CustomerRecord, Entity, EventRecord, FeedbackRecord, Import, ImportSummary, LineRecord, OrderRecord, Record,
+    SubscriptionRecord,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
+/// Imports a file into the store, in one transaction: any bad row leaves the store as it was.
+/// Rows are keyed by their id (order_id, subscription_id; for events and feedback, which carry no
+/// id, by their content): importing the same file twice changes nothing, a changed row updates.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast --db sqlite://shop.db import orders orders.csv\n  holdfast --db postgres://postgres@127.0.0.1/shop import customers customers.csv --encoding windows-1251")]
+pub struct Args {
+    /// What the file holds: orders, customers, events, subscriptions or feedback.
+    #[arg(value_name = "ENTITY")]
+    pub entity: Entity,
+    /// The file (CSV with a header; delimiter, encoding, number and date formats are sniffed).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: OrdersInput,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast import` is not available in this build yet")
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let db = Db::open(&g.db)?;
+    let cal = db.calendar()?;
+    let opts = ImportOptions {
+        encoding: args.input.encoding,
+        delimiter: args.input.delimiter,
+        date_format: args.input.date_format,
+        column_map: args.input.map.clone(),
+        skip_bad_rows: args.input.skip_bad_rows,
+        calendar: cal,
+        currency: args.input.currency.or(Some(db.ws.currency)),
+    };
+    let path = args.file.as_path();
+    let started = std::time::Instant::now();
+    let mut imp = db.run(db.store.begin_import(db.ws.id, args.entity))?;
+    let bar = if g.quiet {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("importing {bytes}/{total_bytes} [{bar:30}] {eta}") {
+            pb.set_style(style);
+        }
+        pb
+    };
+    let result = match args.entity {
+        Entity::Orders => import_orders(&db, &mut imp, path, &opts, &bar),
+        e => import_table(&db, &mut imp, e, path, &opts, db.ws.currency, &bar),
+    };
+    bar.finish_and_clear();
+    // On any error `imp` is dropped here without a commit: nothing is written.
+    let rows = result?;
+    let sum: ImportSummary = db.rt.block_on(imp.commit()).map_err(|e| located(path, e))?;
+    let secs = started.elapsed().as_secs_f64();
+    if args.json {
+        crate::commands::analyze::print_json(&serde_json::json!({
+            "entity": args.entity.table(), "file": path.display().to_string(), "rows": rows,
+            "inserted": sum.inserted, "updated": sum.updated, "unchanged": sum.unchanged, "seconds": secs,
+        }))
+    } else {
+        crate::commands::analyze::print(&format!(
+            "{}: {} {} read in {:.1} s: {} new, {} updated, {} unchanged\n",
+            path.display(),
+            sum.total(),
+            args.entity.table(),
+            secs,
+            sum.inserted,
+            sum.updated,
+            sum.unchanged
+        ))
+    }
+}
+
+/// A store error about a row, prefixed with the file: `orders.csv:1043: column order_id: …`.
+fn located(path: &Path, e: holdfast_store::Error) -> anyhow::Error {
+    match e {
+        holdfast_store::Error::Row { line, column, message } => match column {
+            Some(c) => anyhow::anyhow!("{}:{line}: column {c}: {message}", path.display()),
+            None => anyhow::anyhow!("{}:{line}: {message}", path.display()),
+        },
+        e => e.into(),
+    }
+}
+
+fn status_text(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Counted => "completed",
+        OrderStatus::Refunded => "refunded",
+        OrderStatus::Cancelled => "cancelled",
+    }
+}
+
+/// Orders, with rows that share an order id and customer (adjacent in the file) as lines of one
+/// order, amounts summed. Rows without an order id get a stable id from their content.
+fn import_orders(db: &Db, imp: &mut Import, path: &Path, opts: &ImportOptions, bar: &ProgressBar) -> anyhow::Result<u64> {
+    let mut reader = OrderRows::open(path, opts)?;
+    bar.set_length(reader.progress().1);
+    let mut pending: Option<(u64, OrderRecord)> = None;
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut n = 0u64;
+    while let Some(batch) = reader.next_batch()? {
+        for r in batch {
+            let OrderRow { line, order_id, customer_id, ordered_at, amount_minor, currency, status, product, category, quantity } = r;
+            let line_rec = product.map(|sku| LineRecord { sku, category, quantity, amount: Some(amount_minor) });
+            if let (Some((_, o)), Some(id)) = (pending.as_mut(), order_id.as_ref()) {
+                if o.external_id == *id && o.customer == customer_id {
+                    o.amount += amount_minor;
+                    o.lines.extend(line_rec);
+                    continue;
+                }
+            }
+            if let Some((l, o)) = pending.take() {
+                db.rt.block_on(imp.push(l, &Record::Order(o))).map_err(|e| located(path, e))?;
+                n += 1;
+            }
+            let external_id = match order_id {
+                Some(id) => id,
+                None => derived_id(&mut seen, &format!("{customer_id}|{ordered_at}|{amount_minor}")),
+            };
+            pending = Some((
+                line,
+                OrderRecord { external_id, customer: customer_id, ordered_at, amount: amount_minor, currency, status: status_text(status).into(), lines: line_rec.into_iter().collect() },
+            ));
+        }
+        bar.set_position(reader.progress().0);
+    }
+    if let Some((l, o)) = pending.take() {
+        db.rt.block_on(imp.push(l, &Record::Order(o))).map_err(|e| located(path, e))?;
+        n += 1;
+    }
+    report_skipped(path, &reader.summary());
+    Ok(n)
+}
+
+/// `~` + the content key + `#k` for the k-th row with the same content: stable across re-imports.
+fn derived_id(seen: &mut HashMap<String, u32>, key: &str) -> String {
+    let k = seen.entry(key.to_owned()).or_insert(0);
+    *k += 1;
+    if *k == 1 {
+        format!("~{key}")
+    } else {
+        format!("~{key}#{k}")
+    }
+}
+
+fn report_skipped(path: &Path, s: &holdfast_import::ReadSummary) {
+    if s.skipped > 0 {
+        eprintln!("skipped {} bad rows of {} in {}:", s.skipped, s.rows, path.display());
+        for r in &s.skip_reasons {
+            eprintln!("  {r}");
+        }
+    }
+}
+
+fn import_table(db: &Db, imp: &mut Import, entity: Entity, path: &Path, opts: &ImportOptions, ws_currency: Currency, bar: &ProgressBar) -> anyhow::Result<u64> {
+    let spec = match entity {
+        Entity::Customers => TableSpec::customers(),
+        Entity::Events => TableSpec::events(),
+        Entity::Subscriptions => TableSpec::subscriptions(),
+        Entity::Feedback => TableSpec::feedback(),
+        Entity::Orders => unreachable!("orders are read by import_orders"),
+    };
+    let cal = opts.calendar;
+    let mut reader = TableReader::open(path, &spec, opts)?;
+    bar.set_length(reader.progress().1);
+    let ix = |name: &str| spec.index(name).unwrap_or(usize::MAX);
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut n = 0u64;
+    let text = |r: &TableRow, f: &str| r.text(ix(f)).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let err = |line: u64, col: &str, msg: &str| anyhow::anyhow!("{}:{line}: column {col}: {msg}", path.display());
+    while let Some(batch) = reader.next_batch()? {
+        for r in batch {
+            let line = r.line;
+            let customer = text(&r, "customer_id").ok_or_else(|| err(line, "customer_id", "the customer is empty"))?;
+            let rec = match entity {
+                Entity::Customers => {
+                    let kind = match text(&r, "kind") {
+                        None => CustomerKind::Person,
+                        Some(k) => CustomerKind::parse(&k).ok_or_else(|| err(line, "kind", &format!("{k:?} is not a customer kind (expected person or company)")))?,
+                    };
+                    let tags = match text(&r, "tags") {
+                        None => Vec::new(),
+                        Some(t) if t.starts_with('[') => serde_json::from_str(&t).map_err(|_| err(line, "tags", &format!("{t:?} is not a JSON list of tags")))?,
+                        Some(t) => t.split([',', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    };
+                    Record::Customer(CustomerRecord {
+                        external_id: customer,
+                        kind,
+                        name: text(&r, "name"),
+                        email: text(&r, "email"),
+                        phone: text(&r, "phone"),
+                        owner: text(&r, "owner"),
+                        tags,
+                        created_at: r.instant(ix("created_at")),
+                        consents: Vec::new(),
+                    })
+                }
+                Entity::Events => {
+                    let kind = text(&r, "kind").ok_or_else(|| err(line, "kind", "the event kind is empty"))?;
+                    let at: Instant = r.instant(ix("at")).ok_or_else(|| err(line, "at", "the time is empty"))?;
+                    let properties = r.json(ix("properties")).cloned().unwrap_or_else(|| serde_json::json!({}));
+                    let key = format!("{customer}|{kind}|{at}|{properties}");
+                    Record::Event(EventRecord { external_id: derived_id(&mut seen, &key), customer, kind, occurred_at: at, properties })
+                }
+                Entity::Subscriptions => {
+                    let (mrr, cur) = r.money(ix("monthly_amount")).ok_or_else(|| err(line, "monthly_amount", "the monthly amount is empty"))?;
+                    let currency = match text(&r, "currency") {
+                        Some(c) => Currency::new(&c).ok_or_else(|| err(line, "currency", &format!("{c:?} is not a currency code")))?,
+                        None => cur.unwrap_or(ws_currency),
+                    };
+                    let started = r.date(ix("started_at")).ok_or_else(|| err(line, "started_at", "the start date is empty"))?;
+                    let plan = text(&r, "plan").unwrap_or_default();
+                    let started_at = cal.start_of_day(started);
+                    let external_id = match text(&r, "subscription_id") {
+                        Some(id) => id,
+                        None => derived_id(&mut seen, &format!("{customer}|{plan}|{started_at}")),
+                    };
+                    Record::Subscription(SubscriptionRecord {
+                        external_id,
+                        customer,
+                        plan,
+                        mrr,
+                        currency,
+                        started_at,
+                        ended_at: r.date(ix("ended_at")).map(|d| cal.start_of_day(d)),
+                        cancel_reason: text(&r, "cancel_reason"),
+                    })
+                }
+                Entity::Feedback => {
+                    let at = r.instant(ix("at")).ok_or_else(|| err(line, "at", "the response date is empty"))?;
+                    let score = r.integer(ix("score")).map(|s| s.clamp(0, 10) as u8);
+                    let survey = text(&r, "survey");
+                    let key = format!("{customer}|{at}|{}", survey.as_deref().unwrap_or(""));
+                    Record::Feedback(FeedbackRecord {
+                        external_id: derived_id(&mut seen, &key),
+                        customer,
+                        responded_at: at,
+                        score,
+                        survey,
+                        comment: text(&r, "comment"),
+                        touchpoint: text(&r, "touchpoint"),
+                    })
+                }
+                Entity::Orders => unreachable!(),
+            };
+            db.rt.block_on(imp.push(line, &rec)).map_err(|e| located(path, e))?;
+            n += 1;
+        }
+        bar.set_position(reader.progress().0);
+    }
+    report_skipped(path, &reader.summary());
+    Ok(n)
 }
