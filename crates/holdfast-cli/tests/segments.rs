@@ -1,5 +1,6 @@
-//! `holdfast segments` and `holdfast at-risk` through the real binary, on the CDNOW sample
-//! (`tests/data/cdnow_sample_orders.csv`: 6,919 orders of 2,357 customers, 1997-01-01 to 1998-06-30).
+//! `holdfast segments`, `holdfast at-risk` and `holdfast next-offers` through the real binary, on
+//! the CDNOW sample (`tests/data/cdnow_sample_orders.csv`: 6,919 orders of 2,357 customers,
+//! 1997-01-01 to 1998-06-30) and on files written by `holdfast generate` with planted chains.
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -144,9 +145,74 @@ fn at_risk_json_shape_and_order() {
 
 #[test]
 fn missing_file_is_a_user_error() {
-    for cmd in ["segments", "at-risk"] {
+    for cmd in ["segments", "at-risk", "next-offers"] {
         let out = holdfast(&[cmd, "--orders", "/nonexistent/orders.csv", "--json"]);
         assert_eq!(out.status.code(), Some(1), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(out.stdout.is_empty());
     }
+}
+
+/// `observed P% of N` of the planted chain `from -> to` in `holdfast generate`'s summary (stdout).
+fn planted_truth(summary: &str, from: &str, to: &str) -> (f64, u64) {
+    let line = summary.lines().find(|l| l.contains(&format!("{from} -> {to} "))).unwrap_or_else(|| panic!("no truth line in {summary}"));
+    let obs = line.split("observed ").nth(1).unwrap();
+    let pct: f64 = obs.split('%').next().unwrap().trim().parse().unwrap();
+    let n: u64 = obs.split(" of ").nth(1).unwrap().trim().parse().unwrap();
+    (pct, n)
+}
+
+#[test]
+fn next_offers_finds_the_planted_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("orders.csv").display().to_string();
+    let out = holdfast(&["generate", "--customers", "5000", "--seed", "2", "--out", &file]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // landing-page → analytics is planted in 40% of customers within 60 days
+    let (pct, eligible) = planted_truth(&String::from_utf8_lossy(&out.stdout), "landing-page", "analytics");
+    let v = json(&["next-offers", "--orders", &file, "--json", "--currency", "USD"]);
+    let chains = v["chains"].as_array().unwrap();
+    let find = |from: &str, to: &str| chains.iter().find(|c| c["from"] == from && c["to"] == to);
+    let c = find("landing-page", "analytics").expect("planted chain reported");
+    // same definition as the generator's truth: first landing-page with a full window, analytics within 60 days
+    assert_eq!(c["eligible"].as_u64().unwrap(), eligible);
+    let conf = c["confidence"].as_f64().unwrap();
+    assert!((conf * 100.0 - pct).abs() < 0.051, "confidence {conf} vs observed {pct}%");
+    assert!((c["support"].as_f64().unwrap() - conf * eligible as f64).abs() < 0.5);
+    let delay = c["median_delay_days"].as_f64().unwrap();
+    assert!((15.0..=45.0).contains(&delay), "median delay {delay}");
+    // pairs of products nobody links are not reported
+    for (from, to) in [("oil", "analytics"), ("landing-page", "filters"), ("coffee-beans", "oil")] {
+        assert!(find(from, to).is_none(), "{from} -> {to} reported");
+    }
+    for ch in chains {
+        for k in ["from", "to"] {
+            assert!(ch[k].is_string());
+        }
+        for k in ["support", "confidence", "median_delay_days"] {
+            assert!(ch[k].is_number(), "{k} in {ch}");
+        }
+    }
+    let offers = v["offers"].as_array().unwrap();
+    assert!(!offers.is_empty());
+    for o in offers {
+        assert!(o["customer_id"].is_string() && o["product"].is_string());
+        assert!(["cross_sell", "upsell", "replenishment"].contains(&o["kind"].as_str().unwrap()), "{o}");
+        assert!(!o["reason"].as_str().unwrap().is_empty());
+    }
+    assert!(offers.iter().any(|o| o["product"] == "analytics" && o["reason"].as_str().unwrap().contains("who bought landing-page bought analytics within 60 days")));
+    // CSV: one row per offer
+    let out = holdfast(&["next-offers", "--orders", &file, "--csv", "--currency", "USD"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), offers.len() + 1);
+    // the same file gives missed_initiative tasks in at-risk
+    let v = json(&["at-risk", "--orders", &file, "--json", "--currency", "USD"]);
+    let tasks = v["tasks"].as_array().unwrap();
+    assert!(tasks.iter().any(|t| t["flags"].as_array().unwrap().iter().any(|f| f["kind"] == "missed_initiative")));
+}
+
+#[test]
+fn next_offers_needs_products() {
+    let out = holdfast(&["next-offers", "--orders", &cdnow()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no product column"), "{}", String::from_utf8_lossy(&out.stderr));
 }

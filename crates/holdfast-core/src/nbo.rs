@@ -31,7 +31,8 @@
 //!   `X` at most `2W` days ago and has not bought `Y` since their first `X`. It is an *upsell* when
 //!   `X` and `Y` share a category and the median value of orders holding `Y` is higher than of
 //!   those holding `X`; otherwise *cross-sell*. Per `Y` the most confident chain is quoted.
-//! - **replenishment**: an item the customer bought at ≥ 2 distinct instants; their own interval
+//! - **replenishment**: a *consumable* — an item with a reported `X → X` chain, i.e. one that
+//!   customers demonstrably rebuy — that the customer bought at ≥ 2 distinct instants; their own interval
 //!   `i` = median gap between those purchases; due at `last + i`; offered when due at most
 //!   `replenish_ahead_days` (7) after as-of and at most `i` days overdue.
 //!
@@ -117,7 +118,7 @@ impl Chain {
             self.confidence * 100.0,
             self.from,
             self.window_days,
-            fmt_days(self.median_delay_days)
+            fmt_days(self.median_delay_days.round())
         )
     }
 }
@@ -355,6 +356,7 @@ pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<O
     let value = item_median_value(log, opts);
     let cat = log.catalog();
     let same_category = |x: u32, y: u32| opts.level == Level::Product && cat.category(x).is_some() && cat.category(x) == cat.category(y);
+    let consumable: Vec<u32> = chains.iter().filter(|c| c.replenishment).map(|c| c.from_item).collect();
     let mut by_from: FxHashMap<u32, Vec<&Chain>> = FxHashMap::default();
     for ch in chains.iter().filter(|c| !c.replenishment) {
         by_from.entry(ch.from_item).or_default().push(ch);
@@ -374,7 +376,7 @@ pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<O
                 let times: Vec<Instant> = tl.iter().filter(|e| e.1 == x).map(|e| e.0).collect();
                 let last = *times.last().unwrap_or(&as_of);
                 // Replenishment from the customer's own interval.
-                if times.len() >= 2 {
+                if times.len() >= 2 && consumable.contains(&x) {
                     let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
                     let interval = median(&mut gaps);
                     let due = last + interval.round() as i64;
@@ -388,7 +390,7 @@ pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<O
                             reason: format!(
                                 "buys {} {} ({} purchases); last bought {} days ago, {when}",
                                 item_name(log, opts.level, x),
-                                every(interval / DAY as f64),
+                                every((interval / DAY as f64).round()),
                                 times.len(),
                                 fmt_days(days(as_of - last).floor())
                             ),
@@ -626,8 +628,10 @@ mod tests {
         let log = b.build();
         let cat = log.catalog();
         let idx = |n: &str| cat.products.iter().position(|p| p == n).unwrap() as u32;
-        let chains =
-            vec![chain("oil", "filters", idx("oil"), idx("filters"), 0.41, 20.0), chain("oil", "premium-oil", idx("oil"), idx("premium-oil"), 0.2, 90.0)];
+        let mut coffee = chain("coffee", "coffee", idx("coffee"), idx("coffee"), 0.5, 30.0);
+        coffee.replenishment = true;
+        let mut chains =
+            vec![chain("oil", "filters", idx("oil"), idx("filters"), 0.41, 20.0), chain("oil", "premium-oil", idx("oil"), idx("premium-oil"), 0.2, 90.0), coffee];
         let offers = next_offers(&log, &chains, &NboOptions::new(d(195)));
         let ann: Vec<&Offer> = offers.iter().filter(|o| o.customer_id == "ann").collect();
         // coffee every 30 days, last day 160 -> due day 190 (5 days ago); then filters, premium-oil
@@ -648,6 +652,9 @@ mod tests {
         let opts = NboOptions { max_offers: 1, ..NboOptions::new(d(195)) };
         assert_eq!(next_offers(&log, &chains, &opts).iter().filter(|o| o.customer_id == "ann").count(), 1);
         assert!(next_offers(&log, &chains, &NboOptions::new(d(260))).iter().all(|o| o.kind != OfferKind::Replenishment));
+        // coffee is a consumable only because coffee → coffee is a chain: without it, no reminder
+        chains.pop();
+        assert!(next_offers(&log, &chains, &NboOptions::new(d(195))).iter().all(|o| o.kind != OfferKind::Replenishment));
     }
 
     #[test]
