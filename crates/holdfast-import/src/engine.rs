@@ -60,6 +60,7 @@ pub(crate) struct Source {
     /// Lines taken by the header record (the first data line is `header_lines + 1`).
     pub header_lines: u64,
     carry: Vec<u8>,
+    spare: Vec<Vec<u8>>,
     eof: bool,
     stopped: bool,
     pub total: u64,
@@ -93,6 +94,7 @@ impl Source {
             header: Vec::new(),
             header_lines: 1,
             carry: Vec::new(),
+            spare: Vec::new(),
             eof: false,
             stopped: false,
             total,
@@ -159,25 +161,23 @@ impl Source {
 
     fn fill(&mut self, want: usize) -> Result<(), ImportError> {
         while !self.eof && self.carry.len() < want {
-            let old = self.carry.len();
-            let room = (want - old).max(64 << 10);
-            self.carry.resize(old + room, 0);
-            let got = loop {
-                match self.reader.read(&mut self.carry[old..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.carry.truncate(old);
-                        return Err(io_err(&self.path, e));
-                    }
-                }
-            };
-            self.carry.truncate(old + got);
+            let room = (want - self.carry.len()).max(64 << 10);
+            self.carry.reserve(room);
+            // `read_to_end` on a `take` fills spare capacity without zeroing it first.
+            let got = (&mut self.reader).take(room as u64).read_to_end(&mut self.carry).map_err(|e| io_err(&self.path, e))?;
             if got == 0 {
                 self.eof = true;
             }
         }
         Ok(())
+    }
+
+    /// Gives a parsed block's buffer back for the next reads (saves faulting in fresh pages).
+    pub fn recycle(&mut self, mut raw: Vec<u8>) {
+        if self.spare.len() < 4 && raw.capacity() >= self.block_size {
+            raw.clear();
+            self.spare.push(raw);
+        }
     }
 
     /// The next block of whole records, `None` at the end.
@@ -200,7 +200,9 @@ impl Source {
                     continue;
                 }
             };
-            let rest = self.carry.split_off(cut);
+            let mut rest = self.spare.pop().unwrap_or_default();
+            rest.extend_from_slice(&self.carry[cut..]);
+            self.carry.truncate(cut);
             let raw = std::mem::replace(&mut self.carry, rest);
             self.carry.reserve(self.block_size);
             self.done += raw.len() as u64;

@@ -12,11 +12,131 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 enum Fatal {
     Rec(RecErr),
     /// Not UTF-8 at line `bad`; `good`: an earlier line of the block with UTF-8 text.
     Utf8 { good: Option<u64>, bad: u64 },
+}
+
+/// Customer ids interned by all workers at once: 64 shards chosen by hash, each a map to a
+/// shard-local index. Ids handed out are `local << 6 | shard`; [`Interner::finish`] renumbers
+/// customers densely in order of first appearance, so the result does not depend on timing.
+struct Interner {
+    shards: Vec<Mutex<Shard>>,
+}
+
+/// A customer id of up to 23 bytes, stored in the table itself (no pointer to follow).
+type Inline = [u64; 3];
+
+#[inline]
+fn pack(s: &str) -> Option<Inline> {
+    let b = s.as_bytes();
+    if b.len() > 23 {
+        return None;
+    }
+    let mut buf = [0u8; 24];
+    buf[..b.len()].copy_from_slice(b);
+    buf[23] = b.len() as u8;
+    let w = |i: usize| u64::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3], buf[i + 4], buf[i + 5], buf[i + 6], buf[i + 7]]);
+    Some([w(0), w(8), w(16)])
+}
+
+fn unpack(k: &Inline) -> String {
+    let mut buf = [0u8; 24];
+    for (i, w) in k.iter().enumerate() {
+        buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    let n = (buf[23] as usize).min(23);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[derive(Default)]
+struct Shard {
+    /// Customer → (shard-local index, first block it was seen in), so most lookups touch only
+    /// the table.
+    inline: FxHashMap<Inline, (u32, u32)>,
+    map: FxHashMap<Box<str>, (u32, u32)>,
+    /// First position (block << 32 | row) of each customer of the shard.
+    first: Vec<u64>,
+}
+
+const SHARD_BITS: u32 = 6;
+
+impl Interner {
+    fn new() -> Self {
+        Interner { shards: (0..1 << SHARD_BITS).map(|_| Mutex::new(Shard::default())).collect() }
+    }
+
+    #[inline]
+    fn intern(&self, name: &str, pos: u64) -> u32 {
+        let key = pack(name);
+        let mut h = FxHasher::default();
+        match &key {
+            Some(k) => k.hash(&mut h),
+            None => name.hash(&mut h),
+        }
+        // Middle bits: the shard's own map uses the low bits (position) and the top ones (tag).
+        let s = ((h.finish() >> 32) & ((1 << SHARD_BITS) - 1)) as usize;
+        let mut guard = match self.shards[s].lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let shard = &mut *guard;
+        let block = (pos >> 32) as u32;
+        let found = match &key {
+            Some(k) => shard.inline.get_mut(k),
+            None => shard.map.get_mut(name),
+        };
+        let local = match found {
+            Some(v) => {
+                // Rows of one block come in order; only an earlier block can move the first sight.
+                let l = v.0;
+                if block < v.1 {
+                    v.1 = block;
+                    shard.first[l as usize] = pos;
+                }
+                l
+            }
+            None => {
+                let l = shard.first.len() as u32;
+                shard.first.push(pos);
+                match key {
+                    Some(k) => shard.inline.insert(k, (l, block)),
+                    None => shard.map.insert(name.into(), (l, block)),
+                };
+                l
+            }
+        };
+        (local << SHARD_BITS) | s as u32
+    }
+
+    /// Customer names in order of first appearance and, per shard, the dense index of each
+    /// shard-local customer.
+    fn finish(self) -> (Vec<String>, Vec<Vec<u32>>) {
+        let shards: Vec<Shard> = self.shards.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect();
+        let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(shards.iter().map(|s| s.first.len()).sum());
+        for (si, sh) in shards.iter().enumerate() {
+            order.extend(sh.first.iter().enumerate().map(|(l, &f)| (f, si as u32, l as u32)));
+        }
+        order.par_sort_unstable();
+        let mut dense: Vec<Vec<u32>> = shards.iter().map(|s| vec![0u32; s.first.len()]).collect();
+        for (rank, &(_, si, l)) in order.iter().enumerate() {
+            dense[si as usize][l as usize] = rank as u32;
+        }
+        let mut names = vec![String::new(); order.len()];
+        drop(order);
+        for (si, sh) in shards.into_iter().enumerate() {
+            for (name, (l, _)) in sh.map {
+                names[dense[si][l as usize] as usize] = name.into_string();
+            }
+            for (k, (l, _)) in sh.inline {
+                names[dense[si][l as usize] as usize] = unpack(&k);
+            }
+        }
+        (names, dense)
+    }
 }
 
 #[derive(Default)]
@@ -30,8 +150,6 @@ struct BlockOut {
     n_bad: usize,
     utf8_good: Option<u64>,
     ev: SlashEvidence,
-    /// Customer ids in local index order.
-    names: Vec<String>,
     cust: Vec<u32>,
     at: Vec<i64>,
     amount: Vec<i64>,
@@ -49,7 +167,7 @@ struct BlockOut {
     ids_increasing: bool,
 }
 
-fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encoding, delim: u8, force_keys: bool) -> BlockOut {
+fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encoding, delim: u8, force_keys: bool, interner: &Interner) -> BlockOut {
     let mut out = BlockOut { ids_increasing: true, ..Default::default() };
     let text = match decode_block(enc, &block.raw) {
         Ok(t) => t,
@@ -73,8 +191,6 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
         out.line_off.push(0);
     }
     let mut keys: Vec<u64> = Vec::new();
-    let mut local: FxHashMap<String, u32> = FxHashMap::default();
-    local.reserve(cap / 2);
     let mut prod_local: FxHashMap<String, u32> = FxHashMap::default();
     let mut last_order: Option<u32> = None;
     let mut last_id = String::new();
@@ -94,7 +210,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
                 return out;
             }
         };
-        if f.iter().all(|c| c.trim().is_empty()) {
+        if f[0].trim().is_empty() && f.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         out.rows += 1;
@@ -118,14 +234,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
                 continue;
             }
         };
-        let c = match local.get(p.customer) {
-            Some(&c) => c,
-            None => {
-                let c = local.len() as u32;
-                local.insert(p.customer.to_string(), c);
-                c
-            }
-        };
+        let c = interner.intern(p.customer, ((block.index as u64) << 32) | out.rows as u64);
         let mut merged = false;
         if has_ids {
             if let Some(id) = p.order_id {
@@ -180,8 +289,9 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
                     }
                 };
                 if let Some(cat) = p.category {
+                    // A product's category is the first one given.
                     let slot = &mut out.products[k as usize].1;
-                    if slot.as_deref() != Some(cat) {
+                    if slot.is_none() {
                         *slot = Some(cat.to_string());
                     }
                 }
@@ -195,10 +305,6 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     }
     out.lines = recs.line;
     out.last_id = last_order.map(|_| last_id);
-    out.names = vec![String::new(); local.len()];
-    for (name, c) in local {
-        out.names[c as usize] = name;
-    }
     if has_ids && (!out.ids_increasing || force_keys) {
         out.keys = Some(keys);
     }
@@ -208,8 +314,6 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
 /// Columns of the whole file, filled block by block.
 #[derive(Default)]
 struct Merged {
-    index: FxHashMap<Box<str>, u32>,
-    n_customers: u32,
     cust: Vec<u32>,
     at: Vec<i64>,
     amount: Vec<i64>,
@@ -233,7 +337,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
 
 fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), force_keys: bool) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
-    let mut src = Source::open(path, origin.clone(), opts, BLOCK)?;
+    let mut src = Source::open(path, origin.clone(), opts, BLOCK / 2)?;
     let whole = src.sample().len() as u64 + src.done >= src.total;
     let plan = OrderPlan::new(&src, opts, whole)?;
     let (enc, delim) = (src.encoding, src.delimiter);
@@ -242,6 +346,7 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
     let batch = rayon::current_num_threads().max(1);
 
     let mut m = Merged::default();
+    let interner = Interner::new();
     if has_lines {
         m.line_off.push(0);
     }
@@ -251,14 +356,17 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
     let mut errors = Problems::default();
     let mut ev = SlashEvidence::default();
     let mut utf8_line: Option<u64> = None;
+    let mut sized = false;
     let mut pending: Vec<Block> = read_batch(&mut src, batch)?;
     while !pending.is_empty() {
         // Parse this batch while the next one is read.
         let (outs, next) = rayon::join(
-            || pending.par_iter().map(|b| parse_block(&plan, b, enc, delim, force_keys)).collect::<Vec<_>>(),
+            || pending.par_iter().map(|b| parse_block(&plan, b, enc, delim, force_keys, &interner)).collect::<Vec<_>>(),
             || read_batch(&mut src, batch),
         );
-        drop(std::mem::take(&mut pending));
+        for b in std::mem::take(&mut pending) {
+            src.recycle(b.raw);
+        }
         for out in outs {
             if let Some(f) = &out.fatal {
                 return Err(match f {
@@ -297,6 +405,21 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
             append(&mut m, out, has_lines, has_ids);
         }
         progress(src.done, src.total);
+        if !sized && src.done > 0 {
+            // Reserve the columns once, from the rows per byte of the first batch.
+            sized = true;
+            let est = (m.at.len() as f64 * src.total as f64 / src.done as f64 * 1.02) as usize;
+            let more = est.saturating_sub(m.at.len());
+            m.cust.reserve_exact(more);
+            m.at.reserve_exact(more);
+            m.amount.reserve_exact(more);
+            if has_lines {
+                let lines_est = (m.product.len() as f64 * src.total as f64 / src.done as f64 * 1.02) as usize;
+                m.product.reserve_exact(lines_est.saturating_sub(m.product.len()));
+                m.qty.reserve_exact(lines_est.saturating_sub(m.qty.len()));
+                m.line_off.reserve_exact(more);
+            }
+        }
         pending = next?;
     }
     if m.need_keys && m.keys_missing && !force_keys {
@@ -312,11 +435,20 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
     if errors.count > 0 && !opts.skip_bad_rows {
         return Err(ImportError::Rows { errors: errors.listed, total: errors.count });
     }
+    // Dense customer indices in order of first appearance.
+    let (customer_ids, dense) = interner.finish();
+    const MASK: u32 = (1 << SHARD_BITS) - 1;
+    m.cust.par_iter_mut().for_each(|c| *c = dense[(*c & MASK) as usize][(*c >> SHARD_BITS) as usize]);
+    drop(dense);
     if m.need_keys {
-        merge_same_orders(&mut m, has_lines);
+        merge_same_orders(&mut m, has_lines, customer_ids.len());
     }
     m.keys = Vec::new();
-    let customer_ids = customer_names(&mut m);
+    for v in [&mut m.cust, &mut m.product, &mut m.qty, &mut m.line_off] {
+        v.shrink_to_fit();
+    }
+    m.at.shrink_to_fit();
+    m.amount.shrink_to_fit();
     let lines = has_lines.then(|| OrderLines {
         offsets: std::mem::take(&mut m.line_off),
         product: std::mem::take(&mut m.product),
@@ -357,30 +489,8 @@ fn read_batch(src: &mut Source, n: usize) -> Result<Vec<Block>, ImportError> {
     Ok(v)
 }
 
-/// Customer names in index order (the interning table is consumed).
-fn customer_names(m: &mut Merged) -> Vec<String> {
-    let mut names: Vec<String> = vec![String::new(); m.n_customers as usize];
-    for (k, i) in std::mem::take(&mut m.index) {
-        names[i as usize] = k.into_string();
-    }
-    names
-}
 
 fn append(m: &mut Merged, out: BlockOut, has_lines: bool, has_ids: bool) {
-    // Customers: local → global.
-    let mut remap = Vec::with_capacity(out.names.len());
-    for name in &out.names {
-        let g = match m.index.get(name.as_str()) {
-            Some(&g) => g,
-            None => {
-                let g = m.n_customers;
-                m.n_customers += 1;
-                m.index.insert(name.as_str().into(), g);
-                g
-            }
-        };
-        remap.push(g);
-    }
     let prod_map: Vec<u32> = out
         .products
         .iter()
@@ -415,7 +525,7 @@ fn append(m: &mut Merged, out: BlockOut, has_lines: bool, has_ids: bool) {
     // The first order may continue the last order of the previous block.
     if has_ids && n > 0 {
         if let (Some((lc, lid)), Some(fid)) = (&m.last_id, &out.first_id) {
-            if *lc == remap[out.cust[0] as usize] && lid == fid && !m.at.is_empty() {
+            if *lc == out.cust[0] && lid == fid && !m.at.is_empty() {
                 let o = m.at.len() - 1;
                 m.amount[o] = m.amount[o].saturating_add(out.amount[0]);
                 m.at[o] = m.at[o].min(out.at[0]);
@@ -450,12 +560,12 @@ fn append(m: &mut Merged, out: BlockOut, has_lines: bool, has_ids: bool) {
             m.last_num = out.id_last_num;
         }
         if let Some(lid) = &out.last_id {
-            m.last_id = Some((remap[out.cust[n - 1] as usize], lid.clone()));
+            m.last_id = Some((out.cust[n - 1], lid.clone()));
         }
     }
     let cap = |v: &mut Vec<u32>| v.reserve(n);
     cap(&mut m.cust);
-    m.cust.extend(out.cust[first..].iter().map(|&c| remap[c as usize]));
+    m.cust.extend_from_slice(&out.cust[first..]);
     m.at.extend_from_slice(&out.at[first..]);
     m.amount.extend_from_slice(&out.amount[first..]);
     if has_lines {
@@ -468,12 +578,11 @@ fn append(m: &mut Merged, out: BlockOut, has_lines: bool, has_ids: bool) {
 }
 
 /// Orders of one customer sharing an order id (not adjacent in the file) become one order.
-fn merge_same_orders(m: &mut Merged, has_lines: bool) {
+fn merge_same_orders(m: &mut Merged, has_lines: bool, nc: usize) {
     let n = m.cust.len();
     if m.keys.len() != n {
         return;
     }
-    let nc = m.n_customers as usize;
     let mut off = vec![0u32; nc + 1];
     for &c in &m.cust {
         off[c as usize + 1] += 1;

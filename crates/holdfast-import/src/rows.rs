@@ -22,7 +22,16 @@ const CANCEL_WORDS: &[&str] = &["cancelled", "canceled", "отменен", "от
 
 /// The status of a status cell.
 pub fn order_status(s: &str) -> OrderStatus {
-    let l = s.trim().to_lowercase();
+    let s = s.trim();
+    if s.is_ascii() {
+        // Without allocating: the English words, any case.
+        let eq = |w: &str| s.eq_ignore_ascii_case(w);
+        if !crate::EXCLUDED_STATUSES.iter().any(|w| w.is_ascii() && eq(w)) {
+            return OrderStatus::Counted;
+        }
+        return if CANCEL_WORDS.iter().any(|w| eq(w)) { OrderStatus::Cancelled } else { OrderStatus::Refunded };
+    }
+    let l = s.to_lowercase();
     if !crate::EXCLUDED_STATUSES.contains(&l.as_str()) {
         OrderStatus::Counted
     } else if CANCEL_WORDS.contains(&l.as_str()) {
