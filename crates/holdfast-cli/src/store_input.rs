@@ -44,3 +44,11 @@ pub fn load_orders_from_store(db: &str) -> anyhow::Result<OrderLog> {
     }
     Ok(log)
 }
+
+/// The orders of a command: from `path` when given, else from the store at `--db`.
+pub fn load_orders_or_store(path: Option<&std::path::Path>, input: &crate::input::OrdersInput, cal: &Calendar, g: &crate::Global) -> anyhow::Result<OrderLog> {
+    match path {
+        Some(p) => crate::commands::analyze::load_orders(p, input, cal, g.quiet),
+        None => load_orders_from_store(&g.db),
+    }
+}

@@ -49,7 +49,7 @@ impl<W: Write> Csv<W> {
 pub fn header(entity: Entity) -> &'static [&'static str] {
     match entity {
         Entity::Customers => &["customer_id", "kind", "name", "email", "phone", "owner", "tags", "created_at", "consents"],
-        Entity::Orders => &["order_id", "customer_id", "ordered_at", "amount", "currency", "status", "product", "category", "quantity", "line_amount"],
+        Entity::Orders => &["order_id", "customer_id", "ordered_at", "amount", "currency", "status", "product", "category", "quantity"],
         Entity::Events => &["event_id", "customer_id", "kind", "occurred_at", "properties"],
         Entity::Subscriptions => &["subscription_id", "customer_id", "plan", "mrr", "currency", "started_at", "ended_at", "cancel_reason"],
         Entity::Feedback => &["feedback_id", "customer_id", "responded_at", "score", "survey", "comment", "touchpoint"],
@@ -58,7 +58,8 @@ pub fn header(entity: Entity) -> &'static [&'static str] {
 
 impl Store {
     /// Writes all rows of `entity` in workspace `ws` as CSV with a header; returns the rows written.
-    /// Orders with several lines are written one row per line, repeating the order's columns.
+    /// Orders with several lines are written one row per line, repeating the order's id, customer,
+    /// time and status.
     /// Customers' consents are one JSON array column.
     pub async fn export_csv(&self, ws: WorkspaceId, entity: Entity, out: impl Write) -> Result<u64> {
         let mut w = Csv { out: std::io::BufWriter::new(out), line: String::new() };
@@ -85,14 +86,21 @@ impl Store {
             }
             Entity::Orders => {
                 for o in self.orders(ws, None).await? {
-                    let amount = format_minor(o.amount, o.currency);
                     let at = rfc3339(o.ordered_at);
                     if o.lines.is_empty() {
-                        w.row(&[o.external_id.as_str(), &o.customer, &at, &amount, o.currency.as_str(), &o.status, "", "", "", ""])?;
+                        w.row(&[o.external_id.as_str(), &o.customer, &at, &format_minor(o.amount, o.currency), o.currency.as_str(), &o.status, "", "", ""])?;
                     }
-                    for l in &o.lines {
-                        let la = l.amount.map(|a| format_minor(a, o.currency)).unwrap_or_default();
-                        w.row(&[o.external_id.as_str(), &o.customer, &at, &amount, o.currency.as_str(), &o.status, &l.sku, l.category.as_deref().unwrap_or(""), &l.quantity.to_string(), &la])?;
+                    // The importer sums the amounts of rows sharing an order id, so each row carries
+                    // its line's amount when the lines add up to the order, else the first row the
+                    // whole amount.
+                    let by_line = o.lines.iter().map(|l| l.amount).sum::<Option<i64>>() == Some(o.amount);
+                    for (k, l) in o.lines.iter().enumerate() {
+                        let a = match (by_line, l.amount) {
+                            (true, Some(a)) => a,
+                            _ if k == 0 => o.amount,
+                            _ => 0,
+                        };
+                        w.row(&[o.external_id.as_str(), &o.customer, &at, &format_minor(a, o.currency), o.currency.as_str(), &o.status, &l.sku, l.category.as_deref().unwrap_or(""), &l.quantity.to_string()])?;
                     }
                     n += 1;
                 }

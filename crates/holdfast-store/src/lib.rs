@@ -297,3 +297,49 @@ impl RowHash {
         self.0 as i64
     }
 }
+
+/// Creating and dropping whole PostgreSQL databases on a server (for tests and demos).
+pub mod admin {
+    use crate::error::{Error, Result};
+    use sqlx::Connection;
+
+    /// The URL of database `name` on the server of `admin_url` (same user, host and options).
+    pub fn database_url(admin_url: &str, name: &str) -> String {
+        let (base, query) = match admin_url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin_url, String::new()),
+        };
+        let after_scheme = base.find("://").map(|k| k + 3).unwrap_or(0);
+        let root = match base[after_scheme..].find('/') {
+            Some(k) => &base[..after_scheme + k],
+            None => base,
+        };
+        format!("{root}/{name}{query}")
+    }
+
+    fn check_name(name: &str) -> Result<()> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(Error::Invalid(format!("{name:?} is not a database name (lower-case letters, digits, _)")));
+        }
+        Ok(())
+    }
+
+    /// Creates database `name` and returns its URL. Fails with a message naming the server when
+    /// PostgreSQL is unreachable.
+    pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
+        check_name(name)?;
+        let mut c = sqlx::PgConnection::connect(admin_url).await.map_err(|source| Error::Open { url: crate::redact_url(admin_url), source })?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await?;
+        c.close().await.ok();
+        Ok(database_url(admin_url, name))
+    }
+
+    /// Drops database `name`, disconnecting its sessions.
+    pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+        check_name(name)?;
+        let mut c = sqlx::PgConnection::connect(admin_url).await.map_err(|source| Error::Open { url: crate::redact_url(admin_url), source })?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await?;
+        c.close().await.ok();
+        Ok(())
+    }
+}

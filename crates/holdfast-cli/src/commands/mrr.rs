@@ -1,10 +1,102 @@
-//! `holdfast mrr` (being built).
+//! `holdfast mrr`: subscription metrics from the store.
 
+use crate::commands::analyze::{parse_instant, parse_month, parse_period, print, print_json};
+use crate::store_input::Db;
 use crate::Global;
+use holdfast_core::money::{format_minor, to_major};
+use holdfast_core::subscriptions::{mrr_movement, MrrOptions, Subscription};
+use holdfast_core::Granularity;
+use holdfast_report::Table;
 
+/// MRR per period and its movement (new, expansion, contraction, churned, reactivation), gross and
+/// net revenue retention, subscriber movement, logo churn and revenue churn side by side
+/// (definitions in METRICS.md, "Subscriptions").
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:\n  holdfast --db sqlite://shop.db mrr\n  holdfast --db sqlite://shop.db mrr --period quarter --from 2023-01 --json")]
+pub struct Args {
+    /// Period: month, quarter or year.
+    #[arg(long, default_value = "month", value_parser = parse_period)]
+    pub period: Granularity,
+    /// First period: the one containing this month (YYYY-MM). Default: the first subscription's.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub from: Option<String>,
+    /// Periods up to this date (YYYY-MM-DD). Default: the day after the last start or end.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("`holdfast mrr` is not available in this build yet")
+fn rate(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into())
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let db = Db::open(&g.db)?;
+    let cal = db.calendar()?;
+    let stored = db.run(db.store.load_subscriptions(db.ws.id))?;
+    if stored.is_empty() {
+        anyhow::bail!("the store {} has no subscriptions; import some with `holdfast import subscriptions FILE`", db.store.url());
+    }
+    let currency = stored[0].currency;
+    if let Some(other) = stored.iter().find(|s| s.currency != currency) {
+        anyhow::bail!("subscriptions are in more than one currency ({currency} and {}); MRR needs one", other.currency);
+    }
+    let subs: Vec<Subscription> = stored.iter().map(|s| Subscription { customer: s.customer.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at }).collect();
+    let first = subs.iter().map(|s| s.started_at).min().unwrap_or(0);
+    let last = subs.iter().map(|s| s.ended_at.unwrap_or(s.started_at).max(s.started_at)).max().unwrap_or(first);
+    let to = match &args.as_of {
+        Some(s) => parse_instant(s, &cal).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
+        None => cal.start_of_day(cal.date(last).succ_opt().unwrap_or(cal.date(last))),
+    };
+    let from = match &args.from {
+        Some(s) => parse_month(s, &cal).map_err(|e| anyhow::anyhow!("--from: {e}"))?,
+        None => first,
+    };
+    let report = mrr_movement(&subs, &cal, &MrrOptions { granularity: args.period, from, to }, currency);
+    let m = |v: i64| to_major(v, currency);
+    if args.json {
+        let periods: Vec<_> = report
+            .periods
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "period": p.label, "start": cal.date(p.start).to_string(), "end": cal.date(p.end).to_string(),
+                    "mrr_start": m(p.mrr_start), "mrr_end": m(p.mrr_end), "new": m(p.new), "expansion": m(p.expansion),
+                    "contraction": m(p.contraction), "churned": m(p.churned), "reactivation": m(p.reactivation), "net_new": m(p.net_new),
+                    "grr": p.grr, "nrr": p.nrr, "subscribers_start": p.subscribers_start, "subscribers_end": p.subscribers_end,
+                    "subscribers_new": p.subscribers_new, "subscribers_reactivated": p.subscribers_reactivated,
+                    "subscribers_lost": p.subscribers_lost, "subscribers_kept": p.subscribers_kept,
+                    "logo_churn": p.logo_churn, "revenue_churn": p.revenue_churn,
+                })
+            })
+            .collect();
+        return print_json(&serde_json::json!({"currency": currency, "periods": periods}));
+    }
+    let f = |v: i64| format_minor(v, currency);
+    let mut t = Table::new(&["period", "MRR start", "new", "expansion", "contraction", "churned", "reactivation", "MRR end", "GRR", "NRR", "subs S", "N", "R", "L", "E", "logo churn", "revenue churn"]);
+    for p in &report.periods {
+        t.row(vec![
+            p.label.clone(),
+            f(p.mrr_start),
+            f(p.new),
+            f(p.expansion),
+            f(p.contraction),
+            f(p.churned),
+            f(p.reactivation),
+            f(p.mrr_end),
+            rate(p.grr),
+            rate(p.nrr),
+            p.subscribers_start.to_string(),
+            p.subscribers_new.to_string(),
+            p.subscribers_reactivated.to_string(),
+            p.subscribers_lost.to_string(),
+            p.subscribers_end.to_string(),
+            rate(p.logo_churn),
+            rate(p.revenue_churn),
+        ]);
+    }
+    print(&format!("MRR per {} ({currency})\n", args.period))?;
+    print(&t.to_text())
 }
