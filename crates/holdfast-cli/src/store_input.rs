@@ -24,6 +24,17 @@ impl Db {
         Ok(Db { rt, store, ws })
     }
 
+    /// Opens a store that must already exist: a missing SQLite file is an error, not a new store.
+    pub fn open_existing(db: &str) -> anyhow::Result<Db> {
+        if let Some(rest) = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:")) {
+            let file = rest.split('?').next().unwrap_or(rest);
+            if !file.contains(":memory:") && !std::path::Path::new(file).exists() {
+                anyhow::bail!("no store at {db} (the file {file} does not exist); import data first with `holdfast --db {db} import orders FILE`, or pass --db");
+            }
+        }
+        Db::open(db)
+    }
+
     /// Runs a store future to completion.
     pub fn run<T>(&self, f: impl std::future::Future<Output = holdfast_store::Result<T>>) -> anyhow::Result<T> {
         Ok(self.rt.block_on(f)?)
@@ -37,7 +48,7 @@ impl Db {
 
 /// The counted orders of the CLI's workspace in the store at `db`, loaded in bulk.
 pub fn load_orders_from_store(db: &str) -> anyhow::Result<OrderLog> {
-    let d = Db::open(db)?;
+    let d = Db::open_existing(db)?;
     let log = d.run(d.store.load_order_log(d.ws.id))?;
     if log.is_empty() {
         anyhow::bail!("the store {} has no counted orders; import some with `holdfast --db {} import orders FILE`", d.store.url(), d.store.url());

@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  holdfast analyze orders.csv --out report.html\n  holdfast analyze orders.csv --period quarter --window 180 --as-of 2024-07-01 --json")]
 pub struct Args {
-    /// Orders file (CSV: customer, date, amount; optional order_id, status, …).
+    /// Orders file (CSV: customer, date, amount; optional order_id, status, …). Omitted: the
+    /// orders in the store given by --db.
     #[arg(value_name = "ORDERS")]
-    pub orders: PathBuf,
+    pub orders: Option<PathBuf>,
     /// Customers file (accepted; not used by this report yet).
     #[arg(long, value_name = "FILE")]
     pub customers: Option<PathBuf>,
@@ -146,12 +147,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.window == 0 {
         anyhow::bail!("--window must be at least 1 day");
     }
-    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
     let as_of = args.when.as_of(&log, &cal)?;
     if args.customers.is_some() && !g.quiet {
         eprintln!("note: --customers is accepted but not used by this report yet");
     }
-    let source = args.orders.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| args.orders.display().to_string());
+    let source = match &args.orders {
+        Some(o) => o.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| o.display().to_string()),
+        None => holdfast_store::redact_url(&g.db),
+    };
     let report = analyze(&log, &AnalyzeOptions { calendar: cal, granularity: args.period, window_days: args.window, as_of, source });
     if let Some(out) = &args.out {
         std::fs::write(out, render(&report)).with_context(|| format!("cannot write {}", out.display()))?;

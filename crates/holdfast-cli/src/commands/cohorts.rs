@@ -1,6 +1,6 @@
 //! `holdfast cohorts`: cohort tables of customers and revenue.
 
-use crate::commands::analyze::{load_orders, print, print_json, When};
+use crate::commands::analyze::{print, print_json, When};
 use crate::Global;
 use holdfast_core::cohorts::{cohorts, CohortOptions, CohortTable};
 use holdfast_core::Granularity;
@@ -15,9 +15,9 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  holdfast cohorts --orders orders.csv --period month --metric customers\n  holdfast cohorts --orders orders.csv --period quarter --metric revenue --json")]
 pub struct Args {
-    /// Orders file (CSV).
+    /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
-    pub orders: PathBuf,
+    pub orders: Option<PathBuf>,
     /// Cohort period: month or quarter.
     #[arg(long, default_value = "month", value_parser = parse_cohort_period)]
     pub period: Granularity,
@@ -49,7 +49,7 @@ struct Out<'a> {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let cal = args.when.calendar()?;
-    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
     let as_of = args.when.as_of(&log, &cal)?;
     let table = cohorts(&log, &cal, &CohortOptions { granularity: args.period, as_of });
     if args.json {

@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open(&g.db)?;
+    let db = Db::open_existing(&g.db)?;
     let v = match db.rt.block_on(db.store.customer_view(db.ws.id, &args.id)) {
         Err(holdfast_store::Error::NotFound { .. }) => anyhow::bail!("no customer {:?} in {}", args.id, db.store.url()),
         r => r?,

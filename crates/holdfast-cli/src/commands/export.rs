@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open(&g.db)?;
+    let db = Db::open_existing(&g.db)?;
     let n = match &args.out {
         Some(p) => {
             let f = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;

@@ -1,6 +1,6 @@
 //! `holdfast movement`: period movement (start, new, reactivated, lost, kept) and the rates.
 
-use crate::commands::analyze::{load_orders, parse_month, parse_period, print, print_json, When};
+use crate::commands::analyze::{parse_month, parse_period, print, print_json, When};
 use crate::Global;
 use holdfast_core::{movement, Granularity, MovementOptions};
 use holdfast_report::movement_table;
@@ -11,9 +11,9 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  holdfast movement --orders orders.csv --period month --window 365 --json\n  holdfast movement --orders orders.csv --period quarter --from 2023-01 --to 2024-12")]
 pub struct Args {
-    /// Orders file (CSV).
+    /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
-    pub orders: PathBuf,
+    pub orders: Option<PathBuf>,
     /// Period: month, quarter or year.
     #[arg(long, default_value = "month", value_parser = parse_period)]
     pub period: Granularity,
@@ -47,7 +47,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             anyhow::bail!("--to is before --from");
         }
     }
-    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
     let as_of = args.when.as_of(&log, &cal)?;
     let mv = movement(&log, &cal, &MovementOptions { granularity: args.period, window_days: args.window, as_of, from, to });
     if args.json {

@@ -33,7 +33,7 @@ fn rate(x: Option<f64>) -> String {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open(&g.db)?;
+    let db = Db::open_existing(&g.db)?;
     let cal = db.calendar()?;
     let stored = db.run(db.store.load_subscriptions(db.ws.id))?;
     if stored.is_empty() {

@@ -32,7 +32,7 @@ fn finite(x: f64) -> Option<f64> {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open(&g.db)?;
+    let db = Db::open_existing(&g.db)?;
     let cal = db.calendar()?;
     let log = db.run(db.store.load_order_log(db.ws.id))?;
     let as_of: Instant = match &args.as_of {
