@@ -100,7 +100,7 @@ impl Source {
             total,
             done: 0,
             next_index: 0,
-            block_size: block_size.max(1024),
+            block_size: block_size.max(64),
         };
         s.fill(s.block_size)?;
         // UTF-8 byte order mark.

@@ -331,13 +331,13 @@ struct Merged {
 }
 
 /// Reads an orders file into an [`OrdersFile`] (see [`crate::read_orders`]).
-pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    read_with(path, origin, opts, progress, false)
+pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), block: Option<usize>) -> Result<OrdersFile, ImportError> {
+    read_with(path, origin, opts, progress, false, block.unwrap_or(BLOCK / 2))
 }
 
-fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), force_keys: bool) -> Result<OrdersFile, ImportError> {
+fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), force_keys: bool, block: usize) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
-    let mut src = Source::open(path, origin.clone(), opts, BLOCK / 2)?;
+    let mut src = Source::open(path, origin.clone(), opts, block)?;
     let whole = src.sample().len() as u64 + src.done >= src.total;
     let plan = OrderPlan::new(&src, opts, whole)?;
     let (enc, delim) = (src.encoding, src.delimiter);
@@ -423,7 +423,7 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
         pending = next?;
     }
     if m.need_keys && m.keys_missing && !force_keys {
-        return read_with(plan.path.clone(), origin, opts, progress, true);
+        return read_with(plan.path.clone(), origin, opts, progress, true, block);
     }
     if rows == 0 {
         return Err(ImportError::NoRows { path: plan.path.clone() });
