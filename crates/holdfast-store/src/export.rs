@@ -52,7 +52,7 @@ pub fn header(entity: Entity) -> &'static [&'static str] {
         Entity::Orders => &["order_id", "customer_id", "ordered_at", "amount", "currency", "status", "product", "category", "quantity"],
         Entity::Events => &["event_id", "customer_id", "kind", "occurred_at", "properties"],
         Entity::Subscriptions => &["subscription_id", "customer_id", "plan", "mrr", "currency", "started_at", "ended_at", "cancel_reason"],
-        Entity::Feedback => &["feedback_id", "customer_id", "responded_at", "score", "survey", "comment", "touchpoint"],
+        Entity::Feedback => &["feedback_id", "customer_id", "submitted_at", "score", "survey", "comment", "touchpoint"],
     }
 }
 

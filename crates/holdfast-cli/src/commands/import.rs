@@ -34,6 +34,8 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let db = Db::open(&g.db)?;
+    // Dropping an unfinished import (on any error) rolls back inside the runtime.
+    let _enter = db.rt.enter();
     let cal = db.calendar()?;
     let opts = ImportOptions {
         encoding: args.input.encoding,

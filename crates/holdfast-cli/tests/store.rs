@@ -1,0 +1,216 @@
+//! The store through the real binary, on SQLite and PostgreSQL (`HOLDFAST_TEST_PG`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`; each test creates and drops its own database and
+//! fails, never skips, when PostgreSQL is unreachable).
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn holdfast(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_holdfast")).arg("--db").arg(db).arg("--quiet").args(args).output().expect("run holdfast")
+}
+
+fn ok(db: &str, args: &[&str]) -> String {
+    let o = holdfast(db, args);
+    assert!(o.status.success(), "holdfast {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+fn json(db: &str, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(db, args)).expect("JSON")
+}
+
+/// A fresh database: a SQLite file in a temp dir, or a PostgreSQL database dropped on drop.
+struct Db {
+    url: String,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Db {
+    fn new(pg: bool) -> Db {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if !pg {
+            return Db { url: format!("sqlite://{}", dir.path().join("h.db").display()), pg: None, _dir: dir };
+        }
+        let admin = std::env::var("HOLDFAST_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("holdfast_cli_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+        let rt = holdfast_store::runtime().expect("runtime");
+        let url = rt
+            .block_on(holdfast_store::admin::create_database(&admin, &name))
+            .unwrap_or_else(|e| panic!("PostgreSQL is unreachable or refused a new database ({e}); start it or set HOLDFAST_TEST_PG"));
+        Db { url, pg: Some((admin, name)), _dir: dir }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            if let Ok(rt) = holdfast_store::runtime() {
+                let _ = rt.block_on(holdfast_store::admin::drop_database(&admin, &name));
+            }
+        }
+    }
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(false)
+            }
+            #[test]
+            fn postgres() {
+                super::$name(true)
+            }
+        }
+    };
+}
+
+fn without_source(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("source");
+    }
+    v
+}
+
+/// generate → import → export → import into a fresh database: the same analyses as the file.
+fn round_trip(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = dir.path().join("orders.csv");
+    let o = orders.to_str().unwrap();
+    let g = Command::new(env!("CARGO_BIN_EXE_holdfast")).args(["--quiet", "generate", "--customers", "1500", "--seed", "5", "--out", o]).output().unwrap();
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+    let (a, b) = (Db::new(pg), Db::new(pg));
+    let first = ok(&a.url, &["import", "orders", o, "--json"]);
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert!(first["inserted"].as_u64().unwrap() > 10_000);
+    let again = json(&a.url, &["import", "orders", o, "--json"]);
+    assert_eq!((again["inserted"].as_u64(), again["updated"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(again["unchanged"], first["inserted"]);
+    let exported = dir.path().join("export.csv");
+    ok(&a.url, &["export", "orders", "--out", exported.to_str().unwrap()]);
+    ok(&b.url, &["import", "orders", exported.to_str().unwrap()]);
+    let nodb = "sqlite:///nonexistent/never.db";
+    for args in [&["movement", "--json"][..], &["cohorts", "--json"], &["cohorts", "--metric", "revenue", "--period", "quarter", "--json"]] {
+        let from_file = json(nodb, &[args, &["--orders", o]].concat());
+        assert_eq!(json(&a.url, args), from_file, "{args:?} on the store differs from the file");
+        assert_eq!(json(&b.url, args), from_file, "{args:?} after export and re-import differs from the file");
+    }
+    let from_file = without_source(json(nodb, &["analyze", o, "--json"]));
+    assert_eq!(without_source(json(&b.url, &["analyze", "--json"])), from_file);
+    // Scoring writes a snapshot the customer view shows.
+    let s = json(&b.url, &["score", "--json"]);
+    assert!(s["customers"].as_u64().unwrap() > 1000, "{s}");
+    let v = json(&b.url, &["customer", "C000570", "--json"]);
+    assert_eq!(v["customer"]["external_id"], "C000570");
+    assert!(v["score"]["segment"].is_string(), "{v}");
+    assert!(!v["orders"].as_array().unwrap().is_empty());
+}
+both!(round_trip);
+
+/// A file whose row 90,000 is bad leaves the database exactly as it was.
+fn atomic_import(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(pg);
+    let small = dir.path().join("small.csv");
+    std::fs::write(&small, "order_id,customer_id,ordered_at,amount,status\n1,a,2024-01-05,10.00,completed\n2,b,2024-02-05,20.00,refunded\n").unwrap();
+    ok(&db.url, &["import", "orders", small.to_str().unwrap()]);
+    let before = ok(&db.url, &["export", "orders"]);
+    let mut text = String::from("order_id,customer_id,ordered_at,amount\n");
+    for k in 1..=100_000u32 {
+        let date = if k == 90_000 { "2024-13-45".to_owned() } else { format!("2024-{:02}-{:02}", k % 12 + 1, k % 28 + 1) };
+        text.push_str(&format!("n{k},c{},{date},{}.50\n", k % 7000, k % 300));
+    }
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, text).unwrap();
+    let out = holdfast(&db.url, &["import", "orders", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:90001:") && err.contains("2024-13-45"), "{err}");
+    assert_eq!(ok(&db.url, &["export", "orders"]), before);
+    assert_eq!(ok(&db.url, &["export", "customers"]).lines().count(), 3);
+}
+both!(atomic_import);
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+/// Subscriptions, customers, events and feedback through `import`, `mrr` and `customer`.
+/// February 2024 by hand (amounts per month): A 100 → 150 on 02-10 (expansion 50), B 200 → 120
+/// on 02-15 (contraction 80), C 300 cancelled 02-20 (churned 300), D new at 50, E paid 70 in 2023,
+/// back at 90 (reactivation 90), F 40 throughout. MRR 640 → 450; GRR = (640 − 80 − 300)/640 =
+/// 0.40625; NRR = (640 + 50 − 80 − 300)/640 = 0.484375; subscribers S 4, N 1, R 1, L 1, E 5.
+fn subscriptions_and_the_customer_view(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(pg);
+    let subs = write(
+        dir.path(),
+        "subs.csv",
+        "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\n\
+         a1,A,basic,100.00,USD,2023-06-01,2024-02-10,\na2,A,pro,150.00,USD,2024-02-10,,\n\
+         b1,B,pro,200.00,USD,2023-01-01,2024-02-15,\nb2,B,basic,120.00,USD,2024-02-15,,\n\
+         c1,C,team,300.00,USD,2023-03-01,2024-02-20,too expensive\nd1,D,basic,50.00,USD,2024-02-05,,\n\
+         e1,E,basic,70.00,USD,2023-01-01,2023-12-01,\ne2,E,basic,90.00,USD,2024-02-12,,\nf1,F,mini,40.00,USD,2022-01-01,,\n",
+    );
+    ok(&db.url, &["import", "subscriptions", &subs]);
+    let again = json(&db.url, &["import", "subscriptions", &subs, "--json"]);
+    assert_eq!(again["unchanged"], 9);
+    let r = json(&db.url, &["mrr", "--from", "2024-02", "--as-of", "2024-03-01", "--json"]);
+    let p = &r["periods"][0];
+    assert_eq!(p["period"], "2024-02");
+    assert_eq!((p["mrr_start"].as_f64(), p["mrr_end"].as_f64()), (Some(640.0), Some(450.0)));
+    assert_eq!((p["new"].as_f64(), p["expansion"].as_f64(), p["contraction"].as_f64(), p["churned"].as_f64(), p["reactivation"].as_f64()), (Some(50.0), Some(50.0), Some(80.0), Some(300.0), Some(90.0)));
+    assert_eq!((p["grr"].as_f64(), p["nrr"].as_f64()), (Some(0.40625), Some(0.484375)));
+    assert_eq!((p["subscribers_start"].as_u64(), p["subscribers_new"].as_u64(), p["subscribers_reactivated"].as_u64(), p["subscribers_lost"].as_u64(), p["subscribers_end"].as_u64()), (Some(4), Some(1), Some(1), Some(1), Some(5)));
+    assert!(ok(&db.url, &["mrr"]).contains("2024-02"));
+
+    let customers = write(dir.path(), "customers.csv", "customer_id,name,email,kind,tags,created_at\nC,\"Cargo, Ltd\",c@x.test,company,\"vip;b2b\",2023-03-01\n");
+    ok(&db.url, &["import", "customers", &customers]);
+    let events = write(dir.path(), "events.csv", "customer_id,kind,at,properties\nC,login,2024-01-02 10:00,\"{\"\"ip\"\":\"\"10.0.0.1\"\"}\"\nC,login,2024-01-09 10:00,\nC,complaint,2024-02-01 09:00,\n");
+    ok(&db.url, &["import", "events", &events]);
+    assert_eq!(json(&db.url, &["import", "events", &events, "--json"])["unchanged"], 3);
+    let feedback = write(dir.path(), "feedback.csv", "customer_id,score,comment,at\nC,3,too expensive,2024-02-18\n");
+    ok(&db.url, &["import", "feedback", &feedback]);
+    let v = json(&db.url, &["customer", "C", "--json"]);
+    assert_eq!(v["customer"]["name"], "Cargo, Ltd");
+    assert_eq!(v["customer"]["kind"], "company");
+    assert_eq!(v["customer"]["tags"], serde_json::json!(["vip", "b2b"]));
+    assert_eq!(v["subscriptions"][0]["cancel_reason"], "too expensive");
+    assert_eq!(v["events"][0], serde_json::json!({"kind": "login", "count": 2, "last_at": 1704794400}));
+    assert_eq!(v["feedback"][0]["score"], 3);
+    let text = ok(&db.url, &["customer", "C"]);
+    assert!(text.contains("Cargo, Ltd (company)") && text.contains("complaint: 1"), "{text}");
+    let missing = holdfast(&db.url, &["customer", "nobody"]);
+    assert_eq!(missing.status.code(), Some(1));
+    // Export → import into a fresh store keeps every entity.
+    let fresh = Db::new(pg);
+    for e in ["customers", "subscriptions", "events", "feedback"] {
+        let f = dir.path().join(format!("{e}.out.csv"));
+        ok(&db.url, &["export", e, "--out", f.to_str().unwrap()]);
+        ok(&fresh.url, &["import", e, f.to_str().unwrap()]);
+    }
+    let w = json(&fresh.url, &["customer", "C", "--json"]);
+    for k in ["subscriptions", "events", "feedback"] {
+        assert_eq!(w[k], v[k], "{k} after export and re-import");
+    }
+    assert_eq!(w["customer"]["tags"], v["customer"]["tags"]);
+    assert_eq!(json(&fresh.url, &["mrr", "--from", "2024-02", "--as-of", "2024-03-01", "--json"]), r);
+}
+both!(subscriptions_and_the_customer_view);
+
+#[test]
+fn a_missing_sqlite_store_is_an_error_not_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("none.db").display());
+    let o = holdfast(&url, &["movement", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no store at"));
+    assert!(!dir.path().join("none.db").exists());
+}
