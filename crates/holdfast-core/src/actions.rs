@@ -199,7 +199,8 @@ pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain
             })
         })
         .collect();
-    tasks.sort_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    // Customer ids are unique, so the unstable sort is deterministic.
+    tasks.par_sort_unstable_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
     tasks
 }
 

@@ -301,7 +301,7 @@ pub fn customer_flags(log: &OrderLog, c: CustomerIdx, as_of: Instant, workspace_
     out.extend(silence_beyond_rhythm(times, as_of, workspace_gap));
     out.extend(frequency_drop(times, as_of));
     out.extend(shrinking_orders(amounts, log.currency().minor_per_major()));
-    if log.lines().is_some() {
+    if log.lines().is_some() && k >= 6 {
         let cat = log.catalog();
         let cats: Vec<Vec<u32>> = log
             .orders_of(c)

@@ -125,24 +125,47 @@ impl Chain {
 
 /// Items bought by customer `c` before as-of: `(instant, item)` sorted, one per visit and item.
 fn timeline(log: &OrderLog, c: CustomerIdx, as_of: Instant, level: Level) -> Vec<(Instant, u32)> {
+    let mut out = Vec::new();
+    timeline_into(log, c, as_of, level, &mut out);
+    out
+}
+
+fn item_of(log: &OrderLog, level: Level, p: u32) -> Option<u32> {
+    match level {
+        Level::Product => Some(p),
+        Level::Category => log.catalog().category(p),
+    }
+}
+
+/// [`timeline`] into a reused buffer.
+fn timeline_into(log: &OrderLog, c: CustomerIdx, as_of: Instant, level: Level, out: &mut Vec<(Instant, u32)>) {
+    out.clear();
     let k = n_before(log, c, as_of);
-    let cat = log.catalog();
     let times = log.times_of(c);
-    let mut out: Vec<(Instant, u32)> = Vec::new();
     for (j, o) in log.orders_of(c).take(k).enumerate() {
         for &p in log.products_of_order(o) {
-            let item = match level {
-                Level::Product => Some(p),
-                Level::Category => cat.category(p),
-            };
-            if let Some(i) = item {
+            if let Some(i) = item_of(log, level, p) {
                 out.push((times[j], i));
             }
         }
     }
-    out.sort_unstable();
+    if !out.is_sorted() {
+        out.sort_unstable();
+    }
     out.dedup();
-    out
+}
+
+/// Whether customer `c` bought (before as-of) any item marked in `wanted`.
+fn bought_any(log: &OrderLog, c: CustomerIdx, as_of: Instant, level: Level, wanted: &[bool]) -> bool {
+    let k = n_before(log, c, as_of);
+    log.orders_of(c).take(k).any(|o| log.products_of_order(o).iter().any(|&p| item_of(log, level, p).is_some_and(|i| wanted.get(i as usize).copied().unwrap_or(false))))
+}
+
+fn n_items(log: &OrderLog, level: Level) -> usize {
+    match level {
+        Level::Product => log.catalog().products.len(),
+        Level::Category => log.catalog().categories.len(),
+    }
 }
 
 fn item_name(log: &OrderLog, level: Level, i: u32) -> String {
@@ -155,10 +178,16 @@ fn item_name(log: &OrderLog, level: Level, i: u32) -> String {
 
 /// First instant of each item in a timeline, sorted by item.
 fn firsts(tl: &[(Instant, u32)]) -> Vec<(u32, Instant)> {
-    let mut f: Vec<(u32, Instant)> = tl.iter().map(|&(t, i)| (i, t)).collect();
+    let mut f = Vec::new();
+    firsts_into(tl, &mut f);
+    f
+}
+
+fn firsts_into(tl: &[(Instant, u32)], f: &mut Vec<(u32, Instant)>) {
+    f.clear();
+    f.extend(tl.iter().map(|&(t, i)| (i, t)));
     f.sort_unstable();
     f.dedup_by_key(|x| x.0);
-    f
 }
 
 #[derive(Default)]
@@ -167,6 +196,9 @@ struct Acc {
     /// (from, to) → delays in seconds.
     followed: FxHashMap<(u32, u32), Vec<i64>>,
     customers: u32,
+    tl: Vec<(Instant, u32)>,
+    first: Vec<(u32, Instant)>,
+    seen: Vec<u32>,
 }
 
 impl Acc {
@@ -213,12 +245,13 @@ pub fn service_chains(log: &OrderLog, opts: &NboOptions) -> Vec<Chain> {
     let acc = (0..log.n_customers())
         .into_par_iter()
         .fold(Acc::default, |mut acc, c| {
-            let tl = timeline(log, c as CustomerIdx, opts.as_of, opts.level);
             if n_before(log, c as CustomerIdx, opts.as_of) > 0 {
                 acc.customers += 1;
             }
-            let mut seen: Vec<u32> = Vec::new();
-            for (x, tx) in firsts(&tl) {
+            let (mut tl, mut first, mut seen) = (std::mem::take(&mut acc.tl), std::mem::take(&mut acc.first), std::mem::take(&mut acc.seen));
+            timeline_into(log, c as CustomerIdx, opts.as_of, opts.level, &mut tl);
+            firsts_into(&tl, &mut first);
+            for &(x, tx) in &first {
                 if tx + w > opts.as_of {
                     continue;
                 }
@@ -235,6 +268,7 @@ pub fn service_chains(log: &OrderLog, opts: &NboOptions) -> Vec<Chain> {
                     }
                 }
             }
+            (acc.tl, acc.first, acc.seen) = (tl, first, seen);
             acc
         })
         .reduce(Acc::default, Acc::merge);
@@ -322,25 +356,22 @@ pub struct Offer {
     pub due: Option<Instant>,
 }
 
-/// Median value (minor units) of the orders holding each item before as-of.
-fn item_median_value(log: &OrderLog, opts: &NboOptions) -> FxHashMap<u32, f64> {
+/// Median value (minor units) of the orders holding each item marked in `needed`, before as-of.
+fn item_median_value(log: &OrderLog, opts: &NboOptions, needed: &[bool]) -> FxHashMap<u32, f64> {
     let mut by: FxHashMap<u32, Vec<i64>> = FxHashMap::default();
+    if !needed.iter().any(|&b| b) {
+        return FxHashMap::default();
+    }
+    let mut items: Vec<u32> = Vec::new();
     for c in 0..log.n_customers() as CustomerIdx {
         let k = n_before(log, c, opts.as_of);
         let amounts = log.amounts_of(c);
-        let cat = log.catalog();
         for (j, o) in log.orders_of(c).take(k).enumerate() {
-            let mut items: Vec<u32> = log
-                .products_of_order(o)
-                .iter()
-                .filter_map(|&p| match opts.level {
-                    Level::Product => Some(p),
-                    Level::Category => cat.category(p),
-                })
-                .collect();
+            items.clear();
+            items.extend(log.products_of_order(o).iter().filter_map(|&p| item_of(log, opts.level, p)).filter(|&i| needed.get(i as usize).copied().unwrap_or(false)));
             items.sort_unstable();
             items.dedup();
-            for i in items {
+            for &i in &items {
                 by.entry(i).or_default().push(amounts[j]);
             }
         }
@@ -353,9 +384,23 @@ pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<O
     if log.lines().is_none() {
         return Vec::new();
     }
-    let value = item_median_value(log, opts);
     let cat = log.catalog();
     let same_category = |x: u32, y: u32| opts.level == Level::Product && cat.category(x).is_some() && cat.category(x) == cat.category(y);
+    let k = n_items(log, opts.level);
+    let (mut needed, mut relevant) = (vec![false; k], vec![false; k]);
+    for ch in chains {
+        if let Some(r) = relevant.get_mut(ch.from_item as usize) {
+            *r = true;
+        }
+        if !ch.replenishment && same_category(ch.from_item, ch.to_item) {
+            for i in [ch.from_item, ch.to_item] {
+                if let Some(n) = needed.get_mut(i as usize) {
+                    *n = true;
+                }
+            }
+        }
+    }
+    let value = item_median_value(log, opts, &needed);
     let consumable: Vec<u32> = chains.iter().filter(|c| c.replenishment).map(|c| c.from_item).collect();
     let mut by_from: FxHashMap<u32, Vec<&Chain>> = FxHashMap::default();
     for ch in chains.iter().filter(|c| !c.replenishment) {
@@ -365,14 +410,18 @@ pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<O
     let as_of = opts.as_of;
     (0..log.n_customers())
         .into_par_iter()
-        .flat_map_iter(|c| {
+        .map_init(|| (Vec::new(), Vec::new()), |(tl, first), c| {
             let c = c as CustomerIdx;
-            let tl = timeline(log, c, as_of, opts.level);
-            let first = firsts(&tl);
+            if !bought_any(log, c, as_of, opts.level, &relevant) {
+                return Vec::new();
+            }
+            timeline_into(log, c, as_of, opts.level, tl);
+            firsts_into(tl, first);
+            let (tl, first) = (&*tl, &*first);
             let first_of = |i: u32| first.binary_search_by_key(&i, |x| x.0).ok().map(|k| first[k].1);
             let mut repl: Vec<Offer> = Vec::new();
             let mut cross: Vec<Offer> = Vec::new();
-            for &(x, _) in &first {
+            for &(x, _) in first {
                 let times: Vec<Instant> = tl.iter().filter(|e| e.1 == x).map(|e| e.0).collect();
                 let last = *times.last().unwrap_or(&as_of);
                 // Replenishment from the customer's own interval.
@@ -433,6 +482,7 @@ pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<O
             repl.truncate(opts.max_offers);
             repl
         })
+        .flatten_iter()
         .collect()
 }
 
@@ -444,6 +494,11 @@ pub fn missed_initiative(log: &OrderLog, c: CustomerIdx, chains: &[Chain], activ
     }
     let as_of = opts.as_of;
     let w = opts.window_days as i64 * DAY;
+    let k = n_before(log, c, as_of);
+    let starts_chain = |p: u32| item_of(log, opts.level, p).is_some_and(|i| chains.iter().any(|ch| !ch.replenishment && ch.from_item == i));
+    if !log.orders_of(c).take(k).any(|o| log.products_of_order(o).iter().any(|&p| starts_chain(p))) {
+        return None;
+    }
     let tl = timeline(log, c, as_of, opts.level);
     let first = firsts(&tl);
     let mut best: Option<(&Chain, Instant)> = None;

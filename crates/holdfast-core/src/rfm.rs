@@ -42,23 +42,43 @@ pub(crate) fn n_before(log: &OrderLog, c: CustomerIdx, as_of: Instant) -> usize 
 }
 
 /// Median of the positive gaps between consecutive instants, in days (orders at the same instant
-/// are one visit); `None` with fewer than `min_gaps` positive gaps.
+/// are one visit); `None` with fewer than `min_gaps` positive gaps. Allocation-free for up to 64
+/// orders.
 pub(crate) fn median_gap_days_min(times: &[Instant], min_gaps: usize) -> Option<f64> {
-    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0).collect();
-    if gaps.len() < min_gaps.max(1) {
+    let mut stack = [0i64; 64];
+    let mut heap = Vec::new();
+    let buf: &mut [i64] = if times.len() <= stack.len() {
+        &mut stack[..]
+    } else {
+        heap.resize(times.len(), 0);
+        &mut heap[..]
+    };
+    let mut n = 0;
+    for w in times.windows(2) {
+        let g = w[1] - w[0];
+        if g > 0 {
+            buf[n] = g;
+            n += 1;
+        }
+    }
+    if n < min_gaps.max(1) {
         return None;
     }
-    median_secs_days(&mut gaps)
+    median_secs_days(&mut buf[..n])
 }
 
-
 fn median_secs_days(v: &mut [i64]) -> Option<f64> {
-    if v.is_empty() {
+    let n = v.len();
+    if n == 0 {
         return None;
     }
-    v.sort_unstable();
-    let n = v.len();
-    let m = if n % 2 == 1 { v[n / 2] as f64 } else { (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0 };
+    let (_, &mut hi, _) = v.select_nth_unstable(n / 2);
+    let m = if n % 2 == 1 {
+        hi as f64
+    } else {
+        let lo = *v[..n / 2].iter().max().expect("n >= 2");
+        (lo as f64 + hi as f64) / 2.0
+    };
     Some(m / DAY as f64)
 }
 
@@ -66,9 +86,10 @@ fn median_secs_days(v: &mut [i64]) -> Option<f64> {
 /// `as_of`), over the whole workspace, in days; `None` when nobody has ordered twice.
 pub fn workspace_median_gap_days(log: &OrderLog, as_of: Instant) -> Option<f64> {
     let mut gaps: Vec<i64> = (0..log.n_customers() as CustomerIdx)
-        .flat_map(|c| {
+        .into_par_iter()
+        .flat_map_iter(|c| {
             let t = &log.times_of(c)[..n_before(log, c, as_of)];
-            t.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0).collect::<Vec<_>>()
+            t.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0)
         })
         .collect();
     median_secs_days(&mut gaps)

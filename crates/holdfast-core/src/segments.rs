@@ -40,6 +40,7 @@
 
 use crate::rfm::{median_gap_days_min, n_before, workspace_median_gap_days, Rfm};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt;
 
@@ -203,7 +204,8 @@ impl Default for TierOptions {
 pub fn tiers(revenue: &[(&str, i64)], opts: &TierOptions) -> Vec<Tier> {
     let total: i128 = revenue.iter().map(|&(_, r)| r.max(0) as i128).sum();
     let mut order: Vec<usize> = (0..revenue.len()).collect();
-    order.sort_by(|&i, &j| revenue[j].1.cmp(&revenue[i].1).then_with(|| revenue[i].0.cmp(revenue[j].0)));
+    // Equal revenue is broken by id and then by position, so the unstable sort is deterministic.
+    order.par_sort_unstable_by(|&i, &j| revenue[j].1.cmp(&revenue[i].1).then_with(|| revenue[i].0.cmp(revenue[j].0)).then(i.cmp(&j)));
     let mut out = vec![Tier::C; revenue.len()];
     let mut before: i128 = 0;
     for i in order {
@@ -322,7 +324,7 @@ pub fn segment_customers(log: &OrderLog, opts: &SegmentOptions) -> Vec<CustomerS
     let revenue: Vec<(&str, i64)> = rfm.iter().map(|r| (log.customer_id(r.customer), r.monetary)).collect();
     let tier = tiers(&revenue, &opts.tiers);
     let wgap = workspace_median_gap_days(log, opts.as_of);
-    rfm.into_iter()
+    rfm.into_par_iter()
         .zip(tier)
         .map(|(r, tier)| {
             let c: CustomerIdx = r.customer;
