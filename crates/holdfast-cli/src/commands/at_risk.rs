@@ -1,9 +1,12 @@
 //! `holdfast at-risk`: the action queue — customers drifting from their own rhythm, highest stake first.
 
-use crate::commands::analyze::{load_orders, print, print_json, When};
+use crate::commands::analyze::{print, print_json, When};
 use crate::commands::segments::csv_field;
 use crate::Global;
-use holdfast_core::actions::{action_queue, QueueOptions};
+use holdfast_core::actions::{action_queue, OpenTask, QueueOptions};
+use holdfast_core::flags::{Activity, Event, EventKind, Feedback, FlagKind, Subscription};
+use holdfast_store::NewTask;
+use std::collections::BTreeMap;
 use holdfast_core::nbo::{service_chains, NboOptions};
 use holdfast_core::segments::TierOptions;
 use holdfast_report::Table;
@@ -17,9 +20,9 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  holdfast at-risk --orders orders.csv --limit 20\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv")]
 pub struct Args {
-    /// Orders file (CSV).
+    /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
-    pub orders: PathBuf,
+    pub orders: Option<PathBuf>,
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
@@ -27,9 +30,12 @@ pub struct Args {
     /// Show only the first N tasks (the table shows the first 25 unless told; JSON and CSV all).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Owner written on every task.
+    /// Owner of customers without one (owners come from --customers or the store).
     #[arg(long, value_name = "NAME")]
     pub owner: Option<String>,
+    /// Customers file with an owner (manager) column: each task goes to its customer's owner.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<PathBuf>,
     /// Tier A: the top customers making this share of revenue.
     #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
     pub tier_a: f64,
@@ -82,14 +88,57 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
     }
     let cal = args.when.calendar()?;
-    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
     let as_of = args.when.as_of(&log, &cal)?;
     let mut opts = QueueOptions::new(as_of);
     opts.tiers = TierOptions { a_share: args.tier_a, b_share: args.tier_b };
     opts.default_owner = args.owner.clone();
     opts.nbo.window_days = args.window;
+    if let Some(path) = &args.customers {
+        opts.owners = owners_from_file(path, &args.input, &cal)?;
+    }
+    // With the store: activity flags, owners, open tasks in; new tasks persisted.
+    let db = if args.orders.is_none() { Some(crate::store_input::Db::open_existing(&g.db)?) } else { None };
+    let mut activity = None;
+    if let Some(d) = &db {
+        let a = d.run(d.store.load_activity(d.ws.id, None))?;
+        activity = Some(to_core_activity(&a));
+        for c in d.run(d.store.customers(d.ws.id))? {
+            if let Some(o) = c.owner.filter(|o| !o.trim().is_empty()) {
+                opts.owners.entry(c.external_id).or_insert(o);
+            }
+        }
+    }
+    // Every current flag is shown; only those without an open task in the store become new tasks.
+    let mut open = std::collections::BTreeSet::new();
+    if let Some(d) = &db {
+        for t in d.run(d.store.open_tasks(d.ws.id))? {
+            if let Some(kind) = FlagKind::parse(&t.kind) {
+                open.insert(OpenTask { customer_id: t.customer, kind });
+            }
+        }
+    }
     let chains = service_chains(&log, &NboOptions { window_days: args.window, ..NboOptions::new(as_of) });
-    let queue = action_queue(&log, None, &chains, &opts);
+    let queue = action_queue(&log, activity.as_ref(), &chains, &opts);
+    if let Some(d) = &db {
+        let new: Vec<NewTask> = queue
+            .iter()
+            .flat_map(|t| {
+                t.flags.iter().filter(|f| !open.contains(&OpenTask { customer_id: t.customer_id.clone(), kind: f.kind })).map(|f| NewTask {
+                    customer: t.customer_id.clone(),
+                    kind: f.kind.as_str().to_string(),
+                    reason: f.explanation.clone(),
+                    suggested_step: t.suggested_step.as_str().to_string(),
+                    due_at: Some(t.due),
+                    stake: Some(t.stake),
+                })
+            })
+            .collect();
+        let up = d.run(d.store.upsert_tasks(d.ws.id, &new, as_of))?;
+        if !g.quiet {
+            eprintln!("store {}: {} new tasks opened; {} flags already had an open task", holdfast_store::redact_url(&g.db), up.created, open.len());
+        }
+    }
     let total = queue.len();
     let k = log.currency().minor_per_major().max(1) as f64;
     let tasks: Vec<TaskOut> = queue
@@ -148,4 +197,56 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let shown = if tasks.len() < total { format!(", showing the first {}", tasks.len()) } else { String::new() };
     print(&format!("Customers needing attention as of {as_of_s}: {total} tasks, highest stake first{shown}\n{}", table.to_text()))
+}
+
+/// Owners by customer id from a customers file (read with the importer's customers spec).
+fn owners_from_file(path: &std::path::Path, input: &crate::input::OrdersInput, cal: &holdfast_core::Calendar) -> anyhow::Result<BTreeMap<String, String>> {
+    let spec = holdfast_import::TableSpec::customers();
+    let opts = holdfast_import::ImportOptions {
+        encoding: input.encoding,
+        delimiter: None,
+        date_format: input.date_format,
+        column_map: Vec::new(),
+        skip_bad_rows: input.skip_bad_rows,
+        calendar: *cal,
+        currency: None,
+    };
+    let table = holdfast_import::read_table(path, &spec, &opts)?;
+    let (ci, oi) = (spec.index("customer_id").unwrap_or(usize::MAX), spec.index("owner").unwrap_or(usize::MAX));
+    let mut out = BTreeMap::new();
+    for r in &table.rows {
+        if let (Some(c), Some(o)) = (r.text(ci), r.text(oi)) {
+            if !c.trim().is_empty() && !o.trim().is_empty() {
+                out.insert(c.trim().to_string(), o.trim().to_string());
+            }
+        }
+    }
+    anyhow::ensure!(!out.is_empty() || table.rows.is_empty(), "{} has no owner column (e.g. \"owner\" or \"manager\")", path.display());
+    Ok(out)
+}
+
+/// The store's activity as the pure input of the activity flags. A `ticket_opened` event whose
+/// properties say `"sentiment": "negative"` (or `"negative": true`) is a negative ticket; an event's
+/// `product`, `addon` or `plan` property is its detail.
+fn to_core_activity(a: &holdfast_store::Activity) -> Activity {
+    let mut out = Activity::new();
+    for e in &a.events {
+        let p = &e.properties;
+        let mut kind = EventKind::parse(&e.kind);
+        let negative = p.get("sentiment").and_then(|v| v.as_str()).is_some_and(|s| s.eq_ignore_ascii_case("negative")) || p.get("negative").and_then(|v| v.as_bool()) == Some(true);
+        if kind == EventKind::Ticket && negative {
+            kind = EventKind::NegativeTicket;
+        }
+        let detail = ["product", "addon", "plan"].iter().find_map(|k| p.get(*k).and_then(|v| v.as_str())).map(str::to_string);
+        out.push_event(&e.customer, Event { kind, at: e.occurred_at, detail });
+    }
+    for f in &a.feedback {
+        if let Some(score) = f.score {
+            out.push_feedback(&f.customer, Feedback { at: f.responded_at, score });
+        }
+    }
+    for s in &a.subscriptions {
+        out.push_subscription(&s.customer, Subscription { plan: s.plan.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at });
+    }
+    out
 }

@@ -1,7 +1,7 @@
 //! `holdfast next-offers`: service chains learned from purchase sequences, and per-customer
 //! cross-sell, upsell and replenishment offers with their evidence.
 
-use crate::commands::analyze::{load_orders, print, print_json, When};
+use crate::commands::analyze::{print, print_json, When};
 use crate::commands::segments::csv_field;
 use crate::Global;
 use holdfast_core::nbo::{next_offers, service_chains, Level, NboOptions};
@@ -18,9 +18,9 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  holdfast next-offers --orders orders.csv\n  holdfast next-offers --orders orders.csv --window 90 --level category --json\n  holdfast next-offers --orders orders.csv --csv > offers.csv")]
 pub struct Args {
-    /// Orders file (CSV) with a product column (and optionally a category column).
+    /// Orders file (CSV) with a product column (and optionally a category column). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
-    pub orders: PathBuf,
+    pub orders: Option<PathBuf>,
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
@@ -99,11 +99,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     anyhow::ensure!((0.0..=1.0).contains(&args.min_confidence), "--min-confidence: expected a share between 0 and 1, got {}", args.min_confidence);
     anyhow::ensure!(args.min_lift.is_finite() && args.min_lift >= 0.0, "--min-lift: expected a number ≥ 0, got {}", args.min_lift);
     let cal = args.when.calendar()?;
-    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
     anyhow::ensure!(
         log.lines().is_some(),
         "{} has no product column: service chains and offers need what each order bought (name it with --map product=HEADER)",
-        args.orders.display()
+        source(&args.orders, g)
     );
     let level = match args.level {
         LevelArg::Product => Level::Product,
@@ -112,7 +112,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     anyhow::ensure!(
         level == Level::Product || !log.catalog().categories.is_empty(),
         "{} has no category column: use --level product or name it with --map category=HEADER",
-        args.orders.display()
+        source(&args.orders, g)
     );
     let as_of = args.when.as_of(&log, &cal)?;
     let opts = NboOptions {
@@ -195,4 +195,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         args.window,
         o.to_text()
     ))
+}
+
+fn source(orders: &Option<PathBuf>, g: &Global) -> String {
+    match orders {
+        Some(p) => p.display().to_string(),
+        None => format!("the store {}", holdfast_store::redact_url(&g.db)),
+    }
 }

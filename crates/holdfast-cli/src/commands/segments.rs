@@ -1,6 +1,6 @@
 //! `holdfast segments`: RFM scores, named segments, value tiers and lifecycle states per customer.
 
-use crate::commands::analyze::{load_orders, print, print_json, When};
+use crate::commands::analyze::{print, print_json, When};
 use crate::Global;
 use holdfast_core::segments::{segment_customers, summarize, SegmentOptions, Tier, TierOptions};
 use holdfast_report::Table;
@@ -14,9 +14,9 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  holdfast segments --orders orders.csv\n  holdfast segments --orders orders.csv --as-of 2024-01-01 --json\n  holdfast segments --orders orders.csv --csv > segments.csv")]
 pub struct Args {
-    /// Orders file (CSV).
+    /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
-    pub orders: PathBuf,
+    pub orders: Option<PathBuf>,
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
@@ -89,7 +89,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
     }
     let cal = args.when.calendar()?;
-    let log = load_orders(&args.orders, &args.input, &cal, g.quiet)?;
+    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
     let as_of = args.when.as_of(&log, &cal)?;
     let opts = SegmentOptions { as_of, window_days: args.window, tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b } };
     let segs = segment_customers(&log, &opts);
