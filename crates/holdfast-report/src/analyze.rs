@@ -103,7 +103,11 @@ pub struct AnalyzeReport {
 
 /// Sections added to the report by other modules, each `None` until its caller fills it in.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Sections {}
+pub struct Sections {
+    /// Segments, the top of the at-risk list and service chains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<crate::segments::SegmentsSection>,
+}
 
 impl Sections {
     /// The sections present, in page order.
@@ -111,6 +115,7 @@ impl Sections {
         #[allow(unused_mut)]
         let mut out: Vec<&dyn Section> = Vec::new();
         // One line per section, e.g. `push(&mut out, &self.segments);`
+        push(&mut out, &self.segments);
         out
     }
 }

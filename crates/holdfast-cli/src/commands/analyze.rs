@@ -156,7 +156,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         Some(o) => o.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| o.display().to_string()),
         None => holdfast_store::redact_url(&g.db),
     };
-    let report = analyze(&log, &AnalyzeOptions { calendar: cal, granularity: args.period, window_days: args.window, as_of, source });
+    let mut report = analyze(&log, &AnalyzeOptions { calendar: cal, granularity: args.period, window_days: args.window, as_of, source });
+    report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(&log, as_of, args.window));
     if let Some(out) = &args.out {
         std::fs::write(out, render(&report)).with_context(|| format!("cannot write {}", out.display()))?;
     }
