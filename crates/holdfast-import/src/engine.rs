@@ -174,7 +174,7 @@ impl Source {
 
     /// Gives a parsed block's buffer back for the next reads (saves faulting in fresh pages).
     pub fn recycle(&mut self, mut raw: Vec<u8>) {
-        if self.spare.len() < 4 && raw.capacity() >= self.block_size {
+        if self.spare.len() < 2 && raw.capacity() >= self.block_size {
             raw.clear();
             self.spare.push(raw);
         }

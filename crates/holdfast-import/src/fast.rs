@@ -20,8 +20,8 @@ enum Fatal {
     Utf8 { good: Option<u64>, bad: u64 },
 }
 
-/// Customer ids interned by all workers at once: 64 shards chosen by hash, each a map to a
-/// shard-local index. Ids handed out are `local << 6 | shard`; [`Interner::finish`] renumbers
+/// Customer ids interned by all workers at once: 16 shards chosen by hash, each a map to a
+/// shard-local index. Ids handed out are `local << SHARD_BITS | shard`; [`Interner::finish`] renumbers
 /// customers densely in order of first appearance, so the result does not depend on timing.
 struct Interner {
     shards: Vec<Mutex<Shard>>,
@@ -62,7 +62,7 @@ struct Shard {
     first: Vec<u64>,
 }
 
-const SHARD_BITS: u32 = 6;
+const SHARD_BITS: u32 = 4;
 
 impl Interner {
     fn new() -> Self {

@@ -6,6 +6,10 @@
 //!   rows excluded by a refund/cancellation status, skipped bad rows, currency, encoding, delimiter).
 //! - [`ImportError`]: file-level problems, or the list of bad rows as `FILE:LINE: column "H": ...`.
 //! - [`DateFormat`]: the date formats understood; `--date-format` resolves DD/MM vs MM/DD.
+//! - [`OrderRows`]: the same rules row by row, in batches of [`OrderRow`] (for the store).
+//! - [`TableReader`] / [`read_table`] with a [`TableSpec`] of [`FieldSpec`]s: typed rows of
+//!   customers, events, subscriptions and feedback files ([`TableSpec::customers`] …), with the
+//!   same sniffing, number and date rules, `--map` overrides and errors.
 //!
 //! Rules: the delimiter is sniffed among `,` `;` tab `|` in the header line; UTF-8 (with or
 //! without BOM), Windows-1251 or KOI8-R (detected when the bytes are not UTF-8); amounts with a
@@ -14,8 +18,11 @@
 //! local times in the calendar's zone. Rows sharing an order id for the same customer are lines of
 //! one order (amounts summed).
 //!
-//! The file is read whole and decoded in memory (not streamed); a 500k-customer file is a few
-//! hundred MB at most. Storing the log and computing metrics are left to other crates.
+//! Streaming: files are read in blocks of a few MB cut at record boundaries (quotes respected);
+//! [`read_orders`] parses the blocks in parallel (rayon) and interns customers into `u32`, so the
+//! whole text is never held. The encoding, delimiter, slash-date order and currency are decided
+//! from the first block (slash dates that fit both orders there are settled by reading the rest of
+//! the column). Storing the log and computing metrics are left to other crates.
 
 pub use encoding_rs;
 
@@ -321,7 +328,7 @@ pub fn read_orders_reference(name: &str, bytes: &[u8], opts: &ImportOptions, pro
             if r.len() != headers.len() {
                 return Err(ImportError::Ragged { path, line, found: r.len(), expected: headers.len() });
             }
-            if k % 65536 == 0 {
+            if k & 0xFFFF == 0 {
                 progress(r.position().map(|p| p.byte()).unwrap_or(0) / 2, total_bytes);
             }
             k += 1;
@@ -385,7 +392,7 @@ pub fn read_orders_reference(name: &str, bytes: &[u8], opts: &ImportOptions, pro
         if r.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        if k % 65536 == 0 {
+        if k & 0xFFFF == 0 {
             progress(total_bytes / 2 + r.position().map(|p| p.byte()).unwrap_or(0) / 2, total_bytes);
         }
         k += 1;
