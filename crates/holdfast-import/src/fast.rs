@@ -69,8 +69,9 @@ impl Interner {
         Interner { shards: (0..1 << SHARD_BITS).map(|_| Mutex::new(Shard::default())).collect() }
     }
 
+    /// The shard of a customer id and its inline form.
     #[inline]
-    fn intern(&self, name: &str, pos: u64) -> u32 {
+    fn shard_of(name: &str) -> (usize, Option<Inline>) {
         let key = pack(name);
         let mut h = FxHasher::default();
         match &key {
@@ -78,12 +79,44 @@ impl Interner {
             None => name.hash(&mut h),
         }
         // Middle bits: the shard's own map uses the low bits (position) and the top ones (tag).
-        let s = ((h.finish() >> 32) & ((1 << SHARD_BITS) - 1)) as usize;
-        let mut guard = match self.shards[s].lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let shard = &mut *guard;
+        (((h.finish() >> 32) & ((1 << SHARD_BITS) - 1)) as usize, key)
+    }
+
+    /// Interns the customers of one block: `names[i]` gets id `ids[i]`. One lock per shard, and
+    /// each shard's table stays in cache while its customers are looked up.
+    fn intern_block<'t>(&self, block: usize, names: &[&'t str], ids: &mut [u32]) {
+        let keyed: Vec<(usize, Option<Inline>)> = names.iter().map(|n| Self::shard_of(n)).collect();
+        let mut start = vec![0usize; (1 << SHARD_BITS) + 1];
+        for (s, _) in &keyed {
+            start[s + 1] += 1;
+        }
+        for s in 0..1 << SHARD_BITS {
+            start[s + 1] += start[s];
+        }
+        let mut next = start.clone();
+        let mut by_shard = vec![0u32; names.len()];
+        for (i, (s, _)) in keyed.iter().enumerate() {
+            by_shard[next[*s]] = i as u32;
+            next[*s] += 1;
+        }
+        for s in 0..1 << SHARD_BITS {
+            if start[s] == start[s + 1] {
+                continue;
+            }
+            let mut guard = match self.shards[s].lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            for &i in &by_shard[start[s]..start[s + 1]] {
+                let i = i as usize;
+                let pos = ((block as u64) << 32) | i as u64;
+                ids[i] = Self::intern_in(&mut guard, s, names[i], keyed[i].1, pos);
+            }
+        }
+    }
+
+    #[inline]
+    fn intern_in(shard: &mut Shard, s: usize, name: &str, key: Option<Inline>, pos: u64) -> u32 {
         let block = (pos >> 32) as u32;
         let found = match &key {
             Some(k) => shard.inline.get_mut(k),
@@ -181,7 +214,6 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
         out.utf8_good = utf8_facts(&block.raw).0;
     }
     let cap = block.raw.len() / 64 + 16;
-    out.cust.reserve(cap);
     out.at.reserve(cap);
     out.amount.reserve(cap);
     let has_lines = plan.pi.is_some();
@@ -192,7 +224,12 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     }
     let mut keys: Vec<u64> = Vec::new();
     let mut prod_local: FxHashMap<String, u32> = FxHashMap::default();
-    let mut last_order: Option<u32> = None;
+    let mut last_order = false;
+    let mut last_cust = String::new();
+    // Each order's customer: a range of the block text, or (u32::MAX, i) for `owned[i]`.
+    let mut cust_ref: Vec<(u32, u32)> = Vec::with_capacity(cap);
+    let mut owned: Vec<String> = Vec::new();
+    let text_start = text.as_ptr() as usize;
     let mut last_id = String::new();
     let mut recs = Records::new(&text, delim);
     let mut f: Vec<Cow<str>> = Vec::with_capacity(plan.headers.len());
@@ -234,11 +271,10 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
                 continue;
             }
         };
-        let c = interner.intern(p.customer, ((block.index as u64) << 32) | out.rows as u64);
         let mut merged = false;
         if has_ids {
             if let Some(id) = p.order_id {
-                if last_order == Some(c) && last_id == id {
+                if last_order && last_cust == p.customer && last_id == id {
                     merged = true;
                 } else {
                     let num = if id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) { id.parse::<u64>().ok() } else { None };
@@ -255,14 +291,16 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
                     let mut h = FxHasher::default();
                     id.hash(&mut h);
                     keys.push(h.finish());
-                    last_order = Some(c);
+                    last_order = true;
+                    last_cust.clear();
+                    last_cust.push_str(p.customer);
                     last_id.clear();
                     last_id.push_str(id);
                 }
             } else {
                 out.ids_increasing = false;
                 keys.push(u64::MAX);
-                last_order = None;
+                last_order = false;
             }
         }
         if merged {
@@ -270,7 +308,13 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             out.amount[o] = out.amount[o].saturating_add(p.minor);
             out.at[o] = out.at[o].min(p.at);
         } else {
-            out.cust.push(c);
+            let off = (p.customer.as_ptr() as usize).wrapping_sub(text_start);
+            if off + p.customer.len() <= text.len() {
+                cust_ref.push((off as u32, p.customer.len() as u32));
+            } else {
+                cust_ref.push((u32::MAX, owned.len() as u32));
+                owned.push(p.customer.to_string());
+            }
             out.at.push(p.at);
             out.amount.push(p.minor);
             if has_lines {
@@ -304,7 +348,13 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
         }
     }
     out.lines = recs.line;
-    out.last_id = last_order.map(|_| last_id);
+    out.last_id = last_order.then_some(last_id);
+    let names: Vec<&str> = cust_ref
+        .iter()
+        .map(|&(o, l)| if o == u32::MAX { owned[l as usize].as_str() } else { &text[o as usize..(o + l) as usize] })
+        .collect();
+    out.cust = vec![0; names.len()];
+    interner.intern_block(block.index, &names, &mut out.cust);
     if has_ids && (!out.ids_increasing || force_keys) {
         out.keys = Some(keys);
     }
