@@ -99,6 +99,8 @@ const STAGE_ORDERS: StageTable = StageTable {
     name: "stage_orders",
     columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("customer", "TEXT"), ("ordered_at", "BIGINT"), ("amount", "BIGINT"), ("currency", "TEXT"), ("status", "TEXT"), ("row_hash", "BIGINT")],
 };
+/// Distinct customers and products of an import (see [`Import::commit`]).
+const STAGE_KEYS: StageTable = StageTable { name: "stage_keys", columns: &[("kind", "BIGINT"), ("seq", "BIGINT"), ("external_id", "TEXT"), ("category", "TEXT")] };
 const STAGE_LINES: StageTable = StageTable {
     name: "stage_order_lines",
     columns: &[("order_ext", "TEXT"), ("line_no", "BIGINT"), ("sku", "TEXT"), ("category", "TEXT"), ("quantity", "BIGINT"), ("amount", "BIGINT")],
@@ -168,6 +170,10 @@ pub struct Import {
     buf: Vec<Vec<Val>>,
     rows: u64,
     pg: bool,
+    /// Customers named by the rows (for entities other than customers), with first-sight order.
+    customers: rustc_hash::FxHashMap<String, usize>,
+    /// Products of order lines, with first-sight order and the last category given.
+    products: rustc_hash::FxHashMap<String, (usize, Option<String>)>,
 }
 
 impl Store {
@@ -182,9 +188,9 @@ impl Store {
             // Imports into one workspace take turns (see the crate docs on concurrency).
             sqlx::query("SELECT pg_advisory_xact_lock(7261, $1)").bind(ws.0 as i32).execute(&mut **c).await?;
         }
-        for st in entity.stage_tables() {
+        for st in entity.stage_tables().iter().chain([&STAGE_KEYS]) {
             let cols: Vec<String> = st.columns.iter().map(|(n, ty)| format!("{n} {ty}")).collect();
-            let extra = if st.columns[0].0 == "line" { ", changed BIGINT NOT NULL DEFAULT 0" } else { "" };
+            let extra = if st.columns[0].0 == "line" { ", changed BIGINT NOT NULL DEFAULT 1" } else { "" };
             let create = if pg {
                 format!("CREATE TEMP TABLE {} ({}{extra}) ON COMMIT DROP", st.name, cols.join(", "))
             } else {
@@ -198,7 +204,7 @@ impl Store {
             });
         }
         let n = entity.stage_tables().len();
-        Ok(Import { tx, ws, entity, buf: (0..n).map(|_| Vec::new()).collect(), rows: 0, pg })
+        Ok(Import { tx, ws, entity, buf: (0..n).map(|_| Vec::new()).collect(), rows: 0, pg, customers: Default::default(), products: Default::default() })
     }
 
     /// Imports `rows` (with their source line numbers) in one transaction.
@@ -350,6 +356,34 @@ impl Import {
                 ]);
             }
         }
+        let customer = match rec {
+            Record::Order(o) => Some(&o.customer),
+            Record::Event(e) => Some(&e.customer),
+            Record::Subscription(s) => Some(&s.customer),
+            Record::Feedback(f) => Some(&f.customer),
+            Record::Customer(_) => None,
+        };
+        if let Some(c) = customer {
+            if !self.customers.contains_key(c.as_str()) {
+                let n = self.customers.len();
+                self.customers.insert(c.clone(), n);
+            }
+        }
+        if let Record::Order(o) = rec {
+            for ln in &o.lines {
+                match self.products.get_mut(ln.sku.as_str()) {
+                    Some(p) => {
+                        if ln.category.is_some() {
+                            p.1.clone_from(&ln.category);
+                        }
+                    }
+                    None => {
+                        let n = self.products.len();
+                        self.products.insert(ln.sku.clone(), (n, ln.category.clone()));
+                    }
+                }
+            }
+        }
         self.rows += 1;
         let ncols = self.entity.stage_tables()[0].columns.len();
         if self.buf[0].len() / ncols >= FLUSH_ROWS {
@@ -380,6 +414,24 @@ impl Import {
     /// Merges the staged rows into the store and commits.
     pub async fn commit(mut self) -> Result<ImportSummary> {
         self.flush().await?;
+        // The distinct customers (kind 0) and products (kind 1) seen, in order of first sight.
+        let mut keys: Vec<Val> = Vec::with_capacity((self.customers.len() + self.products.len()) * 4);
+        let mut customers: Vec<(String, usize)> = std::mem::take(&mut self.customers).into_iter().collect();
+        customers.sort_by_key(|c| c.1);
+        for (k, seq) in customers {
+            keys.extend([i(0), i(seq as i64), Val::Text(Some(k)), Val::Text(None)]);
+        }
+        let mut products: Vec<(String, (usize, Option<String>))> = std::mem::take(&mut self.products).into_iter().collect();
+        products.sort_by_key(|p| p.1 .0);
+        for (k, (seq, cat)) in products {
+            keys.extend([i(1), i(seq as i64), Val::Text(Some(k)), Val::Text(cat)]);
+        }
+        if !keys.is_empty() {
+            match &mut self.tx {
+                Tx::Sqlite(c) => stage_sqlite(c, &STAGE_KEYS, keys).await?,
+                Tx::Postgres(c) => stage_pg(c, &STAGE_KEYS, keys).await?,
+            }
+        }
         let main = self.entity.stage_tables()[0].name;
         // Duplicate ids within one import are an error naming both lines.
         let idx = format!("CREATE UNIQUE INDEX {main}_ext ON {main} (external_id)");
@@ -405,22 +457,32 @@ impl Import {
         let table = self.entity.table();
         let mut steps: Vec<String> = Vec::new();
         if self.entity != Entity::Customers {
-            steps.push(format!("INSERT INTO customers (workspace_id, external_id) SELECT DISTINCT $1, customer FROM {main} WHERE true ON CONFLICT (workspace_id, external_id) DO NOTHING"));
+            steps.push("INSERT INTO customers (workspace_id, external_id) SELECT $1, external_id FROM stage_keys WHERE kind = 0 ORDER BY seq ON CONFLICT (workspace_id, external_id) DO NOTHING".into());
         }
         if self.entity == Entity::Orders {
-            steps.push("INSERT INTO products (workspace_id, sku, name, category) SELECT $1, sku, sku, MAX(category) FROM stage_order_lines WHERE true GROUP BY sku \
+            steps.push("INSERT INTO products (workspace_id, sku, name, category) SELECT $1, external_id, external_id, category FROM stage_keys WHERE kind = 1 ORDER BY seq \
                 ON CONFLICT (workspace_id, sku) DO UPDATE SET category = excluded.category WHERE excluded.category IS NOT NULL AND products.category IS DISTINCT FROM excluded.category".into());
         }
-        // 0 = unchanged, 1 = new, 2 = changed.
+        if self.pg {
+            // Temporary tables are never analysed automatically; without statistics the planner
+            // picks nested loops over a million rows.
+            for st in self.entity.stage_tables().iter().chain([&STAGE_KEYS]) {
+                steps.push(format!("ANALYZE {}", st.name));
+            }
+        }
+        // 0 = unchanged, 1 = new (the default), 2 = changed.
         steps.push(format!(
-            "UPDATE {main} SET changed = COALESCE((SELECT CASE WHEN t.row_hash = {main}.row_hash THEN 0 ELSE 2 END FROM {table} t WHERE t.workspace_id = $1 AND t.external_id = {main}.external_id), 1)"
+            "UPDATE {main} SET changed = CASE WHEN t.row_hash = {main}.row_hash THEN 0 ELSE 2 END FROM {table} t WHERE t.workspace_id = $1 AND t.external_id = {main}.external_id"
         ));
         match self.entity {
             Entity::Orders => {
                 steps.push("DELETE FROM order_lines WHERE order_id IN (SELECT o.id FROM stage_orders s JOIN orders o ON o.workspace_id = $1 AND o.external_id = s.external_id WHERE s.changed = 2)".into());
-                steps.push("INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
-                    SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer WHERE s.changed <> 0 ORDER BY s.line \
-                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount, currency = excluded.currency, status = excluded.status, row_hash = excluded.row_hash".into());
+                // Rows go in file order (ids follow it): on SQLite by scanning the staged rows in
+                // insertion order (CROSS JOIN fixes the loop order, no sort), on PostgreSQL by sorting.
+                steps.push(format!("INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
+                    SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s CROSS JOIN customers c \
+                    WHERE c.workspace_id = $1 AND c.external_id = s.customer AND s.changed <> 0 {} \
+                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount, currency = excluded.currency, status = excluded.status, row_hash = excluded.row_hash", if self.pg { "ORDER BY s.line" } else { "" }));
                 // CROSS JOIN fixes SQLite's join order (staged rows drive; it has no statistics on them).
                 steps.push("CREATE INDEX stage_order_lines_ext ON stage_order_lines (order_ext)".into());
                 steps.push("INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
@@ -455,7 +517,11 @@ impl Import {
         let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
         for (k, sql) in steps.iter().enumerate() {
             let t0 = std::time::Instant::now();
-            let r = with_tx!(&mut self.tx, c => sqlx::query(sql).bind(ws).execute(&mut **c).await.map(|_| ()));
+            let r = with_tx!(&mut self.tx, c => {
+                let q = sqlx::query(sql);
+                let q = if sql.contains("$1") { q.bind(ws) } else { q };
+                q.execute(&mut **c).await.map(|_| ())
+            });
             r.map_err(|e| Error::Invalid(format!("merging the staged {} failed at step {}: {e}", table, k + 1)))?;
             if trace {
                 eprintln!("merge step {} took {:.3} s: {}", k + 1, t0.elapsed().as_secs_f64(), &sql[..sql.len().min(90)]);
@@ -472,7 +538,7 @@ impl Import {
         }
         match self.tx {
             Tx::Sqlite(mut c) => {
-                for st in self.entity.stage_tables() {
+                for st in self.entity.stage_tables().iter().chain([&STAGE_KEYS]) {
                     sqlx::query(&format!("DROP TABLE temp.{}", st.name)).execute(&mut *c).await?;
                 }
                 c.commit().await?

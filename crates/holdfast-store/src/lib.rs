@@ -132,7 +132,7 @@ impl Store {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-65536")
+                .pragma("cache_size", "-262144")
                 .disable_statement_logging();
             let pool = SqlitePoolOptions::new()
                 .max_connections(if memory { 1 } else { 4 })

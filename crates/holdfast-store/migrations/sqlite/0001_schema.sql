@@ -106,7 +106,7 @@ CREATE TABLE order_lines (
     quantity   INTEGER NOT NULL DEFAULT 1,
     amount     INTEGER,
     PRIMARY KEY (order_id, line_no)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE subscriptions (
     id            INTEGER PRIMARY KEY,
