@@ -35,7 +35,9 @@ fn small_orders() -> Vec<(u64, Record)> {
 
 /// Per customer id: order times, amounts and product names, so logs whose internal indices differ
 /// compare equal when they hold the same orders.
-fn canon(log: &OrderLog) -> Vec<(String, Vec<(i64, i64, Vec<String>)>)> {
+type Canon = Vec<(String, Vec<(i64, i64, Vec<String>)>)>;
+
+fn canon(log: &OrderLog) -> Canon {
     let mut v: Vec<_> = (0..log.n_customers() as u32)
         .map(|c| {
             let rows = log.orders_of(c);
