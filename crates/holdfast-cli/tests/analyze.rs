@@ -134,6 +134,29 @@ fn analyze_json_shape() {
     }
     let buckets = v["ltv"]["distribution"].as_array().unwrap();
     assert_eq!(buckets.iter().map(|b| b["customers"].as_u64().unwrap()).sum::<u64>(), 2357);
+    // The RFM grid holds every customer once, by recency and by frequency score.
+    let rfm = &v["rfm"];
+    assert_eq!(rfm["customers"].as_u64(), Some(2357));
+    let cells: u64 = rfm["cells"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()).map(|c| c["customers"].as_u64().unwrap()).sum();
+    assert_eq!(cells, 2357);
+    for k in ["recency", "frequency", "monetary"] {
+        assert_eq!(rfm[k].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum::<u64>(), 2357, "{k}");
+    }
+    assert!(v.get("segments").is_some(), "the default report has the segments section");
+}
+
+#[test]
+fn sections_choose_the_optional_parts() {
+    let path = cdnow();
+    let all = json(&["analyze", path.to_str().unwrap(), "--json"]);
+    let lean = json(&["analyze", path.to_str().unwrap(), "--json", "--sections", "retention"]);
+    assert!(lean.get("segments").is_none(), "--sections retention leaves the segments out");
+    for key in ["headline", "movement", "cohorts", "repeat", "ltv", "rfm"] {
+        assert_eq!(lean[key], all[key], "{key} is the same with and without the optional sections");
+    }
+    let bad = holdfast(&["analyze", path.to_str().unwrap(), "--sections", "everything"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected retention, segments or all"));
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use crate::money::Currency;
 use crate::period::{Calendar, Instant};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::ops::Range;
 
@@ -95,30 +96,11 @@ impl OrderLog {
         }
         drop(next);
         drop(customer);
-        for c in 0..nc {
-            let r = offsets[c] as usize..offsets[c + 1] as usize;
-            let rows = &mut perm[r];
-            if !rows.windows(2).all(|w| at[w[0] as usize] <= at[w[1] as usize]) {
-                rows.sort_by_key(|&i| at[i as usize]);
-            }
-        }
+        sort_runs_by_time(&mut perm, &offsets, &at);
+        // One column at a time, so at most one extra column is alive.
         let at = permute(&perm, at);
         let amount = permute(&perm, amount);
-        let lines = lines.map(|l| {
-            let mut out = OrderLines {
-                offsets: Vec::with_capacity(n + 1),
-                product: Vec::with_capacity(l.product.len()),
-                quantity: Vec::with_capacity(l.quantity.len()),
-            };
-            out.offsets.push(0);
-            for &i in &perm {
-                let r = l.offsets[i as usize] as usize..l.offsets[i as usize + 1] as usize;
-                out.product.extend_from_slice(&l.product[r.clone()]);
-                out.quantity.extend_from_slice(&l.quantity[r]);
-                out.offsets.push(out.product.len() as u32);
-            }
-            out
-        });
+        let lines = lines.map(|l| permute_lines(&perm, l));
         OrderLog { customer_ids, offsets, at, amount, currency, lines, catalog }
     }
 
@@ -232,8 +214,63 @@ impl OrderLog {
     }
 }
 
-fn permute<T: Copy>(perm: &[u32], v: Vec<T>) -> Vec<T> {
-    perm.iter().map(|&i| v[i as usize]).collect()
+/// Sorts each customer's run of `perm` (`offsets[c]..offsets[c + 1]`) by time, stably; runs
+/// already in order (the usual case: files are mostly written in time order) are left alone.
+fn sort_runs_by_time(perm: &mut [u32], offsets: &[u32], at: &[Instant]) {
+    const CHUNK: usize = 1 << 14;
+    let nc = offsets.len() - 1;
+    // Split the customers into chunks with disjoint row ranges and sort them in parallel.
+    let mut parts: Vec<(usize, &mut [u32])> = Vec::with_capacity(nc / CHUNK + 1);
+    let mut rest = perm;
+    for c0 in (0..nc).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(nc);
+        let (head, tail) = rest.split_at_mut((offsets[c1] - offsets[c0]) as usize);
+        parts.push((c0, head));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(c0, rows)| {
+        let base = offsets[c0] as usize;
+        let c1 = (c0 + CHUNK).min(nc);
+        for c in c0..c1 {
+            let run = &mut rows[offsets[c] as usize - base..offsets[c + 1] as usize - base];
+            if !run.windows(2).all(|w| at[w[0] as usize] <= at[w[1] as usize]) {
+                run.sort_by_key(|&i| at[i as usize]);
+            }
+        }
+    });
+}
+
+/// `v` reordered so that row `k` is `v[perm[k]]`, gathered in parallel; `v` is freed on return.
+fn permute<T: Copy + Send + Sync>(perm: &[u32], v: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(perm.len());
+    perm.par_iter().map(|&i| v[i as usize]).collect_into_vec(&mut out);
+    out
+}
+
+/// Order lines reordered with their orders (see [`permute`]).
+fn permute_lines(perm: &[u32], l: OrderLines) -> OrderLines {
+    let n = perm.len();
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0u32);
+    let mut total = 0u32;
+    let mut one_each = true;
+    for &i in perm {
+        let len = l.offsets[i as usize + 1] - l.offsets[i as usize];
+        one_each &= len == 1 && l.offsets[i as usize] == i;
+        total += len;
+        offsets.push(total);
+    }
+    if one_each {
+        // One line per order, line k belonging to order k: the lines move exactly as the orders.
+        let OrderLines { product, quantity, .. } = l;
+        return OrderLines { offsets, product: permute(perm, product), quantity: permute(perm, quantity) };
+    }
+    let mut source = Vec::with_capacity(total as usize);
+    for &i in perm {
+        source.extend(l.offsets[i as usize]..l.offsets[i as usize + 1]);
+    }
+    let OrderLines { product, quantity, .. } = l;
+    OrderLines { offsets, product: permute(&source, product), quantity: permute(&source, quantity) }
 }
 
 /// Builds an [`OrderLog`] row by row, interning customers and products.

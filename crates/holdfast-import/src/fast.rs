@@ -5,7 +5,7 @@
 //! of its first bad records and the messages are made afterwards, with absolute lines.
 
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
-use crate::rows::{check_map_fields, column_names, OrderPlan, Problems, SlashEvidence};
+use crate::rows::{check_map_fields, column_names, OrderPlan, Problems, SlashEvidence, StatusMemo};
 use crate::{ImportError, ImportOptions, OrdersFile, MAX_LISTED};
 use holdfast_core::{Catalog, OrderLines, OrderLog};
 use rayon::prelude::*;
@@ -200,7 +200,7 @@ struct BlockOut {
     ids_increasing: bool,
 }
 
-fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encoding, delim: u8, force_keys: bool, interner: &Interner) -> BlockOut {
+fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encoding, delim: u8, force_keys: bool, has_lines: bool, interner: &Interner) -> BlockOut {
     let mut out = BlockOut { ids_increasing: true, ..Default::default() };
     let text = match decode_block(enc, &block.raw) {
         Ok(t) => t,
@@ -216,8 +216,8 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     let cap = block.raw.len() / 64 + 16;
     out.at.reserve(cap);
     out.amount.reserve(cap);
-    let has_lines = plan.pi.is_some();
     let has_ids = plan.oi.is_some();
+    let mut memo = StatusMemo::default();
     if has_lines {
         out.line_off.reserve(cap + 1);
         out.line_off.push(0);
@@ -251,7 +251,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             continue;
         }
         out.rows += 1;
-        let res = plan.parse(&f, tag + rel, &mut out.ev).and_then(|p| {
+        let res = plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo).and_then(|p| {
             if p.is_some() {
                 plan.check_currency_cell(&f, tag + rel)?;
             }
@@ -381,17 +381,19 @@ struct Merged {
 }
 
 /// Reads an orders file into an [`OrdersFile`] (see [`crate::read_orders`]).
-pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), block: Option<usize>) -> Result<OrdersFile, ImportError> {
-    read_with(path, origin, opts, progress, false, block.unwrap_or(BLOCK / 2))
+/// `lines: false` leaves the order lines (products, categories) out of the log; quantities are
+/// still checked.
+pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), block: Option<usize>, lines: bool) -> Result<OrdersFile, ImportError> {
+    read_with(path, origin, opts, progress, false, block.unwrap_or(BLOCK / 4), lines)
 }
 
-fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), force_keys: bool, block: usize) -> Result<OrdersFile, ImportError> {
+fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), force_keys: bool, block: usize, lines: bool) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
     let mut src = Source::open(path, origin.clone(), opts, block)?;
     let whole = src.sample().len() as u64 + src.done >= src.total;
     let plan = OrderPlan::new(&src, opts, whole)?;
     let (enc, delim) = (src.encoding, src.delimiter);
-    let has_lines = plan.pi.is_some();
+    let has_lines = plan.pi.is_some() && lines;
     let has_ids = plan.oi.is_some();
     let batch = rayon::current_num_threads().max(1);
 
@@ -411,7 +413,7 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
     while !pending.is_empty() {
         // Parse this batch while the next one is read.
         let (outs, next) = rayon::join(
-            || pending.par_iter().map(|b| parse_block(&plan, b, enc, delim, force_keys, &interner)).collect::<Vec<_>>(),
+            || pending.par_iter().map(|b| parse_block(&plan, b, enc, delim, force_keys, has_lines, &interner)).collect::<Vec<_>>(),
             || read_batch(&mut src, batch),
         );
         for b in std::mem::take(&mut pending) {
@@ -473,7 +475,7 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
         pending = next?;
     }
     if m.need_keys && m.keys_missing && !force_keys {
-        return read_with(plan.path.clone(), origin, opts, progress, true, block);
+        return read_with(plan.path.clone(), origin, opts, progress, true, block, lines);
     }
     if rows == 0 {
         return Err(ImportError::NoRows { path: plan.path.clone() });
@@ -485,6 +487,8 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
     if errors.count > 0 && !opts.skip_bad_rows {
         return Err(ImportError::Rows { errors: errors.listed, total: errors.count });
     }
+    let t_fin = std::time::Instant::now();
+    let timing = std::env::var_os("HOLDFAST_TIMING").is_some();
     // Dense customer indices in order of first appearance.
     let (customer_ids, dense) = interner.finish();
     const MASK: u32 = (1 << SHARD_BITS) - 1;
@@ -504,6 +508,10 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
         product: std::mem::take(&mut m.product),
         quantity: std::mem::take(&mut m.qty),
     });
+    if timing {
+        eprintln!("timing:   finish   {:>7.3} s", t_fin.elapsed().as_secs_f64());
+    }
+    let t_sort = std::time::Instant::now();
     let log = OrderLog::from_columns(
         customer_ids,
         std::mem::take(&mut m.cust),
@@ -513,6 +521,9 @@ fn read_with(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn 
         lines,
         std::mem::take(&mut m.catalog),
     );
+    if timing {
+        eprintln!("timing:   sort     {:>7.3} s", t_sort.elapsed().as_secs_f64());
+    }
     progress(src.total, src.total);
     Ok(OrdersFile {
         log,

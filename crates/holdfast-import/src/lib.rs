@@ -228,19 +228,26 @@ struct Decimal {
 ///
 /// Streams the file in blocks of 8 MB parsed in parallel; the whole text is never held.
 pub fn read_orders(path: &Path, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    fast::read(path.display().to_string(), engine::Origin::Path(path.to_path_buf()), opts, progress, None)
+    fast::read(path.display().to_string(), engine::Origin::Path(path.to_path_buf()), opts, progress, None, true)
+}
+
+/// As [`read_orders`] without the order lines: the log has no products or categories (every
+/// row is still checked, quantities included). For reports that need orders only, this reads
+/// faster and holds less.
+pub fn read_orders_without_lines(path: &Path, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
+    fast::read(path.display().to_string(), engine::Origin::Path(path.to_path_buf()), opts, progress, None, false)
 }
 
 /// As [`read_orders`], from bytes already in memory; `name` is used in messages.
 pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, progress, None)
+    fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, progress, None, true)
 }
 
 /// As [`read_orders_bytes`] with blocks of `block` bytes (tests use tiny blocks to cross
 /// block boundaries).
 #[doc(hidden)]
 pub fn read_orders_bytes_in_blocks(name: &str, bytes: &[u8], opts: &ImportOptions, block: usize) -> Result<OrdersFile, ImportError> {
-    fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, &|_, _| {}, Some(block))
+    fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, &|_, _| {}, Some(block), true)
 }
 
 /// The straightforward whole-file reader the streaming one is checked against (same rules, same

@@ -254,8 +254,48 @@ pub(crate) struct Parsed<'a> {
 
 #[inline]
 fn cell<'a>(f: &'a [Cow<'a, str>], i: Option<usize>) -> Option<&'a str> {
-    i.and_then(|i| f.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty())
+    i.and_then(|i| f.get(i)).map(|s| trim(s)).filter(|s| !s.is_empty())
 }
+
+/// `str::trim`, answering at once for the usual cell that starts and ends with a visible ASCII
+/// character.
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [a, .., b] if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        [a] if a.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// Days from 1970-01-01 to a valid proleptic Gregorian date (`None` for an impossible one).
+#[inline]
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let dim = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d == 0 || d > dim {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// The last status cell read as counted, so the usual file (one status word for most rows) is
+/// classified with one comparison.
+#[derive(Default)]
+pub(crate) struct StatusMemo(Vec<u8>);
 
 impl OrderPlan {
     pub fn new(src: &Source, opts: &ImportOptions, sample_whole_file: bool) -> Result<OrderPlan, ImportError> {
@@ -363,12 +403,11 @@ impl OrderPlan {
                     return None;
                 }
             }
-            let date = chrono::NaiveDate::from_ymd_opt(y as i32, m, d)?;
             let secs = (hh * 3600 + mm * 60 + ss) as i64;
             if self.utc {
-                let days = date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
-                return Some(days * 86_400 + secs);
+                return Some(days_from_civil(y as i64, m, d)? * 86_400 + secs);
             }
+            let date = chrono::NaiveDate::from_ymd_opt(y as i32, m, d)?;
             return Some(self.cal.local_to_instant(date.and_hms_opt(hh, mm, ss)?));
         }
         crate::parse_date(v, self.date.slash, &self.cal)
@@ -420,17 +459,29 @@ impl OrderPlan {
     /// Reads one record. `Ok(None)`: excluded by status. `cur_seen` gets the currency a counted row
     /// names (for file-level checks by the caller).
     pub fn parse<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence) -> Result<Option<Parsed<'a>>, String> {
+        self.parse_memo(f, line, ev, &mut StatusMemo::default())
+    }
+
+    /// [`OrderPlan::parse`] remembering the last counted status word in `memo`.
+    #[inline]
+    pub(crate) fn parse_memo<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence, memo: &mut StatusMemo) -> Result<Option<Parsed<'a>>, String> {
         if f.len() != self.headers.len() {
             return Err(format!("{}:{line}: {} fields, but the header has {}", self.path, f.len(), self.headers.len()));
         }
-        if self.excluded(f).is_some() {
-            return Ok(None);
+        if let Some(st) = self.si.map(|i| f[i].as_bytes()) {
+            if st != memo.0.as_slice() {
+                if self.excluded(f).is_some() {
+                    return Ok(None);
+                }
+                memo.0.clear();
+                memo.0.extend_from_slice(st);
+            }
         }
         let customer = cell(f, Some(self.ci)).ok_or_else(|| format!("{}:{line}: column \"{}\": the customer is empty", self.path, self.headers[self.ci]))?;
-        let dv = f[self.di].trim();
+        let dv = trim(&f[self.di]);
         ev.see(dv, line);
         let at = self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))?;
-        let av = f[self.ai].trim();
+        let av = trim(&f[self.ai]);
         let minor = match self.fast_amount(av) {
             Some(m) => m,
             None => self.slow_amount(f, av, line)?,
@@ -773,4 +824,32 @@ pub(crate) fn check_map_fields(opts: &ImportOptions) -> Result<(), ImportError> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_from_civil_agrees_with_chrono_and_refuses_impossible_dates() {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        let mut d = chrono::NaiveDate::from_ymd_opt(1896, 1, 1).expect("start");
+        let end = chrono::NaiveDate::from_ymd_opt(2104, 12, 31).expect("end");
+        while d <= end {
+            use chrono::Datelike;
+            assert_eq!(days_from_civil(d.year() as i64, d.month(), d.day()), Some(d.signed_duration_since(epoch).num_days()), "{d}");
+            d = d.succ_opt().expect("next day");
+        }
+        for (y, m, day) in [(2023, 2, 29), (1900, 2, 29), (2024, 4, 31), (2024, 13, 1), (2024, 0, 1), (2024, 1, 0)] {
+            assert_eq!(days_from_civil(y, m, day), None, "{y}-{m}-{day}");
+        }
+        assert_eq!(days_from_civil(2000, 2, 29), Some(11_016));
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in ["", " ", "a", " a", "a ", "\u{a0}a\u{a0}", "ab", "a b", "\tx\t", "é", " é "] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 }

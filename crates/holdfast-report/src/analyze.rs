@@ -94,6 +94,8 @@ pub struct AnalyzeReport {
     pub cohorts: CohortTable,
     pub repeat: RepeatBehaviour,
     pub ltv: HistoricalLtv,
+    /// Customers and revenue by RFM scores (recency × frequency grid, monetary scores).
+    pub rfm: crate::rfm::RfmGrid,
     /// Plain-language warnings about reading the figures.
     pub warnings: Vec<String>,
     /// Sections added by other modules (see the module docs); flattened into the JSON.
@@ -124,14 +126,15 @@ impl Sections {
 pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
     let cal = &opts.calendar;
     let as_of = opts.as_of;
-    let mv = movement(
-        log,
-        cal,
-        &MovementOptions { granularity: opts.granularity, window_days: opts.window_days, as_of, from: None, to: None },
+    // The metrics are independent scans of the log: computed side by side.
+    let mv_opts = MovementOptions { granularity: opts.granularity, window_days: opts.window_days, as_of, from: None, to: None };
+    let coh_opts = CohortOptions { granularity: opts.granularity, as_of };
+    let rep_opts = RepeatOptions { as_of, first_order_from: None, first_order_to: None };
+    let ltv_opts = LtvOptions { as_of, buckets: 12 };
+    let ((mv, coh), ((rep, ltv), rfm)) = rayon::join(
+        || rayon::join(|| movement(log, cal, &mv_opts), || cohorts(log, cal, &coh_opts)),
+        || rayon::join(|| rayon::join(|| repeat_behaviour(log, &rep_opts), || historical_ltv(log, &ltv_opts)), || crate::rfm::RfmGrid::compute(log, as_of)),
     );
-    let coh = cohorts(log, cal, &CohortOptions { granularity: opts.granularity, as_of });
-    let rep = repeat_behaviour(log, &RepeatOptions { as_of, first_order_from: None, first_order_to: None });
-    let ltv = historical_ltv(log, &LtvOptions { as_of, buckets: 12 });
     let (first_order, last_order) = time_range_before(log, as_of).map(|(a, b)| (Some(cal.date(a)), Some(cal.date(b)))).unwrap_or((None, None));
     let source = Source {
         name: opts.source.clone(),
@@ -172,7 +175,7 @@ pub fn analyze(log: &OrderLog, opts: &AnalyzeOptions) -> AnalyzeReport {
     } else if last_complete.is_none() && !mv.periods.is_empty() {
         warnings.push(format!("No {} has ended by the as-of date yet: the rates on the cards are empty.", opts.granularity));
     }
-    AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, warnings, sections: Sections::default() }
+    AnalyzeReport { source, headline, movement: mv, cohorts: coh, repeat: rep, ltv, rfm, warnings, sections: Sections::default() }
 }
 
 /// A rate and its changes against the previous period and a year earlier.
@@ -258,6 +261,8 @@ impl AnalyzeReport {
         );
         let _ = writeln!(out, "\nHistorical LTV ({cur}): mean {}, median {}", fmt_money(self.ltv.mean), fmt_money(self.ltv.median));
         out.push_str(&ltv_table(&self.ltv).to_text());
+        let _ = writeln!(out);
+        out.push_str(&crate::html::Section::terminal(&self.rfm));
         for sec in self.sections.list() {
             let _ = writeln!(out, "\n{}", sec.title());
             out.push_str(&sec.terminal());

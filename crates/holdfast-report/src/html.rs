@@ -358,6 +358,7 @@ pub fn render(r: &AnalyzeReport) -> String {
         ("Simple LTV formula", "AOV × purchases per customer per year × expected lifetime in years: a rough forward-looking guide, shown for explanation only."),
     ]);
     page.table("LTV distribution table", &ltv_table(l));
+    page.add(&r.rfm);
 
     for sec in r.sections.list() {
         page.add(sec);

@@ -6,7 +6,7 @@
 //!
 //! ## Brief overview
 //! - [`analyze`] builds an [`AnalyzeReport`] from an `OrderLog`: source facts, headline figures,
-//!   period movement, cohort tables, repeat behaviour and historical LTV. It serialises with serde;
+//!   period movement, cohort tables, repeat behaviour, historical LTV and the RFM grid ([`rfm`]). It serialises with serde;
 //!   [`AnalyzeReport::to_terminal`] prints it as tables.
 //! - [`html::render`] writes the report as one HTML document (no external assets, no script);
 //!   [`html::Page`] is the builder (cards, charts with a "how to read this" line, formula
@@ -24,6 +24,7 @@
 pub mod analyze;
 pub mod format;
 pub mod html;
+pub mod rfm;
 pub mod segments;
 pub mod svg;
 pub mod table;

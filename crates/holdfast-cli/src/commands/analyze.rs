@@ -5,8 +5,8 @@
 
 use crate::Global;
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use holdfast_core::{Calendar, Currency, Granularity, Instant, OrderLog, OrderLogBuilder};
+use chrono::{DateTime, NaiveDate};
+use holdfast_core::{Calendar, Granularity, Instant, OrderLog};
 use holdfast_report::{analyze, render, AnalyzeOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,31 @@ pub struct Args {
     /// Also write the report as one self-contained HTML file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Which parts of the report to compute, comma-separated: retention (movement, rates,
+    /// cohorts, repeat purchases, historical value: always included), segments (RFM segments,
+    /// tiers, the top of the at-risk list, service chains), all.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_sections)]
+    pub sections: SectionSet,
+}
+
+/// The optional parts of the report (`--sections`); retention is always computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SectionSet {
+    pub segments: bool,
+}
+
+/// `retention`, `segments`, `all`, comma-separated.
+pub fn parse_sections(s: &str) -> Result<SectionSet, String> {
+    let mut set = SectionSet { segments: false };
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "retention" => {}
+            "segments" => set.segments = true,
+            "all" => set = SectionSet { segments: true },
+            _ => return Err(format!("{part:?}: expected retention, segments or all (comma-separated)")),
+        }
+    }
+    Ok(set)
 }
 
 /// Time zone and as-of date, shared by the reporting commands.
@@ -101,31 +126,6 @@ pub fn load_orders(path: &Path, input: &crate::input::OrdersInput, cal: &Calenda
     Ok(crate::input::load_orders(path, input, cal, quiet)?.log)
 }
 
-fn parse_time(s: &str, cal: &Calendar) -> Option<Instant> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some(cal.start_of_day(d));
-    }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(cal.local_to_instant(n));
-        }
-    }
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
-}
-
-fn parse_cents(s: &str) -> Option<i64> {
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let cents = int.parse::<i64>().ok()?.checked_mul(100)? + format!("{frac:0<2}").parse::<i64>().ok()?;
-    Some(if neg { -cents } else { cents })
-}
-
 /// Writes `s` to standard output, ignoring a closed pipe.
 pub fn print(s: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -147,7 +147,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.window == 0 {
         anyhow::bail!("--window must be at least 1 day");
     }
-    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
+    let mut clock = Phases::from_env();
+    // Order lines (products) feed only the segments section's service chains.
+    let log = match &args.orders {
+        Some(path) if !args.sections.segments => crate::input::load_orders_with(path, &args.input, &cal, g.quiet, false)?.log,
+        path => crate::store_input::load_orders_or_store(path.as_deref(), &args.input, &cal, g)?,
+    };
+    clock.mark("read");
     let as_of = args.when.as_of(&log, &cal)?;
     if args.customers.is_some() && !g.quiet {
         eprintln!("note: --customers is accepted but not used by this report yet");
@@ -157,7 +163,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         None => holdfast_store::redact_url(&g.db),
     };
     let mut report = analyze(&log, &AnalyzeOptions { calendar: cal, granularity: args.period, window_days: args.window, as_of, source });
-    report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(&log, as_of, args.window));
+    clock.mark("metrics");
+    if args.sections.segments {
+        report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(&log, as_of, args.window));
+        clock.mark("segments");
+    }
     if let Some(out) = &args.out {
         std::fs::write(out, render(&report)).with_context(|| format!("cannot write {}", out.display()))?;
     }
@@ -169,7 +179,24 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             print(&format!("\nReport written to {}\n", out.display()))?;
         }
     }
+    clock.mark("output");
     Ok(())
+}
+
+/// Wall time per phase on stderr when `HOLDFAST_TIMING` is set (for benchmarks and profiling).
+pub struct Phases(Option<std::time::Instant>);
+
+impl Phases {
+    pub fn from_env() -> Self {
+        Phases(std::env::var_os("HOLDFAST_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    pub fn mark(&mut self, phase: &str) {
+        if let Some(t) = &mut self.0 {
+            eprintln!("timing: {phase:<10} {:>7.3} s", t.elapsed().as_secs_f64());
+            *t = std::time::Instant::now();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -177,17 +204,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_amounts_and_dates() {
-        assert_eq!(parse_cents("29.33"), Some(2933));
-        assert_eq!(parse_cents("7"), Some(700));
-        assert_eq!(parse_cents("-0.5"), Some(-50));
-        assert_eq!(parse_cents("1.234"), None);
-        assert_eq!(parse_cents("x"), None);
+    fn parses_dates_months_and_periods() {
         let cal = Calendar::default();
         assert_eq!(parse_instant("1970-01-02", &cal), Ok(86_400));
         assert_eq!(parse_instant("1970-01-01T01:00:00+01:00", &cal), Ok(0));
         assert!(parse_instant("02.01.1970", &cal).is_err());
         assert_eq!(parse_month("1970-02", &cal), Ok(31 * 86_400));
         assert!(parse_period("week").is_err());
+        assert_eq!(parse_sections("retention"), Ok(SectionSet { segments: false }));
+        assert_eq!(parse_sections("retention,segments"), Ok(SectionSet { segments: true }));
+        assert_eq!(parse_sections("all"), Ok(SectionSet { segments: true }));
+        assert!(parse_sections("everything").is_err());
     }
 }
