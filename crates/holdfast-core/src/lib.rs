@@ -30,5 +30,5 @@ pub mod subscriptions;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};
-pub use order_log::{Catalog, CustomerIdx, OrderLines, OrderLog, OrderLogBuilder, ProductIdx};
+pub use order_log::{Catalog, CustomerIdx, CustomerIds, OrderLines, OrderLog, OrderLogBuilder, ProductIdx};
 pub use period::{Calendar, Granularity, Instant, Period, DAY};

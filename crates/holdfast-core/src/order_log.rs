@@ -36,6 +36,84 @@ impl Catalog {
     }
 }
 
+/// The customer ids of a log, packed in one text buffer (one allocation, not one per customer).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct CustomerIds {
+    text: String,
+    /// `text[ends[i - 1]..ends[i]]` is id `i` (`0..ends[0]` for the first).
+    ends: Vec<u32>,
+}
+
+impl CustomerIds {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for `n` ids of `bytes` bytes in all.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
+        CustomerIds { text: String::with_capacity(bytes), ends: Vec::with_capacity(n) }
+    }
+
+    /// Appends an id; its index is the length before.
+    ///
+    /// # Panics
+    /// When the ids together pass 4 GiB.
+    pub fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(u32::try_from(self.text.len()).expect("customer ids exceed 4 GiB"));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Id `i`; panics when `i` is out of range, as slice indexing does.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    /// The ids in index order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// The ids as owned strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl std::fmt::Debug for CustomerIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl From<Vec<String>> for CustomerIds {
+    fn from(v: Vec<String>) -> Self {
+        let mut ids = CustomerIds::with_capacity(v.len(), v.iter().map(String::len).sum());
+        for id in &v {
+            ids.push(id);
+        }
+        ids
+    }
+}
+
+impl<'a> FromIterator<&'a str> for CustomerIds {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(it: I) -> Self {
+        let mut ids = CustomerIds::new();
+        for id in it {
+            ids.push(id);
+        }
+        ids
+    }
+}
+
 /// Order lines (what was bought), in compressed-row form aligned with the orders of an [`OrderLog`].
 #[derive(Clone, Debug, Default)]
 pub struct OrderLines {
@@ -48,7 +126,7 @@ pub struct OrderLines {
 /// Counted orders, columnar, sorted by customer then time.
 #[derive(Clone, Debug, Default)]
 pub struct OrderLog {
-    customer_ids: Vec<String>,
+    customer_ids: CustomerIds,
     offsets: Vec<u32>,
     at: Vec<Instant>,
     amount: Vec<i64>,
@@ -66,7 +144,7 @@ impl OrderLog {
     /// When the columns have different lengths or a customer index is out of range: both are
     /// programming errors of the caller, never a property of user data.
     pub fn from_columns(
-        customer_ids: Vec<String>,
+        customer_ids: impl Into<CustomerIds>,
         customer: Vec<CustomerIdx>,
         at: Vec<Instant>,
         amount: Vec<i64>,
@@ -78,6 +156,7 @@ impl OrderLog {
         assert_eq!(n, at.len(), "order columns differ in length");
         assert_eq!(n, amount.len(), "order columns differ in length");
         assert!(n < u32::MAX as usize, "more than 4 billion orders in one log");
+        let customer_ids = customer_ids.into();
         let nc = customer_ids.len();
         let mut offsets = vec![0u32; nc + 1];
         for &c in &customer {
@@ -120,12 +199,12 @@ impl OrderLog {
         self.currency
     }
 
-    pub fn customer_ids(&self) -> &[String] {
+    pub fn customer_ids(&self) -> &CustomerIds {
         &self.customer_ids
     }
 
     pub fn customer_id(&self, c: CustomerIdx) -> &str {
-        &self.customer_ids[c as usize]
+        self.customer_ids.get(c as usize)
     }
 
     /// Rows of customer `c`'s orders.
@@ -278,7 +357,7 @@ fn permute_lines(perm: &[u32], l: OrderLines) -> OrderLines {
 pub struct OrderLogBuilder {
     currency: Currency,
     index: FxHashMap<String, CustomerIdx>,
-    customer_ids: Vec<String>,
+    customer_ids: CustomerIds,
     customer: Vec<CustomerIdx>,
     at: Vec<Instant>,
     amount: Vec<i64>,
@@ -310,7 +389,7 @@ impl OrderLogBuilder {
             return i;
         }
         let i = self.customer_ids.len() as CustomerIdx;
-        self.customer_ids.push(id.to_owned());
+        self.customer_ids.push(id);
         self.index.insert(id.to_owned(), i);
         i
     }

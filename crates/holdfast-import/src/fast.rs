@@ -7,7 +7,7 @@
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
 use crate::rows::{check_map_fields, column_names, OrderPlan, Problems, SlashEvidence, StatusMemo};
 use crate::{ImportError, ImportOptions, OrdersFile, MAX_LISTED};
-use holdfast_core::{Catalog, OrderLines, OrderLog};
+use holdfast_core::{Catalog, CustomerIds, OrderLines, OrderLog};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::borrow::Cow;
@@ -43,13 +43,26 @@ fn pack(s: &str) -> Option<Inline> {
     Some([w(0), w(8), w(16)])
 }
 
-fn unpack(k: &Inline) -> String {
+/// The id packed by [`pack`] (a stack copy of its bytes).
+fn unpack(k: &Inline) -> InlineStr {
     let mut buf = [0u8; 24];
     for (i, w) in k.iter().enumerate() {
         buf[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
     }
-    let n = (buf[23] as usize).min(23);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    InlineStr(buf)
+}
+
+/// An unpacked inline id: its bytes, the length in the last byte.
+struct InlineStr([u8; 24]);
+
+impl std::ops::Deref for InlineStr {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        let n = (self.0[23] as usize).min(23);
+        // The bytes were copied from a `&str` by `pack`, so they are UTF-8.
+        std::str::from_utf8(&self.0[..n]).unwrap_or("")
+    }
 }
 
 #[derive(Default)]
@@ -147,7 +160,7 @@ impl Interner {
 
     /// Customer names in order of first appearance and, per shard, the dense index of each
     /// shard-local customer.
-    fn finish(self) -> (Vec<String>, Vec<Vec<u32>>) {
+    fn finish(self) -> (CustomerIds, Vec<Vec<u32>>) {
         let shards: Vec<Shard> = self.shards.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect();
         let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(shards.iter().map(|s| s.first.len()).sum());
         for (si, sh) in shards.iter().enumerate() {
@@ -158,17 +171,30 @@ impl Interner {
         for (rank, &(_, si, l)) in order.iter().enumerate() {
             dense[si as usize][l as usize] = rank as u32;
         }
-        let mut names = vec![String::new(); order.len()];
-        drop(order);
-        for (si, sh) in shards.into_iter().enumerate() {
-            for (name, (l, _)) in sh.map {
-                names[dense[si][l as usize] as usize] = name.into_string();
-            }
-            for (k, (l, _)) in sh.inline {
-                names[dense[si][l as usize] as usize] = unpack(&k);
+        // Each shard's keys by local index, then the ids packed in order of first appearance.
+        let mut bytes = 0usize;
+        let keys: Vec<(Vec<Inline>, FxHashMap<u32, Box<str>>)> = shards
+            .into_iter()
+            .map(|sh| {
+                let mut inline = vec![[0u64; 3]; sh.first.len()];
+                for (k, (l, _)) in sh.inline {
+                    bytes += (k[2] >> 56) as usize;
+                    inline[l as usize] = k;
+                }
+                let boxed: FxHashMap<u32, Box<str>> = sh.map.into_iter().map(|(name, (l, _))| (l, name)).collect();
+                bytes += boxed.values().map(|n| n.len()).sum::<usize>();
+                (inline, boxed)
+            })
+            .collect();
+        let mut ids = CustomerIds::with_capacity(order.len(), bytes);
+        for &(_, si, l) in &order {
+            let (inline, boxed) = &keys[si as usize];
+            match boxed.get(&l) {
+                Some(name) => ids.push(name),
+                None => ids.push(&unpack(&inline[l as usize])),
             }
         }
-        (names, dense)
+        (ids, dense)
     }
 }
 

@@ -292,7 +292,7 @@ async fn concurrent_imports_and_scoring(url: String) {
         let mut runs = 0;
         for _ in 0..3 {
             let log = c.load_order_log(ws.id).await?;
-            let scores: Vec<Score> = log.customer_ids().iter().map(|id| Score { customer: id.clone(), segment: None, p_alive: None, clv: None, flags: serde_json::json!([]), computed_at: T0 }).collect();
+            let scores: Vec<Score> = log.customer_ids().iter().map(|id| Score { customer: id.to_string(), segment: None, p_alive: None, clv: None, flags: serde_json::json!([]), computed_at: T0 }).collect();
             c.replace_scores(ws.id, &scores).await?;
             runs += 1;
         }
