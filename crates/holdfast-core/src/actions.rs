@@ -19,6 +19,9 @@
 //! - **due**: as-of + 2 days (high), 7 days (medium), 14 days (low).
 //! - **owner**: the customer's owner from `owners`, else `default_owner`, else none.
 //! - **state**: new tasks are open; [`Task::done`] and [`Task::dismiss`] (with a reason) close them.
+//! - **lost customers** — last order more than the window W before as-of and no activity event
+//!   within W — get no task unless `include_lost` is set: they are past personal follow-up and
+//!   belong to a win-back campaign, and listing them would bury the customers still within reach.
 //! - Order: stake descending, then customer id. Computed in parallel over customers; the result
 //!   does not depend on the number of threads.
 
@@ -92,7 +95,7 @@ pub struct Task {
 impl Task {
     /// The reason in one line: the explanations of its flags.
     pub fn reason(&self) -> String {
-        self.flags.iter().map(|f| f.explanation.as_str()).collect::<Vec<_>>().join("; ")
+        self.flags.iter().map(|f| f.explanation.to_string()).collect::<Vec<_>>().join("; ")
     }
 
     pub fn done(&mut self) {
@@ -143,11 +146,24 @@ pub struct QueueOptions {
     pub open: BTreeSet<OpenTask>,
     /// Window, level and thresholds used for `missed_initiative` (its `as_of` is ignored).
     pub nbo: NboOptions,
+    /// The inactivity window W in days: customers silent for longer are lost.
+    pub window_days: u32,
+    /// Also give lost customers tasks (default: left out, see the module docs).
+    pub include_lost: bool,
 }
 
 impl QueueOptions {
     pub fn new(as_of: Instant) -> Self {
-        QueueOptions { as_of, tiers: TierOptions::default(), owners: BTreeMap::new(), default_owner: None, open: BTreeSet::new(), nbo: NboOptions::new(as_of) }
+        QueueOptions {
+            as_of,
+            tiers: TierOptions::default(),
+            owners: BTreeMap::new(),
+            default_owner: None,
+            open: BTreeSet::new(),
+            nbo: NboOptions::new(as_of),
+            window_days: 365,
+            include_lost: false,
+        }
     }
 }
 
@@ -169,19 +185,24 @@ pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain
             let c = i as CustomerIdx;
             let id = log.customer_id(c);
             let act = activity.and_then(|a| a.get(id));
+            if !opts.include_lost && is_lost(log, c, act, as_of, opts.window_days) {
+                return None;
+            }
             let mut flags = customer_flags(log, c, as_of, wgap);
             if let Some(a) = act {
                 flags.extend(activity_flags(a, as_of, minor));
             }
             flags.extend(missed_initiative(log, c, chains, act, &nbo));
             let mut already_open = Vec::new();
-            flags.retain(|f| {
-                let open = opts.open.contains(&OpenTask { customer_id: id.to_string(), kind: f.kind });
-                if open {
-                    already_open.push(f.kind);
-                }
-                !open
-            });
+            if !opts.open.is_empty() {
+                flags.retain(|f| {
+                    let open = opts.open.contains(&OpenTask { customer_id: id.to_string(), kind: f.kind });
+                    if open {
+                        already_open.push(f.kind);
+                    }
+                    !open
+                });
+            }
             let severity = flags.iter().map(|f| f.severity).max()?;
             let flags: Vec<Flag> = flags.into_iter().map(|f| with_weight(f, revenue[i])).collect();
             Some(Task {
@@ -202,6 +223,18 @@ pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain
     // Customer ids are unique, so the unstable sort is deterministic.
     tasks.par_sort_unstable_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
     tasks
+}
+
+/// Whether customer `c` is lost at `as_of`: no order within `window_days` before it and no
+/// activity event within the window either.
+pub fn is_lost(log: &OrderLog, c: CustomerIdx, activity: Option<&crate::flags::CustomerActivity>, as_of: Instant, window_days: u32) -> bool {
+    let w = window_days as i64 * DAY;
+    let recent = |t: Instant| t < as_of && as_of - t <= w;
+    let k = n_before(log, c, as_of);
+    if k > 0 && recent(log.times_of(c)[k - 1]) {
+        return false;
+    }
+    !activity.is_some_and(|a| a.events.iter().any(|e| recent(e.at)))
 }
 
 #[cfg(test)]
@@ -349,5 +382,28 @@ mod tests {
         assert_eq!(t.flags.iter().map(|f| f.kind).collect::<Vec<_>>(), [FlagKind::MissedInitiative]);
         assert_eq!(t.tier, Tier::B);
         assert_eq!(t.suggested_step, Step::PersonalOffer);
+    }
+
+    #[test]
+    fn lost_customers_get_no_task_unless_asked() {
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        // drifting: every 30 days until day 360, silent 100 days at day 460 (within W = 365)
+        // gone: the same rhythm, but the last order is 400 days before as-of (past W)
+        for k in 0..13 {
+            b.push("drifting", d(30 * k), 1000);
+            b.push("gone", d(30 * k - 300), 5000);
+        }
+        let log = b.build();
+        let ids = |q: &[Task]| q.iter().map(|t| t.customer_id.clone()).collect::<Vec<_>>();
+        let opts = QueueOptions::new(d(460));
+        assert_eq!(ids(&action_queue(&log, None, &[], &opts)), ["drifting"]);
+        let all = QueueOptions { include_lost: true, ..QueueOptions::new(d(460)) };
+        assert_eq!(ids(&action_queue(&log, None, &[], &all)), ["gone", "drifting"]);
+        // a lost customer who still logs in is within reach
+        let mut a = Activity::new();
+        a.push_event("gone", Event { kind: EventKind::Login, at: d(450), detail: None });
+        assert!(!is_lost(&log, 1, a.get("gone"), d(460), 365));
+        assert!(is_lost(&log, 1, None, d(460), 365));
+        assert_eq!(ids(&action_queue(&log, Some(&a), &[], &opts)), ["gone", "drifting"]);
     }
 }

@@ -136,7 +136,70 @@ pub struct Flag {
     pub value: f64,
     /// Stake × severity factor, minor units (0 until [`with_weight`]).
     pub weight: i64,
-    pub explanation: String,
+    pub explanation: Explanation,
+}
+
+/// The plain-language explanation of a flag. Order flags keep the customer's numbers and write
+/// the sentence only when it is shown (`Display`, serialised as that string), so scoring a whole
+/// customer base formats nothing it does not print.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Explanation {
+    /// `usually orders every 30 days; silent for 100 days (3.3× usual)`; `visits` is `Some` when
+    /// the gap is the workspace's (the customer has one or two purchase days).
+    Silence { gap: f64, visits: Option<usize>, silent: f64, ratio: f64 },
+    /// `1 order in the last 90 days; earlier rate 9.0 per 90 days (89% fewer)`.
+    FrequencyDrop { recent: usize, expected: f64, drop: f64 },
+    /// Means in major units.
+    ShrinkingOrders { late: f64, early: f64, drop: f64 },
+    FewerCategories { early: usize, late: usize },
+    /// Written out already.
+    Text(String),
+}
+
+impl std::fmt::Display for Explanation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Explanation::Silence { gap, visits, silent, ratio } => {
+                match visits {
+                    None => write!(f, "usually orders {}", every(*gap))?,
+                    Some(v) => write!(f, "{} so far; customers here usually reorder {}", if *v == 1 { "one order" } else { "two orders" }, every(*gap))?,
+                }
+                write!(f, "; silent for {} days ({ratio:.1}× usual)", fmt_days(silent.floor()))
+            }
+            Explanation::FrequencyDrop { recent, expected, drop } => write!(
+                f,
+                "{recent} order{} in the last 90 days; earlier rate {expected:.1} per 90 days ({:.0}% fewer)",
+                if *recent == 1 { "" } else { "s" },
+                drop * 100.0
+            ),
+            Explanation::ShrinkingOrders { late, early, drop } => {
+                write!(f, "last 3 orders averaged {late:.2}; earlier orders averaged {early:.2} ({:.0}% smaller)", drop * 100.0)
+            }
+            Explanation::FewerCategories { early, late } => write!(f, "bought from {early} product categories before; only {late} in the last 3 orders"),
+            Explanation::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Explanation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl PartialEq<&str> for Explanation {
+    fn eq(&self, other: &&str) -> bool {
+        match self {
+            Explanation::Text(t) => t == other,
+            e => e.to_string() == *other,
+        }
+    }
+}
+
+impl From<String> for Explanation {
+    fn from(s: String) -> Self {
+        Explanation::Text(s)
+    }
 }
 
 /// The flag with its weight for a customer whose stake (revenue so far) is `stake` minor units.
@@ -187,19 +250,8 @@ pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, workspace_gap: O
     } else {
         Severity::Low
     };
-    let usual = if own {
-        format!("usually orders {}", every(gap))
-    } else {
-        let visits = 1 + times.windows(2).filter(|w| w[1] > w[0]).count();
-        format!("{} so far; customers here usually reorder {}", if visits == 1 { "one order" } else { "two orders" }, every(gap))
-    };
-    Some(Flag {
-        kind: FlagKind::SilenceBeyondRhythm,
-        severity,
-        value: ratio,
-        weight: 0,
-        explanation: format!("{usual}; silent for {} days ({ratio:.1}× usual)", fmt_days(silent.floor())),
-    })
+    let visits = (!own).then(|| 1 + times.windows(2).filter(|w| w[1] > w[0]).count());
+    Some(Flag { kind: FlagKind::SilenceBeyondRhythm, severity, value: ratio, weight: 0, explanation: Explanation::Silence { gap, visits, silent, ratio } })
 }
 
 /// `frequency_drop`: the last 90 days against the earlier rate.
@@ -229,11 +281,7 @@ pub fn frequency_drop(times: &[Instant], as_of: Instant) -> Option<Flag> {
         severity,
         value: drop,
         weight: 0,
-        explanation: format!(
-            "{recent} order{} in the last 90 days; earlier rate {expected:.1} per 90 days ({:.0}% fewer)",
-            if recent == 1 { "" } else { "s" },
-            drop * 100.0
-        ),
+        explanation: Explanation::FrequencyDrop { recent, expected, drop },
     })
 }
 
@@ -263,7 +311,7 @@ pub fn shrinking_orders(amounts: &[i64], minor_per_major: i64) -> Option<Flag> {
         severity,
         value: drop,
         weight: 0,
-        explanation: format!("last 3 orders averaged {:.2}; earlier orders averaged {:.2} ({:.0}% smaller)", l / k, e / k, drop * 100.0),
+        explanation: Explanation::ShrinkingOrders { late: l / k, early: e / k, drop },
     })
 }
 
@@ -288,7 +336,7 @@ pub fn fewer_categories(order_categories: &[Vec<u32>]) -> Option<Flag> {
         severity: Severity::Low,
         value: l as f64 / e as f64,
         weight: 0,
-        explanation: format!("bought from {e} product categories before; only {l} in the last 3 orders"),
+        explanation: Explanation::FewerCategories { early: e, late: l },
     })
 }
 
@@ -492,7 +540,7 @@ pub fn fewer_logins(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
         severity: sev(drop, 0.8, 0.6),
         value: drop,
         weight: 0,
-        explanation: parts.into_iter().map(|p| p.0).collect::<Vec<_>>().join("; "),
+        explanation: parts.into_iter().map(|p| p.0).collect::<Vec<_>>().join("; ").into(),
     })
 }
 
@@ -524,7 +572,7 @@ pub fn ignored_messages(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
         severity: sev(sent.len() as f64, 8.0, 5.0),
         value: sent.len() as f64,
         weight: 0,
-        explanation: format!("{} sent in the last 90 days, none opened ({before})", plural(sent.len(), "message", "messages")),
+        explanation: format!("{} sent in the last 90 days, none opened ({before})", plural(sent.len(), "message", "messages")).into(),
     })
 }
 
@@ -548,7 +596,7 @@ pub fn negative_ticket(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
         severity: if n >= 2 { Severity::High } else { Severity::Medium },
         value: n as f64,
         weight: 0,
-        explanation: format!("{what} in the last 90 days, the last {}", ago(days(as_of - last))),
+        explanation: format!("{what} in the last 90 days, the last {}", ago(days(as_of - last))).into(),
     })
 }
 
@@ -567,7 +615,7 @@ pub fn detractor(a: &CustomerActivity, as_of: Instant) -> Option<Flag> {
         },
         value: f.score as f64,
         weight: 0,
-        explanation: format!("answered {} out of 10 to \"would you recommend us\" {} (a detractor: 0–6)", f.score, ago(days(as_of - f.at))),
+        explanation: format!("answered {} out of 10 to \"would you recommend us\" {} (a detractor: 0–6)", f.score, ago(days(as_of - f.at))).into(),
     })
 }
 
@@ -599,7 +647,7 @@ pub fn cancelled_addon(a: &CustomerActivity, as_of: Instant, minor_per_major: i6
         severity: Severity::Medium,
         value: parts.len() as f64,
         weight: 0,
-        explanation: parts.into_iter().map(|p| p.1).collect::<Vec<_>>().join("; "),
+        explanation: parts.into_iter().map(|p| p.1).collect::<Vec<_>>().join("; ").into(),
     })
 }
 
@@ -642,7 +690,7 @@ mod tests {
         // one order at day 0, as-of day 90, workspace median gap 20: ratio 4.5 -> high
         let f = silence_beyond_rhythm(&[d(0)], d(90), Some(20.0)).unwrap();
         assert_eq!(f.severity, Severity::High);
-        assert!(f.explanation.contains("customers here usually reorder every 20 days; silent for 90 days (4.5× usual)"), "{}", f.explanation);
+        assert!(f.explanation.to_string().contains("customers here usually reorder every 20 days; silent for 90 days (4.5× usual)"), "{}", f.explanation);
         assert!(silence_beyond_rhythm(&[d(0)], d(90), None).is_none());
     }
 

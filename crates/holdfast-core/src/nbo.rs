@@ -528,7 +528,7 @@ pub fn missed_initiative(log: &OrderLog, c: CustomerIdx, chains: &[Chain], activ
         severity: if ch.confidence >= 0.4 { Severity::Medium } else { Severity::Low },
         value: ch.confidence,
         weight: 0,
-        explanation: format!("bought {} {} days ago and not {} since; {}; {on_record}", ch.from, fmt_days(days(as_of - last).floor()), ch.to, ch.evidence()),
+        explanation: format!("bought {} {} days ago and not {} since; {}; {on_record}", ch.from, fmt_days(days(as_of - last).floor()), ch.to, ch.evidence()).into(),
     })
 }
 
@@ -747,7 +747,7 @@ mod tests {
         // activity known but no offer: "never offered to them"
         let mut a = crate::flags::Activity::new();
         a.push_event("late", Event { kind: EventKind::Login, at: d(150), detail: None });
-        assert!(missed_initiative(&log, c("late"), &chains, a.get("late"), &opts).unwrap().explanation.ends_with("never offered to them"));
+        assert!(missed_initiative(&log, c("late"), &chains, a.get("late"), &opts).unwrap().explanation.to_string().ends_with("never offered to them"));
         // more than 2W = 120 days later the moment has passed
         assert!(missed_initiative(&log, c("late"), &chains, None, &NboOptions::new(d(221))).is_none());
     }

@@ -101,18 +101,23 @@ pub fn quintile_scores(values: &[i64]) -> Vec<u8> {
     if n == 0 {
         return Vec::new();
     }
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    values
-        .iter()
-        .map(|v| {
-            let below = sorted.partition_point(|x| x < v) as u128;
-            let equal = sorted.partition_point(|x| x <= v) as u128 - below;
-            // 1 + floor(5 (below + equal/2) / n) = 1 + floor(5 (2 below + equal) / 2n)
-            let s = 1 + (5 * (2 * below + equal)) / (2 * n as u128);
-            s.clamp(1, 5) as u8
-        })
-        .collect()
+    // Sorted once; each run of equal values gets one score from its position.
+    let mut sorted: Vec<(i64, u32)> = values.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+    sorted.par_sort_unstable();
+    let mut out = vec![0u8; n];
+    let mut i = 0;
+    while i < n {
+        let v = sorted[i].0;
+        let j = i + sorted[i..].partition_point(|x| x.0 == v);
+        let (below, equal) = (i as u128, (j - i) as u128);
+        // 1 + floor(5 (below + equal/2) / n) = 1 + floor(5 (2 below + equal) / 2n)
+        let s = (1 + (5 * (2 * below + equal)) / (2 * n as u128)).clamp(1, 5) as u8;
+        for &(_, k) in &sorted[i..j] {
+            out[k as usize] = s;
+        }
+        i = j;
+    }
+    out
 }
 
 /// RFM of every customer with an order before `as_of`, in customer index order.

@@ -81,7 +81,7 @@ impl SegmentsSection {
             .map(|t| TierRow { tier: t.to_string(), customers: segs.iter().filter(|s| s.tier == t).count(), effort: t.effort() })
             .collect();
         let chains = service_chains(log, &NboOptions::new(as_of));
-        let queue = action_queue(log, None, &chains, &QueueOptions::new(as_of));
+        let queue = action_queue(log, None, &chains, &QueueOptions { window_days, ..QueueOptions::new(as_of) });
         let k = log.currency().minor_per_major().max(1) as f64;
         let top_tasks = queue
             .iter()

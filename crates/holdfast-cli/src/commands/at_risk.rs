@@ -45,6 +45,14 @@ pub struct Args {
     /// Window in days within which a service chain's next step counts (for `missed_initiative`).
     #[arg(long, value_name = "DAYS", default_value_t = 60)]
     pub window: u32,
+    /// Inactivity window W in days: customers silent for longer (and without activity events
+    /// within it) are lost and get no task unless --include-lost is given.
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub inactivity_window: u32,
+    /// Also list lost customers (past the inactivity window): a win-back list rather than a
+    /// to-do list.
+    #[arg(long)]
+    pub include_lost: bool,
     /// Print one JSON document instead of a table.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -54,10 +62,10 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct FlagOut<'a> {
+struct FlagOut {
     kind: &'static str,
     severity: &'static str,
-    explanation: &'a str,
+    explanation: String,
     /// Stake × severity factor, major units.
     weight: f64,
 }
@@ -69,7 +77,7 @@ struct TaskOut<'a> {
     stake: f64,
     tier: String,
     severity: &'static str,
-    flags: Vec<FlagOut<'a>>,
+    flags: Vec<FlagOut>,
     suggested_step: &'static str,
     due: String,
     state: &'static str,
@@ -94,6 +102,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     opts.tiers = TierOptions { a_share: args.tier_a, b_share: args.tier_b };
     opts.default_owner = args.owner.clone();
     opts.nbo.window_days = args.window;
+    opts.window_days = args.inactivity_window;
+    opts.include_lost = args.include_lost;
     if let Some(path) = &args.customers {
         opts.owners = owners_from_file(path, &args.input, &cal)?;
     }
@@ -127,7 +137,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 t.flags.iter().filter(|f| !open.contains(&OpenTask { customer_id: t.customer_id.clone(), kind: f.kind })).map(|f| NewTask {
                     customer: t.customer_id.clone(),
                     kind: f.kind.as_str().to_string(),
-                    reason: f.explanation.clone(),
+                    reason: f.explanation.to_string(),
                     suggested_step: t.suggested_step.as_str().to_string(),
                     due_at: Some(t.due),
                     stake: Some(t.stake),
@@ -150,7 +160,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             stake: t.stake as f64 / k,
             tier: t.tier.to_string(),
             severity: t.severity.as_str(),
-            flags: t.flags.iter().map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: &f.explanation, weight: f.weight as f64 / k }).collect(),
+            flags: t.flags.iter().map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: f.explanation.to_string(), weight: f.weight as f64 / k }).collect(),
             suggested_step: t.suggested_step.as_str(),
             due: cal.date(t.due).to_string(),
             state: t.state.as_str(),
@@ -164,7 +174,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         let mut text = String::from("customer_id,owner,stake,tier,severity,flags,explanation,suggested_step,due\n");
         for t in &tasks {
             let kinds: Vec<&str> = t.flags.iter().map(|f| f.kind).collect();
-            let why: Vec<&str> = t.flags.iter().map(|f| f.explanation).collect();
+            let why: Vec<&str> = t.flags.iter().map(|f| f.explanation.as_str()).collect();
             text.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{}\n",
                 csv_field(t.customer_id),
@@ -184,7 +194,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let mut table = Table::new(&["Customer", &format!("Stake, {cur}"), "Tier", "Severity", "Step", "Due", "Why"]);
     table.right = vec![false, true, false, false, false, false, false];
     for t in &tasks {
-        let why: Vec<&str> = t.flags.iter().map(|f| f.explanation).collect();
+        let why: Vec<&str> = t.flags.iter().map(|f| f.explanation.as_str()).collect();
         table.row(vec![
             t.customer_id.to_string(),
             format!("{:.2}", t.stake),
