@@ -27,8 +27,8 @@
 
 use crate::flags::{activity_flags, customer_flags, with_weight, Activity, Flag, FlagKind, Severity};
 use crate::nbo::{missed_initiative, Chain, NboOptions};
-use crate::rfm::{n_before, workspace_median_gap_days};
-use crate::segments::{tiers, Tier, TierOptions};
+use crate::rfm::n_before;
+use crate::segments::{Basis, Tier, TierOptions};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -172,13 +172,17 @@ impl QueueOptions {
 /// `activity` adds the activity flags, `chains` (from [`crate::nbo::service_chains`]) the
 /// `missed_initiative` flag.
 pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions) -> Vec<Task> {
+    action_queue_with(log, activity, chains, opts, &Basis::new(log, opts.as_of, &opts.tiers))
+}
+
+/// [`action_queue`] with the shared figures already computed (`basis` must be for the same as-of
+/// and tier options).
+pub fn action_queue_with(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis) -> Vec<Task> {
     let as_of = opts.as_of;
-    let wgap = workspace_median_gap_days(log, as_of);
+    let wgap = basis.workspace_gap;
     let minor = log.currency().minor_per_major();
     let nbo = NboOptions { as_of, ..opts.nbo };
-    let revenue: Vec<i64> = (0..log.n_customers() as CustomerIdx).map(|c| log.amounts_of(c)[..n_before(log, c, as_of)].iter().sum()).collect();
-    let named: Vec<(&str, i64)> = revenue.iter().enumerate().map(|(c, &r)| (log.customer_id(c as CustomerIdx), r)).collect();
-    let tier = tiers(&named, &opts.tiers);
+    let (revenue, tier) = (&basis.revenue, &basis.tier);
     let mut tasks: Vec<Task> = (0..log.n_customers())
         .into_par_iter()
         .filter_map(|i| {

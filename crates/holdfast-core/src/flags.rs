@@ -327,7 +327,11 @@ pub fn fewer_categories(order_categories: &[Vec<u32>]) -> Option<Flag> {
         s.len()
     };
     let (early, late) = order_categories.split_at(order_categories.len() - 3);
-    let (e, l) = (distinct(early), distinct(late));
+    fewer_categories_of(distinct(early), distinct(late))
+}
+
+/// `fewer_categories` from the numbers of distinct categories before and in the last 3 orders.
+fn fewer_categories_of(e: usize, l: usize) -> Option<Flag> {
     if e < 2 || 2 * l > e {
         return None;
     }
@@ -350,14 +354,22 @@ pub fn customer_flags(log: &OrderLog, c: CustomerIdx, as_of: Instant, workspace_
     out.extend(frequency_drop(times, as_of));
     out.extend(shrinking_orders(amounts, log.currency().minor_per_major()));
     if log.lines().is_some() && k >= 6 {
+        // Distinct categories before and in the last 3 orders (as `fewer_categories`, without a
+        // vector per order).
         let cat = log.catalog();
-        let cats: Vec<Vec<u32>> = log
-            .orders_of(c)
-            .take(k)
-            .map(|o| log.products_of_order(o).iter().filter_map(|&p| cat.category(p)).collect())
-            .collect();
-        if cats.iter().any(|v| !v.is_empty()) {
-            out.extend(fewer_categories(&cats));
+        let start = log.orders_of(c).start;
+        let split = start + k - 3;
+        let (mut early, mut late) = (Vec::new(), Vec::new());
+        for o in start..start + k {
+            let side = if o < split { &mut early } else { &mut late };
+            side.extend(log.products_of_order(o).iter().filter_map(|&p| cat.category(p)));
+        }
+        if !early.is_empty() || !late.is_empty() {
+            for v in [&mut early, &mut late] {
+                v.sort_unstable();
+                v.dedup();
+            }
+            out.extend(fewer_categories_of(early.len(), late.len()));
         }
     }
     out

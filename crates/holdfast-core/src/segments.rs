@@ -318,15 +318,40 @@ pub struct SegmentSummary {
     pub revenue_share: Option<f64>,
 }
 
+/// Per-customer figures the segments and the action queue both need, computed once: revenue
+/// before as-of, value tier (by customer index) and the workspace median gap.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Basis {
+    pub as_of: Instant,
+    /// Revenue before as-of per customer index, minor units.
+    pub revenue: Vec<i64>,
+    /// Tier per customer index (customers without revenue are C).
+    pub tier: Vec<Tier>,
+    pub workspace_gap: Option<f64>,
+}
+
+impl Basis {
+    pub fn new(log: &OrderLog, as_of: Instant, tier_opts: &TierOptions) -> Basis {
+        let revenue: Vec<i64> = (0..log.n_customers() as CustomerIdx).into_par_iter().map(|c| log.amounts_of(c)[..n_before(log, c, as_of)].iter().sum()).collect();
+        let named: Vec<(&str, i64)> = revenue.iter().enumerate().map(|(c, &r)| (log.customer_id(c as CustomerIdx), r)).collect();
+        let (tier, workspace_gap) = rayon::join(|| tiers(&named, tier_opts), || workspace_median_gap_days(log, as_of));
+        Basis { as_of, revenue, tier, workspace_gap }
+    }
+}
+
 /// Segments of every customer with an order before `as_of`, in customer index order.
 pub fn segment_customers(log: &OrderLog, opts: &SegmentOptions) -> Vec<CustomerSegment> {
+    segment_customers_with(log, opts, &Basis::new(log, opts.as_of, &opts.tiers))
+}
+
+/// [`segment_customers`] with the shared figures already computed (`basis` must be for the same
+/// as-of and tier options).
+pub fn segment_customers_with(log: &OrderLog, opts: &SegmentOptions, basis: &Basis) -> Vec<CustomerSegment> {
     let rfm = crate::rfm::rfm(log, opts.as_of);
-    let revenue: Vec<(&str, i64)> = rfm.iter().map(|r| (log.customer_id(r.customer), r.monetary)).collect();
-    let tier = tiers(&revenue, &opts.tiers);
-    let wgap = workspace_median_gap_days(log, opts.as_of);
+    let wgap = basis.workspace_gap;
     rfm.into_par_iter()
-        .zip(tier)
-        .map(|(r, tier)| {
+        .map(|r| {
+            let tier = basis.tier[r.customer as usize];
             let c: CustomerIdx = r.customer;
             let times = &log.times_of(c)[..n_before(log, c, opts.as_of)];
             let state = lifecycle_state(times, opts.as_of, opts.window_days as f64, wgap).unwrap_or(State::Lost);

@@ -7,9 +7,9 @@ use crate::format::{fmt_count, fmt_money, fmt_pct};
 use crate::html::{Page, Section};
 use crate::svg::{bar_chart, Series, ValueFormat};
 use crate::table::Table;
-use holdfast_core::actions::{action_queue, QueueOptions};
+use holdfast_core::actions::{action_queue_with, QueueOptions};
 use holdfast_core::nbo::{service_chains, NboOptions};
-use holdfast_core::segments::{segment_customers, summarize, SegmentOptions, Tier};
+use holdfast_core::segments::{segment_customers_with, summarize, Basis, SegmentOptions, Tier};
 use holdfast_core::{Instant, OrderLog};
 use serde::Serialize;
 
@@ -69,7 +69,9 @@ impl SegmentsSection {
     /// Segments (window `window_days` for lifecycle states), the action queue and service chains
     /// (60-day window) of `log` at `as_of`.
     pub fn compute(log: &OrderLog, as_of: Instant, window_days: u32) -> SegmentsSection {
-        let segs = segment_customers(log, &SegmentOptions { window_days, ..SegmentOptions::new(as_of) });
+        let seg_opts = SegmentOptions { window_days, ..SegmentOptions::new(as_of) };
+        let basis = Basis::new(log, as_of, &seg_opts.tiers);
+        let (segs, chains) = rayon::join(|| segment_customers_with(log, &seg_opts, &basis), || service_chains(log, &NboOptions::new(as_of)));
         let n = segs.len();
         let share = |k: usize| (n > 0).then(|| k as f64 / n as f64);
         let segments = summarize(&segs)
@@ -80,8 +82,7 @@ impl SegmentsSection {
             .into_iter()
             .map(|t| TierRow { tier: t.to_string(), customers: segs.iter().filter(|s| s.tier == t).count(), effort: t.effort() })
             .collect();
-        let chains = service_chains(log, &NboOptions::new(as_of));
-        let queue = action_queue(log, None, &chains, &QueueOptions { window_days, ..QueueOptions::new(as_of) });
+        let queue = action_queue_with(log, None, &chains, &QueueOptions { window_days, ..QueueOptions::new(as_of) }, &basis);
         let k = log.currency().minor_per_major().max(1) as f64;
         let top_tasks = queue
             .iter()
