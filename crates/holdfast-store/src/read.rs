@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::{with_pool, Pool, Store};
 use futures_util::TryStreamExt;
-use holdfast_core::{Currency, Instant, OrderLog, OrderLogBuilder};
+use holdfast_core::{Catalog, Currency, CustomerIds, Instant, OrderLines, OrderLog};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -124,46 +124,94 @@ macro_rules! stream_rows {
 }
 
 impl Store {
-    /// The counted orders of a workspace as an [`OrderLog`], in one streamed query. Customers are
-    /// interned in the order of their first stored order and orders keep their import order, so
-    /// a log loaded from a time-sorted file equals the one built from the file itself.
+    /// The counted orders of a workspace as an [`OrderLog`], loaded in bulk: the customers and
+    /// products once, then the orders and their lines as integer columns (no text per row).
+    /// Customers are interned in the order of their first stored order and orders keep their
+    /// import order, so a log loaded from a time-sorted file equals the one built from the file
+    /// itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        let sql = "SELECT c.external_id, o.id, o.ordered_at, o.amount, o.currency, p.name, p.category, l.quantity \
-            FROM orders o JOIN customers c ON c.id = o.customer_id \
-            LEFT JOIN order_lines l ON l.order_id = o.id LEFT JOIN products p ON p.id = l.product_id \
-            WHERE o.workspace_id = $1 AND o.status NOT IN ('refunded', 'cancelled', 'canceled') ORDER BY o.id, l.line_no";
+        const COUNTED: &str = "o.workspace_id = $1 AND o.status NOT IN ('refunded', 'cancelled', 'canceled')";
         let ws_currency = self.workspace_currency(ws).await?;
-        let mut b: Option<OrderLogBuilder> = None;
-        let mut cur: Option<String> = None;
-        let mut last_order = i64::MIN;
-        stream_rows!(self, sql, [ws.0], |r| {
-            let order: i64 = r.try_get(1)?;
-            if order != last_order {
-                let code: String = r.try_get(4)?;
-                match &cur {
-                    None => {
-                        b = Some(OrderLogBuilder::new(currency(&code)?));
-                        cur = Some(code);
-                    }
-                    Some(c) if *c != code => {
-                        return Err(Error::Invalid(format!("the stored orders are in more than one currency ({c} and {code}); convert them to one before analysing")));
-                    }
-                    Some(_) => {}
-                }
-                let customer: String = r.try_get(0)?;
-                if let Some(b) = b.as_mut() {
-                    b.push(&customer, r.try_get(2)?, r.try_get(3)?);
-                }
-                last_order = order;
-            }
-            let product: Option<String> = r.try_get(5)?;
-            if let (Some(p), Some(b)) = (product, b.as_mut()) {
-                let cat: Option<String> = r.try_get(6)?;
-                let q: Option<i64> = r.try_get(7)?;
-                b.push_line(&p, cat.as_deref(), q.unwrap_or(1).clamp(0, u32::MAX as i64) as u32);
-            }
+        let codes: Vec<String> = with_pool!(self, p => sqlx::query_scalar(&format!("SELECT DISTINCT o.currency FROM orders o WHERE {COUNTED} ORDER BY 1")).bind(ws.0).fetch_all(p).await?);
+        if codes.len() > 1 {
+            return Err(Error::Invalid(format!("the stored orders are in more than one currency ({} and {}); convert them to one before analysing", codes[0], codes[1])));
+        }
+        let cur = match codes.first() {
+            Some(c) => currency(c)?,
+            None => ws_currency,
+        };
+        // Customer and product names by row id.
+        let mut customer_name: rustc_hash::FxHashMap<i64, String> = rustc_hash::FxHashMap::default();
+        stream_rows!(self, "SELECT id, external_id FROM customers WHERE workspace_id = $1", [ws.0], |r| {
+            customer_name.insert(r.try_get(0)?, r.try_get(1)?);
         });
-        Ok(b.unwrap_or_else(|| OrderLogBuilder::new(ws_currency)).build())
+        let mut catalog = Catalog::default();
+        let mut product_idx: rustc_hash::FxHashMap<i64, u32> = rustc_hash::FxHashMap::default();
+        let mut categories: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
+        stream_rows!(self, "SELECT id, name, category FROM products WHERE workspace_id = $1 ORDER BY id", [ws.0], |r| {
+            let name: String = r.try_get(1)?;
+            let category: Option<String> = r.try_get(2)?;
+            product_idx.insert(r.try_get(0)?, catalog.products.len() as u32);
+            catalog.products.push(name);
+            catalog.category_of.push(category.map(|c| {
+                let next = categories.len() as u32;
+                *categories.entry(c.clone()).or_insert_with(|| {
+                    catalog.categories.push(c);
+                    next
+                })
+            }));
+        });
+        // Orders in import order; customers numbered at first sight.
+        let mut dense: rustc_hash::FxHashMap<i64, u32> = rustc_hash::FxHashMap::default();
+        let mut ids = CustomerIds::new();
+        let (mut order_ids, mut cust, mut at, mut amount) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let orders_sql = format!("SELECT o.id, o.customer_id, o.ordered_at, o.amount FROM orders o WHERE {COUNTED} ORDER BY o.id");
+        stream_rows!(self, &orders_sql, [ws.0], |r| {
+            let c: i64 = r.try_get(1)?;
+            let idx = match dense.get(&c) {
+                Some(&i) => i,
+                None => {
+                    let name = customer_name.get(&c).ok_or_else(|| Error::Corrupt(format!("order {} names customer row {c}, which does not exist", r.try_get::<i64, _>(0).unwrap_or(0))))?;
+                    let i = ids.len() as u32;
+                    ids.push(name);
+                    dense.insert(c, i);
+                    i
+                }
+            };
+            order_ids.push(r.try_get::<i64, _>(0)?);
+            cust.push(idx);
+            at.push(r.try_get::<i64, _>(2)?);
+            amount.push(r.try_get::<i64, _>(3)?);
+        });
+        drop(customer_name);
+        // Lines of the counted orders, aligned with the orders by a merge on the (ascending) ids.
+        let mut lines = OrderLines { offsets: Vec::with_capacity(order_ids.len() + 1), product: Vec::new(), quantity: Vec::new() };
+        lines.offsets.push(0);
+        let mut o = 0usize;
+        let lines_sql = format!("SELECT l.order_id, l.product_id, l.quantity FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE {COUNTED} AND l.product_id IS NOT NULL ORDER BY l.order_id, l.line_no");
+        stream_rows!(
+            self,
+            &lines_sql,
+            [ws.0],
+            |r| {
+                let id: i64 = r.try_get(0)?;
+                while o < order_ids.len() && order_ids[o] < id {
+                    lines.offsets.push(lines.product.len() as u32);
+                    o += 1;
+                }
+                let p: i64 = r.try_get(1)?;
+                let q: Option<i64> = r.try_get(2)?;
+                if let Some(&pi) = product_idx.get(&p) {
+                    lines.product.push(pi);
+                    lines.quantity.push(q.unwrap_or(1).clamp(0, u32::MAX as i64) as u32);
+                }
+            }
+        );
+        while lines.offsets.len() < order_ids.len() + 1 {
+            lines.offsets.push(lines.product.len() as u32);
+        }
+        let lines = (!lines.product.is_empty()).then_some(lines);
+        Ok(OrderLog::from_columns(ids, cust, at, amount, cur, lines, catalog))
     }
 
     async fn workspace_currency(&self, ws: WorkspaceId) -> Result<Currency> {
