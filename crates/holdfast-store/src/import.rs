@@ -187,6 +187,12 @@ impl Store {
         if let Tx::Postgres(c) = &mut tx {
             // Imports into one workspace take turns (see the crate docs on concurrency).
             sqlx::query("SELECT pg_advisory_xact_lock(7261, $1)").bind(ws.0 as i32).execute(&mut **c).await?;
+            // A million staged rows are sorted and hashed in memory, not in temporary files, and
+            // the transaction does not wait for its WAL to reach the disk at commit (a crash
+            // loses the import as a whole, never part of it).
+            for set in ["SET LOCAL work_mem = '256MB'", "SET LOCAL maintenance_work_mem = '256MB'", "SET LOCAL synchronous_commit = off"] {
+                sqlx::query(set).execute(&mut **c).await?;
+            }
         }
         for st in entity.stage_tables().iter().chain([&STAGE_KEYS]) {
             let cols: Vec<String> = st.columns.iter().map(|(n, ty)| format!("{n} {ty}")).collect();
@@ -477,18 +483,35 @@ impl Import {
         match self.entity {
             Entity::Orders => {
                 steps.push("DELETE FROM order_lines WHERE order_id IN (SELECT o.id FROM stage_orders s JOIN orders o ON o.workspace_id = $1 AND o.external_id = s.external_id WHERE s.changed = 2)".into());
-                // Rows go in file order (ids follow it): on SQLite by scanning the staged rows in
-                // insertion order (CROSS JOIN fixes the loop order, no sort), on PostgreSQL by sorting.
-                steps.push(format!("INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
-                    SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s CROSS JOIN customers c \
-                    WHERE c.workspace_id = $1 AND c.external_id = s.customer AND s.changed <> 0 {} \
-                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount, currency = excluded.currency, status = excluded.status, row_hash = excluded.row_hash", if self.pg { "ORDER BY s.line" } else { "" }));
-                // CROSS JOIN fixes SQLite's join order (staged rows drive; it has no statistics on them).
-                steps.push("CREATE INDEX stage_order_lines_ext ON stage_order_lines (order_ext)".into());
-                steps.push("INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
-                    SELECT o.id, l.line_no, p.id, l.quantity, l.amount FROM stage_orders s CROSS JOIN orders o CROSS JOIN stage_order_lines l \
-                    LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku \
-                    WHERE s.changed <> 0 AND o.workspace_id = $1 AND o.external_id = s.external_id AND l.order_ext = s.external_id".into());
+                if self.pg {
+                    // New rows (changed = 1 is known not to exist: imports of a workspace take
+                    // turns) go in with a plain INSERT, changed ones with an UPDATE; their ids come
+                    // back with RETURNING and meet their lines in one hash join, instead of a
+                    // speculative insert and an index probe into orders per row.
+                    steps.push("WITH ins AS (INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
+                        SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer \
+                        WHERE s.changed = 1 ORDER BY s.line RETURNING id, external_id), \
+                        upd AS (UPDATE orders SET customer_id = c.id, ordered_at = s.ordered_at, amount = s.amount, currency = s.currency, status = s.status, row_hash = s.row_hash \
+                        FROM stage_orders s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer \
+                        WHERE s.changed = 2 AND orders.workspace_id = $1 AND orders.external_id = s.external_id RETURNING orders.id, orders.external_id), \
+                        touched AS (SELECT id, external_id FROM ins UNION ALL SELECT id, external_id FROM upd) \
+                        INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
+                        SELECT t.id, l.line_no, p.id, l.quantity, l.amount FROM touched t JOIN stage_order_lines l ON l.order_ext = t.external_id \
+                        LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku".into());
+                } else {
+                    // Rows go in file order (ids follow it) by scanning the staged rows in
+                    // insertion order (CROSS JOIN fixes the loop order, no sort).
+                    steps.push("INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
+                        SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s CROSS JOIN customers c \
+                        WHERE c.workspace_id = $1 AND c.external_id = s.customer AND s.changed <> 0 \
+                        ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount, currency = excluded.currency, status = excluded.status, row_hash = excluded.row_hash".into());
+                    // CROSS JOIN fixes SQLite's join order (staged rows drive; it has no statistics on them).
+                    steps.push("CREATE INDEX stage_order_lines_ext ON stage_order_lines (order_ext)".into());
+                    steps.push("INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
+                        SELECT o.id, l.line_no, p.id, l.quantity, l.amount FROM stage_orders s CROSS JOIN orders o CROSS JOIN stage_order_lines l \
+                        LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku \
+                        WHERE s.changed <> 0 AND o.workspace_id = $1 AND o.external_id = s.external_id AND l.order_ext = s.external_id".into());
+                }
             }
             Entity::Customers => {
                 steps.push(format!("INSERT INTO customers (workspace_id, external_id, kind, name, email, phone, owner, tags, created_at, row_hash) \
