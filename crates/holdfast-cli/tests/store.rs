@@ -205,6 +205,47 @@ fn subscriptions_and_the_customer_view(pg: bool) {
 }
 both!(subscriptions_and_the_customer_view);
 
+/// Notes, important dates, contacts and interactions recorded from the CLI show in the customer view.
+fn notes_dates_contacts_and_interactions(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(pg);
+    let customers = write(dir.path(), "customers.csv", "customer_id,name,kind\nK,Kefir LLC,company\n");
+    ok(&db.url, &["import", "customers", &customers]);
+    ok(&db.url, &["customer", "K", "note", "prefers short summaries, not detailed reports", "--channel", "telegram", "--time", "mornings", "--pain-points", "slow delivery", "--at", "2024-03-01"]);
+    ok(&db.url, &["customer", "K", "date", "company_birthday", "2015-06-10", "--label", "founded"]);
+    ok(&db.url, &["customer", "K", "date", "contract_renewal", "2024-12-31", "--once"]);
+    ok(&db.url, &["customer", "K", "contact", "Anna Petrova", "--role", "buyer", "--email", "anna@example.com"]);
+    ok(&db.url, &["customer", "K", "interaction", "call", "--at", "2024-03-02", "--by", "oleg", "--summary", "asked about delivery"]);
+    let v = json(&db.url, &["customer", "K", "--json"]);
+    let n = &v["notes"][0];
+    assert_eq!((n["body"].as_str(), n["preferred_channel"].as_str(), n["preferred_time"].as_str(), n["pain_points"].as_str()), (Some("prefers short summaries, not detailed reports"), Some("telegram"), Some("mornings"), Some("slow delivery")));
+    assert_eq!(v["important_dates"].as_array().map(Vec::len), Some(2));
+    assert!(v["important_dates"].as_array().unwrap().iter().any(|d| d["kind"] == "company_birthday" && d["yearly"] == true), "{}", v["important_dates"]);
+    assert!(v["important_dates"].as_array().unwrap().iter().any(|d| d["kind"] == "contract_renewal" && d["yearly"] == false));
+    assert_eq!(v["contacts"][0]["email"], "anna@example.com");
+    assert_eq!((v["interactions"][0]["kind"].as_str(), v["interactions"][0]["summary"].as_str()), (Some("call"), Some("asked about delivery")));
+    let text = ok(&db.url, &["customer", "K"]);
+    assert!(text.contains("telegram") && text.contains("Anna Petrova"), "{text}");
+    // Bad input: an unknown customer, kind or date is a user error that writes nothing.
+    for args in [
+        vec!["customer", "nobody", "note", "x"],
+        vec!["customer", "K", "date", "anniversary", "2020-01-01"],
+        vec!["customer", "K", "date", "birthday", "31.02.2020"],
+        vec!["customer", "K", "interaction", "telepathy"],
+    ] {
+        let o = holdfast(&db.url, &args);
+        assert!(!o.status.success(), "{args:?} should fail");
+    }
+    assert_eq!(json(&db.url, &["customer", "K", "--json"])["interactions"].as_array().map(Vec::len), Some(1));
+    // Each kind exports as CSV with a header.
+    let notes = ok(&db.url, &["export", "notes"]);
+    assert!(notes.starts_with("customer_id,created_at,body,") && notes.contains("K,2024-03-01T00:00:00Z,\"prefers short summaries, not detailed reports\",slow delivery,,telegram,mornings"), "{notes}");
+    assert!(ok(&db.url, &["export", "dates"]).contains("K,company_birthday,founded,2015-06-10,true"));
+    assert!(ok(&db.url, &["export", "contacts"]).contains("K,Anna Petrova,buyer,anna@example.com,"));
+    assert!(ok(&db.url, &["export", "interactions"]).contains("K,call,2024-03-02T00:00:00Z,,oleg,asked about delivery"));
+}
+both!(notes_dates_contacts_and_interactions);
+
 #[test]
 fn a_missing_sqlite_store_is_an_error_not_a_new_file() {
     let dir = tempfile::tempdir().unwrap();

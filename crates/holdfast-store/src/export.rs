@@ -145,3 +145,95 @@ impl Store {
         Ok(n)
     }
 }
+
+/// What a business records by hand about its customers (`holdfast customer ID note|date|contact|
+/// interaction`), exported as CSV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Records {
+    Notes,
+    Dates,
+    Contacts,
+    Interactions,
+}
+
+impl Records {
+    pub fn parse(s: &str) -> Option<Records> {
+        match s {
+            "notes" => Some(Records::Notes),
+            "dates" | "important_dates" => Some(Records::Dates),
+            "contacts" => Some(Records::Contacts),
+            "interactions" => Some(Records::Interactions),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Records::Notes => "notes",
+            Records::Dates => "important dates",
+            Records::Contacts => "contacts",
+            Records::Interactions => "interactions",
+        }
+    }
+
+    fn header(self) -> &'static [&'static str] {
+        match self {
+            Records::Notes => &["customer_id", "created_at", "body", "pain_points", "goals", "preferred_channel", "preferred_time", "communication_style", "author"],
+            Records::Dates => &["customer_id", "kind", "label", "date", "yearly"],
+            Records::Contacts => &["customer_id", "name", "role", "email", "phone"],
+            Records::Interactions => &["customer_id", "kind", "occurred_at", "with", "by", "summary"],
+        }
+    }
+
+    /// The query: text columns, with the time column (if any) second as an integer.
+    fn sql(self) -> &'static str {
+        match self {
+            Records::Notes => "SELECT c.external_id, n.created_at, n.body, n.pain_points, n.goals, n.preferred_channel, n.preferred_time, n.communication_style, n.author \
+                FROM notes n JOIN customers c ON c.id = n.customer_id WHERE c.workspace_id = $1 ORDER BY n.id",
+            Records::Dates => "SELECT c.external_id, d.kind, d.label, d.on_date, CASE WHEN d.yearly THEN 'true' ELSE 'false' END \
+                FROM important_dates d JOIN customers c ON c.id = d.customer_id WHERE c.workspace_id = $1 ORDER BY d.id",
+            Records::Contacts => "SELECT c.external_id, k.name, k.role, k.email, k.phone FROM contacts k JOIN customers c ON c.id = k.customer_id WHERE c.workspace_id = $1 ORDER BY k.id",
+            Records::Interactions => "SELECT c.external_id, i.kind, i.occurred_at, i.with_whom, i.by_whom, i.summary \
+                FROM interactions i JOIN customers c ON c.id = i.customer_id WHERE c.workspace_id = $1 ORDER BY i.id",
+        }
+    }
+
+    /// Index of the column holding a time (seconds), written as RFC 3339.
+    fn time_column(self) -> Option<usize> {
+        match self {
+            Records::Notes => Some(1),
+            Records::Interactions => Some(2),
+            Records::Dates | Records::Contacts => None,
+        }
+    }
+}
+
+impl Store {
+    /// Writes every row of `what` in workspace `ws` as CSV with a header; returns the rows written.
+    pub async fn export_records_csv(&self, ws: WorkspaceId, what: Records, out: impl Write) -> Result<u64> {
+        use futures_util::TryStreamExt;
+        use sqlx::Row;
+        let mut w = Csv { out: std::io::BufWriter::new(out), line: String::new() };
+        w.row(what.header())?;
+        let ncols = what.header().len();
+        let mut n = 0u64;
+        let mut fields: Vec<String> = Vec::with_capacity(ncols);
+        crate::with_pool!(self, p => {
+            let mut rows = sqlx::query(what.sql()).bind(ws.0).fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                fields.clear();
+                for k in 0..ncols {
+                    if Some(k) == what.time_column() {
+                        fields.push(rfc3339(r.try_get::<i64, _>(k)?));
+                    } else {
+                        fields.push(r.try_get::<Option<String>, _>(k)?.unwrap_or_default());
+                    }
+                }
+                w.row(&fields)?;
+                n += 1;
+            }
+        });
+        w.out.flush().map_err(|e| Error::Invalid(format!("cannot write the export: {e}")))?;
+        Ok(n)
+    }
+}

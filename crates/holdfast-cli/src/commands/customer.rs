@@ -8,8 +8,9 @@ use std::fmt::Write;
 
 /// Everything the store knows about one customer: profile and consents, contacts, notes,
 /// important dates, orders, subscriptions, events per kind, feedback, interactions, scores, tasks.
+/// With a subcommand, records a note, an important date, a contact person or an interaction.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast --db sqlite://shop.db customer C000042\n  holdfast --db sqlite://shop.db customer C000042 --json")]
+#[command(after_help = "Examples:\n  holdfast --db sqlite://shop.db customer C000042\n  holdfast --db sqlite://shop.db customer C000042 --json\n  holdfast --db sqlite://shop.db customer C000042 note \"prefers short summaries\" --channel telegram --time mornings\n  holdfast --db sqlite://shop.db customer C000042 date birthday 1985-04-12\n  holdfast --db sqlite://shop.db customer C000042 contact \"Anna Petrova\" --role buyer --email anna@example.com\n  holdfast --db sqlite://shop.db customer C000042 interaction call --at 2024-03-01 --by oleg --summary \"asked about delivery\"")]
 pub struct Args {
     /// The customer's id (as in the imported files).
     #[arg(value_name = "ID")]
@@ -17,10 +18,129 @@ pub struct Args {
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub add: Option<Add>,
+}
+
+/// What to record about the customer.
+#[derive(clap::Subcommand, Debug)]
+pub enum Add {
+    /// A note: free text plus typed fields (pain points, goals, preferred channel and time, style).
+    Note {
+        /// The note itself.
+        body: String,
+        #[arg(long)]
+        pain_points: Option<String>,
+        #[arg(long)]
+        goals: Option<String>,
+        /// Preferred channel, e.g. email, phone, telegram.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Preferred time, e.g. mornings.
+        #[arg(long)]
+        time: Option<String>,
+        /// How they like to be addressed, e.g. "short summaries, not detailed reports".
+        #[arg(long)]
+        style: Option<String>,
+        #[arg(long)]
+        author: Option<String>,
+        /// When the note was taken (YYYY-MM-DD or RFC 3339; default: now).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+    },
+    /// An important date, yearly unless --once: birthday, company_birthday, product_launch,
+    /// seasonal_campaign, contract_renewal or other.
+    Date {
+        #[arg(value_parser = parse_date_kind)]
+        kind: holdfast_store::DateKind,
+        /// YYYY-MM-DD.
+        #[arg(value_parser = parse_day)]
+        on: chrono::NaiveDate,
+        #[arg(long)]
+        label: Option<String>,
+        /// A one-off date rather than a yearly one.
+        #[arg(long)]
+        once: bool,
+    },
+    /// A contact person of a company customer.
+    Contact {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// A call, meeting, email, message or other interaction.
+    Interaction {
+        /// call, meeting, email, message or other.
+        kind: String,
+        /// When (YYYY-MM-DD or RFC 3339; default: now).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        /// Who on the customer's side.
+        #[arg(long = "with")]
+        with_whom: Option<String>,
+        /// Who on ours.
+        #[arg(long = "by")]
+        by_whom: Option<String>,
+        #[arg(long)]
+        summary: Option<String>,
+    },
+}
+
+fn parse_date_kind(s: &str) -> Result<holdfast_store::DateKind, String> {
+    holdfast_store::DateKind::parse(s).ok_or_else(|| format!("{s:?}: expected birthday, company_birthday, product_launch, seasonal_campaign, contract_renewal or other"))
+}
+
+fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (expected YYYY-MM-DD)"))
+}
+
+/// Records `add` for customer `id`.
+fn record(db: &Db, id: &str, add: Add) -> anyhow::Result<String> {
+    let cal = db.calendar()?;
+    // The moment something is recorded by a person is the one place the wall clock belongs.
+    let when = |at: Option<String>| -> anyhow::Result<i64> {
+        match at {
+            Some(s) => crate::commands::analyze::parse_instant(&s, &cal).map_err(|e| anyhow::anyhow!("--at: {e}")),
+            None => Ok(chrono::Utc::now().timestamp()),
+        }
+    };
+    let (ws, store) = (db.ws.id, &db.store);
+    let what = match add {
+        Add::Note { body, pain_points, goals, channel, time, style, author, at } => {
+            let n = holdfast_store::Note { body, pain_points, goals, preferred_channel: channel, preferred_time: time, communication_style: style, author, created_at: when(at)? };
+            db.run(store.add_note(ws, id, &n))?;
+            "note"
+        }
+        Add::Date { kind, on, label, once } => {
+            db.run(store.add_important_date(ws, id, &holdfast_store::ImportantDate { kind, label, date: on, yearly: !once }))?;
+            "important date"
+        }
+        Add::Contact { name, role, email, phone } => {
+            db.run(store.add_contact(ws, id, &holdfast_store::Contact { name, role, email, phone }))?;
+            "contact"
+        }
+        Add::Interaction { kind, at, with_whom, by_whom, summary } => {
+            db.run(store.add_interaction(ws, id, &holdfast_store::Interaction { kind, occurred_at: when(at)?, with_whom, by_whom, summary }))?;
+            "interaction"
+        }
+    };
+    Ok(format!("{what} recorded for customer {id}\n"))
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let db = Db::open_existing(&g.db)?;
+    if let Some(add) = args.add {
+        return match record(&db, &args.id, add) {
+            Err(e) if matches!(e.downcast_ref::<holdfast_store::Error>(), Some(holdfast_store::Error::NotFound { .. })) => {
+                anyhow::bail!("no customer {:?} in {}", args.id, db.store.url())
+            }
+            r => print(&r?),
+        };
+    }
     let v = match db.rt.block_on(db.store.customer_view(db.ws.id, &args.id)) {
         Err(holdfast_store::Error::NotFound { .. }) => anyhow::bail!("no customer {:?} in {}", args.id, db.store.url()),
         r => r?,
