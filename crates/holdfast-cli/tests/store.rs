@@ -209,8 +209,27 @@ both!(subscriptions_and_the_customer_view);
 fn notes_dates_contacts_and_interactions(pg: bool) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::new(pg);
-    let customers = write(dir.path(), "customers.csv", "customer_id,name,kind\nK,Kefir LLC,company\n");
+    let customers = write(
+        dir.path(),
+        "customers.csv",
+        "customer_id,name,kind,birthday,email_consent_at,email_unsubscribed_at,sms_consent_at\nK,Kefir LLC,company,2015-06-10,2023-01-05,2024-02-01,\nP,Petr,person,12.04.1985,,,2023-05-05\n",
+    );
     ok(&db.url, &["import", "customers", &customers]);
+    let p = json(&db.url, &["customer", "P", "--json"]);
+    assert_eq!(p["customer"]["birthday"], "1985-04-12");
+    assert_eq!(p["important_dates"][0]["kind"], "birthday");
+    assert_eq!(p["customer"]["consents"][0]["channel"], "sms");
+    let k = json(&db.url, &["customer", "K", "--json"]);
+    assert_eq!((k["customer"]["consents"][0]["channel"].as_str(), k["customer"]["consents"][0]["unsubscribed_at"].as_i64()), (Some("email"), Some(1706745600)));
+    // Export → import into a fresh store keeps consents and birthdays.
+    let out = dir.path().join("customers.out.csv");
+    ok(&db.url, &["export", "customers", "--out", out.to_str().unwrap()]);
+    let fresh = Db::new(pg);
+    ok(&fresh.url, &["import", "customers", out.to_str().unwrap()]);
+    assert_eq!(json(&fresh.url, &["customer", "P", "--json"])["customer"], p["customer"]);
+    assert_eq!(json(&fresh.url, &["customer", "K", "--json"])["customer"], k["customer"]);
+    // The same file again changes nothing.
+    assert_eq!(json(&db.url, &["import", "customers", &customers, "--json"])["unchanged"], 2);
     ok(&db.url, &["customer", "K", "note", "prefers short summaries, not detailed reports", "--channel", "telegram", "--time", "mornings", "--pain-points", "slow delivery", "--at", "2024-03-01"]);
     ok(&db.url, &["customer", "K", "date", "company_birthday", "2015-06-10", "--label", "founded"]);
     ok(&db.url, &["customer", "K", "date", "contract_renewal", "2024-12-31", "--once"]);
@@ -219,7 +238,7 @@ fn notes_dates_contacts_and_interactions(pg: bool) {
     let v = json(&db.url, &["customer", "K", "--json"]);
     let n = &v["notes"][0];
     assert_eq!((n["body"].as_str(), n["preferred_channel"].as_str(), n["preferred_time"].as_str(), n["pain_points"].as_str()), (Some("prefers short summaries, not detailed reports"), Some("telegram"), Some("mornings"), Some("slow delivery")));
-    assert_eq!(v["important_dates"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["important_dates"].as_array().map(Vec::len), Some(3), "{}", v["important_dates"]);
     assert!(v["important_dates"].as_array().unwrap().iter().any(|d| d["kind"] == "company_birthday" && d["yearly"] == true), "{}", v["important_dates"]);
     assert!(v["important_dates"].as_array().unwrap().iter().any(|d| d["kind"] == "contract_renewal" && d["yearly"] == false));
     assert_eq!(v["contacts"][0]["email"], "anna@example.com");

@@ -164,7 +164,10 @@ impl TableSpec {
         self.fields.iter().position(|f| f.name == name)
     }
 
-    /// customer_id, name, email, phone, kind (person/company), owner, tags, created_at, birthday.
+    /// customer_id, name, email, phone, kind (person/company), owner, tags, created_at, birthday,
+    /// consents (a JSON list of `{"channel", "consented_at", "unsubscribed_at"}` as `holdfast
+    /// export` writes it) and per-channel consent and unsubscribe dates (`email_consent_at`,
+    /// `email_unsubscribed_at`, the same for sms, phone and messenger).
     pub fn customers() -> TableSpec {
         TableSpec {
             name: "customers",
@@ -178,6 +181,15 @@ impl TableSpec {
                 FieldSpec::new("tags", &["tags", "tag", "labels", "теги", "метки", "мітки", "етикети", "тагове"], Text),
                 FieldSpec::new("created_at", &["created_at", "created", "registered", "signup date", "дата регистрации", "дата создания", "дата реєстрації", "дата на регистрация"], DateTime),
                 FieldSpec::new("birthday", &["birthday", "birth date", "date of birth", "день рождения", "дата рождения", "день народження", "дата народження", "рожден ден", "дата на раждане"], Date),
+                FieldSpec::new("consents", &["consents", "согласия", "згоди", "съгласия"], Json),
+                FieldSpec::new("email_consent_at", &["email_consent_at", "email consent", "согласие на email", "згода на email"], DateTime),
+                FieldSpec::new("email_unsubscribed_at", &["email_unsubscribed_at", "email unsubscribed", "отписка от email", "відписка від email"], DateTime),
+                FieldSpec::new("sms_consent_at", &["sms_consent_at", "sms consent", "согласие на sms", "згода на sms"], DateTime),
+                FieldSpec::new("sms_unsubscribed_at", &["sms_unsubscribed_at", "sms unsubscribed", "отписка от sms", "відписка від sms"], DateTime),
+                FieldSpec::new("phone_consent_at", &["phone_consent_at", "phone consent", "согласие на звонки", "згода на дзвінки"], DateTime),
+                FieldSpec::new("phone_unsubscribed_at", &["phone_unsubscribed_at", "phone unsubscribed", "отказ от звонков", "відмова від дзвінків"], DateTime),
+                FieldSpec::new("messenger_consent_at", &["messenger_consent_at", "messenger consent", "согласие на мессенджеры", "згода на месенджери"], DateTime),
+                FieldSpec::new("messenger_unsubscribed_at", &["messenger_unsubscribed_at", "messenger unsubscribed", "отписка от мессенджеров", "відписка від месенджерів"], DateTime),
             ],
         }
     }

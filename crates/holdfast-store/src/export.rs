@@ -48,7 +48,7 @@ impl<W: Write> Csv<W> {
 /// The header `holdfast export` writes for an entity.
 pub fn header(entity: Entity) -> &'static [&'static str] {
     match entity {
-        Entity::Customers => &["customer_id", "kind", "name", "email", "phone", "owner", "tags", "created_at", "consents"],
+        Entity::Customers => &["customer_id", "kind", "name", "email", "phone", "owner", "tags", "created_at", "consents", "birthday"],
         Entity::Orders => &["order_id", "customer_id", "ordered_at", "amount", "currency", "status", "product", "category", "quantity"],
         Entity::Events => &["event_id", "customer_id", "kind", "occurred_at", "properties"],
         Entity::Subscriptions => &["subscription_id", "customer_id", "plan", "mrr", "currency", "started_at", "ended_at", "cancel_reason"],
@@ -80,6 +80,7 @@ impl Store {
                         &tags,
                         &opt_time(c.created_at),
                         &consents,
+                        &c.birthday.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
                     ])?;
                     n += 1;
                 }

@@ -107,7 +107,7 @@ const STAGE_LINES: StageTable = StageTable {
 };
 const STAGE_CUSTOMERS: StageTable = StageTable {
     name: "stage_customers",
-    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("kind", "TEXT"), ("name", "TEXT"), ("email", "TEXT"), ("phone", "TEXT"), ("owner", "TEXT"), ("tags", "TEXT"), ("created_at", "BIGINT"), ("row_hash", "BIGINT")],
+    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("kind", "TEXT"), ("name", "TEXT"), ("email", "TEXT"), ("phone", "TEXT"), ("owner", "TEXT"), ("tags", "TEXT"), ("created_at", "BIGINT"), ("birthday", "TEXT"), ("row_hash", "BIGINT")],
 };
 const STAGE_CONSENTS: StageTable = StageTable {
     name: "stage_consents",
@@ -272,6 +272,10 @@ impl Import {
                     .opt(c.owner.as_deref())
                     .str(&tags)
                     .opt_int(c.created_at);
+                let birthday = c.birthday.map(|d| d.format("%Y-%m-%d").to_string());
+                if let Some(b) = &birthday {
+                    h = h.str(b);
+                }
                 let mut seen: Vec<&str> = Vec::new();
                 for k in &c.consents {
                     if seen.contains(&k.channel.as_str()) {
@@ -291,6 +295,7 @@ impl Import {
                     ot(c.owner.as_ref()),
                     Val::Text(Some(tags)),
                     Val::Int(c.created_at),
+                    Val::Text(birthday),
                     i(h.finish()),
                 ]);
             }
@@ -520,6 +525,10 @@ impl Import {
                 steps.push("DELETE FROM customer_consents WHERE customer_id IN (SELECT c.id FROM stage_customers s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.external_id WHERE s.changed <> 0)".into());
                 steps.push("INSERT INTO customer_consents (customer_id, channel, consented_at, unsubscribed_at) \
                     SELECT c.id, k.channel, k.consented_at, k.unsubscribed_at FROM stage_consents k JOIN stage_customers s ON s.external_id = k.customer_ext JOIN customers c ON c.workspace_id = $1 AND c.external_id = k.customer_ext WHERE s.changed <> 0".into());
+                // The birthday column is the customer's yearly birthday date.
+                steps.push("DELETE FROM important_dates WHERE kind = 'birthday' AND customer_id IN (SELECT c.id FROM stage_customers s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.external_id WHERE s.changed <> 0)".into());
+                steps.push("INSERT INTO important_dates (customer_id, kind, label, on_date, yearly) \
+                    SELECT c.id, 'birthday', NULL, s.birthday, TRUE FROM stage_customers s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.external_id WHERE s.changed <> 0 AND s.birthday IS NOT NULL ORDER BY s.line".into());
             }
             Entity::Subscriptions => {
                 steps.push("INSERT INTO subscriptions (workspace_id, external_id, customer_id, plan, mrr, currency, started_at, ended_at, cancel_reason, row_hash) \

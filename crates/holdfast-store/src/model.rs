@@ -100,6 +100,9 @@ pub struct CustomerRecord {
     pub tags: Vec<String>,
     pub created_at: Option<Instant>,
     pub consents: Vec<Consent>,
+    /// Stored as the customer's yearly `birthday` important date.
+    #[serde(default)]
+    pub birthday: Option<chrono::NaiveDate>,
 }
 
 /// One line of an order.

@@ -287,8 +287,8 @@ impl Store {
 
     /// All customers of a workspace, in id order.
     pub async fn customers(&self, ws: WorkspaceId) -> Result<Vec<CustomerRecord>> {
-        let sql = "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.consented_at, k.unsubscribed_at \
-            FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.workspace_id = $1 ORDER BY c.id, k.channel";
+        let sql = "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.consented_at, k.unsubscribed_at, \
+            (SELECT MIN(d.on_date) FROM important_dates d WHERE d.customer_id = c.id AND d.kind = 'birthday') FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.workspace_id = $1 ORDER BY c.id, k.channel";
         let mut out: Vec<CustomerRecord> = Vec::new();
         let mut last = i64::MIN;
         stream_rows!(self, sql, [ws.0], |r| {
@@ -438,8 +438,8 @@ impl Store {
     pub async fn customer_view(&self, ws: WorkspaceId, customer: &str) -> Result<CustomerView> {
         let id = self.customer_db_id(ws, customer).await?;
         let mut c: Option<CustomerRecord> = None;
-        let sql = "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.consented_at, k.unsubscribed_at \
-            FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.id = $1 ORDER BY k.channel";
+        let sql = "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.consented_at, k.unsubscribed_at, \
+            (SELECT MIN(d.on_date) FROM important_dates d WHERE d.customer_id = c.id AND d.kind = 'birthday') FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.id = $1 ORDER BY k.channel";
         stream_rows!(self, sql, [id], |r| {
             if c.is_none() {
                 c = Some(customer_row(&r)?);
@@ -520,5 +520,6 @@ where
         tags: serde_json::from_str(&tags).map_err(|e| Error::Corrupt(format!("tags {tags:?}: {e}")))?,
         created_at: r.try_get(8)?,
         consents: Vec::new(),
+        birthday: r.try_get::<Option<String>, _>(12)?.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
     })
 }

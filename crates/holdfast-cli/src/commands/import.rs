@@ -207,7 +207,8 @@ fn import_table(db: &Db, imp: &mut Import, entity: Entity, path: &Path, opts: &I
                         owner: text(&r, "owner"),
                         tags,
                         created_at: r.instant(ix("created_at")),
-                        consents: Vec::new(),
+                        consents: consents(&r, &ix).map_err(|m| err(line, "consents", &m))?,
+                        birthday: r.date(ix("birthday")),
                     })
                 }
                 Entity::Events => {
@@ -265,4 +266,25 @@ fn import_table(db: &Db, imp: &mut Import, entity: Entity, path: &Path, opts: &I
     }
     report_skipped(path, &reader.summary());
     Ok(n)
+}
+
+/// A customer row's consents: the `consents` JSON list (as `holdfast export` writes it) and the
+/// per-channel `<channel>_consent_at` / `<channel>_unsubscribed_at` columns, one entry per channel.
+fn consents(r: &TableRow, ix: &dyn Fn(&str) -> usize) -> Result<Vec<holdfast_store::Consent>, String> {
+    let mut out: Vec<holdfast_store::Consent> = match r.json(ix("consents")) {
+        None => Vec::new(),
+        Some(v) if v.is_null() => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|_| format!("{v} is not a list of consents (expected [{{\"channel\": \"email\", \"consented_at\": 1700000000, \"unsubscribed_at\": null}}])"))?,
+    };
+    for channel in ["email", "sms", "phone", "messenger"] {
+        let (given, gone) = (r.instant(ix(&format!("{channel}_consent_at"))), r.instant(ix(&format!("{channel}_unsubscribed_at"))));
+        if given.is_none() && gone.is_none() {
+            continue;
+        }
+        if out.iter().any(|c| c.channel == channel) {
+            return Err(format!("channel {channel:?} is given both in the consents list and in its own columns"));
+        }
+        out.push(holdfast_store::Consent { channel: channel.to_string(), consented_at: given, unsubscribed_at: gone });
+    }
+    Ok(out)
 }
