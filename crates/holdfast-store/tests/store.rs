@@ -212,7 +212,8 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     let mut csv = Vec::new();
     assert_eq!(s.export_csv(ws.id, Entity::Customers, &mut csv).await.unwrap(), 1);
     let text = String::from_utf8(csv).unwrap();
-    assert!(text.starts_with("customer_id,kind,name,email,phone,owner,tags,created_at,consents\nacme,company,\"ACME, \"\"Ltd\"\"\",buy@acme.test,,maria,"), "{text}");
+    assert!(text.ends_with(",1990-02-28\n"), "{text}");
+    assert!(text.starts_with("customer_id,kind,name,email,phone,owner,tags,created_at,consents,birthday\nacme,company,\"ACME, \"\"Ltd\"\"\",buy@acme.test,,maria,"), "{text}");
     let mut csv = Vec::new();
     s.export_csv(ws.id, Entity::Subscriptions, &mut csv).await.unwrap();
     assert_eq!(String::from_utf8(csv).unwrap(), "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\ns1,acme,pro,49.00,USD,1997-01-01T00:00:00Z,1997-02-10T00:00:00Z,price\ns2,acme,team,99.00,USD,1997-02-10T00:00:00Z,,\n");
