@@ -156,7 +156,7 @@ fn sections_choose_the_optional_parts() {
     }
     let bad = holdfast(&["analyze", path.to_str().unwrap(), "--sections", "everything"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected retention, segments or all"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected retention, segments, prediction or all"));
 }
 
 #[test]

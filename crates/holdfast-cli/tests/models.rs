@@ -1,5 +1,6 @@
 //! `holdfast fit` end to end on the reference data of holdfast-models (published fits).
 
+use std::path::Path;
 use std::process::Command;
 
 fn data(name: &str) -> String {
@@ -149,4 +150,56 @@ fn predict_from_orders_dates_the_next_order() {
         assert!(r["clv"].as_f64().unwrap() >= 0.0);
     }
     assert!(dated > 0 && dated < rows.len(), "{dated}");
+}
+
+/// `analyze` has a "value and prediction" section: BG/NBD and Gamma-Gamma on the orders, P(alive)
+/// distribution, the most valuable customers and the holdout check, in the JSON and the HTML.
+#[test]
+fn analyze_has_the_value_and_prediction_section() {
+    let orders = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cdnow_sample_orders.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["--quiet", "analyze", orders.to_str().unwrap(), "--sections", "prediction", "--json", "--out", html.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["prediction"];
+    assert!(p["unavailable"].is_null(), "{}", p["unavailable"]);
+    assert_eq!(p["customers"], 2357);
+    assert_eq!(p["purchases"]["model"], "bgnbd");
+    assert_eq!(p["purchases"]["converged"], true);
+    let alive = p["expected_alive"].as_f64().unwrap();
+    assert!(alive > 0.0 && alive < 2357.0, "{alive}");
+    let buckets: u64 = p["p_alive_distribution"].as_array().unwrap().iter().map(|b| b["customers"].as_u64().unwrap()).sum();
+    assert_eq!(buckets, 2357);
+    let top = p["top"].as_array().unwrap();
+    assert_eq!(top.len(), 20);
+    let clv: Vec<f64> = top.iter().map(|r| r["clv"].as_f64().unwrap()).collect();
+    assert!(clv.windows(2).all(|w| w[0] >= w[1]), "top customers by CLV, highest first: {clv:?}");
+    assert!(top.iter().all(|r| (0.0..=1.0).contains(&r["p_alive"].as_f64().unwrap())));
+    // The holdout check: the last quarter of the history, predictions within 15% of what happened.
+    let c = &p["check"];
+    let (actual, predicted) = (c["actual_holdout_purchases"].as_f64().unwrap(), c["predicted_holdout_purchases"].as_f64().unwrap());
+    assert!(actual > 0.0 && (predicted / actual - 1.0).abs() < 0.15, "actual {actual}, predicted {predicted}");
+    assert!(!c["tracking"].as_array().unwrap().is_empty() && !c["conditional"].as_array().unwrap().is_empty());
+    let page = std::fs::read_to_string(&html).unwrap();
+    for needle in ["Value and prediction", "Tracking plot", "Conditional expectations", "Customers by P(alive)"] {
+        assert!(page.contains(needle), "the HTML report lacks {needle:?}");
+    }
+    assert!(!page.contains("NaN"));
+}
+
+/// Data the model cannot support (nobody ordered twice) gives a plain explanation, not a failure.
+#[test]
+fn prediction_section_explains_when_the_data_cannot_support_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("once.csv");
+    std::fs::write(&f, "customer_id,date,amount\na,2024-01-01,10\nb,2024-01-02,20\nc,2024-02-01,30\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast")).args(["--quiet", "analyze", f.to_str().unwrap(), "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = v["prediction"]["unavailable"].as_str().unwrap();
+    assert!(why.contains("repeat"), "{why}");
 }

@@ -5,7 +5,7 @@
 //! purchase they drop out with probability `p ~ Beta(a, b)`. Also the engine of MBG/NBD
 //! ([`crate::mbgnbd`]), which differs only in allowing dropout at the first purchase.
 
-use crate::fit::{check_purchase_data, estimate, FitError, FitOptions, Fitted, Likelihood};
+use crate::fit::{check_purchase_data, estimate, estimate_from, warm_sample, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::{hyp2f1, lse, rising_tables};
 use crate::summary::Compressed;
 use crate::PurchaseModel;
@@ -50,8 +50,7 @@ impl<'a> NbdFamily<'a> {
         rising_tables(a + b, self.max_x + sh, &mut ln_ab, &mut ps_ab);
         let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
         let d = self.data;
-        let (mut ll, mut gr, mut gal, mut ga, mut gb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for i in 0..d.len() {
+        let (ll, [gr, gal, ga, gb]) = crate::fit::par_sum(d.len(), |i| {
             let (x, tx, t, w) = (d.x[i] as usize, d.t_x[i], d.t[i], d.weight[i]);
             let xf = x as f64;
             let a1 = ln_r[x] + r * ln_alpha;
@@ -72,12 +71,16 @@ impl<'a> NbdFamily<'a> {
                 li += a3;
                 (w3, w4, l_tx, bden) = (1.0, 0.0, 0.0, 1.0);
             }
-            ll += w * li;
-            gr += w * (ps_r[x] + ln_alpha - w3 * l_t - w4 * l_tx);
-            gal += w * (r / alpha - (r + xf) * (w3 / (alpha + t) + w4 / (alpha + tx)));
-            ga += w * (-ps_ab[x + sh] + w4 / a);
-            gb += w * (ps_b[x + sh] - ps_ab[x + sh] - w4 / bden);
-        }
+            (
+                w * li,
+                [
+                    w * (ps_r[x] + ln_alpha - w3 * l_t - w4 * l_tx),
+                    w * (r / alpha - (r + xf) * (w3 / (alpha + t) + w4 / (alpha + tx))),
+                    w * (-ps_ab[x + sh] + w4 / a),
+                    w * (ps_b[x + sh] - ps_ab[x + sh] - w4 / bden),
+                ],
+            )
+        });
         g[0] = gr;
         g[1] = gal;
         g[2] = ga;
@@ -118,7 +121,10 @@ impl BgNbd {
     /// Maximum-likelihood fit on compressed summary rows.
     pub fn fit(data: &Compressed, opts: &FitOptions) -> Result<Fitted<BgNbd>, FitError> {
         check_purchase_data(data)?;
-        let e = estimate(&NbdFamily::new(data, false), opts)?;
+        let e = match warm_sample(data) {
+            Some(sub) => estimate_from(&NbdFamily::new(data, false), estimate(&NbdFamily::new(&sub, false), opts)?, opts)?,
+            None => estimate(&NbdFamily::new(data, false), opts)?,
+        };
         let p = &e.params;
         Ok(Fitted {
             model: BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] },

@@ -90,5 +90,6 @@ pub fn predict_one(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &
 /// Predicts for every customer of a summary, in order.
 pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, summary: &Summary, opts: &PredictOptions) -> Vec<CustomerPrediction> {
     let per_month = summary.unit.per_month();
-    summary.rows.iter().map(|r| predict_one(model, spend, r, per_month, opts)).collect()
+    use rayon::prelude::*;
+    summary.rows.par_iter().map(|r| predict_one(model, spend, r, per_month, opts)).collect()
 }

@@ -81,7 +81,64 @@ pub(crate) struct Estimate {
     pub starts: usize,
 }
 
+/// Data with more distinct rows than this are fitted in two steps: every start on a stratified
+/// sample of about [`WARM_ROWS`] rows, then one descent on all rows from the sample's estimate.
+/// The answer is the full-data maximum (same convergence test); the sample only saves the
+/// full-data evaluations of the starts that lead elsewhere.
+pub const WARM_ABOVE: usize = 20_000;
+pub const WARM_ROWS: usize = 8_000;
+
+/// The sample to warm-start on, for data large enough to need one.
+pub(crate) fn warm_sample(data: &crate::summary::Compressed) -> Option<crate::summary::Compressed> {
+    (data.len() > WARM_ABOVE).then(|| data.thin(data.len().div_ceil(WARM_ROWS)))
+}
+
+/// Continues from `warm` (an estimate on a sample) on `lik`'s data; falls back to every start
+/// when that descent does not converge.
+pub(crate) fn estimate_from<L: Likelihood>(lik: &L, warm: Estimate, opts: &FitOptions) -> Result<Estimate, FitError> {
+    let e = estimate_starts(lik, vec![warm.params], opts)?;
+    if e.converged {
+        return Ok(Estimate { iterations: e.iterations + warm.iterations, starts: warm.starts, ..e });
+    }
+    estimate(lik, opts)
+}
+
+/// Chunk size of the parallel likelihood sums: fixed, so the sums are the same on any machine.
+pub(crate) const CHUNK: usize = 2048;
+
+/// `Σ_i f(i)` over `0..n` (each `f` returning the row's log-likelihood and gradient), summed in
+/// parallel chunks and then in chunk order, so the result does not depend on the thread count.
+pub(crate) fn par_sum<const K: usize>(n: usize, f: impl Fn(usize) -> (f64, [f64; K]) + Sync) -> (f64, [f64; K]) {
+    use rayon::prelude::*;
+    let parts: Vec<(f64, [f64; K])> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = (0.0, [0.0; K]);
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                let (l, g) = f(i);
+                acc.0 += l;
+                for k in 0..K {
+                    acc.1[k] += g[k];
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut out = (0.0, [0.0; K]);
+    for (l, g) in parts {
+        out.0 += l;
+        for k in 0..K {
+            out.1[k] += g[k];
+        }
+    }
+    out
+}
+
 pub(crate) fn estimate<L: Likelihood>(lik: &L, opts: &FitOptions) -> Result<Estimate, FitError> {
+    estimate_starts(lik, lik.starts(), opts)
+}
+
+fn estimate_starts<L: Likelihood>(lik: &L, starts: Vec<Vec<f64>>, opts: &FitOptions) -> Result<Estimate, FitError> {
     let n = L::PARAMS.len();
     let w = lik.customers();
     if !(w > 0.0) {
@@ -106,7 +163,7 @@ pub(crate) fn estimate<L: Likelihood>(lik: &L, opts: &FitOptions) -> Result<Esti
     let mut tried = 0;
     let mut agreed = false;
     let mut total_iter = 0;
-    for start in lik.starts().into_iter().take(opts.max_starts.max(1)) {
+    for start in starts.into_iter().take(opts.max_starts.max(1)) {
         tried += 1;
         let phi0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
         let m = minimize(objective, &phi0, &opts.lbfgs);

@@ -49,6 +49,7 @@ where
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
     let mut rho_hist: Vec<f64> = Vec::new();
     let mut stall = 0;
+    let mut no_descent = false;
     let mut it = 0;
     while it < opts.max_iter {
         if max_abs(&g) <= opts.gtol {
@@ -94,6 +95,8 @@ where
         let ls = line_search(&mut f, &x, fx, dg, &d, &mut evals);
         let Some((step, f_new, x_new, g_new)) = ls else {
             if s_hist.is_empty() {
+                // Not even steepest descent lowers f: the rounding of f has been reached.
+                no_descent = true;
                 break;
             }
             s_hist.clear();
@@ -129,8 +132,9 @@ where
         }
     }
     let grad_max = max_abs(&g);
-    // Stalled at machine precision with a small gradient also counts as converged.
-    let converged = grad_max <= opts.gtol || (grad_max <= 1e-5 && stall >= 3);
+    // Stalled at machine precision with a small gradient also counts as converged: on large data
+    // the summed objective's rounding is reached before the gradient gets below `gtol`.
+    let converged = grad_max <= opts.gtol || (grad_max <= 1e-5 && (stall >= 3 || no_descent));
     Minimum { x, f: fx, grad_max, iterations: it, evaluations: evals, converged }
 }
 

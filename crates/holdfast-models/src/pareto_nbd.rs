@@ -16,7 +16,7 @@
 //! and never exceed `zⁿ`; everything else is kept on the log scale and combined by log-sum-exp.
 //! Gradients come from differentiating the same series term by term.
 
-use crate::fit::{check_purchase_data, estimate, FitError, FitOptions, Fitted, Likelihood};
+use crate::fit::{check_purchase_data, estimate, estimate_from, warm_sample, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::{lse, rising_tables};
 use crate::summary::Compressed;
 use crate::PurchaseModel;
@@ -131,6 +131,12 @@ struct Lik<'a> {
     max_x: usize,
 }
 
+impl<'a> Lik<'a> {
+    fn new(data: &'a Compressed) -> Self {
+        Lik { data, max_x: data.max_x() as usize }
+    }
+}
+
 impl Likelihood for Lik<'_> {
     const NAME: &'static str = "Pareto/NBD";
     const PARAMS: &'static [&'static str] = &["r", "alpha", "s", "beta"];
@@ -139,17 +145,12 @@ impl Likelihood for Lik<'_> {
         let (mut ln_r, mut ps_r) = (Vec::new(), Vec::new());
         rising_tables(p[0], self.max_x, &mut ln_r, &mut ps_r);
         let d = self.data;
-        let mut ll = 0.0;
-        let mut acc = [0.0; 4];
-        for i in 0..d.len() {
+        let (ll, acc) = crate::fit::par_sum(d.len(), |i| {
             let x = d.x[i] as usize;
             let (li, gi, _) = row(p4, x as f64, d.t_x[i], d.t[i], ln_r[x], ps_r[x]);
             let w = d.weight[i];
-            ll += w * li;
-            for k in 0..4 {
-                acc[k] += w * gi[k];
-            }
-        }
+            (w * li, gi.map(|v| w * v))
+        });
         g[..4].copy_from_slice(&acc);
         ll
     }
@@ -168,7 +169,10 @@ impl ParetoNbd {
     /// Maximum-likelihood fit on compressed summary rows.
     pub fn fit(data: &Compressed, opts: &FitOptions) -> Result<Fitted<ParetoNbd>, FitError> {
         check_purchase_data(data)?;
-        let e = estimate(&Lik { data, max_x: data.max_x() as usize }, opts)?;
+        let e = match warm_sample(data) {
+            Some(sub) => estimate_from(&Lik::new(data), estimate(&Lik::new(&sub), opts)?, opts)?,
+            None => estimate(&Lik::new(data), opts)?,
+        };
         let p = &e.params;
         Ok(Fitted {
             model: ParetoNbd { r: p[0], alpha: p[1], s: p[2], beta: p[3] },

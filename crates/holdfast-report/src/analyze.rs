@@ -109,6 +109,9 @@ pub struct Sections {
     /// Segments, the top of the at-risk list and service chains.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<crate::segments::SegmentsSection>,
+    /// Value and prediction: BG/NBD and Gamma-Gamma, P(alive), CLV, the holdout check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<crate::prediction::PredictionSection>,
 }
 
 impl Sections {
@@ -118,6 +121,7 @@ impl Sections {
         let mut out: Vec<&dyn Section> = Vec::new();
         // One line per section, e.g. `push(&mut out, &self.segments);`
         push(&mut out, &self.segments);
+        push(&mut out, &self.prediction);
         out
     }
 }

@@ -24,6 +24,7 @@
 pub mod analyze;
 pub mod format;
 pub mod html;
+pub mod prediction;
 pub mod rfm;
 pub mod segments;
 pub mod svg;

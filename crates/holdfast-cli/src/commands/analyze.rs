@@ -41,8 +41,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Which parts of the report to compute, comma-separated: retention (movement, rates,
-    /// cohorts, repeat purchases, historical value: always included), segments (RFM segments,
-    /// tiers, the top of the at-risk list, service chains), all.
+    /// cohorts, repeat purchases, historical value, the RFM grid: always included), segments (RFM
+    /// segments, tiers, the top of the at-risk list, service chains), prediction (P(alive),
+    /// expected purchases and CLV from BG/NBD and Gamma-Gamma, with a holdout check), all.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_sections)]
     pub sections: SectionSet,
 }
@@ -51,17 +52,19 @@ pub struct Args {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SectionSet {
     pub segments: bool,
+    pub prediction: bool,
 }
 
-/// `retention`, `segments`, `all`, comma-separated.
+/// `retention`, `segments`, `prediction`, `all`, comma-separated.
 pub fn parse_sections(s: &str) -> Result<SectionSet, String> {
-    let mut set = SectionSet { segments: false };
+    let mut set = SectionSet { segments: false, prediction: false };
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part {
             "retention" => {}
             "segments" => set.segments = true,
-            "all" => set = SectionSet { segments: true },
-            _ => return Err(format!("{part:?}: expected retention, segments or all (comma-separated)")),
+            "prediction" => set.prediction = true,
+            "all" => set = SectionSet { segments: true, prediction: true },
+            _ => return Err(format!("{part:?}: expected retention, segments, prediction or all (comma-separated)")),
         }
     }
     Ok(set)
@@ -168,6 +171,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(&log, as_of, args.window));
         clock.mark("segments");
     }
+    if args.sections.prediction {
+        report.sections.prediction = Some(holdfast_report::prediction::PredictionSection::compute(&log, &cal, as_of));
+        clock.mark("prediction");
+    }
     if let Some(out) = &args.out {
         std::fs::write(out, render(&report)).with_context(|| format!("cannot write {}", out.display()))?;
     }
@@ -211,9 +218,10 @@ mod tests {
         assert!(parse_instant("02.01.1970", &cal).is_err());
         assert_eq!(parse_month("1970-02", &cal), Ok(31 * 86_400));
         assert!(parse_period("week").is_err());
-        assert_eq!(parse_sections("retention"), Ok(SectionSet { segments: false }));
-        assert_eq!(parse_sections("retention,segments"), Ok(SectionSet { segments: true }));
-        assert_eq!(parse_sections("all"), Ok(SectionSet { segments: true }));
+        assert_eq!(parse_sections("retention"), Ok(SectionSet { segments: false, prediction: false }));
+        assert_eq!(parse_sections("retention,segments"), Ok(SectionSet { segments: true, prediction: false }));
+        assert_eq!(parse_sections("prediction"), Ok(SectionSet { segments: false, prediction: true }));
+        assert_eq!(parse_sections("all"), Ok(SectionSet { segments: true, prediction: true }));
         assert!(parse_sections("everything").is_err());
     }
 }
