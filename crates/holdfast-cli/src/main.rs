@@ -53,8 +53,10 @@ enum Command {
     Score(commands::score::Args),
     /// Subscription metrics: MRR, its movement, GRR and NRR.
     Mrr(commands::mrr::Args),
-    /// Everything known about one customer.
+    /// Everything known about one customer; records notes, dates, contacts, interactions.
     Customer(commands::customer::Args),
+    /// The tasks of the action queue in the store: list, done, dismiss, reopen.
+    Task(commands::task::Args),
     /// Exports an entity of the store as CSV.
     Export(commands::export::Args),
     /// Benchmarks against reference tools, measured side by side.
@@ -95,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Score(a) => commands::score::run(a, g),
         Command::Mrr(a) => commands::mrr::run(a, g),
         Command::Customer(a) => commands::customer::run(a, g),
+        Command::Task(a) => commands::task::run(a, g),
         Command::Export(a) => commands::export::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),

@@ -265,6 +265,52 @@ fn notes_dates_contacts_and_interactions(pg: bool) {
 }
 both!(notes_dates_contacts_and_interactions);
 
+/// `at-risk` on the store opens one task per customer and flag, never a second while one is open;
+/// `task` closes them; a dismissed flag that is still true comes back as a new task next time.
+fn at_risk_persists_tasks_once(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(pg);
+    // big and small order every 30 days for a year, then fall silent for 100 days (3.3× their
+    // rhythm, and no order in the last 90 days); fine keeps ordering.
+    let mut text = String::from("order_id,customer_id,ordered_at,amount\n");
+    let day = |d: i64| (chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + chrono::Duration::days(d)).to_string();
+    for k in 0..13 {
+        text.push_str(&format!("b{k},big,{},1000.00\ns{k},small,{},10.00\n", day(30 * k), day(30 * k)));
+    }
+    for k in 0..16 {
+        text.push_str(&format!("f{k},fine,{},10.00\n", day(30 * k)));
+    }
+    let orders = write(dir.path(), "orders.csv", &text);
+    ok(&db.url, &["import", "orders", &orders]);
+    let as_of = day(460);
+    let q = json(&db.url, &["at-risk", "--as-of", &as_of, "--json"]);
+    assert_eq!(q["total_tasks"], 2, "{q}");
+    let flags: usize = q["tasks"].as_array().unwrap().iter().map(|t| t["flags"].as_array().unwrap().len()).sum();
+    let open = |db: &Db| json(&db.url, &["task", "list", "--json"])["tasks"].as_array().unwrap().clone();
+    let first = open(&db);
+    assert_eq!(first.len(), flags, "one open task per customer and flag");
+    assert_eq!(first[0]["customer"], "big", "highest stake first");
+    // Again: every flag already has an open task, so nothing new.
+    json(&db.url, &["at-risk", "--as-of", &as_of, "--json"]);
+    assert_eq!(open(&db).len(), flags);
+    // Close two: done and dismissed with a reason.
+    let id = |t: &serde_json::Value| t["id"].as_i64().unwrap().to_string();
+    ok(&db.url, &["task", "done", &id(&first[0])]);
+    ok(&db.url, &["task", "dismiss", &id(&first[1]), "--reason", "called: on holiday"]);
+    assert_eq!(open(&db).len(), flags - 2);
+    let big = json(&db.url, &["task", "list", "--customer", "big", "--json"])["tasks"].as_array().unwrap().clone();
+    assert!(big.iter().any(|t| t["state"] == "done"));
+    let all: Vec<serde_json::Value> = ["big", "small"].iter().flat_map(|c| json(&db.url, &["task", "list", "--customer", c, "--json"])["tasks"].as_array().unwrap().clone()).collect();
+    assert!(all.iter().any(|t| t["state"] == "dismissed" && t["dismiss_reason"] == "called: on holiday"), "{all:?}");
+    // The flags are still true: the next run opens them again (the rule is "not while open").
+    json(&db.url, &["at-risk", "--as-of", &as_of, "--json"]);
+    assert_eq!(open(&db).len(), flags);
+    // Errors: an unknown task, a dismissal without a reason.
+    assert_eq!(holdfast(&db.url, &["task", "done", "999999"]).status.code(), Some(1));
+    assert!(!holdfast(&db.url, &["task", "dismiss", &id(&first[0]), "--reason", " "]).status.success());
+}
+both!(at_risk_persists_tasks_once);
+
 #[test]
 fn a_missing_sqlite_store_is_an_error_not_a_new_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -14,3 +14,4 @@ pub mod customer;
 pub mod export;
 pub mod bench;
 pub mod demo;
+pub mod task;

@@ -1,0 +1,91 @@
+//! `holdfast task`: the tasks `holdfast at-risk` opened in the store — list them, close them as
+//! done, dismiss them with a reason, or reopen them.
+
+use crate::commands::analyze::{print, print_json};
+use crate::store_input::Db;
+use crate::Global;
+use holdfast_core::money::format_minor;
+use holdfast_report::Table;
+use holdfast_store::TaskState;
+
+/// Works the action queue kept in the store (`holdfast --db URL at-risk` opens the tasks).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  holdfast --db sqlite://shop.db task list\n  holdfast --db sqlite://shop.db task done 17\n  holdfast --db sqlite://shop.db task dismiss 18 --reason \"moved abroad\"")]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// The open tasks, highest stake first (or one customer's tasks, every state).
+    List {
+        /// Only this customer's tasks.
+        #[arg(long, value_name = "ID")]
+        customer: Option<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Marks a task done.
+    Done { id: i64 },
+    /// Dismisses a task; the reason is kept.
+    Dismiss {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Opens a closed task again.
+    Reopen { id: i64 },
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let db = Db::open_existing(&g.db)?;
+    let ws = db.ws.id;
+    // A person closing a task is the one place the wall clock belongs.
+    let now = chrono::Utc::now().timestamp();
+    let (id, state, reason) = match args.action {
+        Action::List { customer, json } => {
+            let tasks = match &customer {
+                Some(c) => db.run(db.store.tasks_of(ws, c))?,
+                None => db.run(db.store.open_tasks(ws))?,
+            };
+            if json {
+                return print_json(&serde_json::json!({ "tasks": tasks }));
+            }
+            let cal = db.calendar()?;
+            let mut t = Table::new(&["Task", "Customer", "Flag", "Stake", "Step", "Due", "State", "Why"]);
+            t.right = vec![true, false, false, true, false, false, false, false];
+            for k in &tasks {
+                t.row(vec![
+                    k.id.to_string(),
+                    k.customer.clone(),
+                    k.kind.clone(),
+                    k.stake.map(|s| format_minor(s, db.ws.currency)).unwrap_or_default(),
+                    k.suggested_step.clone(),
+                    k.due_at.map(|d| cal.date(d).to_string()).unwrap_or_default(),
+                    match &k.dismiss_reason {
+                        Some(r) => format!("{} ({r})", k.state.as_str()),
+                        None => k.state.as_str().to_string(),
+                    },
+                    k.reason.clone(),
+                ]);
+            }
+            let what = if customer.is_some() { "tasks" } else { "open tasks" };
+            return print(&format!("{} {what}\n{}", tasks.len(), t.to_text()));
+        }
+        Action::Done { id } => (id, TaskState::Done, None),
+        Action::Dismiss { id, reason } => {
+            anyhow::ensure!(!reason.trim().is_empty(), "--reason must say why the task is dismissed");
+            (id, TaskState::Dismissed, Some(reason))
+        }
+        Action::Reopen { id } => (id, TaskState::Open, None),
+    };
+    match db.run(db.store.set_task_state(ws, id, state, reason.as_deref(), now)) {
+        Err(e) if e.downcast_ref::<holdfast_store::Error>().is_some_and(|e| matches!(e, holdfast_store::Error::NotFound { .. })) => {
+            anyhow::bail!("no task {id} in {}", db.store.url())
+        }
+        r => r?,
+    }
+    print(&format!("task {id} is {}\n", state.as_str()))
+}
