@@ -62,12 +62,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             Err(e) => model_note = Some(format!("no P(alive) or CLV: the BG/NBD fit failed ({e})")),
         }
     }
+    // Customers with one or two purchase days are measured against the workspace's usual gap,
+    // as in `holdfast at-risk`.
+    let wgap = holdfast_core::rfm::workspace_median_gap_days(&log, as_of);
     let scores: Vec<Score> = segs
         .iter()
         .map(|s| {
             let c: CustomerIdx = s.rfm.customer;
             let id = log.customer_id(c);
-            let flags = customer_flags(&log, c, as_of, None);
+            let flags = customer_flags(&log, c, as_of, wgap);
             let (p_alive, clv) = predicted.get(id).copied().unwrap_or((None, None));
             Score {
                 customer: id.to_owned(),
