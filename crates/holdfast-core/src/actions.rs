@@ -178,55 +178,77 @@ pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain
 /// [`action_queue`] with the shared figures already computed (`basis` must be for the same as-of
 /// and tier options).
 pub fn action_queue_with(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis) -> Vec<Task> {
-    let as_of = opts.as_of;
-    let wgap = basis.workspace_gap;
-    let minor = log.currency().minor_per_major();
-    let nbo = NboOptions { as_of, ..opts.nbo };
-    let (revenue, tier) = (&basis.revenue, &basis.tier);
-    let mut tasks: Vec<Task> = (0..log.n_customers())
-        .into_par_iter()
-        .filter_map(|i| {
-            let c = i as CustomerIdx;
-            let id = log.customer_id(c);
-            let act = activity.and_then(|a| a.get(id));
-            if !opts.include_lost && is_lost(log, c, act, as_of, opts.window_days) {
-                return None;
-            }
-            let mut flags = customer_flags(log, c, as_of, wgap);
-            if let Some(a) = act {
-                flags.extend(activity_flags(a, as_of, minor));
-            }
-            flags.extend(missed_initiative(log, c, chains, act, &nbo));
-            let mut already_open = Vec::new();
-            if !opts.open.is_empty() {
-                flags.retain(|f| {
-                    let open = opts.open.contains(&OpenTask { customer_id: id.to_string(), kind: f.kind });
-                    if open {
-                        already_open.push(f.kind);
-                    }
-                    !open
-                });
-            }
-            let severity = flags.iter().map(|f| f.severity).max()?;
-            let flags: Vec<Flag> = flags.into_iter().map(|f| with_weight(f, revenue[i])).collect();
-            Some(Task {
-                customer: c,
-                customer_id: id.to_string(),
-                owner: opts.owners.get(id).cloned().or_else(|| opts.default_owner.clone()),
-                stake: revenue[i],
-                tier: tier[i],
-                suggested_step: Step::for_flags(tier[i], &flags),
-                flags,
-                severity,
-                due: as_of + severity.due_days() * DAY,
-                state: TaskState::Open,
-                already_open,
-            })
-        })
-        .collect();
+    let mut tasks: Vec<Task> = (0..log.n_customers() as CustomerIdx).into_par_iter().filter_map(|c| customer_task(log, activity, chains, opts, basis, c)).collect();
     // Customer ids are unique, so the unstable sort is deterministic.
     tasks.par_sort_unstable_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
     tasks
+}
+
+/// The number of tasks of [`action_queue_with`] and its first `k`, without building the others
+/// (for reports that show the top of the queue).
+pub fn action_queue_top(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, k: usize) -> (usize, Vec<Task>) {
+    let mut keys: Vec<(i64, CustomerIdx)> = (0..log.n_customers() as CustomerIdx)
+        .into_par_iter()
+        .filter_map(|c| customer_flags_of(log, activity, chains, opts, basis, c).filter(|(flags, _)| !flags.is_empty()).map(|_| (basis.revenue[c as usize], c)))
+        .collect();
+    let total = keys.len();
+    let by_rank = |a: &(i64, CustomerIdx), b: &(i64, CustomerIdx)| b.0.cmp(&a.0).then_with(|| log.customer_id(a.1).cmp(log.customer_id(b.1)));
+    if keys.len() > k && k > 0 {
+        keys.select_nth_unstable_by(k - 1, by_rank);
+    }
+    keys.truncate(k);
+    keys.sort_unstable_by(by_rank);
+    (total, keys.into_iter().filter_map(|(_, c)| customer_task(log, activity, chains, opts, basis, c)).collect())
+}
+
+/// The new flags of customer `c` (open ones left out) and the kinds left out; `None` for a lost
+/// customer (see the module docs).
+fn customer_flags_of(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, c: CustomerIdx) -> Option<(Vec<Flag>, Vec<FlagKind>)> {
+    let as_of = opts.as_of;
+    let id = log.customer_id(c);
+    let act = activity.and_then(|a| a.get(id));
+    if !opts.include_lost && is_lost(log, c, act, as_of, opts.window_days) {
+        return None;
+    }
+    let mut flags = customer_flags(log, c, as_of, basis.workspace_gap);
+    if let Some(a) = act {
+        flags.extend(activity_flags(a, as_of, log.currency().minor_per_major()));
+    }
+    flags.extend(missed_initiative(log, c, chains, act, &NboOptions { as_of, ..opts.nbo }));
+    let mut already_open = Vec::new();
+    if !opts.open.is_empty() {
+        flags.retain(|f| {
+            let open = opts.open.contains(&OpenTask { customer_id: id.to_string(), kind: f.kind });
+            if open {
+                already_open.push(f.kind);
+            }
+            !open
+        });
+    }
+    Some((flags, already_open))
+}
+
+/// Customer `c`'s task, if they have new flags.
+fn customer_task(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, c: CustomerIdx) -> Option<Task> {
+    let (flags, already_open) = customer_flags_of(log, activity, chains, opts, basis, c)?;
+    let severity = flags.iter().map(|f| f.severity).max()?;
+    let i = c as usize;
+    let (stake, tier) = (basis.revenue[i], basis.tier[i]);
+    let flags: Vec<Flag> = flags.into_iter().map(|f| with_weight(f, stake)).collect();
+    let id = log.customer_id(c);
+    Some(Task {
+        customer: c,
+        customer_id: id.to_string(),
+        owner: opts.owners.get(id).cloned().or_else(|| opts.default_owner.clone()),
+        stake,
+        tier,
+        suggested_step: Step::for_flags(tier, &flags),
+        flags,
+        severity,
+        due: opts.as_of + severity.due_days() * DAY,
+        state: TaskState::Open,
+        already_open,
+    })
 }
 
 /// Whether customer `c` is lost at `as_of`: no order within `window_days` before it and no
@@ -409,5 +431,29 @@ mod tests {
         assert!(!is_lost(&log, 1, a.get("gone"), d(460), 365));
         assert!(is_lost(&log, 1, None, d(460), 365));
         assert_eq!(ids(&action_queue(&log, Some(&a), &[], &opts)), ["gone", "drifting"]);
+    }
+
+    #[test]
+    fn the_top_of_the_queue_is_the_queue_cut() {
+        // The same 300 varied customers as above: the top k and the count agree with the full queue.
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        let mut x: u64 = 11;
+        for c in 0..300 {
+            let gap = 5 + (c % 40) as i64;
+            for k in 0..1 + (c % 17) as i64 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                b.push(&format!("c{c}"), d(gap * k + (c % 9) as i64), 100 + (x >> 40) as i64 % 5000);
+            }
+        }
+        let log = b.build();
+        let opts = QueueOptions::new(d(500));
+        let basis = Basis::new(&log, opts.as_of, &opts.tiers);
+        let full = action_queue_with(&log, None, &[], &opts, &basis);
+        assert!(full.len() > 10);
+        for k in [0, 1, 10, full.len(), full.len() + 5] {
+            let (n, top) = action_queue_top(&log, None, &[], &opts, &basis, k);
+            assert_eq!(n, full.len());
+            assert_eq!(top, full[..k.min(full.len())].to_vec(), "k = {k}");
+        }
     }
 }

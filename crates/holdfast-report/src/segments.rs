@@ -7,7 +7,7 @@ use crate::format::{fmt_count, fmt_money, fmt_pct};
 use crate::html::{Page, Section};
 use crate::svg::{bar_chart, Series, ValueFormat};
 use crate::table::Table;
-use holdfast_core::actions::{action_queue_with, QueueOptions};
+use holdfast_core::actions::{action_queue_top, QueueOptions};
 use holdfast_core::nbo::{service_chains, NboOptions};
 use holdfast_core::segments::{segment_customers_with, summarize, Basis, SegmentOptions, Tier};
 use holdfast_core::{Instant, OrderLog};
@@ -82,7 +82,7 @@ impl SegmentsSection {
             .into_iter()
             .map(|t| TierRow { tier: t.to_string(), customers: segs.iter().filter(|s| s.tier == t).count(), effort: t.effort() })
             .collect();
-        let queue = action_queue_with(log, None, &chains, &QueueOptions { window_days, ..QueueOptions::new(as_of) }, &basis);
+        let (total_tasks, queue) = action_queue_top(log, None, &chains, &QueueOptions { window_days, ..QueueOptions::new(as_of) }, &basis, TOP);
         let k = log.currency().minor_per_major().max(1) as f64;
         let top_tasks = queue
             .iter()
@@ -103,7 +103,7 @@ impl SegmentsSection {
                 .map(|c| ChainRow { from: c.from.clone(), to: c.to.clone(), support: c.support, confidence: c.confidence, median_delay_days: c.median_delay_days, replenishment: c.replenishment })
                 .collect()
         });
-        SegmentsSection { customers: n, segments, tiers, total_tasks: queue.len(), top_tasks, chains }
+        SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains }
     }
 
     fn segment_table(&self) -> Table {
