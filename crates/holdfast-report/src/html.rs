@@ -19,7 +19,12 @@ pub trait Section {
     fn id(&self) -> &str;
     /// Heading shown on the page and in the terminal.
     fn title(&self) -> String;
-    /// Writes the section body (cards, charts, explanations, tables) into the page.
+    /// One or two sentences under the heading; none by default.
+    fn intro(&self) -> String {
+        String::new()
+    }
+    /// Writes the section body (cards, charts, explanations, tables) into the page; the heading
+    /// and intro are written by [`Page::add`].
     fn html(&self, page: &mut Page);
     /// The section as terminal text (tables); empty by default.
     fn terminal(&self) -> String {
@@ -127,9 +132,9 @@ impl Page {
         let _ = write!(self.body, "<p class=\"warning\">{}</p>", esc(text));
     }
 
-    /// Adds a whole [`Section`].
+    /// Adds a whole [`Section`]: its heading and intro, then its body.
     pub fn add(&mut self, s: &dyn Section) {
-        self.section(s.id(), &s.title(), "");
+        self.section(s.id(), &s.title(), &s.intro());
         s.html(self);
     }
 

@@ -242,12 +242,11 @@ impl Section for PredictionSection {
         "Value and prediction".to_string()
     }
 
+    fn intro(&self) -> String {
+        "What the customer-base models expect: who is still buying, how much they will buy in the next 12 months and what each customer is worth (BG/NBD for purchases, Gamma-Gamma for spend, 1% monthly discount).".to_string()
+    }
+
     fn html(&self, page: &mut Page) {
-        page.section(
-            self.id(),
-            &self.title(),
-            "What the customer-base models expect: who is still buying, how much they will buy in the next 12 months and what each customer is worth (BG/NBD for purchases, Gamma-Gamma for spend, 1% monthly discount).",
-        );
         if let Some(why) = &self.unavailable {
             page.warning(&format!("No predictions: {why}."));
             return;

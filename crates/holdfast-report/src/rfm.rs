@@ -168,12 +168,11 @@ impl Section for RfmGrid {
         "RFM grid: recency × frequency".to_string()
     }
 
+    fn intro(&self) -> String {
+        "Every customer scored 1–5 on recency (how lately they ordered), frequency (how many orders) and monetary value (how much they spent), by quintiles: 5 is best.".to_string()
+    }
+
     fn html(&self, page: &mut Page) {
-        page.section(
-            self.id(),
-            &self.title(),
-            "Every customer scored 1–5 on recency (how lately they ordered), frequency (how many orders) and monetary value (how much they spent), by quintiles: 5 is best.",
-        );
         page.chart(
             "Customers by recency (rows) and frequency (columns) score",
             &self.heat(),

@@ -157,12 +157,11 @@ impl Section for SegmentsSection {
         "Segments, customers at risk and service chains".to_string()
     }
 
+    fn intro(&self) -> String {
+        "RFM segments (recency, frequency, monetary scores 1–5 by quintiles), value tiers by share of revenue, the customers drifting from their own rhythm with the most at stake, and which purchase tends to follow which.".to_string()
+    }
+
     fn html(&self, page: &mut Page) {
-        page.section(
-            self.id(),
-            &self.title(),
-            "RFM segments (recency, frequency, monetary scores 1–5 by quintiles), value tiers by share of revenue, the customers drifting from their own rhythm with the most at stake, and which purchase tends to follow which.",
-        );
         let labels: Vec<String> = self.segments.iter().map(|s| s.name.to_string()).collect();
         let up = [Series::new("share of revenue", "#2b6cb0", self.segments.iter().map(|s| s.revenue_share).collect())];
         let down = [Series::new("share of customers", "#a0aec0", self.segments.iter().map(|s| s.customer_share).collect())];

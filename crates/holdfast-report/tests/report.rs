@@ -105,4 +105,5 @@ fn a_section_adds_itself_to_the_page() {
     let html = page.finish("t", "s");
     assert!(html.contains("<section id=\"demo\"><h2>Demo &lt;section&gt;</h2>"));
     assert!(html.contains("<a href=\"#demo\">") && html.contains("Champions"));
+    assert_eq!(html.matches("<h2>Demo &lt;section&gt;</h2>").count(), 1, "one heading per section");
 }
