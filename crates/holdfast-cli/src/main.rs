@@ -47,7 +47,7 @@ enum Command {
     AtRisk(commands::at_risk::Args),
     /// Service chains and the next best offer per customer.
     NextOffers(commands::next_offers::Args),
-    /// Imports a file into the store (orders, customers, events, subscriptions, feedback).
+    /// Imports a file into the store (orders, customers, events, subscriptions, feedback, notes, dates, contacts, interactions).
     Import(commands::import::Args),
     /// Recomputes the scoring snapshot in the store.
     Score(commands::score::Args),

@@ -258,8 +258,8 @@ fn notes_dates_contacts_and_interactions(pg: bool) {
     assert_eq!(json(&db.url, &["customer", "K", "--json"])["interactions"].as_array().map(Vec::len), Some(1));
     // Each kind exports as CSV with a header.
     let notes = ok(&db.url, &["export", "notes"]);
-    assert!(notes.starts_with("customer_id,created_at,body,") && notes.contains("K,2024-03-01T00:00:00Z,\"prefers short summaries, not detailed reports\",slow delivery,,telegram,mornings"), "{notes}");
-    assert!(ok(&db.url, &["export", "dates"]).contains("K,company_birthday,founded,2015-06-10,true"));
+    assert!(notes.starts_with("note_id,customer_id,body,") && notes.contains(",K,\"prefers short summaries, not detailed reports\",slow delivery,,telegram,mornings,,,2024-03-01T00:00:00Z"), "{notes}");
+    assert!(ok(&db.url, &["export", "dates"]).contains(",K,company_birthday,founded,2015-06-10,true"));
     assert!(ok(&db.url, &["export", "contacts"]).contains("K,Anna Petrova,buyer,anna@example.com,"));
     assert!(ok(&db.url, &["export", "interactions"]).contains("K,call,2024-03-02T00:00:00Z,,oleg,asked about delivery"));
 }

@@ -1,6 +1,6 @@
-//! Typed tables: customers, events, subscriptions, feedback — any delimited file described by a
-//! [`TableSpec`], read with the same sniffing, number/date rules, `--map` overrides and
-//! position-carrying errors as orders.
+//! Typed tables: customers, events, subscriptions, feedback, notes, dates, contacts, interactions —
+//! any delimited file described by a [`TableSpec`], read with the same sniffing, number/date rules,
+//! `--map` overrides and position-carrying errors as orders.
 
 use crate::engine::{decode_block, utf8_facts, Origin, RecErr, Records, Source, BLOCK};
 use crate::rows::{plan_date, DatePlan, Problems, ReadSummary, SlashEvidence};
@@ -190,6 +190,73 @@ impl TableSpec {
                 FieldSpec::new("phone_unsubscribed_at", &["phone_unsubscribed_at", "phone unsubscribed", "отказ от звонков", "відмова від дзвінків"], DateTime),
                 FieldSpec::new("messenger_consent_at", &["messenger_consent_at", "messenger consent", "согласие на мессенджеры", "згода на месенджери"], DateTime),
                 FieldSpec::new("messenger_unsubscribed_at", &["messenger_unsubscribed_at", "messenger unsubscribed", "отписка от мессенджеров", "відписка від месенджерів"], DateTime),
+            ],
+        }
+    }
+
+    /// note_id, customer_id, body, pain_points, goals, preferred_channel, preferred_time,
+    /// works_mornings (yes/no), communication_style, author, created_at.
+    pub fn notes() -> TableSpec {
+        TableSpec {
+            name: "notes",
+            fields: vec![
+                FieldSpec::new("note_id", &["note id", "id", "id заметки", "id нотатки"], Text),
+                FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
+                FieldSpec::new("body", &["note", "text", "notes", "заметка", "текст", "примечание", "нотатка", "примітка", "бележка"], Text),
+                FieldSpec::new("pain_points", &["pain points", "pains", "problems", "боли", "проблемы", "болі", "проблеми"], Text),
+                FieldSpec::new("goals", &["goal", "objectives", "цели", "цель", "цілі", "мета"], Text),
+                FieldSpec::new("preferred_channel", &["preferred channel", "channel", "предпочитаемый канал", "канал", "бажаний канал", "предпочитан канал"], Text),
+                FieldSpec::new("preferred_time", &["preferred time", "best time", "удобное время", "время для связи", "зручний час", "удобно време"], Text),
+                FieldSpec::new("works_mornings", &["works mornings", "mornings", "работает утром", "утром", "працює вранці", "вранці", "работи сутрин"], Bool),
+                FieldSpec::new("communication_style", &["communication style", "style", "format", "стиль", "формат", "стиль общения", "стиль спілкування"], Text),
+                FieldSpec::new("author", &["written by", "by", "автор"], Text),
+                FieldSpec::new("created_at", &["created", "date", "at", "дата", "дата создания", "дата створення", "дата на създаване"], DateTime),
+            ],
+        }
+    }
+
+    /// date_id, customer_id, kind, label, date, yearly (yes/no, default yes).
+    pub fn dates() -> TableSpec {
+        TableSpec {
+            name: "dates",
+            fields: vec![
+                FieldSpec::new("date_id", &["date id", "id"], Text),
+                FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
+                FieldSpec::new("kind", &["type", "occasion", "тип", "вид", "повод", "привід"], Text).required(),
+                FieldSpec::new("label", &["name", "title", "description", "название", "описание", "назва", "опис", "име"], Text),
+                FieldSpec::new("date", &["on", "day", "дата", "день"], Date).required(),
+                FieldSpec::new("yearly", &["recurring", "annual", "repeats yearly", "ежегодно", "ежегодная", "щороку", "щорічно", "ежегодно"], Bool),
+            ],
+        }
+    }
+
+    /// contact_id, customer_id, name, role, email, phone: people at a company customer.
+    pub fn contacts() -> TableSpec {
+        TableSpec {
+            name: "contacts",
+            fields: vec![
+                FieldSpec::new("contact_id", &["contact id", "id", "id контакта", "id контакту"], Text),
+                FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
+                FieldSpec::new("name", &["contact", "contact name", "full name", "имя", "фио", "контакт", "контактное лицо", "ім'я", "піб", "контактна особа", "име", "лице за контакт"], Text).required(),
+                FieldSpec::new("role", &["position", "title", "job title", "должность", "роль", "посада", "длъжност"], Text),
+                FieldSpec::new("email", &["e-mail", "mail", "почта", "эл. почта", "пошта", "имейл"], Text),
+                FieldSpec::new("phone", &["telephone", "mobile", "телефон", "тел", "тел.", "мобильный", "мобільний"], Text),
+            ],
+        }
+    }
+
+    /// interaction_id, customer_id, kind (call, meeting, email, message, other), at, with, by, summary.
+    pub fn interactions() -> TableSpec {
+        TableSpec {
+            name: "interactions",
+            fields: vec![
+                FieldSpec::new("interaction_id", &["interaction id", "id"], Text),
+                FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
+                FieldSpec::new("kind", &["type", "тип", "вид"], Text).required(),
+                FieldSpec::new("at", &["date", "time", "when", "occurred_at", "дата", "время", "дата и время", "час", "дата і час", "време"], DateTime).required(),
+                FieldSpec::new("with", &["with_whom", "with whom", "participant", "с кем", "з ким", "с кого"], Text),
+                FieldSpec::new("by", &["by_whom", "manager", "employee", "кто", "менеджер", "сотрудник", "хто", "працівник", "служител"], Text),
+                FieldSpec::new("summary", &["notes", "result", "outcome", "comment", "итог", "результат", "комментарий", "підсумок", "коментар", "резюме"], Text),
             ],
         }
     }

@@ -3,7 +3,7 @@
 //! currency's digits, JSON columns as JSON text.
 
 use crate::error::{Error, Result};
-use crate::import::Entity;
+use crate::import::{Entity, BIRTHDAY_PREFIX};
 use crate::model::WorkspaceId;
 use crate::Store;
 use holdfast_core::money::format_minor;
@@ -53,6 +53,10 @@ pub fn header(entity: Entity) -> &'static [&'static str] {
         Entity::Events => &["event_id", "customer_id", "kind", "occurred_at", "properties"],
         Entity::Subscriptions => &["subscription_id", "customer_id", "plan", "mrr", "currency", "started_at", "ended_at", "cancel_reason"],
         Entity::Feedback => &["feedback_id", "customer_id", "submitted_at", "score", "survey", "comment", "touchpoint"],
+        Entity::Notes => &["note_id", "customer_id", "body", "pain_points", "goals", "preferred_channel", "preferred_time", "communication_style", "author", "created_at"],
+        Entity::Dates => &["date_id", "customer_id", "kind", "label", "date", "yearly"],
+        Entity::Contacts => &["contact_id", "customer_id", "name", "role", "email", "phone"],
+        Entity::Interactions => &["interaction_id", "customer_id", "kind", "at", "with", "by", "summary"],
     }
 }
 
@@ -60,7 +64,9 @@ impl Store {
     /// Writes all rows of `entity` in workspace `ws` as CSV with a header; returns the rows written.
     /// Orders with several lines are written one row per line, repeating the order's id, customer,
     /// time and status.
-    /// Customers' consents are one JSON array column.
+    /// Customers' consents are one JSON array column (`[{"channel":"email","granted":true,
+/// "consented_at":"2024-03-05T10:00:00Z","unsubscribed_at":null}]`); birthdays read from a customers
+/// file are written with the customer, not among the dates.
     pub async fn export_csv(&self, ws: WorkspaceId, entity: Entity, out: impl Write) -> Result<u64> {
         let mut w = Csv { out: std::io::BufWriter::new(out), line: String::new() };
         w.row(header(entity))?;
@@ -69,7 +75,19 @@ impl Store {
             Entity::Customers => {
                 for c in self.customers(ws).await? {
                     let tags = if c.tags.is_empty() { String::new() } else { serde_json::to_string(&c.tags).unwrap_or_default() };
-                    let consents = if c.consents.is_empty() { String::new() } else { serde_json::to_string(&c.consents).unwrap_or_default() };
+                    let consents = if c.consents.is_empty() {
+                        String::new()
+                    } else {
+                        let items: Vec<serde_json::Value> = c
+                            .consents
+                            .iter()
+                            .map(|k| {
+                                serde_json::json!({"channel": k.channel, "granted": k.granted, "consented_at": k.consented_at.map(rfc3339), "unsubscribed_at": k.unsubscribed_at.map(rfc3339)})
+                            })
+                            .collect();
+                        serde_json::Value::Array(items).to_string()
+                    };
+                    let birthday = c.birthday.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
                     w.row(&[
                         c.external_id.as_str(),
                         c.kind.as_str(),
@@ -80,7 +98,7 @@ impl Store {
                         &tags,
                         &opt_time(c.created_at),
                         &consents,
-                        &c.birthday.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                        &birthday,
                     ])?;
                     n += 1;
                 }
@@ -128,7 +146,7 @@ impl Store {
                 }
             }
             Entity::Feedback => {
-                for f in self.feedback(ws).await? {
+                for f in self.feedback(ws, None).await? {
                     w.row(&[
                         f.external_id.as_str(),
                         &f.customer,
@@ -141,99 +159,51 @@ impl Store {
                     n += 1;
                 }
             }
-        }
-        w.out.flush().map_err(|e| Error::Invalid(format!("cannot write the export: {e}")))?;
-        Ok(n)
-    }
-}
-
-/// What a business records by hand about its customers (`holdfast customer ID note|date|contact|
-/// interaction`), exported as CSV.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Records {
-    Notes,
-    Dates,
-    Contacts,
-    Interactions,
-}
-
-impl Records {
-    pub fn parse(s: &str) -> Option<Records> {
-        match s {
-            "notes" => Some(Records::Notes),
-            "dates" | "important_dates" => Some(Records::Dates),
-            "contacts" => Some(Records::Contacts),
-            "interactions" => Some(Records::Interactions),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Records::Notes => "notes",
-            Records::Dates => "important dates",
-            Records::Contacts => "contacts",
-            Records::Interactions => "interactions",
-        }
-    }
-
-    fn header(self) -> &'static [&'static str] {
-        match self {
-            Records::Notes => &["customer_id", "created_at", "body", "pain_points", "goals", "preferred_channel", "preferred_time", "communication_style", "author"],
-            Records::Dates => &["customer_id", "kind", "label", "date", "yearly"],
-            Records::Contacts => &["customer_id", "name", "role", "email", "phone"],
-            Records::Interactions => &["customer_id", "kind", "occurred_at", "with", "by", "summary"],
-        }
-    }
-
-    /// The query: text columns, with the time column (if any) second as an integer.
-    fn sql(self) -> &'static str {
-        match self {
-            Records::Notes => "SELECT c.external_id, n.created_at, n.body, n.pain_points, n.goals, n.preferred_channel, n.preferred_time, n.communication_style, n.author \
-                FROM notes n JOIN customers c ON c.id = n.customer_id WHERE c.workspace_id = $1 ORDER BY n.id",
-            Records::Dates => "SELECT c.external_id, d.kind, d.label, d.on_date, CASE WHEN d.yearly THEN 'true' ELSE 'false' END \
-                FROM important_dates d JOIN customers c ON c.id = d.customer_id WHERE c.workspace_id = $1 ORDER BY d.id",
-            Records::Contacts => "SELECT c.external_id, k.name, k.role, k.email, k.phone FROM contacts k JOIN customers c ON c.id = k.customer_id WHERE c.workspace_id = $1 ORDER BY k.id",
-            Records::Interactions => "SELECT c.external_id, i.kind, i.occurred_at, i.with_whom, i.by_whom, i.summary \
-                FROM interactions i JOIN customers c ON c.id = i.customer_id WHERE c.workspace_id = $1 ORDER BY i.id",
-        }
-    }
-
-    /// Index of the column holding a time (seconds), written as RFC 3339.
-    fn time_column(self) -> Option<usize> {
-        match self {
-            Records::Notes => Some(1),
-            Records::Interactions => Some(2),
-            Records::Dates | Records::Contacts => None,
-        }
-    }
-}
-
-impl Store {
-    /// Writes every row of `what` in workspace `ws` as CSV with a header; returns the rows written.
-    pub async fn export_records_csv(&self, ws: WorkspaceId, what: Records, out: impl Write) -> Result<u64> {
-        use futures_util::TryStreamExt;
-        use sqlx::Row;
-        let mut w = Csv { out: std::io::BufWriter::new(out), line: String::new() };
-        w.row(what.header())?;
-        let ncols = what.header().len();
-        let mut n = 0u64;
-        let mut fields: Vec<String> = Vec::with_capacity(ncols);
-        crate::with_pool!(self, p => {
-            let mut rows = sqlx::query(what.sql()).bind(ws.0).fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                fields.clear();
-                for k in 0..ncols {
-                    if Some(k) == what.time_column() {
-                        fields.push(rfc3339(r.try_get::<i64, _>(k)?));
-                    } else {
-                        fields.push(r.try_get::<Option<String>, _>(k)?.unwrap_or_default());
-                    }
+            Entity::Notes => {
+                for x in self.notes(ws, None).await? {
+                    w.row(&[
+                        x.external_id.as_str(),
+                        &x.customer,
+                        &x.body,
+                        x.pain_points.as_deref().unwrap_or(""),
+                        x.goals.as_deref().unwrap_or(""),
+                        x.preferred_channel.as_deref().unwrap_or(""),
+                        x.preferred_time.as_deref().unwrap_or(""),
+                        x.communication_style.as_deref().unwrap_or(""),
+                        x.author.as_deref().unwrap_or(""),
+                        &opt_time(x.created_at),
+                    ])?;
+                    n += 1;
                 }
-                w.row(&fields)?;
-                n += 1;
             }
-        });
+            Entity::Dates => {
+                for x in self.important_dates(ws, None).await?.into_iter().filter(|d| !d.external_id.starts_with(BIRTHDAY_PREFIX)) {
+                    let date = x.date.format("%Y-%m-%d").to_string();
+                    w.row(&[x.external_id.as_str(), &x.customer, x.kind.as_str(), x.label.as_deref().unwrap_or(""), &date, if x.yearly { "true" } else { "false" }])?;
+                    n += 1;
+                }
+            }
+            Entity::Contacts => {
+                for x in self.contacts(ws, None).await? {
+                    w.row(&[x.external_id.as_str(), &x.customer, &x.name, x.role.as_deref().unwrap_or(""), x.email.as_deref().unwrap_or(""), x.phone.as_deref().unwrap_or("")])?;
+                    n += 1;
+                }
+            }
+            Entity::Interactions => {
+                for x in self.interactions(ws, None).await? {
+                    w.row(&[
+                        x.external_id.as_str(),
+                        &x.customer,
+                        &x.kind,
+                        &rfc3339(x.occurred_at),
+                        x.with_whom.as_deref().unwrap_or(""),
+                        x.by_whom.as_deref().unwrap_or(""),
+                        x.summary.as_deref().unwrap_or(""),
+                    ])?;
+                    n += 1;
+                }
+            }
+        }
         w.out.flush().map_err(|e| Error::Invalid(format!("cannot write the export: {e}")))?;
         Ok(n)
     }

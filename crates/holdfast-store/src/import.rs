@@ -1,15 +1,20 @@
-//! Imports: rows of one entity streamed into staging tables, then merged set-wise into the real
-//! tables, all inside one transaction.
+//! Imports: rows of one entity written straight into the real tables, all inside one transaction.
 //!
-//! Staging is the fast path each backend offers: multi-row `INSERT`s into a `TEMP` table on SQLite,
-//! `COPY … FROM STDIN` on PostgreSQL. The merge is the same SQL on both: classify each staged row
-//! as new / changed / unchanged by comparing its [`RowHash`] with the stored one, upsert only the
-//! new and changed rows, and replace their children (order lines, consents). An unchanged file
-//! therefore writes nothing to the real tables.
+//! When an import starts it reads, in bulk, what it must compare against: the external ids, ids
+//! and row hashes of the entity's stored rows, the workspace's customers (and products, for
+//! orders). Each pushed row is then classified in memory as new, changed (its [`RowHash`] differs
+//! from the stored one) or unchanged, and given its database id at once ([`IdAlloc`]): customers
+//! and products it names that do not exist yet get theirs too. Rows are buffered and written in
+//! bulk ([`write_rows`]: multi-row `INSERT` on SQLite, `COPY … FROM STDIN` on PostgreSQL) —
+//! parents, then rows, then children, with the ids already known, so no join and no per-row round
+//! trip. Changed rows go through a staging table and one `UPDATE … FROM`, and their children
+//! (order lines, consents, a birthday) are replaced. An unchanged file writes nothing.
 
+use crate::bulk::{scan, write_rows, Conn, IdAlloc, RowBuf};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::{Pool, RowHash, Store};
+use rustc_hash::FxHashMap;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// The entities a file can hold.
@@ -20,12 +25,34 @@ pub enum Entity {
     Events,
     Subscriptions,
     Feedback,
+    Notes,
+    Dates,
+    Contacts,
+    Interactions,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 5] = [Entity::Customers, Entity::Orders, Entity::Events, Entity::Subscriptions, Entity::Feedback];
+    pub const ALL: [Entity; 9] = [
+        Entity::Customers,
+        Entity::Orders,
+        Entity::Events,
+        Entity::Subscriptions,
+        Entity::Feedback,
+        Entity::Notes,
+        Entity::Dates,
+        Entity::Contacts,
+        Entity::Interactions,
+    ];
 
-    /// The stored table, also the name used on the command line.
+    /// The name used on the command line (`holdfast import dates FILE`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::Dates => "dates",
+            e => e.table(),
+        }
+    }
+
+    /// The stored table.
     pub fn table(self) -> &'static str {
         match self {
             Entity::Customers => "customers",
@@ -33,37 +60,119 @@ impl Entity {
             Entity::Events => "events",
             Entity::Subscriptions => "subscriptions",
             Entity::Feedback => "feedback",
+            Entity::Notes => "notes",
+            Entity::Dates => "important_dates",
+            Entity::Contacts => "contacts",
+            Entity::Interactions => "interactions",
         }
     }
 
-    fn id_column(self) -> &'static str {
+    /// The id column of the entity's files.
+    pub fn id_column(self) -> &'static str {
         match self {
             Entity::Customers => "customer_id",
             Entity::Orders => "order_id",
             Entity::Events => "event_id",
             Entity::Subscriptions => "subscription_id",
             Entity::Feedback => "feedback_id",
+            Entity::Notes => "note_id",
+            Entity::Dates => "date_id",
+            Entity::Contacts => "contact_id",
+            Entity::Interactions => "interaction_id",
         }
     }
 
-    fn stage_tables(self) -> &'static [StageTable] {
+    /// The prefix of external ids given to records entered by hand (`~note:17`).
+    fn generated_prefix(self) -> &'static str {
         match self {
-            Entity::Customers => &[STAGE_CUSTOMERS, STAGE_CONSENTS],
-            Entity::Orders => &[STAGE_ORDERS, STAGE_LINES],
-            Entity::Events => &[STAGE_EVENTS],
-            Entity::Subscriptions => &[STAGE_SUBSCRIPTIONS],
-            Entity::Feedback => &[STAGE_FEEDBACK],
+            Entity::Notes => "note",
+            Entity::Dates => "date",
+            Entity::Contacts => "contact",
+            Entity::Interactions => "interaction",
+            e => e.name(),
+        }
+    }
+
+    /// The columns an import writes, in the order rows are buffered: `id`, `workspace_id`,
+    /// `external_id`, then the entity's own (`customer_id` first for all but customers), `row_hash`.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Entity::Customers => &["id", "workspace_id", "external_id", "kind", "name", "email", "phone", "owner", "tags", "created_at", "row_hash"],
+            Entity::Orders => &["id", "workspace_id", "external_id", "customer_id", "ordered_at", "amount", "currency", "status", "row_hash"],
+            Entity::Events => &["id", "workspace_id", "external_id", "customer_id", "kind", "occurred_at", "properties", "row_hash"],
+            Entity::Subscriptions => {
+                &["id", "workspace_id", "external_id", "customer_id", "plan", "mrr", "currency", "started_at", "ended_at", "cancel_reason", "row_hash"]
+            }
+            Entity::Feedback => &["id", "workspace_id", "external_id", "customer_id", "responded_at", "score", "survey", "comment", "touchpoint", "row_hash"],
+            Entity::Notes => &[
+                "id",
+                "workspace_id",
+                "external_id",
+                "customer_id",
+                "body",
+                "pain_points",
+                "goals",
+                "preferred_channel",
+                "preferred_time",
+                "communication_style",
+                "author",
+                "created_at",
+                "row_hash",
+            ],
+            Entity::Dates => DATE_COLUMNS,
+            Entity::Contacts => &["id", "workspace_id", "external_id", "customer_id", "name", "role", "email", "phone", "row_hash"],
+            Entity::Interactions => &["id", "workspace_id", "external_id", "customer_id", "kind", "occurred_at", "with_whom", "by_whom", "summary", "row_hash"],
+        }
+    }
+
+    /// Child tables whose rows belong to a row of the entity, with the statement that removes the
+    /// children of the changed rows (staged in `{stage}`).
+    fn children(self) -> &'static [Child] {
+        match self {
+            Entity::Customers => &[CONSENTS, BIRTHDAYS],
+            Entity::Orders => &[LINES],
+            _ => &[],
         }
     }
 }
 
+const DATE_COLUMNS: &[&str] = &["id", "workspace_id", "external_id", "customer_id", "kind", "label", "on_date", "yearly", "row_hash"];
+
+struct Child {
+    table: &'static str,
+    columns: &'static [&'static str],
+    /// Deletes the children of the rows whose ids are in the staging table `{stage}`.
+    delete: &'static str,
+}
+
+const LINES: Child = Child {
+    table: "order_lines",
+    columns: &["order_id", "line_no", "product_id", "quantity", "amount"],
+    delete: "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM {stage})",
+};
+const CONSENTS: Child = Child {
+    table: "customer_consents",
+    columns: &["customer_id", "channel", "granted", "consented_at", "unsubscribed_at"],
+    delete: "DELETE FROM customer_consents WHERE customer_id IN (SELECT id FROM {stage})",
+};
+/// A customer's birthday from a customers file: an important date with external id
+/// [`BIRTHDAY_PREFIX`] + the customer's id, owned by the customer row.
+const BIRTHDAYS: Child = Child {
+    table: "important_dates",
+    columns: DATE_COLUMNS,
+    delete: "DELETE FROM important_dates WHERE customer_id IN (SELECT id FROM {stage}) AND substr(external_id, 1, 10) = '~birthday:'",
+};
+
+/// External id prefix of birthdays read from a customers file.
+pub const BIRTHDAY_PREFIX: &str = "~birthday:";
+
 impl std::str::FromStr for Entity {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Entity::ALL
-            .into_iter()
-            .find(|e| e.table() == s.to_ascii_lowercase())
-            .ok_or_else(|| format!("{s:?} is not an entity (expected customers, orders, events, subscriptions or feedback)"))
+        let s = s.trim().to_ascii_lowercase();
+        Entity::ALL.into_iter().find(|e| e.name() == s || e.table() == s).ok_or_else(|| {
+            format!("{s:?} is not an entity (expected customers, orders, events, subscriptions, feedback, notes, dates, contacts or interactions)")
+        })
     }
 }
 
@@ -75,6 +184,10 @@ pub enum Record {
     Event(EventRecord),
     Subscription(SubscriptionRecord),
     Feedback(FeedbackRecord),
+    Note(Note),
+    Date(ImportantDate),
+    Contact(Contact),
+    Interaction(Interaction),
 }
 
 impl Record {
@@ -85,65 +198,44 @@ impl Record {
             Record::Event(_) => Entity::Events,
             Record::Subscription(_) => Entity::Subscriptions,
             Record::Feedback(_) => Entity::Feedback,
+            Record::Note(_) => Entity::Notes,
+            Record::Date(_) => Entity::Dates,
+            Record::Contact(_) => Entity::Contacts,
+            Record::Interaction(_) => Entity::Interactions,
+        }
+    }
+
+    fn external_id(&self) -> &str {
+        match self {
+            Record::Customer(r) => &r.external_id,
+            Record::Order(r) => &r.external_id,
+            Record::Event(r) => &r.external_id,
+            Record::Subscription(r) => &r.external_id,
+            Record::Feedback(r) => &r.external_id,
+            Record::Note(r) => &r.external_id,
+            Record::Date(r) => &r.external_id,
+            Record::Contact(r) => &r.external_id,
+            Record::Interaction(r) => &r.external_id,
+        }
+    }
+
+    /// The customer a row belongs to (none for a customer row itself).
+    fn customer(&self) -> Option<&str> {
+        match self {
+            Record::Customer(_) => None,
+            Record::Order(r) => Some(&r.customer),
+            Record::Event(r) => Some(&r.customer),
+            Record::Subscription(r) => Some(&r.customer),
+            Record::Feedback(r) => Some(&r.customer),
+            Record::Note(r) => Some(&r.customer),
+            Record::Date(r) => Some(&r.customer),
+            Record::Contact(r) => Some(&r.customer),
+            Record::Interaction(r) => Some(&r.customer),
         }
     }
 }
 
-struct StageTable {
-    name: &'static str,
-    /// `name TYPE` pairs; the same types on both backends.
-    columns: &'static [(&'static str, &'static str)],
-}
-
-const STAGE_ORDERS: StageTable = StageTable {
-    name: "stage_orders",
-    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("customer", "TEXT"), ("ordered_at", "BIGINT"), ("amount", "BIGINT"), ("currency", "TEXT"), ("status", "TEXT"), ("row_hash", "BIGINT")],
-};
-/// Distinct customers and products of an import (see [`Import::commit`]).
-const STAGE_KEYS: StageTable = StageTable { name: "stage_keys", columns: &[("kind", "BIGINT"), ("seq", "BIGINT"), ("external_id", "TEXT"), ("category", "TEXT")] };
-const STAGE_LINES: StageTable = StageTable {
-    name: "stage_order_lines",
-    columns: &[("order_ext", "TEXT"), ("line_no", "BIGINT"), ("sku", "TEXT"), ("category", "TEXT"), ("quantity", "BIGINT"), ("amount", "BIGINT")],
-};
-const STAGE_CUSTOMERS: StageTable = StageTable {
-    name: "stage_customers",
-    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("kind", "TEXT"), ("name", "TEXT"), ("email", "TEXT"), ("phone", "TEXT"), ("owner", "TEXT"), ("tags", "TEXT"), ("created_at", "BIGINT"), ("birthday", "TEXT"), ("row_hash", "BIGINT")],
-};
-const STAGE_CONSENTS: StageTable = StageTable {
-    name: "stage_consents",
-    columns: &[("customer_ext", "TEXT"), ("channel", "TEXT"), ("consented_at", "BIGINT"), ("unsubscribed_at", "BIGINT")],
-};
-const STAGE_SUBSCRIPTIONS: StageTable = StageTable {
-    name: "stage_subscriptions",
-    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("customer", "TEXT"), ("plan", "TEXT"), ("mrr", "BIGINT"), ("currency", "TEXT"), ("started_at", "BIGINT"), ("ended_at", "BIGINT"), ("cancel_reason", "TEXT"), ("row_hash", "BIGINT")],
-};
-const STAGE_EVENTS: StageTable = StageTable {
-    name: "stage_events",
-    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("customer", "TEXT"), ("kind", "TEXT"), ("occurred_at", "BIGINT"), ("properties", "TEXT"), ("row_hash", "BIGINT")],
-};
-const STAGE_FEEDBACK: StageTable = StageTable {
-    name: "stage_feedback",
-    columns: &[("line", "BIGINT"), ("external_id", "TEXT"), ("customer", "TEXT"), ("responded_at", "BIGINT"), ("score", "BIGINT"), ("survey", "TEXT"), ("comment", "TEXT"), ("touchpoint", "TEXT"), ("row_hash", "BIGINT")],
-};
-
-/// A staged value.
-#[derive(Debug)]
-enum Val {
-    Int(Option<i64>),
-    Text(Option<String>),
-}
-
-fn t(s: &str) -> Val {
-    Val::Text(Some(s.to_owned()))
-}
-fn ot(s: Option<&String>) -> Val {
-    Val::Text(s.cloned())
-}
-fn i(v: i64) -> Val {
-    Val::Int(Some(v))
-}
-
-/// Rows staged before a flush, per backend round trip.
+/// Rows buffered before they are written.
 const FLUSH_ROWS: usize = 50_000;
 
 pub(crate) enum Tx {
@@ -151,13 +243,43 @@ pub(crate) enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
-macro_rules! with_tx {
-    ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            Tx::Sqlite($c) => $body,
-            Tx::Postgres($c) => $body,
+impl Tx {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Postgres(t) => Conn::Postgres(t),
         }
-    };
+    }
+
+    async fn exec(&mut self, sql: &str) -> Result<u64> {
+        Ok(match self {
+            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
+            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
+        })
+    }
+}
+
+/// A stored row of the imported entity: its id, its hash, and the source line that named it in
+/// this import (0 = not yet).
+#[derive(Clone, Copy)]
+struct Known {
+    id: i64,
+    hash: i64,
+    line: u64,
+}
+
+/// A product of the workspace and whether its row must be written.
+struct Product {
+    id: i64,
+    category: Option<Box<str>>,
+    state: ProductState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProductState {
+    Stored,
+    New,
+    CategoryChanged,
 }
 
 /// An import in progress: one transaction. Push rows with [`Import::push`], then
@@ -166,51 +288,126 @@ pub struct Import {
     tx: Tx,
     ws: WorkspaceId,
     entity: Entity,
-    /// Staged values per stage table, row-major.
-    buf: Vec<Vec<Val>>,
     rows: u64,
-    pg: bool,
-    /// Customers named by the rows (for entities other than customers), with first-sight order.
-    customers: rustc_hash::FxHashMap<String, usize>,
-    /// Products of order lines, with first-sight order and the last category given.
-    products: rustc_hash::FxHashMap<String, (usize, Option<String>)>,
+    summary: ImportSummary,
+    /// The stored rows of the entity by external id (for customers, also the customer index).
+    known: FxHashMap<Box<str>, Known>,
+    /// The workspace's customers by external id (entities other than customers).
+    customers: FxHashMap<Box<str>, i64>,
+    /// The workspace's products by SKU (orders).
+    products: FxHashMap<Box<str>, Product>,
+    ids: IdAlloc,
+    customer_ids: IdAlloc,
+    product_ids: IdAlloc,
+    date_ids: IdAlloc,
+    /// Customers first named by this import: id, workspace, external id.
+    new_customers: RowBuf,
+    new_rows: RowBuf,
+    changed_rows: RowBuf,
+    /// Children of new and changed rows, one buffer per child table.
+    children: Vec<RowBuf>,
+    staged: bool,
+    /// Rows without an external id get `~{kind}:{id}` (records entered by hand).
+    generate_ids: bool,
+    /// Seconds spent writing each table, printed at commit with `HOLDFAST_TRACE_IMPORT=1`.
+    spent: Vec<(String, f64)>,
 }
 
 impl Store {
-    /// Starts importing rows of `entity` into workspace `ws`.
+    /// Starts importing rows of `entity` into workspace `ws`: opens the transaction (waiting for
+    /// any other import into the workspace) and reads the stored rows to compare against.
     pub async fn begin_import(&self, ws: WorkspaceId, entity: Entity) -> Result<Import> {
         let mut tx = match &self.pool {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         };
-        let pg = matches!(tx, Tx::Postgres(_));
-        if let Tx::Postgres(c) = &mut tx {
-            // Imports into one workspace take turns (see the crate docs on concurrency).
-            sqlx::query("SELECT pg_advisory_xact_lock(7261, $1)").bind(ws.0 as i32).execute(&mut **c).await?;
-            // A million staged rows are sorted and hashed in memory, not in temporary files, and
-            // the transaction does not wait for its WAL to reach the disk at commit (a crash
-            // loses the import as a whole, never part of it).
-            for set in ["SET LOCAL work_mem = '256MB'", "SET LOCAL maintenance_work_mem = '256MB'", "SET LOCAL synchronous_commit = off"] {
-                sqlx::query(set).execute(&mut **c).await?;
+        match &mut tx {
+            Tx::Postgres(c) => {
+                // Imports into one workspace take turns (see the crate docs on concurrency). The
+                // transaction does not wait for its WAL to reach the disk at commit: a crash loses
+                // the import as a whole, never part of it.
+                sqlx::query("SELECT pg_advisory_xact_lock(7261, $1)").bind(ws.0 as i32).execute(&mut **c).await?;
+                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut **c).await?;
+            }
+            Tx::Sqlite(c) => {
+                // Foreign keys are checked at commit: a multi-row INSERT then needs no statement
+                // journal (a copy of every page it touches, kept to undo the statement alone).
+                sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **c).await?;
             }
         }
-        for st in entity.stage_tables().iter().chain([&STAGE_KEYS]) {
-            let cols: Vec<String> = st.columns.iter().map(|(n, ty)| format!("{n} {ty}")).collect();
-            let extra = if st.columns[0].0 == "line" { ", changed BIGINT NOT NULL DEFAULT 1" } else { "" };
-            let create = if pg {
-                format!("CREATE TEMP TABLE {} ({}{extra}) ON COMMIT DROP", st.name, cols.join(", "))
-            } else {
-                format!("CREATE TEMP TABLE {} ({}{extra})", st.name, cols.join(", "))
-            };
-            with_tx!(&mut tx, c => {
-                if !pg {
-                    sqlx::query(&format!("DROP TABLE IF EXISTS temp.{}", st.name)).execute(&mut **c).await?;
-                }
-                sqlx::query(&create).execute(&mut **c).await?;
-            });
+        let w = ws.0;
+        let mut known = FxHashMap::default();
+        scan(tx.conn(), &format!("SELECT external_id, id, row_hash FROM {} WHERE workspace_id = {w}", entity.table()), |r| {
+            known.insert(r.text_req(0)?.into(), Known { id: r.int_req(1)?, hash: r.int_req(2)?, line: 0 });
+            Ok(())
+        })
+        .await?;
+        let mut customers = FxHashMap::default();
+        if entity != Entity::Customers {
+            scan(tx.conn(), &format!("SELECT external_id, id FROM customers WHERE workspace_id = {w}"), |r| {
+                customers.insert(r.text_req(0)?.into(), r.int_req(1)?);
+                Ok(())
+            })
+            .await?;
         }
-        let n = entity.stage_tables().len();
-        Ok(Import { tx, ws, entity, buf: (0..n).map(|_| Vec::new()).collect(), rows: 0, pg, customers: Default::default(), products: Default::default() })
+        let mut products = FxHashMap::default();
+        if entity == Entity::Orders {
+            scan(tx.conn(), &format!("SELECT sku, id, category FROM products WHERE workspace_id = {w}"), |r| {
+                let category = r.text(2)?.map(|c| c.as_ref().into());
+                products.insert(r.text_req(0)?.into(), Product { id: r.int_req(1)?, category, state: ProductState::Stored });
+                Ok(())
+            })
+            .await?;
+        }
+        let ncols = entity.columns().len();
+        Ok(Import {
+            tx,
+            ws,
+            entity,
+            rows: 0,
+            summary: ImportSummary::default(),
+            known,
+            customers,
+            products,
+            ids: IdAlloc::new(entity.table()),
+            customer_ids: IdAlloc::new("customers"),
+            product_ids: IdAlloc::new("products"),
+            date_ids: IdAlloc::new("important_dates"),
+            new_customers: RowBuf::new(3),
+            new_rows: RowBuf::new(ncols),
+            changed_rows: RowBuf::new(ncols),
+            children: entity.children().iter().map(|c| RowBuf::new(c.columns.len())).collect(),
+            staged: false,
+            generate_ids: false,
+            spent: Vec::new(),
+        })
+    }
+
+    /// Records one note, important date, contact or interaction entered by hand for an existing
+    /// customer, and returns its external id (`~note:17`, … when the record has none).
+    pub async fn add_record(&self, ws: WorkspaceId, rec: Record) -> Result<String> {
+        let entity = rec.entity();
+        if !matches!(entity, Entity::Notes | Entity::Dates | Entity::Contacts | Entity::Interactions) {
+            return Err(Error::Invalid(format!("{} are imported from files, not added one by one", entity.name())));
+        }
+        let customer = rec.customer().unwrap_or_default().to_owned();
+        let known: Option<i64> = crate::with_pool!(self, p => sqlx::query_scalar("SELECT id FROM customers WHERE workspace_id = $1 AND external_id = $2").bind(ws.0).bind(&customer).fetch_optional(p).await?);
+        if known.is_none() {
+            return Err(Error::NotFound { what: format!("customer {customer:?}") });
+        }
+        let mut imp = self.begin_import(ws, entity).await?;
+        imp.generate_ids = true;
+        // Errors name a field, not a line of a file.
+        let plain = |e: Error| match e {
+            Error::Row { column, message, .. } => Error::Invalid(match column {
+                Some(c) => format!("{c}: {message}"),
+                None => message,
+            }),
+            e => e,
+        };
+        let key = imp.push_row(0, &rec).await.map_err(plain)?;
+        imp.commit().await?;
+        Ok(key.unwrap_or_default())
     }
 
     /// Imports `rows` (with their source line numbers) in one transaction.
@@ -234,6 +431,97 @@ fn check_id(line: u64, column: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a row and computes its hash over everything stored from it.
+fn validate(line: u64, rec: &Record) -> Result<RowHash> {
+    Ok(match rec {
+        Record::Order(o) => {
+            let mut h = RowHash::new().str(&o.customer).int(o.ordered_at).int(o.amount).str(o.currency.as_str()).str(&o.status);
+            for ln in &o.lines {
+                h = h.str(&ln.sku).opt(ln.category.as_deref()).int(ln.quantity as i64).opt_int(ln.amount);
+            }
+            h
+        }
+        Record::Customer(c) => {
+            let mut h = RowHash::new()
+                .str(c.kind.as_str())
+                .opt(c.name.as_deref())
+                .opt(c.email.as_deref())
+                .opt(c.phone.as_deref())
+                .opt(c.owner.as_deref())
+                .int(c.tags.len() as i64)
+                .opt_int(c.created_at)
+                .opt(c.birthday.map(|d| d.to_string()).as_deref());
+            for t in &c.tags {
+                h = h.str(t);
+            }
+            for (k, x) in c.consents.iter().enumerate() {
+                if x.channel.trim().is_empty() {
+                    return Err(row_err(line, "consent", "a consent names no channel".into()));
+                }
+                if c.consents[..k].iter().any(|y| y.channel == x.channel) {
+                    return Err(row_err(line, "consent", format!("channel {:?} is given twice", x.channel)));
+                }
+                h = h.str(&x.channel).int(x.granted as i64).opt_int(x.consented_at).opt_int(x.unsubscribed_at);
+            }
+            h
+        }
+        Record::Subscription(s) => {
+            if let Some(e) = s.ended_at {
+                if e < s.started_at {
+                    return Err(row_err(line, "ended_at", "the subscription ends before it starts".into()));
+                }
+            }
+            RowHash::new().str(&s.customer).str(&s.plan).int(s.mrr).str(s.currency.as_str()).int(s.started_at).opt_int(s.ended_at).opt(s.cancel_reason.as_deref())
+        }
+        Record::Event(e) => {
+            if !e.properties.is_object() {
+                return Err(row_err(line, "properties", "the properties must be a JSON object".into()));
+            }
+            if e.kind.trim().is_empty() {
+                return Err(row_err(line, "kind", "the event kind is empty".into()));
+            }
+            RowHash::new().str(&e.customer).str(&e.kind).int(e.occurred_at).str(&e.properties.to_string())
+        }
+        Record::Feedback(f) => {
+            if let Some(s) = f.score {
+                if s > 10 {
+                    return Err(row_err(line, "score", format!("{s} is not an NPS score (expected 0 to 10)")));
+                }
+            }
+            RowHash::new()
+                .str(&f.customer)
+                .int(f.responded_at)
+                .opt_int(f.score.map(i64::from))
+                .opt(f.survey.as_deref())
+                .opt(f.comment.as_deref())
+                .opt(f.touchpoint.as_deref())
+        }
+        Record::Note(n) => RowHash::new()
+            .str(&n.customer)
+            .str(&n.body)
+            .opt(n.pain_points.as_deref())
+            .opt(n.goals.as_deref())
+            .opt(n.preferred_channel.as_deref())
+            .opt(n.preferred_time.as_deref())
+            .opt(n.communication_style.as_deref())
+            .opt(n.author.as_deref())
+            .opt_int(n.created_at),
+        Record::Date(d) => RowHash::new().str(&d.customer).str(d.kind.as_str()).opt(d.label.as_deref()).str(&d.date.to_string()).int(d.yearly as i64),
+        Record::Contact(c) => {
+            if c.name.trim().is_empty() {
+                return Err(row_err(line, "name", "the contact's name is empty".into()));
+            }
+            RowHash::new().str(&c.customer).str(&c.name).opt(c.role.as_deref()).opt(c.email.as_deref()).opt(c.phone.as_deref())
+        }
+        Record::Interaction(i) => {
+            if interaction_kind(&i.kind) != Some(i.kind.as_str()) {
+                return Err(row_err(line, "kind", format!("{:?} is not an interaction kind (expected call, meeting, email, message or other)", i.kind)));
+            }
+            RowHash::new().str(&i.customer).str(&i.kind).int(i.occurred_at).opt(i.with_whom.as_deref()).opt(i.by_whom.as_deref()).opt(i.summary.as_deref())
+        }
+    })
+}
+
 impl Import {
     /// Rows pushed so far.
     pub fn rows(&self) -> u64 {
@@ -244,431 +532,273 @@ impl Import {
         self.entity
     }
 
-    /// Stages one row read from source line `line`.
+    /// Takes one row read from source line `line`.
     pub async fn push(&mut self, line: u64, rec: &Record) -> Result<()> {
+        self.push_row(line, rec).await.map(|_| ())
+    }
+
+    /// As [`Import::push`]; returns the external id given to a record that had none.
+    async fn push_row(&mut self, line: u64, rec: &Record) -> Result<Option<String>> {
         if rec.entity() != self.entity {
-            return Err(Error::Invalid(format!("a {} row pushed into an import of {}", rec.entity().table(), self.entity.table())));
+            return Err(Error::Invalid(format!("a {} row pushed into an import of {}", rec.entity().name(), self.entity.name())));
         }
-        let l = line as i64;
-        match rec {
-            Record::Order(o) => {
-                check_id(line, "order_id", &o.external_id)?;
-                check_id(line, "customer_id", &o.customer)?;
-                let mut h = RowHash::new().str(&o.customer).int(o.ordered_at).int(o.amount).str(o.currency.as_str()).str(&o.status);
-                for (k, ln) in o.lines.iter().enumerate() {
-                    h = h.str(&ln.sku).opt(ln.category.as_deref()).int(ln.quantity as i64).opt_int(ln.amount);
-                    self.buf[1].extend([t(&o.external_id), i(k as i64), t(&ln.sku), ot(ln.category.as_ref()), i(ln.quantity as i64), Val::Int(ln.amount)]);
-                }
-                self.buf[0].extend([i(l), t(&o.external_id), t(&o.customer), i(o.ordered_at), i(o.amount), t(o.currency.as_str()), t(&o.status.to_ascii_lowercase()), i(h.finish())]);
-            }
-            Record::Customer(c) => {
-                check_id(line, "customer_id", &c.external_id)?;
-                let tags = serde_json::to_string(&c.tags).map_err(|e| row_err(line, "tags", e.to_string()))?;
-                let mut h = RowHash::new()
-                    .str(c.kind.as_str())
-                    .opt(c.name.as_deref())
-                    .opt(c.email.as_deref())
-                    .opt(c.phone.as_deref())
-                    .opt(c.owner.as_deref())
-                    .str(&tags)
-                    .opt_int(c.created_at);
-                let birthday = c.birthday.map(|d| d.format("%Y-%m-%d").to_string());
-                if let Some(b) = &birthday {
-                    h = h.str(b);
-                }
-                let mut seen: Vec<&str> = Vec::new();
-                for k in &c.consents {
-                    if seen.contains(&k.channel.as_str()) {
-                        return Err(row_err(line, "consent", format!("channel {:?} is given twice", k.channel)));
-                    }
-                    seen.push(&k.channel);
-                    h = h.str(&k.channel).opt_int(k.consented_at).opt_int(k.unsubscribed_at);
-                    self.buf[1].extend([t(&c.external_id), t(&k.channel), Val::Int(k.consented_at), Val::Int(k.unsubscribed_at)]);
-                }
-                self.buf[0].extend([
-                    i(l),
-                    t(&c.external_id),
-                    t(c.kind.as_str()),
-                    ot(c.name.as_ref()),
-                    ot(c.email.as_ref()),
-                    ot(c.phone.as_ref()),
-                    ot(c.owner.as_ref()),
-                    Val::Text(Some(tags)),
-                    Val::Int(c.created_at),
-                    Val::Text(birthday),
-                    i(h.finish()),
-                ]);
-            }
-            Record::Subscription(s) => {
-                check_id(line, "subscription_id", &s.external_id)?;
-                check_id(line, "customer_id", &s.customer)?;
-                if let Some(e) = s.ended_at {
-                    if e < s.started_at {
-                        return Err(row_err(line, "ended_at", "the subscription ends before it starts".into()));
-                    }
-                }
-                let h = RowHash::new()
-                    .str(&s.customer)
-                    .str(&s.plan)
-                    .int(s.mrr)
-                    .str(s.currency.as_str())
-                    .int(s.started_at)
-                    .opt_int(s.ended_at)
-                    .opt(s.cancel_reason.as_deref());
-                self.buf[0].extend([
-                    i(l),
-                    t(&s.external_id),
-                    t(&s.customer),
-                    t(&s.plan),
-                    i(s.mrr),
-                    t(s.currency.as_str()),
-                    i(s.started_at),
-                    Val::Int(s.ended_at),
-                    ot(s.cancel_reason.as_ref()),
-                    i(h.finish()),
-                ]);
-            }
-            Record::Event(e) => {
-                check_id(line, "event_id", &e.external_id)?;
-                check_id(line, "customer_id", &e.customer)?;
-                if !e.properties.is_object() {
-                    return Err(row_err(line, "properties", "the properties must be a JSON object".into()));
-                }
-                let props = e.properties.to_string();
-                let h = RowHash::new().str(&e.customer).str(&e.kind).int(e.occurred_at).str(&props);
-                self.buf[0].extend([i(l), t(&e.external_id), t(&e.customer), t(&e.kind), i(e.occurred_at), Val::Text(Some(props)), i(h.finish())]);
-            }
-            Record::Feedback(f) => {
-                check_id(line, "feedback_id", &f.external_id)?;
-                check_id(line, "customer_id", &f.customer)?;
-                if let Some(s) = f.score {
-                    if s > 10 {
-                        return Err(row_err(line, "score", format!("{s} is not an NPS score (expected 0 to 10)")));
-                    }
-                }
-                let score = f.score.map(i64::from);
-                let h = RowHash::new()
-                    .str(&f.customer)
-                    .int(f.responded_at)
-                    .opt_int(score)
-                    .opt(f.survey.as_deref())
-                    .opt(f.comment.as_deref())
-                    .opt(f.touchpoint.as_deref());
-                self.buf[0].extend([
-                    i(l),
-                    t(&f.external_id),
-                    t(&f.customer),
-                    i(f.responded_at),
-                    Val::Int(score),
-                    ot(f.survey.as_ref()),
-                    ot(f.comment.as_ref()),
-                    ot(f.touchpoint.as_ref()),
-                    i(h.finish()),
-                ]);
-            }
-        }
-        let customer = match rec {
-            Record::Order(o) => Some(&o.customer),
-            Record::Event(e) => Some(&e.customer),
-            Record::Subscription(s) => Some(&s.customer),
-            Record::Feedback(f) => Some(&f.customer),
-            Record::Customer(_) => None,
+        let (generated, mut pre_id);
+        let ext = if self.generate_ids && rec.external_id().is_empty() {
+            let id = self.ids.next(self.tx.conn()).await?;
+            pre_id = Some(id);
+            generated = format!("~{}:{id}", self.entity.generated_prefix());
+            generated.as_str()
+        } else {
+            pre_id = None;
+            rec.external_id()
         };
-        if let Some(c) = customer {
-            if !self.customers.contains_key(c.as_str()) {
-                let n = self.customers.len();
-                self.customers.insert(c.clone(), n);
-            }
+        check_id(line, self.entity.id_column(), ext)?;
+        if let Some(c) = rec.customer() {
+            check_id(line, "customer_id", c)?;
         }
+        let hash = validate(line, rec)?.finish();
+        self.rows += 1;
+        // New, changed or unchanged; a second row with the same id is an error naming both lines.
+        let (id, changed) = match self.known.get_mut(ext) {
+            Some(k) if k.line != 0 => {
+                let first = k.line;
+                return Err(row_err(line, self.entity.id_column(), format!("{ext:?} already appeared on line {first}; ids must be unique within a file")));
+            }
+            Some(k) => {
+                k.line = line;
+                if k.hash == hash {
+                    self.summary.unchanged += 1;
+                    return Ok(None);
+                }
+                (k.id, true)
+            }
+            None => {
+                let id = match pre_id.take() {
+                    Some(id) => id,
+                    None => self.ids.next(self.tx.conn()).await?,
+                };
+                self.known.insert(ext.into(), Known { id, hash, line });
+                (id, false)
+            }
+        };
+        if changed {
+            self.summary.updated += 1;
+        } else {
+            self.summary.inserted += 1;
+        }
+        let customer_id = match rec.customer() {
+            Some(c) => Some(self.customer_id(c).await?),
+            None => None,
+        };
         if let Record::Order(o) = rec {
             for ln in &o.lines {
-                match self.products.get_mut(ln.sku.as_str()) {
-                    Some(p) => {
-                        if ln.category.is_some() {
-                            p.1.clone_from(&ln.category);
-                        }
-                    }
-                    None => {
-                        let n = self.products.len();
-                        self.products.insert(ln.sku.clone(), (n, ln.category.clone()));
+                self.product(&ln.sku, ln.category.as_deref()).await?;
+            }
+        }
+        let ws = self.ws.0;
+        let buf = if changed { &mut self.changed_rows } else { &mut self.new_rows };
+        buf.int(id).int(ws).text(ext);
+        if let Some(c) = customer_id {
+            buf.int(c);
+        }
+        match rec {
+            Record::Customer(c) => {
+                let tags = serde_json::to_string(&c.tags).map_err(|e| row_err(line, "tags", e.to_string()))?;
+                buf.text(c.kind.as_str()).opt_text(c.name.as_deref()).opt_text(c.email.as_deref()).opt_text(c.phone.as_deref()).opt_text(c.owner.as_deref()).text(&tags).opt_int(c.created_at);
+            }
+            Record::Order(o) => {
+                buf.int(o.ordered_at).int(o.amount).text(o.currency.as_str()).text(&o.status.to_ascii_lowercase());
+            }
+            Record::Event(e) => {
+                buf.text(&e.kind).int(e.occurred_at).text(&e.properties.to_string());
+            }
+            Record::Subscription(s) => {
+                buf.text(&s.plan).int(s.mrr).text(s.currency.as_str()).int(s.started_at).opt_int(s.ended_at).opt_text(s.cancel_reason.as_deref());
+            }
+            Record::Feedback(f) => {
+                buf.int(f.responded_at).opt_int(f.score.map(i64::from)).opt_text(f.survey.as_deref()).opt_text(f.comment.as_deref()).opt_text(f.touchpoint.as_deref());
+            }
+            Record::Note(n) => {
+                buf.text(&n.body)
+                    .opt_text(n.pain_points.as_deref())
+                    .opt_text(n.goals.as_deref())
+                    .opt_text(n.preferred_channel.as_deref())
+                    .opt_text(n.preferred_time.as_deref())
+                    .opt_text(n.communication_style.as_deref())
+                    .opt_text(n.author.as_deref())
+                    .opt_int(n.created_at);
+            }
+            Record::Date(d) => {
+                buf.text(d.kind.as_str()).opt_text(d.label.as_deref()).text(&d.date.format("%Y-%m-%d").to_string()).bool(d.yearly);
+            }
+            Record::Contact(c) => {
+                buf.text(&c.name).opt_text(c.role.as_deref()).opt_text(c.email.as_deref()).opt_text(c.phone.as_deref());
+            }
+            Record::Interaction(i) => {
+                buf.text(&i.kind).int(i.occurred_at).opt_text(i.with_whom.as_deref()).opt_text(i.by_whom.as_deref()).opt_text(i.summary.as_deref());
+            }
+        }
+        buf.int(hash);
+        // Children: replaced wholesale for a changed row (see `flush`).
+        match rec {
+            Record::Order(o) => {
+                for (k, ln) in o.lines.iter().enumerate() {
+                    let p = self.products.get(ln.sku.as_str()).map(|p| p.id);
+                    self.children[0].int(id).int(k as i64).opt_int(p).int(ln.quantity as i64).opt_int(ln.amount);
+                }
+            }
+            Record::Customer(c) => {
+                for x in &c.consents {
+                    self.children[0].int(id).text(&x.channel).bool(x.granted).opt_int(x.consented_at).opt_int(x.unsubscribed_at);
+                }
+                if let Some(b) = c.birthday {
+                    let did = self.date_ids.next(self.tx.conn()).await?;
+                    let kind = if c.kind == CustomerKind::Company { DateKind::CompanyBirthday } else { DateKind::Birthday };
+                    let dext = format!("{BIRTHDAY_PREFIX}{}", c.external_id);
+                    let h = RowHash::new().str(&c.external_id).str(kind.as_str()).str(&b.to_string()).finish();
+                    self.children[1].int(did).int(ws).text(&dext).int(id).text(kind.as_str()).opt_text(None).text(&b.format("%Y-%m-%d").to_string()).bool(true).int(h);
+                }
+            }
+            _ => {}
+        }
+        let generated = self.generate_ids.then(|| ext.to_owned());
+        if self.new_rows.rows() + self.changed_rows.rows() >= FLUSH_ROWS {
+            self.flush().await?;
+        }
+        Ok(generated)
+    }
+
+    /// The database id of customer `ext`, created (as a bare person) if the workspace has none.
+    async fn customer_id(&mut self, ext: &str) -> Result<i64> {
+        if let Some(&id) = self.customers.get(ext) {
+            return Ok(id);
+        }
+        let id = self.customer_ids.next(self.tx.conn()).await?;
+        self.customers.insert(ext.into(), id);
+        self.new_customers.int(id).int(self.ws.0).text(ext);
+        Ok(id)
+    }
+
+    /// Registers a product named by an order line; the last category given wins.
+    async fn product(&mut self, sku: &str, category: Option<&str>) -> Result<()> {
+        match self.products.get_mut(sku) {
+            Some(p) => {
+                if category.is_some() && p.category.as_deref() != category {
+                    p.category = category.map(Into::into);
+                    if p.state == ProductState::Stored {
+                        p.state = ProductState::CategoryChanged;
                     }
                 }
             }
-        }
-        self.rows += 1;
-        let ncols = self.entity.stage_tables()[0].columns.len();
-        if self.buf[0].len() / ncols >= FLUSH_ROWS {
-            self.flush().await?;
+            None => {
+                let id = self.product_ids.next(self.tx.conn()).await?;
+                self.products.insert(sku.into(), Product { id, category: category.map(Into::into), state: ProductState::New });
+            }
         }
         Ok(())
     }
 
+    /// Writes the buffered rows: new customers and products, changed rows (through the staging
+    /// table), new rows, then the children of both.
     async fn flush(&mut self) -> Result<()> {
         let t0 = std::time::Instant::now();
         let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
-        for (k, st) in self.entity.stage_tables().iter().enumerate() {
-            let vals = std::mem::take(&mut self.buf[k]);
-            if vals.is_empty() {
-                continue;
+        let t = std::time::Instant::now();
+        write_rows(self.tx.conn(), "customers", &["id", "workspace_id", "external_id"], &self.new_customers).await?;
+        self.new_customers.clear();
+        self.spend("customers", t);
+        if self.products.values().any(|p| p.state != ProductState::Stored) {
+            let mut fresh = RowBuf::new(5);
+            let mut recategorised = Vec::new();
+            for (sku, p) in self.products.iter_mut() {
+                match p.state {
+                    ProductState::Stored => continue,
+                    ProductState::New => {
+                        fresh.int(p.id).int(self.ws.0).text(sku).text(sku).opt_text(p.category.as_deref());
+                    }
+                    ProductState::CategoryChanged => recategorised.push((p.id, p.category.clone())),
+                }
+                p.state = ProductState::Stored;
             }
-            match &mut self.tx {
-                Tx::Sqlite(c) => stage_sqlite(c, st, vals).await?,
-                Tx::Postgres(c) => stage_pg(c, st, vals).await?,
+            write_rows(self.tx.conn(), "products", &["id", "workspace_id", "sku", "name", "category"], &fresh).await?;
+            recategorised.sort();
+            for (id, category) in recategorised {
+                let q = "UPDATE products SET category = $1 WHERE id = $2";
+                match &mut self.tx {
+                    Tx::Sqlite(t) => sqlx::query(q).bind(category.as_deref()).bind(id).execute(&mut **t).await.map(|_| ())?,
+                    Tx::Postgres(t) => sqlx::query(q).bind(category.as_deref()).bind(id).execute(&mut **t).await.map(|_| ())?,
+                }
             }
         }
+        let table = self.entity.table();
+        let columns = self.entity.columns();
+        let stage = format!("stage_{table}");
+        if !self.changed_rows.is_empty() {
+            if !self.staged {
+                let create = match self.tx {
+                    Tx::Sqlite(_) => format!("CREATE TEMP TABLE {stage} AS SELECT {} FROM main.{table} WHERE 0", columns.join(", ")),
+                    Tx::Postgres(_) => format!("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {} FROM {table} WITH NO DATA", columns.join(", ")),
+                };
+                if matches!(self.tx, Tx::Sqlite(_)) {
+                    self.tx.exec(&format!("DROP TABLE IF EXISTS temp.{stage}")).await?;
+                }
+                self.tx.exec(&create).await?;
+                self.staged = true;
+            }
+            let t = std::time::Instant::now();
+            write_rows(self.tx.conn(), &stage, columns, &self.changed_rows).await?;
+            let set: Vec<String> = columns[3..].iter().map(|c| format!("{c} = s.{c}")).collect();
+            self.tx.exec(&format!("UPDATE {table} SET {} FROM {stage} s WHERE {table}.id = s.id", set.join(", "))).await?;
+            for child in self.entity.children() {
+                self.tx.exec(&child.delete.replace("{stage}", &stage)).await?;
+            }
+            self.tx.exec(&format!("DELETE FROM {stage}")).await?;
+            self.changed_rows.clear();
+            self.spend("changed rows", t);
+        }
+        let t = std::time::Instant::now();
+        write_rows(self.tx.conn(), table, columns, &self.new_rows).await?;
+        self.new_rows.clear();
+        self.spend(table, t);
+        for (k, child) in self.entity.children().iter().enumerate() {
+            let t = std::time::Instant::now();
+            write_rows(self.tx.conn(), child.table, child.columns, &self.children[k]).await?;
+            self.children[k].clear();
+            self.spend(child.table, t);
+        }
         if trace {
-            eprintln!("staged up to row {} in {:.3} s", self.rows, t0.elapsed().as_secs_f64());
+            eprintln!("wrote up to row {} in {:.3} s", self.rows, t0.elapsed().as_secs_f64());
         }
         Ok(())
     }
 
-    /// Merges the staged rows into the store and commits.
+    fn spend(&mut self, what: &str, since: std::time::Instant) {
+        let secs = since.elapsed().as_secs_f64();
+        match self.spent.iter_mut().find(|(k, _)| k == what) {
+            Some((_, s)) => *s += secs,
+            None => self.spent.push((what.to_owned(), secs)),
+        }
+    }
+
+    /// Writes what is left and commits.
     pub async fn commit(mut self) -> Result<ImportSummary> {
         self.flush().await?;
-        // The distinct customers (kind 0) and products (kind 1) seen, in order of first sight.
-        let mut keys: Vec<Val> = Vec::with_capacity((self.customers.len() + self.products.len()) * 4);
-        let mut customers: Vec<(String, usize)> = std::mem::take(&mut self.customers).into_iter().collect();
-        customers.sort_by_key(|c| c.1);
-        for (k, seq) in customers {
-            keys.extend([i(0), i(seq as i64), Val::Text(Some(k)), Val::Text(None)]);
-        }
-        let mut products: Vec<(String, (usize, Option<String>))> = std::mem::take(&mut self.products).into_iter().collect();
-        products.sort_by_key(|p| p.1 .0);
-        for (k, (seq, cat)) in products {
-            keys.extend([i(1), i(seq as i64), Val::Text(Some(k)), Val::Text(cat)]);
-        }
-        if !keys.is_empty() {
-            match &mut self.tx {
-                Tx::Sqlite(c) => stage_sqlite(c, &STAGE_KEYS, keys).await?,
-                Tx::Postgres(c) => stage_pg(c, &STAGE_KEYS, keys).await?,
-            }
-        }
-        let main = self.entity.stage_tables()[0].name;
-        // Duplicate ids within one import are an error naming both lines.
-        let idx = format!("CREATE UNIQUE INDEX {main}_ext ON {main} (external_id)");
-        let made = with_tx!(&mut self.tx, c => {
-            sqlx::query("SAVEPOINT stage_index").execute(&mut **c).await?;
-            sqlx::query(&idx).execute(&mut **c).await.map(|_| ())
-        });
-        if made.is_err() {
-            let q = format!("SELECT external_id, MIN(line), MAX(line) FROM {main} GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(line) LIMIT 1");
-            let row: Option<(String, i64, i64)> = with_tx!(&mut self.tx, c => {
-                sqlx::query("ROLLBACK TO SAVEPOINT stage_index").execute(&mut **c).await?;
-                sqlx::query_as(&q).fetch_optional(&mut **c).await?
-            });
-            return match row {
-                Some((id, first, second)) => {
-                    Err(row_err(second as u64, self.entity.id_column(), format!("{id:?} already appeared on line {first}; ids must be unique within a file")))
-                }
-                None => Err(made.err().map(Error::Db).unwrap_or_else(|| Error::Corrupt("staging index".into()))),
-            };
-        }
-        let ws = self.ws.0;
-        let json = |col: &str| if self.pg { format!("CAST({col} AS JSONB)") } else { col.to_owned() };
-        let table = self.entity.table();
-        let mut steps: Vec<String> = Vec::new();
-        if self.entity != Entity::Customers {
-            steps.push("INSERT INTO customers (workspace_id, external_id) SELECT $1, external_id FROM stage_keys WHERE kind = 0 ORDER BY seq ON CONFLICT (workspace_id, external_id) DO NOTHING".into());
-        }
-        if self.entity == Entity::Orders {
-            steps.push("INSERT INTO products (workspace_id, sku, name, category) SELECT $1, external_id, external_id, category FROM stage_keys WHERE kind = 1 ORDER BY seq \
-                ON CONFLICT (workspace_id, sku) DO UPDATE SET category = excluded.category WHERE excluded.category IS NOT NULL AND products.category IS DISTINCT FROM excluded.category".into());
-        }
-        if self.pg {
-            // Temporary tables are never analysed automatically; without statistics the planner
-            // picks nested loops over a million rows.
-            for st in self.entity.stage_tables().iter().chain([&STAGE_KEYS]) {
-                steps.push(format!("ANALYZE {}", st.name));
-            }
-        }
-        // 0 = unchanged, 1 = new (the default), 2 = changed.
-        steps.push(format!(
-            "UPDATE {main} SET changed = CASE WHEN t.row_hash = {main}.row_hash THEN 0 ELSE 2 END FROM {table} t WHERE t.workspace_id = $1 AND t.external_id = {main}.external_id"
-        ));
-        match self.entity {
-            Entity::Orders => {
-                steps.push("DELETE FROM order_lines WHERE order_id IN (SELECT o.id FROM stage_orders s JOIN orders o ON o.workspace_id = $1 AND o.external_id = s.external_id WHERE s.changed = 2)".into());
-                if self.pg {
-                    // New rows (changed = 1 is known not to exist: imports of a workspace take
-                    // turns) go in with a plain INSERT, changed ones with an UPDATE; their ids come
-                    // back with RETURNING and meet their lines in one hash join, instead of a
-                    // speculative insert and an index probe into orders per row.
-                    steps.push("WITH ins AS (INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
-                        SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer \
-                        WHERE s.changed = 1 ORDER BY s.line RETURNING id, external_id), \
-                        upd AS (UPDATE orders SET customer_id = c.id, ordered_at = s.ordered_at, amount = s.amount, currency = s.currency, status = s.status, row_hash = s.row_hash \
-                        FROM stage_orders s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer \
-                        WHERE s.changed = 2 AND orders.workspace_id = $1 AND orders.external_id = s.external_id RETURNING orders.id, orders.external_id), \
-                        touched AS (SELECT id, external_id FROM ins UNION ALL SELECT id, external_id FROM upd) \
-                        INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
-                        SELECT t.id, l.line_no, p.id, l.quantity, l.amount FROM touched t JOIN stage_order_lines l ON l.order_ext = t.external_id \
-                        LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku".into());
-                } else {
-                    // Rows go in file order (ids follow it) by scanning the staged rows in
-                    // insertion order (CROSS JOIN fixes the loop order, no sort).
-                    steps.push("INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status, row_hash) \
-                        SELECT $1, s.external_id, c.id, s.ordered_at, s.amount, s.currency, s.status, s.row_hash FROM stage_orders s CROSS JOIN customers c \
-                        WHERE c.workspace_id = $1 AND c.external_id = s.customer AND s.changed <> 0 \
-                        ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount, currency = excluded.currency, status = excluded.status, row_hash = excluded.row_hash".into());
-                    // CROSS JOIN fixes SQLite's join order (staged rows drive; it has no statistics on them).
-                    steps.push("CREATE INDEX stage_order_lines_ext ON stage_order_lines (order_ext)".into());
-                    steps.push("INSERT INTO order_lines (order_id, line_no, product_id, quantity, amount) \
-                        SELECT o.id, l.line_no, p.id, l.quantity, l.amount FROM stage_orders s CROSS JOIN orders o CROSS JOIN stage_order_lines l \
-                        LEFT JOIN products p ON p.workspace_id = $1 AND p.sku = l.sku \
-                        WHERE s.changed <> 0 AND o.workspace_id = $1 AND o.external_id = s.external_id AND l.order_ext = s.external_id".into());
-                }
-            }
-            Entity::Customers => {
-                steps.push(format!("INSERT INTO customers (workspace_id, external_id, kind, name, email, phone, owner, tags, created_at, row_hash) \
-                    SELECT $1, s.external_id, s.kind, s.name, s.email, s.phone, s.owner, {}, s.created_at, s.row_hash FROM stage_customers s WHERE s.changed <> 0 ORDER BY s.line \
-                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET kind = excluded.kind, name = excluded.name, email = excluded.email, phone = excluded.phone, owner = excluded.owner, tags = excluded.tags, created_at = excluded.created_at, row_hash = excluded.row_hash", json("s.tags")));
-                steps.push("DELETE FROM customer_consents WHERE customer_id IN (SELECT c.id FROM stage_customers s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.external_id WHERE s.changed <> 0)".into());
-                steps.push("INSERT INTO customer_consents (customer_id, channel, consented_at, unsubscribed_at) \
-                    SELECT c.id, k.channel, k.consented_at, k.unsubscribed_at FROM stage_consents k JOIN stage_customers s ON s.external_id = k.customer_ext JOIN customers c ON c.workspace_id = $1 AND c.external_id = k.customer_ext WHERE s.changed <> 0".into());
-                // The birthday column is the customer's yearly birthday date.
-                steps.push("DELETE FROM important_dates WHERE kind = 'birthday' AND customer_id IN (SELECT c.id FROM stage_customers s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.external_id WHERE s.changed <> 0)".into());
-                steps.push("INSERT INTO important_dates (customer_id, kind, label, on_date, yearly) \
-                    SELECT c.id, 'birthday', NULL, s.birthday, TRUE FROM stage_customers s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.external_id WHERE s.changed <> 0 AND s.birthday IS NOT NULL ORDER BY s.line".into());
-            }
-            Entity::Subscriptions => {
-                steps.push("INSERT INTO subscriptions (workspace_id, external_id, customer_id, plan, mrr, currency, started_at, ended_at, cancel_reason, row_hash) \
-                    SELECT $1, s.external_id, c.id, s.plan, s.mrr, s.currency, s.started_at, s.ended_at, s.cancel_reason, s.row_hash FROM stage_subscriptions s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer WHERE s.changed <> 0 ORDER BY s.line \
-                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, plan = excluded.plan, mrr = excluded.mrr, currency = excluded.currency, started_at = excluded.started_at, ended_at = excluded.ended_at, cancel_reason = excluded.cancel_reason, row_hash = excluded.row_hash".into());
-            }
-            Entity::Events => {
-                steps.push(format!("INSERT INTO events (workspace_id, external_id, customer_id, kind, occurred_at, properties, row_hash) \
-                    SELECT $1, s.external_id, c.id, s.kind, s.occurred_at, {}, s.row_hash FROM stage_events s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer WHERE s.changed <> 0 ORDER BY s.line \
-                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, kind = excluded.kind, occurred_at = excluded.occurred_at, properties = excluded.properties, row_hash = excluded.row_hash", json("s.properties")));
-            }
-            Entity::Feedback => {
-                steps.push("INSERT INTO feedback (workspace_id, external_id, customer_id, responded_at, score, survey, comment, touchpoint, row_hash) \
-                    SELECT $1, s.external_id, c.id, s.responded_at, s.score, s.survey, s.comment, s.touchpoint, s.row_hash FROM stage_feedback s JOIN customers c ON c.workspace_id = $1 AND c.external_id = s.customer WHERE s.changed <> 0 ORDER BY s.line \
-                    ON CONFLICT (workspace_id, external_id) DO UPDATE SET customer_id = excluded.customer_id, responded_at = excluded.responded_at, score = excluded.score, survey = excluded.survey, comment = excluded.comment, touchpoint = excluded.touchpoint, row_hash = excluded.row_hash".into());
-            }
-        }
-        let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
-        for (k, sql) in steps.iter().enumerate() {
-            let t0 = std::time::Instant::now();
-            let r = with_tx!(&mut self.tx, c => {
-                let q = sqlx::query(sql);
-                let q = if sql.contains("$1") { q.bind(ws) } else { q };
-                q.execute(&mut **c).await.map(|_| ())
-            });
-            r.map_err(|e| Error::Invalid(format!("merging the staged {} failed at step {}: {e}", table, k + 1)))?;
-            if trace {
-                eprintln!("merge step {} took {:.3} s: {}", k + 1, t0.elapsed().as_secs_f64(), &sql[..sql.len().min(90)]);
-            }
-        }
-        let counts: Vec<(i64, i64)> = with_tx!(&mut self.tx, c => sqlx::query_as(&format!("SELECT changed, COUNT(*) FROM {main} GROUP BY changed")).fetch_all(&mut **c).await?);
-        let mut sum = ImportSummary::default();
-        for (k, n) in counts {
-            match k {
-                0 => sum.unchanged = n as u64,
-                1 => sum.inserted = n as u64,
-                _ => sum.updated = n as u64,
-            }
-        }
+        let t0 = std::time::Instant::now();
         match self.tx {
             Tx::Sqlite(mut c) => {
-                for st in self.entity.stage_tables().iter().chain([&STAGE_KEYS]) {
-                    sqlx::query(&format!("DROP TABLE temp.{}", st.name)).execute(&mut *c).await?;
+                if self.staged {
+                    sqlx::query(&format!("DROP TABLE temp.stage_{}", self.entity.table())).execute(&mut *c).await?;
                 }
                 c.commit().await?
             }
             Tx::Postgres(c) => c.commit().await?,
         }
-        Ok(sum)
-    }
-}
-
-/// Multi-row `INSERT`s, as many rows per statement as SQLite's parameter limit allows.
-async fn stage_sqlite(c: &mut Transaction<'static, Sqlite>, st: &StageTable, vals: Vec<Val>) -> Result<()> {
-    let ncols = st.columns.len();
-    let per_stmt = (30_000 / ncols).min(1000);
-    let names: Vec<&str> = st.columns.iter().map(|c| c.0).collect();
-    let head = format!("INSERT INTO temp.{} ({}) VALUES ", st.name, names.join(", "));
-    let mut it = vals.into_iter().peekable();
-    let mut full_sql: Option<String> = None;
-    while it.peek().is_some() {
-        let chunk: Vec<Val> = it.by_ref().take(per_stmt * ncols).collect();
-        let nrows = chunk.len() / ncols;
-        let sql_owned;
-        let sql: &str = if nrows == per_stmt {
-            full_sql.get_or_insert_with(|| values_sql(&head, ncols, per_stmt))
-        } else {
-            sql_owned = values_sql(&head, ncols, nrows);
-            &sql_owned
-        };
-        let mut q = sqlx::query(sql);
-        for v in chunk {
-            q = match v {
-                Val::Int(x) => q.bind(x),
-                Val::Text(x) => q.bind(x),
-            };
-        }
-        q.execute(&mut **c).await?;
-    }
-    Ok(())
-}
-
-fn values_sql(head: &str, ncols: usize, nrows: usize) -> String {
-    let mut s = String::with_capacity(head.len() + nrows * (ncols * 7 + 3));
-    s.push_str(head);
-    for r in 0..nrows {
-        if r > 0 {
-            s.push(',');
-        }
-        s.push('(');
-        for k in 0..ncols {
-            if k > 0 {
-                s.push(',');
+        if std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some() {
+            for (what, secs) in &self.spent {
+                eprintln!("writing {what}: {secs:.3} s");
             }
-            // Anonymous `?` parameters: SQLite looks named ones (`$1`) up by name while parsing.
-            s.push('?');
+            eprintln!("commit took {:.3} s", t0.elapsed().as_secs_f64());
         }
-        s.push(')');
-    }
-    s
-}
-
-/// `COPY … FROM STDIN` in PostgreSQL's text format.
-async fn stage_pg(c: &mut Transaction<'static, Postgres>, st: &StageTable, vals: Vec<Val>) -> Result<()> {
-    let ncols = st.columns.len();
-    let names: Vec<&str> = st.columns.iter().map(|c| c.0).collect();
-    let mut copy = c.copy_in_raw(&format!("COPY {} ({}) FROM STDIN", st.name, names.join(", "))).await?;
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-    for (k, v) in vals.into_iter().enumerate() {
-        if k % ncols != 0 {
-            buf.push(b'\t');
-        }
-        match v {
-            Val::Int(Some(x)) => buf.extend_from_slice(x.to_string().as_bytes()),
-            Val::Text(Some(s)) => copy_escape(&s, &mut buf),
-            Val::Int(None) | Val::Text(None) => buf.extend_from_slice(b"\\N"),
-        }
-        if k % ncols == ncols - 1 {
-            buf.push(b'\n');
-            if buf.len() > (1 << 20) {
-                copy.send(std::mem::take(&mut buf)).await?;
-                buf.reserve(1 << 20);
-            }
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf).await?;
-    }
-    copy.finish().await?;
-    Ok(())
-}
-
-fn copy_escape(s: &str, out: &mut Vec<u8>) {
-    for &b in s.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
-        }
+        Ok(self.summary)
     }
 }

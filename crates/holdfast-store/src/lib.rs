@@ -14,18 +14,22 @@
 //! - [`Workspace`]: settings every entity is scoped by (time zone, reporting currency, business
 //!   model, inactivity window W, contact budget defaults). [`Store::workspace`] opens or creates one.
 //! - Imports ([`Store::begin_import`] → [`Import`]): rows of one entity ([`OrderRecord`],
-//!   [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`], [`FeedbackRecord`]) are streamed
-//!   into a staging table (multi-row `INSERT` on SQLite, `COPY FROM STDIN` on PostgreSQL) and merged
-//!   set-wise, in **one transaction**: dropping an [`Import`] without [`Import::commit`] writes
-//!   nothing. Rows are keyed by external id: the same file twice changes nothing, a changed row is
-//!   updated ([`ImportSummary`]).
+//!   [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`], [`FeedbackRecord`], [`Note`],
+//!   [`ImportantDate`], [`Contact`], [`Interaction`]) in **one transaction**: dropping an
+//!   [`Import`] without [`Import::commit`] writes nothing. Rows are keyed by external id and
+//!   compared by a hash with what is stored, in memory: the same file twice changes nothing, a
+//!   changed row is updated ([`ImportSummary`]). New rows get their ids before they are written,
+//!   so rows and their children go in by bulk writes (multi-row `INSERT` on SQLite, `COPY FROM
+//!   STDIN` on PostgreSQL) without a join or a round trip per row. [`Store::add_record`] records
+//!   one note, date, contact or interaction entered by hand.
 //! - Reading for analytics: [`Store::load_order_log`] gives a workspace's counted orders as a
-//!   `holdfast_core::OrderLog` in a constant number of bulk queries; [`Store::load_subscriptions`]
+//!   `holdfast_core::OrderLog` in a constant number of bulk reads (integer columns only; `COPY TO
+//!   STDOUT` on PostgreSQL); [`Store::load_subscriptions`]
 //!   feeds `holdfast_core::subscriptions`; [`Store::load_activity`] gives events, feedback and
 //!   subscriptions in bulk for red flags.
 //! - The scoring snapshot ([`Score`], [`Store::replace_scores`]) and the action queue ([`Task`],
 //!   [`Store::open_tasks`], [`Store::upsert_tasks`], [`Store::set_task_state`]).
-//! - The customer view ([`Store::customer_view`]) and CSV export ([`export`]).
+//! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
 //!
 //! Money is `i64` minor units, time `i64` seconds UTC on both backends (`BIGINT` columns), so both
 //! give the same answers. Reading files is `holdfast-import`'s job and computing metrics
@@ -38,6 +42,7 @@
 //! imports of overlapping customers serialise instead of deadlocking on unique-index waits;
 //! readers (analytics, scoring) never wait.
 
+mod bulk;
 mod error;
 pub mod export;
 mod import;
@@ -47,7 +52,7 @@ mod tasks;
 pub use tasks::TaskUpsert;
 
 pub use error::{Error, Result};
-pub use import::{Entity, Import, Record};
+pub use import::{Entity, Import, Record, BIRTHDAY_PREFIX};
 pub use model::*;
 pub use read::{Activity, CustomerView, EventCount};
 pub use tokio::runtime::Runtime;

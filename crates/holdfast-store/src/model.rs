@@ -79,12 +79,27 @@ impl CustomerKind {
     }
 }
 
-/// Consent state of one channel (email, sms, phone, …).
+/// Consent state of one channel (email, sms, phone, messenger, …): whether the customer may be
+/// contacted on it now, and when consent was given and withdrawn, when known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
     pub channel: String,
+    /// The current state: `true` = may be contacted, `false` = unsubscribed / no consent.
+    pub granted: bool,
     pub consented_at: Option<Instant>,
     pub unsubscribed_at: Option<Instant>,
+}
+
+impl Consent {
+    /// The state the timestamps imply when no explicit state is given: granted unless the last
+    /// known event is an unsubscribe.
+    pub fn implied_by(consented_at: Option<Instant>, unsubscribed_at: Option<Instant>) -> bool {
+        match (consented_at, unsubscribed_at) {
+            (_, None) => true,
+            (Some(c), Some(u)) => c > u,
+            (None, Some(_)) => false,
+        }
+    }
 }
 
 /// A customer as imported: everything optional except the external id.
@@ -100,7 +115,8 @@ pub struct CustomerRecord {
     pub tags: Vec<String>,
     pub created_at: Option<Instant>,
     pub consents: Vec<Consent>,
-    /// Stored as the customer's yearly `birthday` important date.
+    /// Birthday (of a person) or founding day (of a company); stored as a yearly important date
+    /// (`birthday` / `company_birthday`).
     #[serde(default)]
     pub birthday: Option<chrono::NaiveDate>,
 }
@@ -182,6 +198,8 @@ pub struct FeedbackRecord {
 /// A note about a customer: free text plus typed preference fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Note {
+    pub external_id: String,
+    pub customer: String,
     pub body: String,
     pub pain_points: Option<String>,
     pub goals: Option<String>,
@@ -192,7 +210,8 @@ pub struct Note {
     /// e.g. `short summaries, not detailed reports`.
     pub communication_style: Option<String>,
     pub author: Option<String>,
-    pub created_at: Instant,
+    /// When the note was written, when known.
+    pub created_at: Option<Instant>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,7 +236,22 @@ impl DateKind {
             DateKind::Other => "other",
         }
     }
+    /// The kind named by `s`: the stored names, spaces or dashes for `_`, and common synonyms in
+    /// English, Russian, Ukrainian and Bulgarian.
     pub fn parse(s: &str) -> Option<Self> {
+        let k = s.trim().to_lowercase().replace([' ', '-'], "_");
+        let synonym = match k.as_str() {
+            "birth_date" | "date_of_birth" | "dob" | "день_рождения" | "др" | "день_народження" | "рожден_ден" => Some(DateKind::Birthday),
+            "founded" | "founding_day" | "день_рождения_компании" | "день_основания" | "день_народження_компанії" => Some(DateKind::CompanyBirthday),
+            "launch" | "запуск" | "запуск_продукта" | "запуск_продукту" => Some(DateKind::ProductLaunch),
+            "campaign" | "season" | "seasonal" | "сезон" | "кампания" | "сезонная_кампания" | "сезонна_кампанія" => Some(DateKind::SeasonalCampaign),
+            "renewal" | "contract" | "продление" | "продление_договора" | "подовження" | "подовження_договору" => Some(DateKind::ContractRenewal),
+            "другое" | "інше" | "друго" => Some(DateKind::Other),
+            _ => None,
+        };
+        if synonym.is_some() {
+            return synonym;
+        }
         [
             DateKind::Birthday,
             DateKind::CompanyBirthday,
@@ -227,13 +261,15 @@ impl DateKind {
             DateKind::Other,
         ]
         .into_iter()
-        .find(|k| k.as_str() == s)
+        .find(|x| x.as_str() == k)
     }
 }
 
 /// An important date; `yearly` ones recur every year on the same month and day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportantDate {
+    pub external_id: String,
+    pub customer: String,
     pub kind: DateKind,
     pub label: Option<String>,
     pub date: chrono::NaiveDate,
@@ -243,6 +279,8 @@ pub struct ImportantDate {
 /// A contact person of a company customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Contact {
+    pub external_id: String,
+    pub customer: String,
     pub name: String,
     pub role: Option<String>,
     pub email: Option<String>,
@@ -252,12 +290,27 @@ pub struct Contact {
 /// A call, meeting, email or message with a customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interaction {
-    /// `call`, `meeting`, `email`, `message` or `other`.
+    pub external_id: String,
+    pub customer: String,
+    /// `call`, `meeting`, `email`, `message` or `other` (see [`interaction_kind`]).
     pub kind: String,
     pub occurred_at: Instant,
     pub with_whom: Option<String>,
     pub by_whom: Option<String>,
     pub summary: Option<String>,
+}
+
+/// The stored interaction kind `s` names (`call`, `meeting`, `email`, `message`, `other`), also from
+/// common synonyms in English, Russian, Ukrainian and Bulgarian.
+pub fn interaction_kind(s: &str) -> Option<&'static str> {
+    match s.trim().to_lowercase().as_str() {
+        "call" | "phone" | "phone call" | "звонок" | "дзвінок" | "обаждане" | "разговор" => Some("call"),
+        "meeting" | "visit" | "demo" | "встреча" | "зустріч" | "среща" => Some("meeting"),
+        "email" | "e-mail" | "mail" | "letter" | "письмо" | "лист" | "имейл" => Some("email"),
+        "message" | "chat" | "sms" | "messenger" | "сообщение" | "чат" | "повідомлення" | "съобщение" => Some("message"),
+        "other" | "другое" | "інше" | "друго" => Some("other"),
+        _ => None,
+    }
 }
 
 /// One row of the scoring snapshot.
@@ -268,8 +321,8 @@ pub struct Score {
     pub p_alive: Option<f64>,
     /// Predicted CLV in minor units of the workspace currency.
     pub clv: Option<i64>,
-    /// A JSON array of flags.
-    pub flags: serde_json::Value,
+    /// The kinds of the customer's red flags (`holdfast_core::flags`), e.g. `overdue_order`.
+    pub flags: Vec<String>,
     pub computed_at: Instant,
 }
 

@@ -2,11 +2,15 @@
 //! whole record, the scoring snapshot, and the small per-customer entities (notes, dates,
 //! contacts, interactions).
 
+use crate::bulk::{scan, PoolConn};
 use crate::error::{Error, Result};
+use crate::import::BIRTHDAY_PREFIX;
 use crate::model::*;
 use crate::{with_pool, Pool, Store};
 use futures_util::TryStreamExt;
-use holdfast_core::{Catalog, Currency, CustomerIds, Instant, OrderLines, OrderLog};
+use holdfast_core::order_log::{Catalog, OrderLines};
+use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, ProductIdx};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -48,170 +52,199 @@ fn currency(s: &str) -> Result<Currency> {
     Currency::new(s).ok_or_else(|| Error::Corrupt(format!("currency {s:?}")))
 }
 
-fn json_text(s: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("stored JSON {s:?}: {e}")))
-}
-
 const SUB_COLS: &str = "c.external_id, s.external_id, s.plan, s.mrr, s.currency, s.started_at, s.ended_at, s.cancel_reason";
-fn sub_row<R: Row>(r: &R) -> Result<SubscriptionRecord>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    usize: sqlx::ColumnIndex<R>,
-    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn sub_row(r: &impl RowExt) -> Result<SubscriptionRecord> {
     Ok(SubscriptionRecord {
-        customer: r.try_get(0)?,
-        external_id: r.try_get(1)?,
-        plan: r.try_get(2)?,
-        mrr: r.try_get(3)?,
-        currency: currency(&r.try_get::<String, _>(4)?)?,
-        started_at: r.try_get(5)?,
-        ended_at: r.try_get(6)?,
-        cancel_reason: r.try_get(7)?,
+        customer: r.text(0)?,
+        external_id: r.text(1)?,
+        plan: r.text(2)?,
+        mrr: r.int(3)?,
+        currency: currency(&r.text(4)?)?,
+        started_at: r.int(5)?,
+        ended_at: r.opt_int(6)?,
+        cancel_reason: r.opt_text(7)?,
     })
 }
 
 const FEEDBACK_COLS: &str = "c.external_id, f.external_id, f.responded_at, f.score, f.survey, f.comment, f.touchpoint";
-fn feedback_row<R: Row>(r: &R) -> Result<FeedbackRecord>
-where
-    usize: sqlx::ColumnIndex<R>,
-    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let score: Option<i64> = r.try_get(3)?;
+fn feedback_row(r: &impl RowExt) -> Result<FeedbackRecord> {
     Ok(FeedbackRecord {
-        customer: r.try_get(0)?,
-        external_id: r.try_get(1)?,
-        responded_at: r.try_get(2)?,
-        score: score.map(|s| s.clamp(0, 10) as u8),
-        survey: r.try_get(4)?,
-        comment: r.try_get(5)?,
-        touchpoint: r.try_get(6)?,
+        customer: r.text(0)?,
+        external_id: r.text(1)?,
+        responded_at: r.int(2)?,
+        score: r.opt_int(3)?.map(|s| s.clamp(0, 10) as u8),
+        survey: r.opt_text(4)?,
+        comment: r.opt_text(5)?,
+        touchpoint: r.opt_text(6)?,
     })
 }
 
 const EVENT_COLS: &str = "c.external_id, e.external_id, e.kind, e.occurred_at, CAST(e.properties AS TEXT)";
-fn event_row<R: Row>(r: &R) -> Result<EventRecord>
+fn event_row(r: &impl RowExt) -> Result<EventRecord> {
+    let props = r.text(4)?;
+    Ok(EventRecord {
+        customer: r.text(0)?,
+        external_id: r.text(1)?,
+        kind: r.text(2)?,
+        occurred_at: r.int(3)?,
+        properties: serde_json::from_str(&props).map_err(|e| Error::Corrupt(format!("stored JSON {props:?}: {e}")))?,
+    })
+}
+
+/// Every row of `$sql` (bound to the workspace id and, when given, a second value: a customer's external id, a time)
+/// decoded by `$row`, whichever backend answers.
+macro_rules! query_rows {
+    ($store:expr, $sql:expr, $ws:expr, $customer:expr, $row:ident) => {{
+        let mut out = Vec::new();
+        $crate::with_pool!($store, p => {
+            let mut q = sqlx::query($sql).bind($ws.0);
+            if let Some(c) = $customer {
+                q = q.bind(c);
+            }
+            let mut rows = futures_util::TryStreamExt::map_err(q.fetch(p), $crate::Error::from);
+            while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                out.push($row(&r)?);
+            }
+        });
+        out
+    }};
+}
+
+pub(crate) use query_rows;
+
+/// Decoding of rows by column position, the same on both backends.
+pub(crate) trait RowExt {
+    fn int(&self, k: usize) -> Result<i64>;
+    fn opt_int(&self, k: usize) -> Result<Option<i64>>;
+    fn text(&self, k: usize) -> Result<String>;
+    fn opt_text(&self, k: usize) -> Result<Option<String>>;
+    fn boolean(&self, k: usize) -> Result<bool>;
+}
+
+impl<R: Row> RowExt for R
 where
     usize: sqlx::ColumnIndex<R>,
     String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    bool: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    Ok(EventRecord {
-        customer: r.try_get(0)?,
-        external_id: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        occurred_at: r.try_get(3)?,
-        properties: json_text(&r.try_get::<String, _>(4)?)?,
-    })
-}
-
-/// Streams the rows of `sql` (bound to `ws`) through `f`, whichever backend answers.
-macro_rules! stream_rows {
-    ($store:expr, $sql:expr, $binds:expr, |$r:ident| $body:expr) => {
-        with_pool!($store, p => {
-            let mut q = sqlx::query($sql);
-            for b in $binds {
-                q = q.bind(b);
-            }
-            let mut rows = q.fetch(p);
-            while let Some($r) = rows.try_next().await? {
-                $body
-            }
-        })
-    };
+    fn int(&self, k: usize) -> Result<i64> {
+        Ok(self.try_get(k)?)
+    }
+    fn opt_int(&self, k: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(k)?)
+    }
+    fn text(&self, k: usize) -> Result<String> {
+        Ok(self.try_get(k)?)
+    }
+    fn opt_text(&self, k: usize) -> Result<Option<String>> {
+        Ok(self.try_get(k)?)
+    }
+    fn boolean(&self, k: usize) -> Result<bool> {
+        Ok(self.try_get(k)?)
+    }
 }
 
 impl Store {
-    /// The counted orders of a workspace as an [`OrderLog`], loaded in bulk: the customers and
-    /// products once, then the orders and their lines as integer columns (no text per row).
-    /// Customers are interned in the order of their first stored order and orders keep their
-    /// import order, so a log loaded from a time-sorted file equals the one built from the file
-    /// itself.
+    /// The counted orders of a workspace as an [`OrderLog`], in bulk: the workspace's customers and
+    /// products once, then its orders with their lines in one integer-only scan in import order
+    /// (`COPY … TO STDOUT` on PostgreSQL), built column by column. Customers and products are
+    /// numbered in the order of their first stored order, so a log loaded from a time-sorted file
+    /// equals the one built from the file itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        const COUNTED: &str = "o.workspace_id = $1 AND o.status NOT IN ('refunded', 'cancelled', 'canceled')";
+        const COUNTED: &str = "status NOT IN ('refunded', 'cancelled', 'canceled')";
+        let w = ws.0;
         let ws_currency = self.workspace_currency(ws).await?;
-        let codes: Vec<String> = with_pool!(self, p => sqlx::query_scalar(&format!("SELECT DISTINCT o.currency FROM orders o WHERE {COUNTED} ORDER BY 1")).bind(ws.0).fetch_all(p).await?);
-        if codes.len() > 1 {
-            return Err(Error::Invalid(format!("the stored orders are in more than one currency ({} and {}); convert them to one before analysing", codes[0], codes[1])));
-        }
-        let cur = match codes.first() {
-            Some(c) => currency(c)?,
-            None => ws_currency,
+        let mut c = PoolConn::acquire(&self.pool).await?;
+        let mut currencies: Vec<String> = Vec::new();
+        scan(c.conn(), &format!("SELECT DISTINCT currency FROM orders WHERE workspace_id = {w} AND {COUNTED} ORDER BY currency"), |r| {
+            currencies.push(r.text_req(0)?.into_owned());
+            Ok(())
+        })
+        .await?;
+        let currency = match currencies.as_slice() {
+            [] => ws_currency,
+            [one] => currency(one)?,
+            [a, b, ..] => {
+                return Err(Error::Invalid(format!("the stored orders are in more than one currency ({a} and {b}); convert them to one before analysing")));
+            }
         };
-        // Customer and product names by row id.
-        let mut customer_name: rustc_hash::FxHashMap<i64, String> = rustc_hash::FxHashMap::default();
-        stream_rows!(self, "SELECT id, external_id FROM customers WHERE workspace_id = $1", [ws.0], |r| {
-            customer_name.insert(r.try_get(0)?, r.try_get(1)?);
-        });
+        let mut names: FxHashMap<i64, String> = FxHashMap::default();
+        scan(c.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
+            names.insert(r.int_req(0)?, r.text_req(1)?.into_owned());
+            Ok(())
+        })
+        .await?;
+        let mut products: FxHashMap<i64, (String, Option<String>)> = FxHashMap::default();
+        scan(c.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
+            products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
+            Ok(())
+        })
+        .await?;
+
+        let mut customer_ids = CustomerIds::new();
+        let mut customer_idx: FxHashMap<i64, CustomerIdx> = FxHashMap::default();
+        let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = Default::default();
+        let mut lines = OrderLines { offsets: vec![0], ..Default::default() };
         let mut catalog = Catalog::default();
-        let mut product_idx: rustc_hash::FxHashMap<i64, u32> = rustc_hash::FxHashMap::default();
-        let mut categories: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
-        stream_rows!(self, "SELECT id, name, category FROM products WHERE workspace_id = $1 ORDER BY id", [ws.0], |r| {
-            let name: String = r.try_get(1)?;
-            let category: Option<String> = r.try_get(2)?;
-            product_idx.insert(r.try_get(0)?, catalog.products.len() as u32);
-            catalog.products.push(name);
-            catalog.category_of.push(category.map(|c| {
-                let next = categories.len() as u32;
-                *categories.entry(c.clone()).or_insert_with(|| {
-                    catalog.categories.push(c);
-                    next
-                })
-            }));
-        });
-        // Orders in import order; customers numbered at first sight.
-        let mut dense: rustc_hash::FxHashMap<i64, u32> = rustc_hash::FxHashMap::default();
-        let mut ids = CustomerIds::new();
-        let (mut order_ids, mut cust, mut at, mut amount) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let orders_sql = format!("SELECT o.id, o.customer_id, o.ordered_at, o.amount FROM orders o WHERE {COUNTED} ORDER BY o.id");
-        stream_rows!(self, &orders_sql, [ws.0], |r| {
-            let c: i64 = r.try_get(1)?;
-            let idx = match dense.get(&c) {
-                Some(&i) => i,
-                None => {
-                    let name = customer_name.get(&c).ok_or_else(|| Error::Corrupt(format!("order {} names customer row {c}, which does not exist", r.try_get::<i64, _>(0).unwrap_or(0))))?;
-                    let i = ids.len() as u32;
-                    ids.push(name);
-                    dense.insert(c, i);
-                    i
-                }
-            };
-            order_ids.push(r.try_get::<i64, _>(0)?);
-            cust.push(idx);
-            at.push(r.try_get::<i64, _>(2)?);
-            amount.push(r.try_get::<i64, _>(3)?);
-        });
-        drop(customer_name);
-        // Lines of the counted orders, aligned with the orders by a merge on the (ascending) ids.
-        let mut lines = OrderLines { offsets: Vec::with_capacity(order_ids.len() + 1), product: Vec::new(), quantity: Vec::new() };
-        lines.offsets.push(0);
-        let mut o = 0usize;
-        let lines_sql = format!("SELECT l.order_id, l.product_id, l.quantity FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE {COUNTED} AND l.product_id IS NOT NULL ORDER BY l.order_id, l.line_no");
-        stream_rows!(
-            self,
-            &lines_sql,
-            [ws.0],
-            |r| {
-                let id: i64 = r.try_get(0)?;
-                while o < order_ids.len() && order_ids[o] < id {
-                    lines.offsets.push(lines.product.len() as u32);
-                    o += 1;
-                }
-                let p: i64 = r.try_get(1)?;
-                let q: Option<i64> = r.try_get(2)?;
-                if let Some(&pi) = product_idx.get(&p) {
-                    lines.product.push(pi);
-                    lines.quantity.push(q.unwrap_or(1).clamp(0, u32::MAX as i64) as u32);
+        let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
+        let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
+        let mut last_order = i64::MIN;
+        let sql = format!(
+            "SELECT o.id, o.customer_id, o.ordered_at, o.amount, l.product_id, l.quantity FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id \
+             WHERE o.workspace_id = {w} AND o.{COUNTED} ORDER BY o.id, l.line_no"
+        );
+        scan(c.conn(), &sql, |r| {
+            let order = r.int_req(0)?;
+            if order != last_order {
+                let cust = r.int_req(1)?;
+                let idx = match customer_idx.get(&cust) {
+                    Some(&i) => i,
+                    None => {
+                        let i = customer_ids.len() as CustomerIdx;
+                        customer_ids.push(names.get(&cust).ok_or_else(|| Error::Corrupt(format!("order {order} names customer {cust}, not in the workspace")))?);
+                        customer_idx.insert(cust, i);
+                        i
+                    }
+                };
+                customer.push(idx);
+                at.push(r.int_req(2)?);
+                amount.push(r.int_req(3)?);
+                lines.offsets.push(lines.product.len() as u32);
+                last_order = order;
+            }
+            if let Some(pid) = r.int(4)? {
+                let p = match product_idx.get(&pid) {
+                    Some(&p) => p,
+                    None => {
+                        let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
+                        let cat = cat.map(|c| match category_idx.get(&c) {
+                            Some(&k) => k,
+                            None => {
+                                let k = catalog.categories.len() as u32;
+                                catalog.categories.push(c.clone());
+                                category_idx.insert(c, k);
+                                k
+                            }
+                        });
+                        let p = catalog.products.len() as ProductIdx;
+                        catalog.products.push(name);
+                        catalog.category_of.push(cat);
+                        product_idx.insert(pid, p);
+                        p
+                    }
+                };
+                lines.product.push(p);
+                lines.quantity.push(r.int(5)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32);
+                if let Some(last) = lines.offsets.last_mut() {
+                    *last = lines.product.len() as u32;
                 }
             }
-        );
-        while lines.offsets.len() < order_ids.len() + 1 {
-            lines.offsets.push(lines.product.len() as u32);
-        }
+            Ok(())
+        })
+        .await?;
         let lines = (!lines.product.is_empty()).then_some(lines);
-        Ok(OrderLog::from_columns(ids, cust, at, amount, cur, lines, catalog))
+        Ok(OrderLog::from_columns(customer_ids, customer, at, amount, currency, lines, catalog))
     }
 
     async fn workspace_currency(&self, ws: WorkspaceId) -> Result<Currency> {
@@ -268,9 +301,7 @@ impl Store {
     /// All subscriptions of a workspace, sorted by customer then start.
     pub async fn load_subscriptions(&self, ws: WorkspaceId) -> Result<Vec<SubscriptionRecord>> {
         let sql = format!("SELECT {SUB_COLS} FROM subscriptions s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = $1 ORDER BY c.external_id, s.started_at, s.id");
-        let mut out = Vec::new();
-        stream_rows!(self, &sql, [ws.0], |r| out.push(sub_row(&r)?));
-        Ok(out)
+        Ok(query_rows!(self, &sql, ws, None::<&str>, sub_row))
     }
 
     /// Events (optionally only those at or after `since`), feedback and subscriptions of the
@@ -279,88 +310,105 @@ impl Store {
         let since = since.unwrap_or(i64::MIN);
         let mut a = Activity { subscriptions: self.load_subscriptions(ws).await?, ..Default::default() };
         let sql = format!("SELECT {EVENT_COLS} FROM events e JOIN customers c ON c.id = e.customer_id WHERE e.workspace_id = $1 AND e.occurred_at >= $2 ORDER BY c.external_id, e.occurred_at, e.id");
-        stream_rows!(self, &sql, [ws.0, since], |r| a.events.push(event_row(&r)?));
+        a.events = query_rows!(self, &sql, ws, Some(since), event_row);
         let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = $1 AND f.responded_at >= $2 ORDER BY c.external_id, f.responded_at, f.id");
-        stream_rows!(self, &sql, [ws.0, since], |r| a.feedback.push(feedback_row(&r)?));
+        a.feedback = query_rows!(self, &sql, ws, Some(since), feedback_row);
         Ok(a)
+    }
+
+    /// All customers of a workspace in id order, or the one named `customer`, with their consents
+    /// and birthdays.
+    pub async fn customers_where(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<CustomerRecord>> {
+        let only = if customer.is_some() { "AND c.external_id = $2" } else { "" };
+        let sql = format!(
+            "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.granted, k.consented_at, k.unsubscribed_at \
+            FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.workspace_id = $1 {only} ORDER BY c.id, k.channel"
+        );
+        let mut out: Vec<CustomerRecord> = Vec::new();
+        let mut last = i64::MIN;
+        with_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ws.0);
+            if let Some(c) = customer {
+                q = q.bind(c);
+            }
+            let mut rows = q.fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                let id: i64 = r.try_get(0)?;
+                if id != last {
+                    out.push(customer_row(&r)?);
+                    last = id;
+                }
+                let channel: Option<String> = r.try_get(9)?;
+                if let (Some(channel), Some(c)) = (channel, out.last_mut()) {
+                    c.consents.push(Consent { channel, granted: r.try_get(10)?, consented_at: r.try_get(11)?, unsubscribed_at: r.try_get(12)? });
+                }
+            }
+        });
+        let birthdays: FxHashMap<String, chrono::NaiveDate> =
+            self.important_dates(ws, customer).await?.into_iter().filter(|d| d.external_id.starts_with(BIRTHDAY_PREFIX)).map(|d| (d.customer, d.date)).collect();
+        if !birthdays.is_empty() {
+            for c in &mut out {
+                c.birthday = birthdays.get(&c.external_id).copied();
+            }
+        }
+        Ok(out)
     }
 
     /// All customers of a workspace, in id order.
     pub async fn customers(&self, ws: WorkspaceId) -> Result<Vec<CustomerRecord>> {
-        let sql = "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.consented_at, k.unsubscribed_at, \
-            (SELECT MIN(d.on_date) FROM important_dates d WHERE d.customer_id = c.id AND d.kind = 'birthday') FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.workspace_id = $1 ORDER BY c.id, k.channel";
-        let mut out: Vec<CustomerRecord> = Vec::new();
-        let mut last = i64::MIN;
-        stream_rows!(self, sql, [ws.0], |r| {
-            let id: i64 = r.try_get(0)?;
-            if id != last {
-                out.push(customer_row(&r)?);
-                last = id;
-            }
-            let channel: Option<String> = r.try_get(9)?;
-            if let (Some(channel), Some(c)) = (channel, out.last_mut()) {
-                c.consents.push(Consent { channel, consented_at: r.try_get(10)?, unsubscribed_at: r.try_get(11)? });
-            }
-        });
-        Ok(out)
+        self.customers_where(ws, None).await
     }
 
     /// All events of a workspace, in id order (for export).
     pub async fn events(&self, ws: WorkspaceId) -> Result<Vec<EventRecord>> {
         let sql = format!("SELECT {EVENT_COLS} FROM events e JOIN customers c ON c.id = e.customer_id WHERE e.workspace_id = $1 ORDER BY e.id");
-        let mut out = Vec::new();
-        stream_rows!(self, &sql, [ws.0], |r| out.push(event_row(&r)?));
-        Ok(out)
+        Ok(query_rows!(self, &sql, ws, None::<&str>, event_row))
     }
 
-    /// All feedback of a workspace, in id order (for export).
-    pub async fn feedback(&self, ws: WorkspaceId) -> Result<Vec<FeedbackRecord>> {
-        let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = $1 ORDER BY f.id");
-        let mut out = Vec::new();
-        stream_rows!(self, &sql, [ws.0], |r| out.push(feedback_row(&r)?));
-        Ok(out)
+    /// Feedback of a workspace (or of one customer), in id order.
+    pub async fn feedback(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<FeedbackRecord>> {
+        let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = $1 {} ORDER BY f.id", of_customer(customer));
+        Ok(query_rows!(self, &sql, ws, customer, feedback_row))
     }
 
-    async fn customer_db_id(&self, ws: WorkspaceId, customer: &str) -> Result<i64> {
-        let id: Option<i64> = with_pool!(self, p => sqlx::query_scalar("SELECT id FROM customers WHERE workspace_id = $1 AND external_id = $2").bind(ws.0).bind(customer).fetch_optional(p).await?);
-        id.ok_or_else(|| Error::NotFound { what: format!("customer {customer:?}") })
+    /// Notes of a workspace (or of one customer), oldest first.
+    pub async fn notes(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<Note>> {
+        let sql = format!(
+            "SELECT c.external_id, n.external_id, n.body, n.pain_points, n.goals, n.preferred_channel, n.preferred_time, n.communication_style, n.author, n.created_at \
+            FROM notes n JOIN customers c ON c.id = n.customer_id WHERE n.workspace_id = $1 {} ORDER BY n.created_at, n.id",
+            of_customer(customer)
+        );
+        Ok(query_rows!(self, &sql, ws, customer, note_row))
     }
 
-    /// Adds a note to a customer.
-    pub async fn add_note(&self, ws: WorkspaceId, customer: &str, n: &Note) -> Result<()> {
-        let id = self.customer_db_id(ws, customer).await?;
-        with_pool!(self, p => sqlx::query("INSERT INTO notes (customer_id, body, pain_points, goals, preferred_channel, preferred_time, communication_style, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(id).bind(&n.body).bind(&n.pain_points).bind(&n.goals).bind(&n.preferred_channel).bind(&n.preferred_time).bind(&n.communication_style).bind(&n.author).bind(n.created_at)
-            .execute(p).await?.rows_affected());
-        Ok(())
+    /// Important dates of a workspace (or of one customer), by date. Birthdays read from a
+    /// customers file are among them, with external ids starting with `~birthday:`.
+    pub async fn important_dates(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<ImportantDate>> {
+        let sql = format!(
+            "SELECT c.external_id, d.external_id, d.kind, d.label, d.on_date, d.yearly FROM important_dates d JOIN customers c ON c.id = d.customer_id \
+            WHERE d.workspace_id = $1 {} ORDER BY d.on_date, d.id",
+            of_customer(customer)
+        );
+        Ok(query_rows!(self, &sql, ws, customer, date_row))
     }
 
-    /// Adds an important date to a customer.
-    pub async fn add_important_date(&self, ws: WorkspaceId, customer: &str, d: &ImportantDate) -> Result<()> {
-        let id = self.customer_db_id(ws, customer).await?;
-        with_pool!(self, p => sqlx::query("INSERT INTO important_dates (customer_id, kind, label, on_date, yearly) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id).bind(d.kind.as_str()).bind(&d.label).bind(d.date.format("%Y-%m-%d").to_string()).bind(d.yearly)
-            .execute(p).await?.rows_affected());
-        Ok(())
+    /// Contact people of a workspace's (or one) customers, in id order.
+    pub async fn contacts(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<Contact>> {
+        let sql = format!(
+            "SELECT c.external_id, k.external_id, k.name, k.role, k.email, k.phone FROM contacts k JOIN customers c ON c.id = k.customer_id WHERE k.workspace_id = $1 {} ORDER BY k.id",
+            of_customer(customer)
+        );
+        Ok(query_rows!(self, &sql, ws, customer, contact_row))
     }
 
-    /// Adds a contact person to a (company) customer.
-    pub async fn add_contact(&self, ws: WorkspaceId, customer: &str, c: &Contact) -> Result<()> {
-        let id = self.customer_db_id(ws, customer).await?;
-        with_pool!(self, p => sqlx::query("INSERT INTO contacts (customer_id, name, role, email, phone) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id).bind(&c.name).bind(&c.role).bind(&c.email).bind(&c.phone).execute(p).await?.rows_affected());
-        Ok(())
-    }
-
-    /// Records a call, meeting, email or message.
-    pub async fn add_interaction(&self, ws: WorkspaceId, customer: &str, i: &Interaction) -> Result<()> {
-        if !matches!(i.kind.as_str(), "call" | "meeting" | "email" | "message" | "other") {
-            return Err(Error::Invalid(format!("{:?} is not an interaction kind (expected call, meeting, email, message or other)", i.kind)));
-        }
-        let id = self.customer_db_id(ws, customer).await?;
-        with_pool!(self, p => sqlx::query("INSERT INTO interactions (customer_id, kind, occurred_at, with_whom, by_whom, summary) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id).bind(&i.kind).bind(i.occurred_at).bind(&i.with_whom).bind(&i.by_whom).bind(&i.summary).execute(p).await?.rows_affected());
-        Ok(())
+    /// Calls, meetings, emails and messages of a workspace (or of one customer), oldest first.
+    pub async fn interactions(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<Interaction>> {
+        let sql = format!(
+            "SELECT c.external_id, i.external_id, i.kind, i.occurred_at, i.with_whom, i.by_whom, i.summary FROM interactions i JOIN customers c ON c.id = i.customer_id \
+            WHERE i.workspace_id = $1 {} ORDER BY i.occurred_at, i.id",
+            of_customer(customer)
+        );
+        Ok(query_rows!(self, &sql, ws, customer, interaction_row))
     }
 
     /// Replaces the scoring snapshot of a workspace (rows of unknown customers are an error).
@@ -411,115 +459,122 @@ impl Store {
     pub async fn scores(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<Score>> {
         let sql = format!(
             "SELECT c.external_id, s.segment, s.p_alive, s.clv, CAST(s.flags AS TEXT), s.computed_at FROM scores s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = $1 {} ORDER BY c.id",
-            if customer.is_some() { "AND c.external_id = $2" } else { "" }
+            of_customer(customer)
         );
-        let mut out = Vec::new();
-        with_pool!(self, p => {
-            let mut q = sqlx::query(&sql).bind(ws.0);
-            if let Some(c) = customer {
-                q = q.bind(c);
-            }
-            let mut rows = q.fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                out.push(Score {
-                    customer: r.try_get(0)?,
-                    segment: r.try_get(1)?,
-                    p_alive: r.try_get(2)?,
-                    clv: r.try_get(3)?,
-                    flags: json_text(&r.try_get::<String, _>(4)?)?,
-                    computed_at: r.try_get(5)?,
-                });
-            }
-        });
-        Ok(out)
+        Ok(query_rows!(self, &sql, ws, customer, score_row))
     }
 
     /// Everything known about one customer.
     pub async fn customer_view(&self, ws: WorkspaceId, customer: &str) -> Result<CustomerView> {
-        let id = self.customer_db_id(ws, customer).await?;
-        let mut c: Option<CustomerRecord> = None;
-        let sql = "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.consented_at, k.unsubscribed_at, \
-            (SELECT MIN(d.on_date) FROM important_dates d WHERE d.customer_id = c.id AND d.kind = 'birthday') FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.id = $1 ORDER BY k.channel";
-        stream_rows!(self, sql, [id], |r| {
-            if c.is_none() {
-                c = Some(customer_row(&r)?);
-            }
-            let channel: Option<String> = r.try_get(9)?;
-            if let (Some(channel), Some(c)) = (channel, c.as_mut()) {
-                c.consents.push(Consent { channel, consented_at: r.try_get(10)?, unsubscribed_at: r.try_get(11)? });
-            }
-        });
-        let customer_rec = c.ok_or_else(|| Error::NotFound { what: format!("customer {customer:?}") })?;
-        let mut v = CustomerView {
-            customer: customer_rec,
-            contacts: Vec::new(),
-            notes: Vec::new(),
-            important_dates: Vec::new(),
-            orders: self.orders(ws, Some(customer)).await?,
-            subscriptions: Vec::new(),
-            events: Vec::new(),
-            feedback: Vec::new(),
-            interactions: Vec::new(),
-            score: self.scores(ws, Some(customer)).await?.into_iter().next(),
+        let c = Some(customer);
+        let record = self.customers_where(ws, c).await?.into_iter().next().ok_or_else(|| Error::NotFound { what: format!("customer {customer:?}") })?;
+        let mut subscriptions = self.load_subscriptions(ws).await?;
+        subscriptions.retain(|s| s.customer == customer);
+        let sql = "SELECT e.kind, COUNT(*), MAX(e.occurred_at) FROM events e JOIN customers c ON c.id = e.customer_id WHERE e.workspace_id = $1 AND c.external_id = $2 \
+            GROUP BY e.kind ORDER BY COUNT(*) DESC, e.kind";
+        let events = query_rows!(self, sql, ws, c, event_count_row);
+        Ok(CustomerView {
+            customer: record,
+            contacts: self.contacts(ws, c).await?,
+            notes: self.notes(ws, c).await?,
+            important_dates: self.important_dates(ws, c).await?,
+            orders: self.orders(ws, c).await?,
+            subscriptions,
+            events,
+            feedback: self.feedback(ws, c).await?,
+            interactions: self.interactions(ws, c).await?,
+            score: self.scores(ws, c).await?.into_iter().next(),
             tasks: self.tasks_of(ws, customer).await?,
-        };
-        stream_rows!(self, "SELECT name, role, email, phone FROM contacts WHERE customer_id = $1 ORDER BY id", [id], |r| {
-            v.contacts.push(Contact { name: r.try_get(0)?, role: r.try_get(1)?, email: r.try_get(2)?, phone: r.try_get(3)? })
-        });
-        stream_rows!(self, "SELECT body, pain_points, goals, preferred_channel, preferred_time, communication_style, author, created_at FROM notes WHERE customer_id = $1 ORDER BY created_at, id", [id], |r| {
-            v.notes.push(Note {
-                body: r.try_get(0)?,
-                pain_points: r.try_get(1)?,
-                goals: r.try_get(2)?,
-                preferred_channel: r.try_get(3)?,
-                preferred_time: r.try_get(4)?,
-                communication_style: r.try_get(5)?,
-                author: r.try_get(6)?,
-                created_at: r.try_get(7)?,
-            })
-        });
-        stream_rows!(self, "SELECT kind, label, on_date, yearly FROM important_dates WHERE customer_id = $1 ORDER BY on_date, id", [id], |r| {
-            let kind: String = r.try_get(0)?;
-            let date: String = r.try_get(2)?;
-            v.important_dates.push(ImportantDate {
-                kind: DateKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("date kind {kind:?}")))?,
-                label: r.try_get(1)?,
-                date: chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| Error::Corrupt(format!("date {date:?}")))?,
-                yearly: r.try_get(3)?,
-            })
-        });
-        let sql = format!("SELECT {SUB_COLS} FROM subscriptions s JOIN customers c ON c.id = s.customer_id WHERE s.customer_id = $1 ORDER BY s.started_at, s.id");
-        stream_rows!(self, &sql, [id], |r| v.subscriptions.push(sub_row(&r)?));
-        stream_rows!(self, "SELECT kind, COUNT(*), MAX(occurred_at) FROM events WHERE customer_id = $1 GROUP BY kind ORDER BY COUNT(*) DESC, kind", [id], |r| {
-            v.events.push(EventCount { kind: r.try_get(0)?, count: r.try_get(1)?, last_at: r.try_get(2)? })
-        });
-        let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.customer_id = $1 ORDER BY f.responded_at, f.id");
-        stream_rows!(self, &sql, [id], |r| v.feedback.push(feedback_row(&r)?));
-        stream_rows!(self, "SELECT kind, occurred_at, with_whom, by_whom, summary FROM interactions WHERE customer_id = $1 ORDER BY occurred_at, id", [id], |r| {
-            v.interactions.push(Interaction { kind: r.try_get(0)?, occurred_at: r.try_get(1)?, with_whom: r.try_get(2)?, by_whom: r.try_get(3)?, summary: r.try_get(4)? })
-        });
-        Ok(v)
+        })
     }
 }
 
-fn customer_row<R: Row>(r: &R) -> Result<CustomerRecord>
+/// `AND c.external_id = $2` when reading one customer's rows.
+pub(crate) fn of_customer(customer: Option<&str>) -> &'static str {
+    if customer.is_some() {
+        "AND c.external_id = $2"
+    } else {
+        ""
+    }
+}
+
+fn customer_row(r: &impl RowExt) -> Result<CustomerRecord> {
+    let kind = r.text(2)?;
+    let tags = r.text(7)?;
+    Ok(CustomerRecord {
+        external_id: r.text(1)?,
+        kind: CustomerKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("customer kind {kind:?}")))?,
+        name: r.opt_text(3)?,
+        email: r.opt_text(4)?,
+        phone: r.opt_text(5)?,
+        owner: r.opt_text(6)?,
+        tags: serde_json::from_str(&tags).map_err(|e| Error::Corrupt(format!("tags {tags:?}: {e}")))?,
+        created_at: r.opt_int(8)?,
+        consents: Vec::new(),
+        birthday: None,
+    })
+}
+
+fn note_row(r: &impl RowExt) -> Result<Note> {
+    Ok(Note {
+        customer: r.text(0)?,
+        external_id: r.text(1)?,
+        body: r.text(2)?,
+        pain_points: r.opt_text(3)?,
+        goals: r.opt_text(4)?,
+        preferred_channel: r.opt_text(5)?,
+        preferred_time: r.opt_text(6)?,
+        communication_style: r.opt_text(7)?,
+        author: r.opt_text(8)?,
+        created_at: r.opt_int(9)?,
+    })
+}
+
+fn date_row(r: &impl RowExt) -> Result<ImportantDate> {
+    let kind = r.text(2)?;
+    let date = r.text(4)?;
+    Ok(ImportantDate {
+        customer: r.text(0)?,
+        external_id: r.text(1)?,
+        kind: DateKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("date kind {kind:?}")))?,
+        label: r.opt_text(3)?,
+        date: chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| Error::Corrupt(format!("date {date:?}")))?,
+        yearly: r.boolean(5)?,
+    })
+}
+
+fn contact_row(r: &impl RowExt) -> Result<Contact> {
+    Ok(Contact { customer: r.text(0)?, external_id: r.text(1)?, name: r.text(2)?, role: r.opt_text(3)?, email: r.opt_text(4)?, phone: r.opt_text(5)? })
+}
+
+fn interaction_row(r: &impl RowExt) -> Result<Interaction> {
+    Ok(Interaction {
+        customer: r.text(0)?,
+        external_id: r.text(1)?,
+        kind: r.text(2)?,
+        occurred_at: r.int(3)?,
+        with_whom: r.opt_text(4)?,
+        by_whom: r.opt_text(5)?,
+        summary: r.opt_text(6)?,
+    })
+}
+
+fn event_count_row(r: &impl RowExt) -> Result<EventCount> {
+    Ok(EventCount { kind: r.text(0)?, count: r.int(1)?, last_at: r.int(2)? })
+}
+
+fn score_row<R: Row + RowExt>(r: &R) -> Result<Score>
 where
     usize: sqlx::ColumnIndex<R>,
-    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    f64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let kind: String = r.try_get(2)?;
-    let tags: String = r.try_get(7)?;
-    Ok(CustomerRecord {
-        external_id: r.try_get(1)?,
-        kind: CustomerKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("customer kind {kind:?}")))?,
-        name: r.try_get(3)?,
-        email: r.try_get(4)?,
-        phone: r.try_get(5)?,
-        owner: r.try_get(6)?,
-        tags: serde_json::from_str(&tags).map_err(|e| Error::Corrupt(format!("tags {tags:?}: {e}")))?,
-        created_at: r.try_get(8)?,
-        consents: Vec::new(),
-        birthday: r.try_get::<Option<String>, _>(12)?.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+    let flags = r.text(4)?;
+    Ok(Score {
+        customer: r.text(0)?,
+        segment: r.opt_text(1)?,
+        p_alive: r.try_get(2)?,
+        clv: r.opt_int(3)?,
+        flags: serde_json::from_str(&flags).map_err(|e| Error::Corrupt(format!("stored flags {flags:?}: {e}")))?,
+        computed_at: r.int(5)?,
     })
 }

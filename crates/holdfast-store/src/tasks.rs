@@ -2,10 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::read::{query_rows, RowExt};
 use crate::{with_pool, Pool, Store};
-use futures_util::TryStreamExt;
 use holdfast_core::Instant;
-use sqlx::Row;
 
 const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at";
 
@@ -77,31 +76,7 @@ impl Store {
     }
 
     async fn task_query(&self, sql: &str, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<Task>> {
-        let mut out = Vec::new();
-        with_pool!(self, p => {
-            let mut q = sqlx::query(sql).bind(ws.0);
-            if let Some(c) = customer {
-                q = q.bind(c);
-            }
-            let mut rows = q.fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                let state: String = r.try_get(7)?;
-                out.push(Task {
-                    id: r.try_get(0)?,
-                    customer: r.try_get(1)?,
-                    kind: r.try_get(2)?,
-                    reason: r.try_get(3)?,
-                    suggested_step: r.try_get(4)?,
-                    due_at: r.try_get(5)?,
-                    stake: r.try_get(6)?,
-                    state: TaskState::parse(&state).ok_or_else(|| Error::Corrupt(format!("task state {state:?}")))?,
-                    dismiss_reason: r.try_get(8)?,
-                    created_at: r.try_get(9)?,
-                    closed_at: r.try_get(10)?,
-                });
-            }
-        });
-        Ok(out)
+        Ok(query_rows!(self, sql, ws, customer, task_row))
     }
 
     /// Marks a task done, dismissed (with a reason) or open again. Reopening fails if another
@@ -120,4 +95,21 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+fn task_row(r: &impl RowExt) -> Result<Task> {
+    let state = r.text(7)?;
+    Ok(Task {
+        id: r.int(0)?,
+        customer: r.text(1)?,
+        kind: r.text(2)?,
+        reason: r.text(3)?,
+        suggested_step: r.text(4)?,
+        due_at: r.opt_int(5)?,
+        stake: r.opt_int(6)?,
+        state: TaskState::parse(&state).ok_or_else(|| Error::Corrupt(format!("task state {state:?}")))?,
+        dismiss_reason: r.opt_text(8)?,
+        created_at: r.int(9)?,
+        closed_at: r.opt_int(10)?,
+    })
 }

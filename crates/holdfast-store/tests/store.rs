@@ -151,10 +151,10 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
             tags: vec!["vip".into(), "b2b".into()],
             created_at: Some(T0),
             consents: vec![
-                Consent { channel: "email".into(), consented_at: Some(T0), unsubscribed_at: Some(T0 + 10 * DAY) },
-                Consent { channel: "sms".into(), consented_at: Some(T0 + DAY), unsubscribed_at: None },
+                Consent { channel: "email".into(), granted: false, consented_at: Some(T0), unsubscribed_at: Some(T0 + 10 * DAY) },
+                Consent { channel: "sms".into(), granted: true, consented_at: Some(T0 + DAY), unsubscribed_at: None },
             ],
-            birthday: chrono::NaiveDate::from_ymd_opt(1990, 2, 28),
+            birthday: Some(chrono::NaiveDate::from_ymd_opt(1990, 4, 12).unwrap()),
         }),
     )];
     assert_eq!(s.import(ws.id, Entity::Customers, customers.clone()).await.unwrap().inserted, 1);
@@ -177,12 +177,34 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     let bad = vec![(7, Record::Feedback(FeedbackRecord { external_id: "f2".into(), customer: "acme".into(), responded_at: T0, score: Some(11), survey: None, comment: None, touchpoint: None }))];
     assert_eq!(s.import(ws.id, Entity::Feedback, bad).await.unwrap_err().to_string(), "line 7, column score: 11 is not an NPS score (expected 0 to 10)");
 
-    s.add_note(ws.id, "acme", &Note { body: "Prefers short summaries".into(), preferred_channel: Some("email".into()), preferred_time: Some("mornings".into()), communication_style: Some("short summaries, not detailed reports".into()), created_at: T0 + DAY, ..Default::default() }).await.unwrap();
-    s.add_important_date(ws.id, "acme", &ImportantDate { kind: DateKind::ContractRenewal, label: Some("annual".into()), date: chrono::NaiveDate::from_ymd_opt(1997, 6, 1).unwrap(), yearly: true }).await.unwrap();
-    s.add_contact(ws.id, "acme", &Contact { name: "Ivan".into(), role: Some("CTO".into()), ..Default::default() }).await.unwrap();
-    s.add_interaction(ws.id, "acme", &Interaction { kind: "call".into(), occurred_at: T0 + 6 * DAY, with_whom: Some("Ivan".into()), by_whom: Some("maria".into()), summary: Some("renewal".into()) }).await.unwrap();
-    assert!(matches!(s.add_note(ws.id, "nobody", &Note::default()).await, Err(Error::NotFound { .. })));
-    s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some("champions".into()), p_alive: Some(0.9), clv: Some(12_345), flags: serde_json::json!(["nps_detractor"]), computed_at: T0 + 7 * DAY }]).await.unwrap();
+    let knowledge = |r: Record| vec![(2, r)];
+    let note = Note {
+        external_id: "n1".into(),
+        customer: "acme".into(),
+        body: "Prefers short summaries".into(),
+        preferred_channel: Some("email".into()),
+        preferred_time: Some("mornings".into()),
+        communication_style: Some("short summaries, not detailed reports".into()),
+        created_at: Some(T0 + DAY),
+        ..Default::default()
+    };
+    assert_eq!(s.import(ws.id, Entity::Notes, knowledge(Record::Note(note.clone()))).await.unwrap().inserted, 1);
+    assert_eq!(s.import(ws.id, Entity::Notes, knowledge(Record::Note(note.clone()))).await.unwrap().unchanged, 1);
+    let renewal = ImportantDate { external_id: "d1".into(), customer: "acme".into(), kind: DateKind::ContractRenewal, label: Some("annual".into()), date: chrono::NaiveDate::from_ymd_opt(1997, 6, 1).unwrap(), yearly: true };
+    s.import(ws.id, Entity::Dates, knowledge(Record::Date(renewal.clone()))).await.unwrap();
+    let ivan = Contact { external_id: "k1".into(), customer: "acme".into(), name: "Ivan".into(), role: Some("CTO".into()), ..Default::default() };
+    s.import(ws.id, Entity::Contacts, knowledge(Record::Contact(ivan.clone()))).await.unwrap();
+    let call = Interaction { external_id: "i1".into(), customer: "acme".into(), kind: "call".into(), occurred_at: T0 + 6 * DAY, with_whom: Some("Ivan".into()), by_whom: Some("maria".into()), summary: Some("renewal".into()) };
+    s.import(ws.id, Entity::Interactions, knowledge(Record::Interaction(call.clone()))).await.unwrap();
+    let bad = Interaction { kind: "fax".into(), ..call.clone() };
+    assert_eq!(
+        s.import(ws.id, Entity::Interactions, knowledge(Record::Interaction(bad))).await.unwrap_err().to_string(),
+        "line 2, column kind: \"fax\" is not an interaction kind (expected call, meeting, email, message or other)"
+    );
+    // A note for a customer the store does not know yet creates the customer, as orders do.
+    s.import(ws.id, Entity::Notes, knowledge(Record::Note(Note { external_id: "n2".into(), customer: "newco".into(), body: "met at a fair".into(), ..Default::default() }))).await.unwrap();
+    assert_eq!(s.count(ws.id, Entity::Customers).await.unwrap(), 2);
+    s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some("champions".into()), p_alive: Some(0.9), clv: Some(12_345), flags: vec!["nps_detractor".into()], computed_at: T0 + 7 * DAY }]).await.unwrap();
     s.upsert_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: "nps_detractor".into(), reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
 
     let v = s.customer_view(ws.id, "acme").await.unwrap();
@@ -192,12 +214,13 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     assert_eq!(v.subscriptions[1].mrr, 9900);
     assert_eq!(v.events, vec![EventCount { kind: "login".into(), count: 2, last_at: T0 + 2 * DAY }, EventCount { kind: "complaint".into(), count: 1, last_at: T0 + 3 * DAY }]);
     assert_eq!(v.feedback[0].score, Some(6));
-    assert_eq!(v.notes[0].preferred_time.as_deref(), Some("mornings"));
-    // The birthday of the customers file is a yearly important date beside the one added by hand.
-    let kinds: Vec<(DateKind, bool)> = v.important_dates.iter().map(|d| (d.kind, d.yearly)).collect();
-    assert!(kinds.contains(&(DateKind::ContractRenewal, true)) && kinds.contains(&(DateKind::Birthday, true)), "{kinds:?}");
-    assert_eq!(v.contacts[0].name, "Ivan");
-    assert_eq!(v.interactions[0].kind, "call");
+    assert_eq!(v.notes, vec![note]);
+    // The birthday from the customers file (1990-04-12, yearly) and the renewal, by date.
+    assert_eq!(v.important_dates.len(), 2);
+    assert_eq!((v.important_dates[0].kind, v.important_dates[0].external_id.as_str(), v.important_dates[0].yearly), (DateKind::CompanyBirthday, "~birthday:acme", true));
+    assert_eq!(v.important_dates[1], renewal);
+    assert_eq!(v.contacts, vec![ivan]);
+    assert_eq!(v.interactions, vec![call]);
     assert_eq!(v.score.as_ref().and_then(|s| s.clv), Some(12_345));
     assert_eq!(v.tasks.len(), 1);
     assert!(matches!(s.customer_view(ws.id, "nobody").await, Err(Error::NotFound { .. })));
@@ -210,10 +233,18 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     assert_eq!(s.load_activity(ws.id, Some(T0 + 2 * DAY)).await.unwrap().events.len(), 2);
 
     let mut csv = Vec::new();
-    assert_eq!(s.export_csv(ws.id, Entity::Customers, &mut csv).await.unwrap(), 1);
+    assert_eq!(s.export_csv(ws.id, Entity::Customers, &mut csv).await.unwrap(), 2);
     let text = String::from_utf8(csv).unwrap();
-    assert!(text.ends_with(",1990-02-28\n"), "{text}");
     assert!(text.starts_with("customer_id,kind,name,email,phone,owner,tags,created_at,consents,birthday\nacme,company,\"ACME, \"\"Ltd\"\"\",buy@acme.test,,maria,"), "{text}");
+    assert!(text.contains(",1997-01-01T00:00:00Z,\"[{\"\"channel\"\":\"\"email\"\",\"\"consented_at\"\":\"\"1997-01-01T00:00:00Z\"\",\"\"granted\"\":false,"), "{text}");
+    assert!(text.contains("}]\",1990-04-12\n"), "{text}");
+    // A changed birthday replaces the stored one; the customer is updated, not duplicated.
+    let mut moved = match &customers[0].1 { Record::Customer(c) => c.clone(), _ => unreachable!() };
+    moved.birthday = Some(chrono::NaiveDate::from_ymd_opt(1991, 1, 2).unwrap());
+    moved.consents.pop();
+    assert_eq!(s.import(ws.id, Entity::Customers, vec![(2, Record::Customer(moved.clone()))]).await.unwrap().updated, 1);
+    assert_eq!(s.customer_view(ws.id, "acme").await.unwrap().customer, moved);
+    assert_eq!(s.important_dates(ws.id, Some("acme")).await.unwrap().len(), 2);
     let mut csv = Vec::new();
     s.export_csv(ws.id, Entity::Subscriptions, &mut csv).await.unwrap();
     assert_eq!(String::from_utf8(csv).unwrap(), "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\ns1,acme,pro,49.00,USD,1997-01-01T00:00:00Z,1997-02-10T00:00:00Z,price\ns2,acme,team,99.00,USD,1997-02-10T00:00:00Z,,\n");
@@ -295,7 +326,7 @@ async fn concurrent_imports_and_scoring(url: String) {
         let mut runs = 0;
         for _ in 0..3 {
             let log = c.load_order_log(ws.id).await?;
-            let scores: Vec<Score> = log.customer_ids().iter().map(|id| Score { customer: id.to_string(), segment: None, p_alive: None, clv: None, flags: serde_json::json!([]), computed_at: T0 }).collect();
+            let scores: Vec<Score> = log.customer_ids().iter().map(|id| Score { customer: id.to_string(), segment: None, p_alive: None, clv: None, flags: vec![], computed_at: T0 }).collect();
             c.replace_scores(ws.id, &scores).await?;
             runs += 1;
         }

@@ -4,6 +4,7 @@ use crate::commands::analyze::{print, print_json};
 use crate::store_input::Db;
 use crate::Global;
 use holdfast_core::money::format_minor;
+use holdfast_store::{Contact, ImportantDate, Interaction, Note, Record};
 use std::fmt::Write;
 
 /// Everything the store knows about one customer: profile and consents, contacts, notes,
@@ -108,27 +109,23 @@ fn record(db: &Db, id: &str, add: Add) -> anyhow::Result<String> {
             None => Ok(chrono::Utc::now().timestamp()),
         }
     };
-    let (ws, store) = (db.ws.id, &db.store);
-    let what = match add {
+    let (customer, external_id) = (id.to_owned(), String::new());
+    let (what, rec) = match add {
         Add::Note { body, pain_points, goals, channel, time, style, author, at } => {
-            let n = holdfast_store::Note { body, pain_points, goals, preferred_channel: channel, preferred_time: time, communication_style: style, author, created_at: when(at)? };
-            db.run(store.add_note(ws, id, &n))?;
-            "note"
+            let created_at = Some(when(at)?);
+            ("note", Record::Note(Note { external_id, customer, body, pain_points, goals, preferred_channel: channel, preferred_time: time, communication_style: style, author, created_at }))
         }
-        Add::Date { kind, on, label, once } => {
-            db.run(store.add_important_date(ws, id, &holdfast_store::ImportantDate { kind, label, date: on, yearly: !once }))?;
-            "important date"
-        }
-        Add::Contact { name, role, email, phone } => {
-            db.run(store.add_contact(ws, id, &holdfast_store::Contact { name, role, email, phone }))?;
-            "contact"
-        }
+        Add::Date { kind, on, label, once } => ("important date", Record::Date(ImportantDate { external_id, customer, kind, label, date: on, yearly: !once })),
+        Add::Contact { name, role, email, phone } => ("contact", Record::Contact(Contact { external_id, customer, name, role, email, phone })),
         Add::Interaction { kind, at, with_whom, by_whom, summary } => {
-            db.run(store.add_interaction(ws, id, &holdfast_store::Interaction { kind, occurred_at: when(at)?, with_whom, by_whom, summary }))?;
-            "interaction"
+            let kind = holdfast_store::interaction_kind(&kind)
+                .ok_or_else(|| anyhow::anyhow!("{kind:?} is not an interaction kind (expected call, meeting, email, message or other)"))?
+                .to_owned();
+            ("interaction", Record::Interaction(Interaction { external_id, customer, kind, occurred_at: when(at)?, with_whom, by_whom, summary }))
         }
     };
-    Ok(format!("{what} recorded for customer {id}\n"))
+    let key = db.run(db.store.add_record(db.ws.id, rec))?;
+    Ok(format!("{what} {key} recorded for customer {id}\n"))
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -157,8 +154,18 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if !c.tags.is_empty() {
         let _ = writeln!(s, "  tags: {}", c.tags.join(", "));
     }
+    if let Some(b) = c.birthday {
+        let _ = writeln!(s, "  {}: {b}", if c.kind == holdfast_store::CustomerKind::Company { "founded" } else { "birthday" });
+    }
     for k in &c.consents {
-        let _ = writeln!(s, "  {}: consent {}, unsubscribed {}", k.channel, k.consented_at.map(d).unwrap_or("–".into()), k.unsubscribed_at.map(d).unwrap_or("–".into()));
+        let _ = writeln!(
+            s,
+            "  {}: {} (consent {}, unsubscribed {})",
+            k.channel,
+            if k.granted { "may contact" } else { "do not contact" },
+            k.consented_at.map(d).unwrap_or("–".into()),
+            k.unsubscribed_at.map(d).unwrap_or("–".into())
+        );
     }
     if let Some(sc) = &v.score {
         let _ = writeln!(
@@ -168,12 +175,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             sc.segment.as_deref().unwrap_or("–"),
             sc.p_alive.map(|p| format!("{:.2}", p)).unwrap_or("–".into()),
             sc.clv.map(|x| format_minor(x, db.ws.currency)).unwrap_or("–".into()),
-            sc.flags.as_array().map(|a| a.iter().filter_map(|f| f.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).collect::<Vec<_>>().join(", ")).filter(|x| !x.is_empty()).unwrap_or("none".into())
+            if sc.flags.is_empty() { "none".to_owned() } else { sc.flags.join(", ") }
         );
     }
     section(&mut s, "Contacts", v.contacts.iter().map(|k| format!("{} {} {}", k.name, k.role.as_deref().unwrap_or(""), k.email.as_deref().unwrap_or(""))));
     section(&mut s, "Notes", v.notes.iter().map(|n| {
-        let mut x = format!("{} {}", d(n.created_at), n.body);
+        let mut x = format!("{} {}", n.created_at.map(d).unwrap_or("(undated)".into()), n.body);
         for (label, val) in [("pain points", &n.pain_points), ("goals", &n.goals), ("channel", &n.preferred_channel), ("time", &n.preferred_time), ("style", &n.communication_style)] {
             if let Some(val) = val {
                 let _ = write!(x, "; {label}: {val}");

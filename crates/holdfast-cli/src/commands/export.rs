@@ -3,7 +3,6 @@
 use crate::store_input::Db;
 use crate::Global;
 use anyhow::Context;
-use holdfast_store::export::Records;
 use holdfast_store::Entity;
 use std::path::PathBuf;
 
@@ -13,33 +12,11 @@ use std::path::PathBuf;
 #[command(after_help = "Example:\n  holdfast --db sqlite://shop.db export orders --out orders.csv\n  holdfast --db sqlite://shop.db export customers > customers.csv")]
 pub struct Args {
     /// customers, orders, events, subscriptions, feedback, notes, dates, contacts or interactions.
-    #[arg(value_name = "ENTITY", value_parser = parse_what)]
-    pub entity: What,
+    #[arg(value_name = "ENTITY")]
+    pub entity: Entity,
     /// Output file (default: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-/// An imported entity or the records people add by hand.
-#[derive(Clone, Copy, Debug)]
-pub enum What {
-    Entity(Entity),
-    Records(Records),
-}
-
-fn parse_what(s: &str) -> Result<What, String> {
-    match (s.parse::<Entity>(), Records::parse(s)) {
-        (Ok(e), _) => Ok(What::Entity(e)),
-        (_, Some(r)) => Ok(What::Records(r)),
-        _ => Err(format!("{s:?}: expected customers, orders, events, subscriptions, feedback, notes, dates, contacts or interactions")),
-    }
-}
-
-fn export(db: &Db, what: What, out: impl std::io::Write) -> anyhow::Result<u64> {
-    Ok(match what {
-        What::Entity(e) => db.run(db.store.export_csv(db.ws.id, e, out))?,
-        What::Records(r) => db.run(db.store.export_records_csv(db.ws.id, r, out))?,
-    })
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -47,16 +24,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let n = match &args.out {
         Some(p) => {
             let f = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
-            export(&db, args.entity, f)?
+            db.run(db.store.export_csv(db.ws.id, args.entity, f))?
         }
-        None => export(&db, args.entity, std::io::stdout().lock())?,
+        None => db.run(db.store.export_csv(db.ws.id, args.entity, std::io::stdout().lock()))?,
     };
     if let (Some(p), false) = (&args.out, g.quiet) {
-        let name = match args.entity {
-            What::Entity(e) => e.table(),
-            What::Records(r) => r.as_str(),
-        };
-        eprintln!("{n} {name} written to {}", p.display());
+        eprintln!("{n} {} written to {}", args.entity.name(), p.display());
     }
     Ok(())
 }

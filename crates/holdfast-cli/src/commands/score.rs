@@ -77,13 +77,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 segment: serde_json::to_value(s.segment).ok().and_then(|v| v.as_str().map(str::to_owned)),
                 p_alive,
                 clv,
-                flags: serde_json::to_value(&flags).unwrap_or_else(|_| serde_json::json!([])),
+                flags: flags.iter().map(|f| f.kind.as_str().to_owned()).collect(),
                 computed_at: as_of,
             }
         })
         .collect();
     db.run(db.store.replace_scores(db.ws.id, &scores))?;
-    let flagged = scores.iter().filter(|s| s.flags.as_array().is_some_and(|a| !a.is_empty())).count();
+    let flagged = scores.iter().filter(|s| !s.flags.is_empty()).count();
     if let (Some(n), false) = (&model_note, g.quiet) {
         eprintln!("note: {n}");
     }
