@@ -105,10 +105,19 @@ fn round_trip(pg: bool) {
     // Scoring writes a snapshot the customer view shows.
     let s = json(&b.url, &["score", "--json"]);
     assert!(s["customers"].as_u64().unwrap() > 1000, "{s}");
+    assert_eq!((&s["p_alive"], &s["clv"]), (&s["customers"], &s["customers"]), "{s}");
     let v = json(&b.url, &["customer", "C000570", "--json"]);
     assert_eq!(v["customer"]["external_id"], "C000570");
     assert!(v["score"]["segment"].is_string(), "{v}");
     assert!(!v["orders"].as_array().unwrap().is_empty());
+    // P(alive) and CLV (minor units) are those of `holdfast predict` on the same orders.
+    let predicted = json(nodb, &["predict", "--orders", o, "--json"]);
+    for r in predicted["customers"].as_array().unwrap().iter().step_by(97) {
+        let c = r["customer_id"].as_str().unwrap();
+        let sc = json(&b.url, &["customer", c, "--json"])["score"].clone();
+        assert_eq!(sc["p_alive"].as_f64(), r["p_alive"].as_f64(), "{c}");
+        assert_eq!(sc["clv"].as_i64(), r["clv"].as_f64().map(|x| (x * 100.0).round() as i64), "{c}");
+    }
 }
 both!(round_trip);
 
@@ -310,6 +319,123 @@ fn at_risk_persists_tasks_once(pg: bool) {
     assert!(!holdfast(&db.url, &["task", "dismiss", &id(&first[0]), "--reason", " "]).status.success());
 }
 both!(at_risk_persists_tasks_once);
+
+/// `import notes|dates|contacts|interactions FILE`: header aliases and synonyms (Russian kinds),
+/// ids from the file or derived from the content, idempotent, updates in place, atomic with the
+/// failing line named, shown in the customer view, and back from `export` into a fresh store.
+fn knowledge_files(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(pg);
+    let files = [
+        ("notes", "note_id,customer_id,note,preferred_channel,works_mornings,pain_points,created_at\nn1,K,\"prefers short summaries, not detailed reports\",telegram,yes,slow delivery,2024-03-01\nn2,P,asked for a discount,,no,,\n"),
+        ("dates", "date_id,customer_id,kind,label,date,yearly\nd1,K,contract_renewal,annual,2024-12-31,no\nd2,K,день рождения,CEO,1980-05-05,\n"),
+        ("contacts", "customer_id,name,role,email\nK,Anna Petrova,buyer,anna@example.com\nK,Oleg,CTO,\n"),
+        ("interactions", "interaction_id,customer_id,type,date,with,by,summary\ni1,K,звонок,2024-03-02 10:00,Anna Petrova,oleg,asked about delivery\ni2,K,meeting,2024-03-09 15:30,,oleg,\n"),
+    ];
+    for (entity, text) in files {
+        let f = write(dir.path(), &format!("{entity}.csv"), text);
+        let first = json(&db.url, &["import", entity, &f, "--json"]);
+        assert_eq!((first["inserted"].as_u64(), first["updated"].as_u64()), (Some(2), Some(0)), "{entity}: {first}");
+        let again = json(&db.url, &["import", entity, &f, "--json"]);
+        assert_eq!((again["inserted"].as_u64(), again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(0), Some(2)), "{entity}: {again}");
+    }
+    let v = json(&db.url, &["customer", "K", "--json"]);
+    let n = &v["notes"][0];
+    assert_eq!((n["external_id"].as_str(), n["preferred_channel"].as_str(), n["preferred_time"].as_str(), n["pain_points"].as_str()), (Some("n1"), Some("telegram"), Some("mornings"), Some("slow delivery")), "{n}");
+    let dates: Vec<(String, String, bool)> = v["important_dates"].as_array().unwrap().iter().map(|d| (d["kind"].as_str().unwrap().to_owned(), d["date"].as_str().unwrap().to_owned(), d["yearly"].as_bool().unwrap())).collect();
+    assert_eq!(dates, [("birthday".to_owned(), "1980-05-05".to_owned(), true), ("contract_renewal".to_owned(), "2024-12-31".to_owned(), false)]);
+    assert_eq!(v["contacts"].as_array().map(Vec::len), Some(2));
+    assert_eq!((v["interactions"][0]["kind"].as_str(), v["interactions"][0]["with_whom"].as_str(), v["interactions"][1]["kind"].as_str()), (Some("call"), Some("Anna Petrova"), Some("meeting")));
+    // P, named only by a note, exists now (as orders create their customers).
+    assert_eq!(json(&db.url, &["customer", "P", "--json"])["notes"][0]["body"], "asked for a discount");
+    let text = ok(&db.url, &["customer", "K"]);
+    assert!(text.contains("channel: telegram") && text.contains("Anna Petrova") && text.contains("contract_renewal"), "{text}");
+    // A changed row updates in place.
+    let f = write(dir.path(), "notes2.csv", "note_id,customer_id,note,preferred_channel,created_at\nn1,K,\"prefers short summaries, not detailed reports\",email,2024-03-01\n");
+    let upd = json(&db.url, &["import", "notes", &f, "--json"]);
+    assert_eq!((upd["inserted"].as_u64(), upd["updated"].as_u64()), (Some(0), Some(1)), "{upd}");
+    assert_eq!(json(&db.url, &["customer", "K", "--json"])["notes"][0]["preferred_channel"], "email");
+    // One bad row (line 3): the whole file is refused, the line and column named, nothing written.
+    let bad = write(dir.path(), "bad.csv", "date_id,customer_id,kind,date\nd3,K,renewal,2025-01-01\nd4,K,anniversary of nothing,2025-02-01\n");
+    let out = holdfast(&db.url, &["import", "dates", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:3: column kind") && err.contains("anniversary of nothing"), "{err}");
+    assert_eq!(json(&db.url, &["customer", "K", "--json"])["important_dates"].as_array().map(Vec::len), Some(2));
+    // Export → import into a fresh store keeps every record, ids included.
+    let v = json(&db.url, &["customer", "K", "--json"]);
+    let fresh = Db::new(pg);
+    for e in ["customers", "notes", "dates", "contacts", "interactions"] {
+        let f = dir.path().join(format!("{e}.out.csv"));
+        ok(&db.url, &["export", e, "--out", f.to_str().unwrap()]);
+        ok(&fresh.url, &["import", e, f.to_str().unwrap()]);
+        let again = json(&fresh.url, &["import", e, f.to_str().unwrap(), "--json"]);
+        assert_eq!((again["inserted"].as_u64(), again["updated"].as_u64()), (Some(0), Some(0)), "{e} re-imported: {again}");
+    }
+    let w = json(&fresh.url, &["customer", "K", "--json"]);
+    for k in ["customer", "notes", "important_dates", "contacts", "interactions"] {
+        assert_eq!(w[k], v[k], "{k} after export and re-import");
+    }
+}
+both!(knowledge_files);
+
+/// `score` on a hand-made store, as-of 2024-09-07 (day 250 from 2024-01-01). Customer ck has k
+/// orders, the last one more recent the larger k: days 0,60,120,180,240 (c5), 0,60,120,200 (c4),
+/// 0,60,150 (c3), 0,100 (c2), 0 (c1). Recency and frequency quintiles are then k and k, so the
+/// segments are champions (5,5), loyal (4,4), need attention (3,3), hibernating (2,2), lost (1,1).
+/// Red flags: the workspace's median gap is 60 days (gaps 60 ×7, 80, 90, 100); c2 (one gap, so
+/// measured against it) has been silent 150 days = 2.5 gaps and c1 250 days = 4.2 gaps:
+/// `silence_beyond_rhythm`; c3's own median gap is 75 days and it has been silent 100 (1.3):
+/// nothing. c5 answered NPS 3 in August: `detractor`. P(alive) is the one `holdfast predict`
+/// gives for the same orders and as-of; the spend model does not converge on four repeat
+/// customers, so CLV stays empty and the snapshot says why once. (CLV against `predict` on
+/// generated data: `round_trip`.)
+fn score_snapshot(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(pg);
+    let day = |d: i64| (chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days(d)).to_string();
+    let plan: [(&str, &[i64]); 5] = [("c5", &[0, 60, 120, 180, 240]), ("c4", &[0, 60, 120, 200]), ("c3", &[0, 60, 150]), ("c2", &[0, 100]), ("c1", &[0])];
+    let mut text = String::from("order_id,customer_id,ordered_at,amount\n");
+    for (c, days) in plan {
+        for (k, d) in days.iter().enumerate() {
+            text.push_str(&format!("{c}-{k},{c},{},{}.00\n", day(*d), 20 + 10 * k));
+        }
+    }
+    let orders = write(dir.path(), "orders.csv", &text);
+    ok(&db.url, &["import", "orders", &orders]);
+    ok(&db.url, &["import", "feedback", &write(dir.path(), "nps.csv", &format!("customer_id,score,at\nc5,3,{}\n", day(220)))]);
+    let as_of = day(250);
+    let s = json(&db.url, &["score", "--as-of", &as_of, "--json"]);
+    assert_eq!((s["customers"].as_u64(), s["flagged"].as_u64(), s["as_of"].as_str()), (Some(5), Some(3), Some("2024-09-07T00:00:00Z")), "{s}");
+    assert_eq!((s["p_alive"].as_u64(), s["clv"].as_u64()), (Some(5), Some(0)), "{s}");
+    assert_eq!(s["notes"], serde_json::json!(["no CLV: the Gamma-Gamma spend fit did not converge on these orders"]));
+    let predicted = json("sqlite:///nonexistent/never.db", &["predict", "--orders", &orders, "--as-of", &as_of, "--json"]);
+    let expected = [("c5", "champions", vec!["detractor"]), ("c4", "loyal", vec![]), ("c3", "need_attention", vec![]), ("c2", "hibernating", vec!["silence_beyond_rhythm"]), ("c1", "lost", vec!["silence_beyond_rhythm"])];
+    for (c, segment, flags) in expected {
+        let v = json(&db.url, &["customer", c, "--json"]);
+        let sc = &v["score"];
+        assert_eq!(sc["segment"], segment, "{c}: {sc}");
+        assert_eq!(sc["flags"], serde_json::json!(flags), "{c}: {sc}");
+        assert_eq!(sc["computed_at"], 1725667200, "{c}");
+        let p = predicted["customers"].as_array().unwrap().iter().find(|r| r["customer_id"] == c).unwrap();
+        assert_eq!(sc["p_alive"].as_f64(), p["p_alive"].as_f64(), "{c}: {sc} vs {p}");
+        assert!(sc["clv"].is_null(), "{c}: {sc}");
+    }
+    // Nobody bought twice: no P(alive) or CLV, and the reason said once.
+    let once = Db::new(pg);
+    let single = write(dir.path(), "single.csv", "order_id,customer_id,ordered_at,amount\n1,a,2024-01-05,10.00\n2,b,2024-02-05,20.00\n3,c,2024-03-05,30.00\n");
+    ok(&once.url, &["import", "orders", &single]);
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast")).args(["--db", &once.url, "score", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((s["customers"].as_u64(), s["p_alive"].as_u64(), s["clv"].as_u64()), (Some(3), Some(0), Some(0)), "{s}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("note: no P(alive) or CLV").count(), 1, "{err}");
+    assert!(err.contains("nobody bought twice"), "{err}");
+    let v = json(&once.url, &["customer", "b", "--json"]);
+    assert_eq!((v["score"]["p_alive"].is_null(), v["score"]["clv"].is_null(), v["score"]["segment"].is_string()), (true, true, true), "{v}");
+}
+both!(score_snapshot);
 
 #[test]
 fn a_missing_sqlite_store_is_an_error_not_a_new_file() {

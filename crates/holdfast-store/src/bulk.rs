@@ -365,49 +365,55 @@ pub(crate) async fn scan(conn: Conn<'_>, sql: &str, mut f: impl FnMut(&Fields) -
 }
 
 /// Ids for new rows of one table, handed out before the rows are written. On SQLite the import
-/// holds the write lock, so ids continue from the table's largest; on PostgreSQL they come from
-/// the table's identity sequence in blocks, so concurrent writers never collide.
-pub(crate) struct IdAlloc {
-    table: &'static str,
-    /// SQLite: the next id, once read.
-    next: Option<i64>,
-    /// PostgreSQL: ids drawn from the sequence and not handed out yet, the next one last.
-    block: Vec<i64>,
-    /// PostgreSQL: the table's identity sequence, as a quoted SQL literal.
-    sequence: Option<String>,
+/// holds the write lock, so ids continue from the table's largest; on PostgreSQL they are drawn
+/// from the table's identity sequence in blocks (on a connection of their own: sequences are not
+/// transactional), so concurrent writers never collide.
+pub(crate) enum IdAlloc {
+    Sqlite {
+        next: i64,
+    },
+    Postgres {
+        pool: sqlx::PgPool,
+        table: &'static str,
+        /// The table's identity sequence, as a quoted SQL literal, once looked up.
+        sequence: Option<String>,
+        /// Ids drawn and not handed out yet, the next one last.
+        block: Vec<i64>,
+    },
 }
 
 /// Ids drawn from a PostgreSQL sequence per round trip.
 const ID_BLOCK: i64 = 65_536;
 
 impl IdAlloc {
-    pub fn new(table: &'static str) -> IdAlloc {
-        IdAlloc { table, next: None, block: Vec::new(), sequence: None }
+    /// Ids of `table` continuing from its largest (SQLite, inside the write transaction).
+    pub async fn sqlite(c: &mut SqliteConnection, table: &'static str) -> Result<IdAlloc> {
+        let max: Option<i64> = sqlx::query_scalar(&format!("SELECT MAX(id) FROM {table}")).fetch_one(&mut *c).await?;
+        Ok(IdAlloc::Sqlite { next: max.unwrap_or(0) + 1 })
+    }
+
+    /// Ids of `table` drawn from its sequence (PostgreSQL).
+    pub fn postgres(pool: sqlx::PgPool, table: &'static str) -> IdAlloc {
+        IdAlloc::Postgres { pool, table, sequence: None, block: Vec::new() }
     }
 
     /// The id of the next new row.
-    pub async fn next(&mut self, conn: Conn<'_>) -> Result<i64> {
-        match conn {
-            Conn::Sqlite(c) => {
-                let id = match self.next {
-                    Some(id) => id,
-                    None => {
-                        let max: Option<i64> = sqlx::query_scalar(&format!("SELECT MAX(id) FROM {}", self.table)).fetch_one(&mut *c).await?;
-                        max.unwrap_or(0) + 1
-                    }
-                };
-                self.next = Some(id + 1);
-                Ok(id)
+    pub async fn next(&mut self) -> Result<i64> {
+        match self {
+            IdAlloc::Sqlite { next } => {
+                *next += 1;
+                Ok(*next - 1)
             }
-            Conn::Postgres(c) => {
-                if self.block.is_empty() {
-                    let seq = match &self.sequence {
+            IdAlloc::Postgres { pool, table, sequence, block } => {
+                if block.is_empty() {
+                    let mut c = pool.acquire().await?;
+                    let seq = match sequence {
                         Some(s) => s.clone(),
                         None => {
-                            let name: Option<String> = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, 'id')").bind(self.table).fetch_one(&mut *c).await?;
-                            let name = name.ok_or_else(|| Error::Corrupt(format!("{} has no id sequence", self.table)))?;
+                            let name: Option<String> = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, 'id')").bind(*table).fetch_one(&mut *c).await?;
+                            let name = name.ok_or_else(|| Error::Corrupt(format!("{table} has no id sequence")))?;
                             let quoted = format!("'{}'", name.replace('\'', "''"));
-                            self.sequence = Some(quoted.clone());
+                            *sequence = Some(quoted.clone());
                             quoted
                         }
                     };
@@ -415,9 +421,9 @@ impl IdAlloc {
                     let sql = format!("SELECT nextval({seq}::regclass) FROM generate_series(1, $1)");
                     let mut got: Vec<i64> = sqlx::query_scalar(&sql).bind(ID_BLOCK).fetch_all(&mut *c).await?;
                     got.reverse();
-                    self.block = got;
+                    *block = got;
                 }
-                self.block.pop().ok_or_else(|| Error::Corrupt(format!("no id drawn from the sequence of {}", self.table)))
+                block.pop().ok_or_else(|| Error::Corrupt(format!("no id drawn from the sequence of {table}")))
             }
         }
     }

@@ -282,10 +282,56 @@ enum ProductState {
     CategoryChanged,
 }
 
+/// Rows of one flush, on their way to the writer.
+struct Batch {
+    /// Customers first named by this import: id, workspace, external id.
+    new_customers: RowBuf,
+    /// Products first named: id, workspace, SKU, name, category.
+    new_products: RowBuf,
+    /// Stored products whose category changed.
+    recategorised: Vec<(i64, Option<Box<str>>)>,
+    new_rows: RowBuf,
+    changed_rows: RowBuf,
+    /// Children of new and changed rows, one buffer per child table.
+    children: Vec<RowBuf>,
+}
+
+impl Batch {
+    fn new(entity: Entity) -> Batch {
+        let ncols = entity.columns().len();
+        Batch {
+            new_customers: RowBuf::new(3),
+            new_products: RowBuf::new(5),
+            recategorised: Vec::new(),
+            new_rows: RowBuf::new(ncols),
+            changed_rows: RowBuf::new(ncols),
+            children: entity.children().iter().map(|c| RowBuf::new(c.columns.len())).collect(),
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.new_rows.rows() + self.changed_rows.rows()
+    }
+
+    fn clear(&mut self) {
+        self.new_customers.clear();
+        self.new_products.clear();
+        self.recategorised.clear();
+        self.new_rows.clear();
+        self.changed_rows.clear();
+        for c in &mut self.children {
+            c.clear();
+        }
+    }
+}
+
 /// An import in progress: one transaction. Push rows with [`Import::push`], then
 /// [`Import::commit`]; dropping it (or any error) rolls everything back.
+///
+/// Reading and classifying rows (here) and writing them (a task that owns the transaction) run at
+/// the same time: full batches go to the writer through a channel of one, and come back empty to
+/// be filled again.
 pub struct Import {
-    tx: Tx,
     ws: WorkspaceId,
     entity: Entity,
     rows: u64,
@@ -300,17 +346,26 @@ pub struct Import {
     customer_ids: IdAlloc,
     product_ids: IdAlloc,
     date_ids: IdAlloc,
-    /// Customers first named by this import: id, workspace, external id.
-    new_customers: RowBuf,
-    new_rows: RowBuf,
-    changed_rows: RowBuf,
-    /// Children of new and changed rows, one buffer per child table.
-    children: Vec<RowBuf>,
-    staged: bool,
+    batch: Batch,
+    to_writer: Option<tokio::sync::mpsc::Sender<Batch>>,
+    returned: tokio::sync::mpsc::Receiver<Batch>,
+    writer: Option<tokio::task::JoinHandle<Result<Writer>>>,
     /// Rows without an external id get `~{kind}:{id}` (records entered by hand).
     generate_ids: bool,
+}
+
+/// The writing side of an import: owns the transaction.
+struct Writer {
+    tx: Tx,
+    entity: Entity,
+    /// The staging table of changed rows exists.
+    staged: bool,
+    /// The first batch was written.
+    started: bool,
+    /// The index dropped for a bulk load, recreated at the end.
+    rebuild: Option<&'static str>,
     /// Seconds spent writing each table, printed at commit with `HOLDFAST_TRACE_IMPORT=1`.
-    spent: Vec<(String, f64)>,
+    spent: Vec<(&'static str, f64)>,
 }
 
 impl Store {
@@ -359,9 +414,33 @@ impl Store {
             })
             .await?;
         }
-        let ncols = entity.columns().len();
+        let (ids, customer_ids, product_ids, date_ids) = match (&mut tx, &self.pool) {
+            (Tx::Sqlite(c), _) => (
+                IdAlloc::sqlite(c, entity.table()).await?,
+                IdAlloc::sqlite(c, "customers").await?,
+                IdAlloc::sqlite(c, "products").await?,
+                IdAlloc::sqlite(c, "important_dates").await?,
+            ),
+            (Tx::Postgres(_), Pool::Postgres(p)) => (
+                IdAlloc::postgres(p.clone(), entity.table()),
+                IdAlloc::postgres(p.clone(), "customers"),
+                IdAlloc::postgres(p.clone(), "products"),
+                IdAlloc::postgres(p.clone(), "important_dates"),
+            ),
+            _ => return Err(Error::Corrupt("a transaction of one backend on a pool of the other".into())),
+        };
+        let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Batch>(1);
+        let (give_back, returned) = tokio::sync::mpsc::channel::<Batch>(2);
+        let mut w = Writer { tx, entity, staged: false, started: false, rebuild: None, spent: Vec::new() };
+        let writer = tokio::spawn(async move {
+            while let Some(mut b) = batches.recv().await {
+                w.write(&b).await?;
+                b.clear();
+                let _ = give_back.try_send(b);
+            }
+            Ok(w)
+        });
         Ok(Import {
-            tx,
             ws,
             entity,
             rows: 0,
@@ -369,17 +448,15 @@ impl Store {
             known,
             customers,
             products,
-            ids: IdAlloc::new(entity.table()),
-            customer_ids: IdAlloc::new("customers"),
-            product_ids: IdAlloc::new("products"),
-            date_ids: IdAlloc::new("important_dates"),
-            new_customers: RowBuf::new(3),
-            new_rows: RowBuf::new(ncols),
-            changed_rows: RowBuf::new(ncols),
-            children: entity.children().iter().map(|c| RowBuf::new(c.columns.len())).collect(),
-            staged: false,
+            ids,
+            customer_ids,
+            product_ids,
+            date_ids,
+            batch: Batch::new(entity),
+            to_writer: Some(to_writer),
+            returned,
+            writer: Some(writer),
             generate_ids: false,
-            spent: Vec::new(),
         })
     }
 
@@ -544,7 +621,7 @@ impl Import {
         }
         let (generated, mut pre_id);
         let ext = if self.generate_ids && rec.external_id().is_empty() {
-            let id = self.ids.next(self.tx.conn()).await?;
+            let id = self.ids.next().await?;
             pre_id = Some(id);
             generated = format!("~{}:{id}", self.entity.generated_prefix());
             generated.as_str()
@@ -575,7 +652,7 @@ impl Import {
             None => {
                 let id = match pre_id.take() {
                     Some(id) => id,
-                    None => self.ids.next(self.tx.conn()).await?,
+                    None => self.ids.next().await?,
                 };
                 self.known.insert(ext.into(), Known { id, hash, line });
                 (id, false)
@@ -596,7 +673,7 @@ impl Import {
             }
         }
         let ws = self.ws.0;
-        let buf = if changed { &mut self.changed_rows } else { &mut self.new_rows };
+        let buf = if changed { &mut self.batch.changed_rows } else { &mut self.batch.new_rows };
         buf.int(id).int(ws).text(ext);
         if let Some(c) = customer_id {
             buf.int(c);
@@ -644,25 +721,25 @@ impl Import {
             Record::Order(o) => {
                 for (k, ln) in o.lines.iter().enumerate() {
                     let p = self.products.get(ln.sku.as_str()).map(|p| p.id);
-                    self.children[0].int(id).int(k as i64).opt_int(p).int(ln.quantity as i64).opt_int(ln.amount);
+                    self.batch.children[0].int(id).int(k as i64).opt_int(p).int(ln.quantity as i64).opt_int(ln.amount);
                 }
             }
             Record::Customer(c) => {
                 for x in &c.consents {
-                    self.children[0].int(id).text(&x.channel).bool(x.granted).opt_int(x.consented_at).opt_int(x.unsubscribed_at);
+                    self.batch.children[0].int(id).text(&x.channel).bool(x.granted).opt_int(x.consented_at).opt_int(x.unsubscribed_at);
                 }
                 if let Some(b) = c.birthday {
-                    let did = self.date_ids.next(self.tx.conn()).await?;
+                    let did = self.date_ids.next().await?;
                     let kind = if c.kind == CustomerKind::Company { DateKind::CompanyBirthday } else { DateKind::Birthday };
                     let dext = format!("{BIRTHDAY_PREFIX}{}", c.external_id);
                     let h = RowHash::new().str(&c.external_id).str(kind.as_str()).str(&b.to_string()).finish();
-                    self.children[1].int(did).int(ws).text(&dext).int(id).text(kind.as_str()).opt_text(None).text(&b.format("%Y-%m-%d").to_string()).bool(true).int(h);
+                    self.batch.children[1].int(did).int(ws).text(&dext).int(id).text(kind.as_str()).opt_text(None).text(&b.format("%Y-%m-%d").to_string()).bool(true).int(h);
                 }
             }
             _ => {}
         }
         let generated = self.generate_ids.then(|| ext.to_owned());
-        if self.new_rows.rows() + self.changed_rows.rows() >= FLUSH_ROWS {
+        if self.batch.rows() >= FLUSH_ROWS {
             self.flush().await?;
         }
         Ok(generated)
@@ -673,9 +750,9 @@ impl Import {
         if let Some(&id) = self.customers.get(ext) {
             return Ok(id);
         }
-        let id = self.customer_ids.next(self.tx.conn()).await?;
+        let id = self.customer_ids.next().await?;
         self.customers.insert(ext.into(), id);
-        self.new_customers.int(id).int(self.ws.0).text(ext);
+        self.batch.new_customers.int(id).int(self.ws.0).text(ext);
         Ok(id)
     }
 
@@ -691,49 +768,110 @@ impl Import {
                 }
             }
             None => {
-                let id = self.product_ids.next(self.tx.conn()).await?;
+                let id = self.product_ids.next().await?;
                 self.products.insert(sku.into(), Product { id, category: category.map(Into::into), state: ProductState::New });
             }
         }
         Ok(())
     }
 
-    /// Writes the buffered rows: new customers and products, changed rows (through the staging
-    /// table), new rows, then the children of both.
+    /// Hands the buffered rows to the writer and goes on with an empty batch.
     async fn flush(&mut self) -> Result<()> {
-        let t0 = std::time::Instant::now();
-        let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
-        let t = std::time::Instant::now();
-        write_rows(self.tx.conn(), "customers", &["id", "workspace_id", "external_id"], &self.new_customers).await?;
-        self.new_customers.clear();
-        self.spend("customers", t);
         if self.products.values().any(|p| p.state != ProductState::Stored) {
-            let mut fresh = RowBuf::new(5);
-            let mut recategorised = Vec::new();
-            for (sku, p) in self.products.iter_mut() {
+            let mut fresh: Vec<(&Box<str>, &mut Product)> = self.products.iter_mut().filter(|(_, p)| p.state != ProductState::Stored).collect();
+            fresh.sort_by_key(|(_, p)| p.id);
+            for (sku, p) in fresh {
                 match p.state {
-                    ProductState::Stored => continue,
                     ProductState::New => {
-                        fresh.int(p.id).int(self.ws.0).text(sku).text(sku).opt_text(p.category.as_deref());
+                        self.batch.new_products.int(p.id).int(self.ws.0).text(sku).text(sku).opt_text(p.category.as_deref());
                     }
-                    ProductState::CategoryChanged => recategorised.push((p.id, p.category.clone())),
+                    ProductState::CategoryChanged => self.batch.recategorised.push((p.id, p.category.clone())),
+                    ProductState::Stored => {}
                 }
                 p.state = ProductState::Stored;
             }
-            write_rows(self.tx.conn(), "products", &["id", "workspace_id", "sku", "name", "category"], &fresh).await?;
-            recategorised.sort();
-            for (id, category) in recategorised {
-                let q = "UPDATE products SET category = $1 WHERE id = $2";
-                match &mut self.tx {
-                    Tx::Sqlite(t) => sqlx::query(q).bind(category.as_deref()).bind(id).execute(&mut **t).await.map(|_| ())?,
-                    Tx::Postgres(t) => sqlx::query(q).bind(category.as_deref()).bind(id).execute(&mut **t).await.map(|_| ())?,
+        }
+        let next = self.returned.try_recv().unwrap_or_else(|_| Batch::new(self.entity));
+        let full = std::mem::replace(&mut self.batch, next);
+        let sent = match &self.to_writer {
+            Some(tx) => tx.send(full).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.writer_failed().await);
+        }
+        Ok(())
+    }
+
+    /// Why the writer stopped early.
+    async fn writer_failed(&mut self) -> Error {
+        self.to_writer = None;
+        match self.writer.take() {
+            Some(h) => match h.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(_)) => Error::Corrupt("the import's writer stopped early".into()),
+                Err(e) => Error::Invalid(format!("the import's writer failed: {e}")),
+            },
+            None => Error::Corrupt("the import's writer is gone".into()),
+        }
+    }
+
+    /// Writes what is left and commits.
+    pub async fn commit(mut self) -> Result<ImportSummary> {
+        self.flush().await?;
+        self.to_writer = None;
+        let w = match self.writer.take() {
+            Some(h) => h.await.map_err(|e| Error::Invalid(format!("the import's writer failed: {e}")))??,
+            None => return Err(Error::Corrupt("the import's writer is gone".into())),
+        };
+        w.finish().await?;
+        Ok(self.summary)
+    }
+}
+
+/// The `*_customer` index of a high-volume table, which a bulk load into an (almost) empty table
+/// drops and builds again at the end: one sort instead of a million random insertions.
+fn bulk_index(entity: Entity) -> Option<(&'static str, &'static str)> {
+    match entity {
+        Entity::Orders => Some(("orders_customer", "CREATE INDEX orders_customer ON orders (customer_id, ordered_at)")),
+        Entity::Events => Some(("events_customer", "CREATE INDEX events_customer ON events (customer_id, occurred_at)")),
+        _ => None,
+    }
+}
+
+impl Writer {
+    /// Writes one batch: new customers and products, changed rows (through the staging table),
+    /// new rows, then the children of both.
+    async fn write(&mut self, b: &Batch) -> Result<()> {
+        let t0 = std::time::Instant::now();
+        if !self.started {
+            self.started = true;
+            // A bulk load: the first batch is full and the table (all workspaces) holds fewer rows.
+            if let (Some((name, create)), true) = (bulk_index(self.entity), b.new_rows.rows() >= FLUSH_ROWS) {
+                let stored: i64 = match &mut self.tx {
+                    Tx::Sqlite(t) => sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", self.entity.table())).fetch_one(&mut **t).await?,
+                    Tx::Postgres(t) => sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", self.entity.table())).fetch_one(&mut **t).await?,
+                };
+                if stored < FLUSH_ROWS as i64 {
+                    self.tx.exec(&format!("DROP INDEX {name}")).await?;
+                    self.rebuild = Some(create);
                 }
+            }
+        }
+        self.put("customers", &["id", "workspace_id", "external_id"], &b.new_customers, "customers").await?;
+        self.put("products", &["id", "workspace_id", "sku", "name", "category"], &b.new_products, "products").await?;
+        for (id, category) in &b.recategorised {
+            let q = "UPDATE products SET category = $1 WHERE id = $2";
+            match &mut self.tx {
+                Tx::Sqlite(t) => sqlx::query(q).bind(category.as_deref()).bind(*id).execute(&mut **t).await.map(|_| ())?,
+                Tx::Postgres(t) => sqlx::query(q).bind(category.as_deref()).bind(*id).execute(&mut **t).await.map(|_| ())?,
             }
         }
         let table = self.entity.table();
         let columns = self.entity.columns();
         let stage = format!("stage_{table}");
-        if !self.changed_rows.is_empty() {
+        if !b.changed_rows.is_empty() {
+            let t = std::time::Instant::now();
             if !self.staged {
                 let create = match self.tx {
                     Tx::Sqlite(_) => format!("CREATE TEMP TABLE {stage} AS SELECT {} FROM main.{table} WHERE 0", columns.join(", ")),
@@ -745,45 +883,53 @@ impl Import {
                 self.tx.exec(&create).await?;
                 self.staged = true;
             }
-            let t = std::time::Instant::now();
-            write_rows(self.tx.conn(), &stage, columns, &self.changed_rows).await?;
+            write_rows(self.tx.conn(), &stage, columns, &b.changed_rows).await?;
             let set: Vec<String> = columns[3..].iter().map(|c| format!("{c} = s.{c}")).collect();
             self.tx.exec(&format!("UPDATE {table} SET {} FROM {stage} s WHERE {table}.id = s.id", set.join(", "))).await?;
             for child in self.entity.children() {
                 self.tx.exec(&child.delete.replace("{stage}", &stage)).await?;
             }
             self.tx.exec(&format!("DELETE FROM {stage}")).await?;
-            self.changed_rows.clear();
             self.spend("changed rows", t);
         }
-        let t = std::time::Instant::now();
-        write_rows(self.tx.conn(), table, columns, &self.new_rows).await?;
-        self.new_rows.clear();
-        self.spend(table, t);
+        self.put(table, columns, &b.new_rows, table).await?;
         for (k, child) in self.entity.children().iter().enumerate() {
-            let t = std::time::Instant::now();
-            write_rows(self.tx.conn(), child.table, child.columns, &self.children[k]).await?;
-            self.children[k].clear();
-            self.spend(child.table, t);
+            self.put(child.table, child.columns, &b.children[k], child.table).await?;
         }
-        if trace {
-            eprintln!("wrote up to row {} in {:.3} s", self.rows, t0.elapsed().as_secs_f64());
+        if std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some() {
+            eprintln!("wrote {} rows in {:.3} s", b.rows(), t0.elapsed().as_secs_f64());
         }
         Ok(())
     }
 
-    fn spend(&mut self, what: &str, since: std::time::Instant) {
+    async fn put(&mut self, table: &str, columns: &[&str], rows: &RowBuf, what: &'static str) -> Result<()> {
+        let t = std::time::Instant::now();
+        write_rows(self.tx.conn(), table, columns, rows).await?;
+        self.spend(what, t);
+        Ok(())
+    }
+
+    fn spend(&mut self, what: &'static str, since: std::time::Instant) {
         let secs = since.elapsed().as_secs_f64();
-        match self.spent.iter_mut().find(|(k, _)| k == what) {
+        match self.spent.iter_mut().find(|(k, _)| *k == what) {
             Some((_, s)) => *s += secs,
-            None => self.spent.push((what.to_owned(), secs)),
+            None => self.spent.push((what, secs)),
         }
     }
 
-    /// Writes what is left and commits.
-    pub async fn commit(mut self) -> Result<ImportSummary> {
-        self.flush().await?;
+    /// Builds a dropped index again, clears up and commits.
+    async fn finish(mut self) -> Result<()> {
         let t0 = std::time::Instant::now();
+        if let Some(create) = self.rebuild {
+            let t = std::time::Instant::now();
+            if let Tx::Postgres(t) = &mut self.tx {
+                sqlx::query("SET LOCAL maintenance_work_mem = '256MB'").execute(&mut **t).await?;
+            }
+            self.tx.exec(create).await?;
+            self.spend("the rebuilt index", t);
+        }
+        let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
+        let spent = std::mem::take(&mut self.spent);
         match self.tx {
             Tx::Sqlite(mut c) => {
                 if self.staged {
@@ -793,12 +939,12 @@ impl Import {
             }
             Tx::Postgres(c) => c.commit().await?,
         }
-        if std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some() {
-            for (what, secs) in &self.spent {
+        if trace {
+            for (what, secs) in &spent {
                 eprintln!("writing {what}: {secs:.3} s");
             }
-            eprintln!("commit took {:.3} s", t0.elapsed().as_secs_f64());
+            eprintln!("finishing took {:.3} s", t0.elapsed().as_secs_f64());
         }
-        Ok(self.summary)
+        Ok(())
     }
 }

@@ -22,6 +22,35 @@ pub struct Activity {
     pub subscriptions: Vec<SubscriptionRecord>,
 }
 
+impl Activity {
+    /// The activity as the pure input of `holdfast_core`'s activity flags. A `ticket_opened` event
+    /// whose properties say `"sentiment": "negative"` (or `"negative": true`) is a negative ticket;
+    /// an event's `product`, `addon` or `plan` property is its detail.
+    pub fn to_core(&self) -> holdfast_core::flags::Activity {
+        use holdfast_core::flags::{Activity as CoreActivity, Event, EventKind, Feedback, Subscription};
+        let mut out = CoreActivity::new();
+        for e in &self.events {
+            let p = &e.properties;
+            let mut kind = EventKind::parse(&e.kind);
+            let negative = p.get("sentiment").and_then(|v| v.as_str()).is_some_and(|s| s.eq_ignore_ascii_case("negative")) || p.get("negative").and_then(|v| v.as_bool()) == Some(true);
+            if kind == EventKind::Ticket && negative {
+                kind = EventKind::NegativeTicket;
+            }
+            let detail = ["product", "addon", "plan"].iter().find_map(|k| p.get(*k).and_then(|v| v.as_str())).map(str::to_string);
+            out.push_event(&e.customer, Event { kind, at: e.occurred_at, detail });
+        }
+        for f in &self.feedback {
+            if let Some(score) = f.score {
+                out.push_feedback(&f.customer, Feedback { at: f.responded_at, score });
+            }
+        }
+        for s in &self.subscriptions {
+            out.push_subscription(&s.customer, Subscription { plan: s.plan.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at });
+        }
+        out
+    }
+}
+
 /// How many events of one kind a customer has, and the last one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EventCount {
