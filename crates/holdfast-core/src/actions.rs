@@ -25,12 +25,13 @@
 //! - Order: stake descending, then customer id. Computed in parallel over customers; the result
 //!   does not depend on the number of threads.
 
-use crate::flags::{activity_flags, customer_flags, with_weight, Activity, Flag, FlagKind, Severity};
-use crate::nbo::{missed_initiative, Chain, NboOptions};
-use crate::rfm::n_before;
-use crate::segments::{Basis, Tier, TierOptions};
+use crate::flags::{activity_flags, order_flags, with_weight, Activity, Flag, FlagKind, Severity};
+use crate::nbo::{missed_flag, missed_severity, Bought, Chain, ChainIndex, NboOptions};
+use crate::rfm::{customer_chunks, n_before};
+use crate::segments::{Basis, Facts, Tier, TierOptions};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -150,6 +151,8 @@ pub struct QueueOptions {
     pub window_days: u32,
     /// Also give lost customers tasks (default: left out, see the module docs).
     pub include_lost: bool,
+    /// Flags below this severity are not raised (default: low, every flag).
+    pub min_severity: Severity,
 }
 
 impl QueueOptions {
@@ -163,6 +166,7 @@ impl QueueOptions {
             nbo: NboOptions::new(as_of),
             window_days: 365,
             include_lost: false,
+            min_severity: Severity::Low,
         }
     }
 }
@@ -178,86 +182,164 @@ pub fn action_queue(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain
 /// [`action_queue`] with the shared figures already computed (`basis` must be for the same as-of
 /// and tier options).
 pub fn action_queue_with(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis) -> Vec<Task> {
-    let mut tasks: Vec<Task> = (0..log.n_customers() as CustomerIdx).into_par_iter().filter_map(|c| customer_task(log, activity, chains, opts, basis, c)).collect();
-    // Customer ids are unique, so the unstable sort is deterministic.
-    tasks.par_sort_unstable_by(|a, b| b.stake.cmp(&a.stake).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    tasks
+    action_queue_top(log, activity, chains, opts, basis, usize::MAX).1
 }
 
-/// The number of tasks of [`action_queue_with`] and its first `k`, without building the others
-/// (for reports that show the top of the queue).
+/// The number of tasks of [`action_queue_with`] and its first `k`, without building the others:
+/// one pass decides which customers have a new flag (stopping at the first), the customers are
+/// ranked by stake, and only the first `k` get their flags, explanations and task (in parallel).
 pub fn action_queue_top(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, k: usize) -> (usize, Vec<Task>) {
-    let mut keys: Vec<(i64, CustomerIdx)> = (0..log.n_customers() as CustomerIdx)
-        .into_par_iter()
-        .filter_map(|c| customer_flags_of(log, activity, chains, opts, basis, c).filter(|(flags, _)| !flags.is_empty()).map(|_| (basis.revenue[c as usize], c)))
+    let q = Queue::new(log, activity, chains, opts, basis);
+    let parts: Vec<Vec<(i64, CustomerIdx)>> = customer_chunks(log.n_customers())
+        .par_iter()
+        .map(|r| {
+            let mut s = q.scratch();
+            r.clone().map(|c| c as CustomerIdx).filter(|&c| q.flags(c, &mut s, true).is_some_and(|_| !s.flags.is_empty())).map(|c| (basis.revenue[c as usize], c)).collect()
+        })
         .collect();
+    let mut keys: Vec<(i64, CustomerIdx)> = parts.into_iter().flatten().collect();
     let total = keys.len();
+    // Stake descending, then customer id (unique, so the unstable sorts are deterministic).
     let by_rank = |a: &(i64, CustomerIdx), b: &(i64, CustomerIdx)| b.0.cmp(&a.0).then_with(|| log.customer_id(a.1).cmp(log.customer_id(b.1)));
     if keys.len() > k && k > 0 {
         keys.select_nth_unstable_by(k - 1, by_rank);
     }
     keys.truncate(k);
-    keys.sort_unstable_by(by_rank);
-    (total, keys.into_iter().filter_map(|(_, c)| customer_task(log, activity, chains, opts, basis, c)).collect())
+    keys.par_sort_unstable_by(by_rank);
+    // Built in customer order (the orders are read front to back, not at random), then put in
+    // rank order.
+    let mut by_customer: Vec<(CustomerIdx, u32)> = keys.iter().enumerate().map(|(rank, &(_, c))| (c, rank as u32)).collect();
+    by_customer.par_sort_unstable();
+    let built: Vec<(u32, Option<Task>)> = by_customer.par_iter().map_init(|| q.scratch(), |s, &(c, rank)| (rank, q.task(c, s))).collect();
+    let mut slots: Vec<Option<Task>> = (0..built.len()).map(|_| None).collect();
+    for (rank, t) in built {
+        slots[rank as usize] = t;
+    }
+    (total, slots.into_iter().flatten().collect())
 }
 
-/// The new flags of customer `c` (open ones left out) and the kinds left out; `None` for a lost
-/// customer (see the module docs).
-fn customer_flags_of(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, c: CustomerIdx) -> Option<(Vec<Flag>, Vec<FlagKind>)> {
-    let as_of = opts.as_of;
-    let id = log.customer_id(c);
-    let act = activity.and_then(|a| a.get(id));
-    if !opts.include_lost && is_lost(log, c, act, as_of, opts.window_days) {
-        return None;
+/// Everything the queue needs for one customer after another: options, shared figures, the open
+/// tasks by customer and the chains by first item.
+struct Queue<'a> {
+    log: &'a OrderLog,
+    activity: Option<&'a Activity>,
+    opts: &'a QueueOptions,
+    basis: &'a Basis,
+    /// Open flag kinds (bit per [`FlagKind`]) by customer id.
+    open: FxHashMap<&'a str, u16>,
+    chains: ChainIndex<'a>,
+    nbo: NboOptions,
+}
+
+/// Per-thread buffers of the queue.
+struct Scratch {
+    flags: Vec<Flag>,
+    bought: Bought,
+}
+
+fn bit(k: FlagKind) -> u16 {
+    1 << k as u16
+}
+
+impl<'a> Queue<'a> {
+    fn new(log: &'a OrderLog, activity: Option<&'a Activity>, chains: &'a [Chain], opts: &'a QueueOptions, basis: &'a Basis) -> Queue<'a> {
+        let mut open: FxHashMap<&str, u16> = FxHashMap::default();
+        for t in &opts.open {
+            *open.entry(t.customer_id.as_str()).or_default() |= bit(t.kind);
+        }
+        Queue { log, activity, opts, basis, open, chains: ChainIndex::new(log, opts.nbo.level, chains), nbo: NboOptions { as_of: opts.as_of, ..opts.nbo } }
     }
-    let mut flags = customer_flags(log, c, as_of, basis.workspace_gap);
-    if let Some(a) = act {
-        flags.extend(activity_flags(a, as_of, log.currency().minor_per_major()));
+
+    fn scratch(&self) -> Scratch {
+        Scratch { flags: Vec::new(), bought: self.chains.scratch() }
     }
-    flags.extend(missed_initiative(log, c, chains, act, &NboOptions { as_of, ..opts.nbo }));
-    let mut already_open = Vec::new();
-    if !opts.open.is_empty() {
-        flags.retain(|f| {
-            let open = opts.open.contains(&OpenTask { customer_id: id.to_string(), kind: f.kind });
-            if open {
-                already_open.push(f.kind);
+
+    /// Customer `c`'s new flags (at least `min_severity`, without an open task) into `s.flags`,
+    /// in [`FlagKind::ALL`] order; with `first_only`, stops at the first. Returns the kinds left
+    /// out because a task for them is open; `None` for a lost customer (see the module docs).
+    fn flags(&self, c: CustomerIdx, s: &mut Scratch, first_only: bool) -> Option<u16> {
+        let (log, as_of) = (self.log, self.opts.as_of);
+        let id = log.customer_id(c);
+        let act = self.activity.and_then(|a| a.get(id));
+        let facts = &self.basis.facts[c as usize];
+        s.flags.clear();
+        if facts.orders == 0 || (!self.opts.include_lost && is_lost_at(facts, act, as_of, self.opts.window_days)) {
+            return None;
+        }
+        let open = if self.open.is_empty() { 0 } else { self.open.get(id).copied().unwrap_or(0) };
+        let mut left_out = 0u16;
+        let min = self.opts.min_severity;
+        // Whether a flag of this kind and severity is raised.
+        let mut raised = |kind: FlagKind, severity: Severity| {
+            if severity < min {
+                return false;
             }
-            !open
-        });
+            if open & bit(kind) != 0 {
+                left_out |= bit(kind);
+                return false;
+            }
+            true
+        };
+        let flags = &mut s.flags;
+        let mut emit = |f: Flag| {
+            if raised(f.kind, f.severity) {
+                flags.push(f);
+                return first_only;
+            }
+            false
+        };
+        let k = facts.orders as usize;
+        if order_flags(log, c, k, facts, as_of, self.basis.workspace_gap, &mut emit) {
+            return Some(left_out);
+        }
+        if let Some(a) = act {
+            if activity_flags(a, as_of, log.currency().minor_per_major()).into_iter().any(&mut emit) {
+                return Some(left_out);
+            }
+        }
+        if let Some((ch, last)) = self.chains.missed(log, c, k, &mut s.bought, act, &self.nbo) {
+            if raised(FlagKind::MissedInitiative, missed_severity(ch)) {
+                s.flags.push(missed_flag(ch, last, as_of, act.is_some()));
+            }
+        }
+        Some(left_out)
     }
-    Some((flags, already_open))
-}
 
-/// Customer `c`'s task, if they have new flags.
-fn customer_task(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, c: CustomerIdx) -> Option<Task> {
-    let (flags, already_open) = customer_flags_of(log, activity, chains, opts, basis, c)?;
-    let severity = flags.iter().map(|f| f.severity).max()?;
-    let i = c as usize;
-    let (stake, tier) = (basis.revenue[i], basis.tier[i]);
-    let flags: Vec<Flag> = flags.into_iter().map(|f| with_weight(f, stake)).collect();
-    let id = log.customer_id(c);
-    Some(Task {
-        customer: c,
-        customer_id: id.to_string(),
-        owner: opts.owners.get(id).cloned().or_else(|| opts.default_owner.clone()),
-        stake,
-        tier,
-        suggested_step: Step::for_flags(tier, &flags),
-        flags,
-        severity,
-        due: opts.as_of + severity.due_days() * DAY,
-        state: TaskState::Open,
-        already_open,
-    })
+    /// Customer `c`'s task, if they have new flags.
+    fn task(&self, c: CustomerIdx, s: &mut Scratch) -> Option<Task> {
+        let left_out = self.flags(c, s, false)?;
+        let severity = s.flags.iter().map(|f| f.severity).max()?;
+        let i = c as usize;
+        let (stake, tier) = (self.basis.revenue[i], self.basis.tier[i]);
+        let flags: Vec<Flag> = s.flags.drain(..).map(|f| with_weight(f, stake)).collect();
+        let id = self.log.customer_id(c);
+        Some(Task {
+            customer: c,
+            customer_id: id.to_string(),
+            owner: self.opts.owners.get(id).cloned().or_else(|| self.opts.default_owner.clone()),
+            stake,
+            tier,
+            suggested_step: Step::for_flags(tier, &flags),
+            flags,
+            severity,
+            due: self.opts.as_of + severity.due_days() * DAY,
+            state: TaskState::Open,
+            already_open: FlagKind::ALL.into_iter().filter(|&k| left_out & bit(k) != 0).collect(),
+        })
+    }
 }
 
 /// Whether customer `c` is lost at `as_of`: no order within `window_days` before it and no
 /// activity event within the window either.
 pub fn is_lost(log: &OrderLog, c: CustomerIdx, activity: Option<&crate::flags::CustomerActivity>, as_of: Instant, window_days: u32) -> bool {
+    let k = n_before(log, c, as_of);
+    is_lost_at(&Facts::of(&log.times_of(c)[..k]), activity, as_of, window_days)
+}
+
+fn is_lost_at(facts: &Facts, activity: Option<&crate::flags::CustomerActivity>, as_of: Instant, window_days: u32) -> bool {
     let w = window_days as i64 * DAY;
     let recent = |t: Instant| t < as_of && as_of - t <= w;
-    let k = n_before(log, c, as_of);
-    if k > 0 && recent(log.times_of(c)[k - 1]) {
+    if facts.orders > 0 && recent(facts.last) {
         return false;
     }
     !activity.is_some_and(|a| a.events.iter().any(|e| recent(e.at)))

@@ -34,7 +34,8 @@
 //! times its severity factor: high 1, medium ½, low ¼ — so a lapsing large customer outranks many
 //! small ones. Flag functions return weight 0; [`with_weight`] fills it in.
 
-use crate::rfm::{median_gap_days_min, n_before};
+use crate::rfm::n_before;
+use crate::segments::Facts;
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -152,6 +153,9 @@ pub enum Explanation {
     /// Means in major units.
     ShrinkingOrders { late: f64, early: f64, drop: f64 },
     FewerCategories { early: usize, late: usize },
+    /// `bought landing-page 100 days ago and not analytics since; 41% of customers who bought
+    /// landing-page bought analytics within 60 days (typically after 35 days); no offer on record`.
+    MissedInitiative { chain: std::sync::Arc<crate::nbo::Chain>, since: f64, activity_known: bool },
     /// Written out already.
     Text(String),
 }
@@ -176,6 +180,10 @@ impl std::fmt::Display for Explanation {
                 write!(f, "last 3 orders averaged {late:.2}; earlier orders averaged {early:.2} ({:.0}% smaller)", drop * 100.0)
             }
             Explanation::FewerCategories { early, late } => write!(f, "bought from {early} product categories before; only {late} in the last 3 orders"),
+            Explanation::MissedInitiative { chain, since, activity_known } => {
+                let on_record = if *activity_known { "never offered to them" } else { "no offer on record" };
+                write!(f, "bought {} {} days ago and not {} since; {}; {on_record}", chain.from, fmt_days(since.floor()), chain.to, chain.evidence())
+            }
             Explanation::Text(t) => f.write_str(t),
         }
     }
@@ -230,9 +238,16 @@ pub(crate) fn every(d: f64) -> String {
 
 /// `silence_beyond_rhythm` from the order times before as-of.
 pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, workspace_gap: Option<f64>) -> Option<Flag> {
-    let last = *times.last()?;
-    let silent = days(as_of - last);
-    let (gap, own) = match median_gap_days_min(times, 2) {
+    silence_of(&Facts::of(times), as_of, workspace_gap)
+}
+
+/// `silence_beyond_rhythm` from a customer's [`Facts`].
+pub(crate) fn silence_of(f: &Facts, as_of: Instant, workspace_gap: Option<f64>) -> Option<Flag> {
+    if f.orders == 0 {
+        return None;
+    }
+    let silent = days(as_of - f.last);
+    let (gap, own) = match f.own_gap {
         Some(g) => (g, true),
         None => (workspace_gap?, false),
     };
@@ -250,7 +265,7 @@ pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, workspace_gap: O
     } else {
         Severity::Low
     };
-    let visits = (!own).then(|| 1 + times.windows(2).filter(|w| w[1] > w[0]).count());
+    let visits = (!own).then_some(f.visits as usize);
     Some(Flag { kind: FlagKind::SilenceBeyondRhythm, severity, value: ratio, weight: 0, explanation: Explanation::Silence { gap, visits, silent, ratio } })
 }
 
@@ -347,32 +362,63 @@ fn fewer_categories_of(e: usize, l: usize) -> Option<Flag> {
 /// All order-based flags of customer `c` at `as_of`.
 pub fn customer_flags(log: &OrderLog, c: CustomerIdx, as_of: Instant, workspace_gap: Option<f64>) -> Vec<Flag> {
     let k = n_before(log, c, as_of);
+    let mut out = Vec::new();
+    order_flags(log, c, k, &Facts::of(&log.times_of(c)[..k]), as_of, workspace_gap, &mut |f| {
+        out.push(f);
+        false
+    });
+    out
+}
+
+/// Calls `emit` with each order-based flag of customer `c` (its first `k` orders are before as-of,
+/// `facts` are theirs), in the order of [`FlagKind::ALL`], until `emit` returns true. Allocates
+/// nothing.
+pub(crate) fn order_flags(log: &OrderLog, c: CustomerIdx, k: usize, facts: &Facts, as_of: Instant, workspace_gap: Option<f64>, emit: &mut dyn FnMut(Flag) -> bool) -> bool {
     let times = &log.times_of(c)[..k];
     let amounts = &log.amounts_of(c)[..k];
-    let mut out = Vec::new();
-    out.extend(silence_beyond_rhythm(times, as_of, workspace_gap));
-    out.extend(frequency_drop(times, as_of));
-    out.extend(shrinking_orders(amounts, log.currency().minor_per_major()));
-    if log.lines().is_some() && k >= 6 {
-        // Distinct categories before and in the last 3 orders (as `fewer_categories`, without a
-        // vector per order).
-        let cat = log.catalog();
-        let start = log.orders_of(c).start;
-        let split = start + k - 3;
-        let (mut early, mut late) = (Vec::new(), Vec::new());
-        for o in start..start + k {
-            let side = if o < split { &mut early } else { &mut late };
-            side.extend(log.products_of_order(o).iter().filter_map(|&p| cat.category(p)));
-        }
-        if !early.is_empty() || !late.is_empty() {
-            for v in [&mut early, &mut late] {
-                v.sort_unstable();
-                v.dedup();
-            }
-            out.extend(fewer_categories_of(early.len(), late.len()));
-        }
+    let flags: [&dyn Fn() -> Option<Flag>; 4] = [
+        &|| silence_of(facts, as_of, workspace_gap),
+        &|| frequency_drop(times, as_of),
+        &|| shrinking_orders(amounts, log.currency().minor_per_major()),
+        &|| category_counts(log, c, k).and_then(|(e, l)| fewer_categories_of(e, l)),
+    ];
+    flags.iter().any(|f| f().is_some_and(|f| emit(f)))
+}
+
+/// Distinct categories in the orders before the last 3 and in the last 3 of the customer's first
+/// `k` orders; `None` without order lines, with fewer than 6 orders, or when no line has a
+/// category.
+fn category_counts(log: &OrderLog, c: CustomerIdx, k: usize) -> Option<(usize, usize)> {
+    log.lines()?;
+    if k < 6 {
+        return None;
     }
-    out
+    let cat = log.catalog();
+    let start = log.orders_of(c).start;
+    let split = start + k - 3;
+    let categories = (start..start + k).map(|o| (o < split, log.products_of_order(o).iter().filter_map(|&p| cat.category(p))));
+    if cat.categories.len() <= 128 {
+        let (mut early, mut late, mut any) = (0u128, 0u128, false);
+        for (is_early, cs) in categories {
+            for x in cs {
+                any = true;
+                *if is_early { &mut early } else { &mut late } |= 1u128 << x;
+            }
+        }
+        return any.then(|| (early.count_ones() as usize, late.count_ones() as usize));
+    }
+    let (mut early, mut late) = (Vec::new(), Vec::new());
+    for (is_early, cs) in categories {
+        if is_early { &mut early } else { &mut late }.extend(cs);
+    }
+    if early.is_empty() && late.is_empty() {
+        return None;
+    }
+    for v in [&mut early, &mut late] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    Some((early.len(), late.len()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,12 +46,13 @@
 //! first `X`; and no `offer` event naming `Y` is on record since that `X`. The strongest such chain
 //! (confidence) is quoted. Severity medium when confidence ≥ 0.4, else low.
 
-use crate::flags::{days, every, fmt_days, CustomerActivity, EventKind, Flag, FlagKind, Severity};
-use crate::rfm::n_before;
+use crate::flags::{days, every, fmt_days, CustomerActivity, EventKind, Explanation, Flag, FlagKind, Severity};
+use crate::rfm::{customer_chunks, median_by, n_before};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What a chain links: products or their categories.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -123,42 +124,11 @@ impl Chain {
     }
 }
 
-/// Items bought by customer `c` before as-of: `(instant, item)` sorted, one per visit and item.
-fn timeline(log: &OrderLog, c: CustomerIdx, as_of: Instant, level: Level) -> Vec<(Instant, u32)> {
-    let mut out = Vec::new();
-    timeline_into(log, c, as_of, level, &mut out);
-    out
-}
-
 fn item_of(log: &OrderLog, level: Level, p: u32) -> Option<u32> {
     match level {
         Level::Product => Some(p),
         Level::Category => log.catalog().category(p),
     }
-}
-
-/// [`timeline`] into a reused buffer.
-fn timeline_into(log: &OrderLog, c: CustomerIdx, as_of: Instant, level: Level, out: &mut Vec<(Instant, u32)>) {
-    out.clear();
-    let k = n_before(log, c, as_of);
-    let times = log.times_of(c);
-    for (j, o) in log.orders_of(c).take(k).enumerate() {
-        for &p in log.products_of_order(o) {
-            if let Some(i) = item_of(log, level, p) {
-                out.push((times[j], i));
-            }
-        }
-    }
-    if !out.is_sorted() {
-        out.sort_unstable();
-    }
-    out.dedup();
-}
-
-/// Whether customer `c` bought (before as-of) any item marked in `wanted`.
-fn bought_any(log: &OrderLog, c: CustomerIdx, as_of: Instant, level: Level, wanted: &[bool]) -> bool {
-    let k = n_before(log, c, as_of);
-    log.orders_of(c).take(k).any(|o| log.products_of_order(o).iter().any(|&p| item_of(log, level, p).is_some_and(|i| wanted.get(i as usize).copied().unwrap_or(false))))
 }
 
 fn n_items(log: &OrderLog, level: Level) -> usize {
@@ -168,49 +138,186 @@ fn n_items(log: &OrderLog, level: Level) -> usize {
     }
 }
 
-fn item_name(log: &OrderLog, level: Level, i: u32) -> String {
+fn item_name(log: &OrderLog, level: Level, i: u32) -> &str {
     let cat = log.catalog();
     match level {
-        Level::Product => cat.product_name(i).to_string(),
-        Level::Category => cat.categories.get(i as usize).cloned().unwrap_or_default(),
+        Level::Product => cat.product_name(i),
+        Level::Category => cat.categories.get(i as usize).map_or("", String::as_str),
     }
 }
 
-/// First instant of each item in a timeline, sorted by item.
-fn firsts(tl: &[(Instant, u32)]) -> Vec<(u32, Instant)> {
-    let mut f = Vec::new();
-    firsts_into(tl, &mut f);
-    f
+/// Calls `f(order position, instant, item)` for every line of customer `c`'s first `k` orders, in
+/// time order.
+fn for_each_item(log: &OrderLog, c: CustomerIdx, k: usize, level: Level, mut f: impl FnMut(usize, Instant, u32)) {
+    let times = log.times_of(c);
+    let start = log.orders_of(c).start;
+    for (j, &t) in times[..k].iter().enumerate() {
+        for &p in log.products_of_order(start + j) {
+            if let Some(i) = item_of(log, level, p) {
+                f(j, t, i);
+            }
+        }
+    }
 }
 
-fn firsts_into(tl: &[(Instant, u32)], f: &mut Vec<(u32, Instant)>) {
-    f.clear();
-    f.extend(tl.iter().map(|&(t, i)| (i, t)));
-    f.sort_unstable();
-    f.dedup_by_key(|x| x.0);
+/// Per-item marks reused from customer to customer: an item is marked when its stamp is the
+/// current one, so clearing is one increment.
+struct Marks {
+    stamp: Vec<u32>,
+    cur: u32,
 }
 
-#[derive(Default)]
-struct Acc {
-    eligible: FxHashMap<u32, u32>,
-    /// (from, to) → delays in seconds.
-    followed: FxHashMap<(u32, u32), Vec<i64>>,
+impl Marks {
+    fn new(n: usize) -> Marks {
+        Marks { stamp: vec![0; n], cur: 0 }
+    }
+
+    fn clear(&mut self) {
+        self.cur = self.cur.wrapping_add(1);
+        if self.cur == 0 {
+            self.stamp.fill(0);
+            self.cur = 1;
+        }
+    }
+
+    /// Marks `i`; true when it was not marked yet.
+    fn mark(&mut self, i: u32) -> bool {
+        let s = &mut self.stamp[i as usize];
+        let fresh = *s != self.cur;
+        *s = self.cur;
+        fresh
+    }
+
+    fn has(&self, i: u32) -> bool {
+        self.stamp.get(i as usize) == Some(&self.cur)
+    }
+}
+
+/// What one customer bought before as-of, per item: first and last instant and the number of
+/// distinct instants. Reused from customer to customer without allocating.
+pub(crate) struct Bought {
+    marks: Marks,
+    first: Vec<Instant>,
+    last: Vec<Instant>,
+    visits: Vec<u32>,
+    /// Items bought, in the order of their first purchase.
+    items: Vec<u32>,
+}
+
+impl Bought {
+    pub(crate) fn new(n_items: usize) -> Bought {
+        Bought { marks: Marks::new(n_items), first: vec![0; n_items], last: vec![0; n_items], visits: vec![0; n_items], items: Vec::new() }
+    }
+
+    /// Loads customer `c`'s first `k` orders.
+    fn load(&mut self, log: &OrderLog, c: CustomerIdx, k: usize, level: Level) {
+        self.marks.clear();
+        self.items.clear();
+        let Bought { marks, first, last, visits, items } = self;
+        for_each_item(log, c, k, level, |_, t, i| {
+            let x = i as usize;
+            if marks.mark(i) {
+                (first[x], last[x], visits[x]) = (t, t, 1);
+                items.push(i);
+            } else if t > last[x] {
+                last[x] = t;
+                visits[x] += 1;
+            }
+        });
+    }
+
+    fn has(&self, i: u32) -> bool {
+        self.marks.has(i)
+    }
+}
+
+/// What the chain miner gathers: customers with an order, eligible customers per item, and the
+/// delays (seconds) of the customers who followed `x` with `y` per pair — a dense `n × n` table for
+/// small catalogs, hashed by pair otherwise.
+struct Follows {
+    n: usize,
     customers: u32,
-    tl: Vec<(Instant, u32)>,
-    first: Vec<(u32, Instant)>,
-    seen: Vec<u32>,
+    eligible: Vec<u32>,
+    dense: Vec<Vec<u32>>,
+    sparse: FxHashMap<u64, Vec<u32>>,
 }
 
-impl Acc {
-    fn merge(mut self, o: Acc) -> Acc {
-        for (k, v) in o.eligible {
-            *self.eligible.entry(k).or_default() += v;
-        }
-        for (k, mut v) in o.followed {
-            self.followed.entry(k).or_default().append(&mut v);
-        }
+/// Catalogs up to this many items keep the pairs in a dense table per chunk.
+const DENSE_ITEMS: usize = 256;
+
+impl Follows {
+    fn new(n: usize, dense_items: usize) -> Follows {
+        let dense = if n <= dense_items { vec![Vec::new(); n * n] } else { Vec::new() };
+        Follows { n, customers: 0, eligible: vec![0; n], dense, sparse: FxHashMap::default() }
+    }
+
+    fn merge(mut self, o: Follows) -> Follows {
         self.customers += o.customers;
+        self.eligible.iter_mut().zip(&o.eligible).for_each(|(a, b)| *a += b);
+        for (a, mut b) in self.dense.iter_mut().zip(o.dense) {
+            a.append(&mut b);
+        }
+        for (k, mut v) in o.sparse {
+            self.sparse.entry(k).or_default().append(&mut v);
+        }
         self
+    }
+
+    /// Every pair with support, `(x, y, delays)`.
+    fn into_pairs(self) -> Vec<(u32, u32, Vec<u32>)> {
+        let n = self.n;
+        let mut out: Vec<(u32, u32, Vec<u32>)> =
+            self.dense.into_iter().enumerate().filter(|(_, v)| !v.is_empty()).map(|(k, v)| ((k / n) as u32, (k % n) as u32, v)).collect();
+        out.extend(self.sparse.into_iter().map(|(k, v)| ((k >> 32) as u32, k as u32, v)));
+        out
+    }
+}
+
+fn pair_key(x: u32, y: u32) -> u64 {
+    (x as u64) << 32 | y as u64
+}
+
+/// One customer's walk for the chain miner: for every item `x` whose first purchase leaves a full
+/// window before as-of, `eligible(x)`, then `follow(x, y, delay)` once per item
+/// `y` bought after that first `x` and within the window (first such purchase).
+struct Walk {
+    timeline: Vec<(Instant, u32)>,
+    firsts: Marks,
+    seen: Marks,
+}
+
+impl Walk {
+    fn new(n: usize) -> Walk {
+        Walk { timeline: Vec::new(), firsts: Marks::new(n), seen: Marks::new(n) }
+    }
+
+    fn run(&mut self, log: &OrderLog, c: CustomerIdx, k: usize, opts: &NboOptions, mut eligible: impl FnMut(u32), mut follow: impl FnMut(u32, u32, i64)) {
+        let w = opts.window_days as i64 * DAY;
+        let tl = &mut self.timeline;
+        tl.clear();
+        for_each_item(log, c, k, opts.level, |_, t, i| tl.push((t, i)));
+        self.firsts.clear();
+        for a in 0..tl.len() {
+            let (tx, x) = tl[a];
+            if !self.firsts.mark(x) || tx + w > opts.as_of {
+                continue;
+            }
+            eligible(x);
+            self.seen.clear();
+            // Lines at the same instant follow nothing of each other.
+            let mut b = a + 1;
+            while b < tl.len() && tl[b].0 == tx {
+                b += 1;
+            }
+            for &(t, y) in &tl[b..] {
+                if t > tx + w {
+                    break;
+                }
+                if self.seen.mark(y) {
+                    follow(x, y, t - tx);
+                }
+            }
+        }
     }
 }
 
@@ -224,91 +331,84 @@ fn wilson_lower(k: u32, n: u32) -> f64 {
 }
 
 fn median(v: &mut [i64]) -> f64 {
-    v.sort_unstable();
-    let n = v.len();
-    if n == 0 {
-        return 0.0;
-    }
-    if n % 2 == 1 {
-        v[n / 2] as f64
-    } else {
-        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
-    }
+    median_by(v, |x| x as f64).unwrap_or(0.0)
 }
 
 /// Service chains at `opts.as_of` (see the module docs). Parallel over customers; deterministic.
+///
+/// One pass over the customers' items gathers, per (first item, next item) pair of integer item
+/// keys, the delays of the customers who followed; the thresholds then need no second pass.
 pub fn service_chains(log: &OrderLog, opts: &NboOptions) -> Vec<Chain> {
+    service_chains_with(log, opts, DENSE_ITEMS)
+}
+
+fn service_chains_with(log: &OrderLog, opts: &NboOptions, dense_items: usize) -> Vec<Chain> {
     if log.lines().is_none() {
         return Vec::new();
     }
-    let w = opts.window_days as i64 * DAY;
-    let acc = (0..log.n_customers())
-        .into_par_iter()
-        .fold(Acc::default, |mut acc, c| {
-            if n_before(log, c as CustomerIdx, opts.as_of) > 0 {
-                acc.customers += 1;
-            }
-            let (mut tl, mut first, mut seen) = (std::mem::take(&mut acc.tl), std::mem::take(&mut acc.first), std::mem::take(&mut acc.seen));
-            timeline_into(log, c as CustomerIdx, opts.as_of, opts.level, &mut tl);
-            firsts_into(&tl, &mut first);
-            for &(x, tx) in &first {
-                if tx + w > opts.as_of {
+    let n = n_items(log, opts.level);
+    let acc = customer_chunks(log.n_customers())
+        .par_iter()
+        .map(|r| {
+            let (mut acc, mut walk) = (Follows::new(n, dense_items), Walk::new(n));
+            for c in r.clone() {
+                let k = n_before(log, c as CustomerIdx, opts.as_of);
+                if k == 0 {
                     continue;
                 }
-                *acc.eligible.entry(x).or_default() += 1;
-                seen.clear();
-                let start = tl.partition_point(|&(t, _)| t <= tx);
-                for &(t, y) in &tl[start..] {
-                    if t > tx + w {
-                        break;
+                acc.customers += 1;
+                let Follows { eligible, dense, sparse, .. } = &mut acc;
+                walk.run(log, c as CustomerIdx, k, opts, |x| eligible[x as usize] += 1, |x, y, d| {
+                    // Delays past 136 years (u32 seconds) only come from a window as long.
+                    let d = u32::try_from(d).unwrap_or(u32::MAX);
+                    if n <= dense_items {
+                        dense[x as usize * n + y as usize].push(d);
+                    } else {
+                        sparse.entry(pair_key(x, y)).or_default().push(d);
                     }
-                    if !seen.contains(&y) {
-                        seen.push(y);
-                        acc.followed.entry((x, y)).or_default().push(t - tx);
-                    }
-                }
+                });
             }
-            (acc.tl, acc.first, acc.seen) = (tl, first, seen);
             acc
         })
-        .reduce(Acc::default, Acc::merge);
+        .reduce(|| Follows::new(n, dense_items), Follows::merge);
+    let (customers, eligible) = (acc.customers, acc.eligible.clone());
+    let pairs = acc.into_pairs();
     // Baseline of Y: Σ followed(X'→Y) / Σ eligible(X') over X' ≠ Y.
-    let total_eligible: u64 = acc.eligible.values().map(|&v| v as u64).sum();
-    let mut into: FxHashMap<u32, u64> = FxHashMap::default();
-    for (&(x, y), d) in &acc.followed {
+    let total_eligible: u64 = eligible.iter().map(|&v| v as u64).sum();
+    let mut into = vec![0u64; n];
+    for (x, y, d) in &pairs {
         if x != y {
-            *into.entry(y).or_default() += d.len() as u64;
+            into[*y as usize] += d.len() as u64;
         }
     }
-    let mut out: Vec<Chain> = acc
-        .followed
-        .into_iter()
-        .filter_map(|((x, y), mut delays)| {
-            let eligible = *acc.eligible.get(&x)?;
+    let mut out: Vec<Chain> = pairs
+        .into_par_iter()
+        .filter_map(|(x, y, mut delays)| {
+            let eligible_x = eligible[x as usize];
             let support = delays.len() as u32;
-            let confidence = support as f64 / eligible as f64;
+            let confidence = support as f64 / eligible_x as f64;
             // Other first purchases: every X' except Y itself and (for X ≠ Y) X.
-            let others = total_eligible - acc.eligible.get(&y).copied().unwrap_or(0) as u64;
-            let into_y = into.get(&y).copied().unwrap_or(0);
-            let (follow_y, base_n) = if x == y { (into_y, others) } else { (into_y - support as u64, others - eligible as u64) };
+            let others = total_eligible - eligible[y as usize] as u64;
+            let into_y = into[y as usize];
+            let (follow_y, base_n) = if x == y { (into_y, others) } else { (into_y - support as u64, others - eligible_x as u64) };
             let baseline = if base_n > 0 { follow_y as f64 / base_n as f64 } else { 0.0 };
             let lift = (baseline > 0.0).then(|| confidence / baseline);
             let strong = support >= opts.min_support
                 && confidence >= opts.min_confidence
                 && lift.is_none_or(|l| l >= opts.min_lift)
-                && wilson_lower(support, eligible) > baseline;
+                && wilson_lower(support, eligible_x) > baseline;
             strong.then(|| Chain {
                 from_item: x,
                 to_item: y,
-                from: item_name(log, opts.level, x),
-                to: item_name(log, opts.level, y),
+                from: item_name(log, opts.level, x).to_string(),
+                to: item_name(log, opts.level, y).to_string(),
                 support,
-                support_share: support as f64 / acc.customers.max(1) as f64,
-                eligible,
+                support_share: support as f64 / customers.max(1) as f64,
+                eligible: eligible_x,
                 confidence,
                 baseline,
                 lift,
-                median_delay_days: median(&mut delays) / DAY as f64,
+                median_delay_days: median_by(&mut delays, f64::from).unwrap_or(0.0) / DAY as f64,
                 window_days: opts.window_days,
                 replenishment: x == y,
             })
@@ -339,197 +439,305 @@ impl OfferKind {
     }
 }
 
-/// One offer for one customer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The numbers behind an offer; [`Offer::reason`] writes them out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OfferBasis {
+    /// The customer's own interval (seconds) over `purchases` distinct purchases, the last at `last`.
+    Replenishment { interval: f64, purchases: u32, last: Instant },
+    /// The chain quoted (index into the chains given to [`next_offers`]) and the customer's last
+    /// purchase of its first item.
+    Chain { chain: u32, last: Instant },
+}
+
+/// One offer for one customer. Names and the reason are looked up and written only when shown.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Offer {
-    #[serde(skip)]
     pub customer: CustomerIdx,
-    pub customer_id: String,
+    /// The product (or category, per `level`) to offer.
+    pub item: u32,
+    pub level: Level,
     pub kind: OfferKind,
-    /// The product (or category) to offer.
-    pub product: String,
-    /// The evidence in words.
-    pub reason: String,
     /// Confidence of the chain quoted (cross-sell and upsell).
     pub confidence: Option<f64>,
     /// When a replenishment is due.
     pub due: Option<Instant>,
+    pub as_of: Instant,
+    pub basis: OfferBasis,
+}
+
+impl Offer {
+    pub fn customer_id<'a>(&self, log: &'a OrderLog) -> &'a str {
+        log.customer_id(self.customer)
+    }
+
+    /// The product (or category) to offer.
+    pub fn product<'a>(&self, log: &'a OrderLog) -> &'a str {
+        item_name(log, self.level, self.item)
+    }
+
+    /// The evidence in words; `chains` are those the offers were computed from.
+    pub fn reason(&self, log: &OrderLog, chains: &[Chain]) -> String {
+        let as_of = self.as_of;
+        match self.basis {
+            OfferBasis::Replenishment { interval, purchases, last } => {
+                let due = self.due.unwrap_or(as_of);
+                let when = if due <= as_of {
+                    format!("due {}", if due == as_of { "today".to_string() } else { format!("{} days ago", fmt_days(days(as_of - due).floor())) })
+                } else {
+                    format!("due in {} days", fmt_days(days(due - as_of).ceil()))
+                };
+                format!(
+                    "buys {} {} ({purchases} purchases); last bought {} days ago, {when}",
+                    self.product(log),
+                    every((interval / DAY as f64).round()),
+                    fmt_days(days(as_of - last).floor())
+                )
+            }
+            OfferBasis::Chain { chain, last } => match chains.get(chain as usize) {
+                Some(ch) => format!("{}; bought {} {} days ago", ch.evidence(), ch.from, fmt_days(days(as_of - last).floor())),
+                None => String::new(),
+            },
+        }
+    }
 }
 
 /// Median value (minor units) of the orders holding each item marked in `needed`, before as-of.
-fn item_median_value(log: &OrderLog, opts: &NboOptions, needed: &[bool]) -> FxHashMap<u32, f64> {
-    let mut by: FxHashMap<u32, Vec<i64>> = FxHashMap::default();
+fn item_median_value(log: &OrderLog, opts: &NboOptions, needed: &[bool]) -> Vec<f64> {
+    let n = needed.len();
     if !needed.iter().any(|&b| b) {
-        return FxHashMap::default();
+        return vec![0.0; n];
     }
-    let mut items: Vec<u32> = Vec::new();
-    for c in 0..log.n_customers() as CustomerIdx {
-        let k = n_before(log, c, opts.as_of);
-        let amounts = log.amounts_of(c);
-        for (j, o) in log.orders_of(c).take(k).enumerate() {
-            items.clear();
-            items.extend(log.products_of_order(o).iter().filter_map(|&p| item_of(log, opts.level, p)).filter(|&i| needed.get(i as usize).copied().unwrap_or(false)));
-            items.sort_unstable();
-            items.dedup();
-            for &i in &items {
-                by.entry(i).or_default().push(amounts[j]);
+    let parts: Vec<Vec<Vec<i64>>> = customer_chunks(log.n_customers())
+        .par_iter()
+        .map(|r| {
+            let (mut by, mut marks) = (vec![Vec::new(); n], Marks::new(n));
+            let mut order = usize::MAX;
+            for c in r.clone() {
+                let c = c as CustomerIdx;
+                let amounts = log.amounts_of(c);
+                for_each_item(log, c, n_before(log, c, opts.as_of), opts.level, |j, _, i| {
+                    if j != order {
+                        order = j;
+                        marks.clear();
+                    }
+                    if needed[i as usize] && marks.mark(i) {
+                        by[i as usize].push(amounts[j]);
+                    }
+                });
+                order = usize::MAX;
             }
-        }
-    }
-    by.into_iter().map(|(k, mut v)| (k, median(&mut v))).collect()
+            by
+        })
+        .collect();
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if !needed[i] {
+                return 0.0;
+            }
+            let mut v: Vec<i64> = parts.iter().flat_map(|p| p[i].iter().copied()).collect();
+            median(&mut v)
+        })
+        .collect()
 }
 
-/// Offers for every customer (see the module docs).
+/// Offers for every customer (see the module docs), customers in log order.
 pub fn next_offers(log: &OrderLog, chains: &[Chain], opts: &NboOptions) -> Vec<Offer> {
-    if log.lines().is_none() {
+    if log.lines().is_none() || chains.is_empty() {
         return Vec::new();
     }
     let cat = log.catalog();
     let same_category = |x: u32, y: u32| opts.level == Level::Product && cat.category(x).is_some() && cat.category(x) == cat.category(y);
-    let k = n_items(log, opts.level);
-    let (mut needed, mut relevant) = (vec![false; k], vec![false; k]);
-    for ch in chains {
-        if let Some(r) = relevant.get_mut(ch.from_item as usize) {
-            *r = true;
-        }
-        if !ch.replenishment && same_category(ch.from_item, ch.to_item) {
-            for i in [ch.from_item, ch.to_item] {
-                if let Some(n) = needed.get_mut(i as usize) {
-                    *n = true;
-                }
+    let n = n_items(log, opts.level);
+    let (mut needed, mut relevant, mut consumable) = (vec![false; n], vec![false; n], vec![false; n]);
+    let mut by_from: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (k, ch) in chains.iter().enumerate() {
+        relevant[ch.from_item as usize] = true;
+        if ch.replenishment {
+            consumable[ch.from_item as usize] = true;
+        } else {
+            by_from[ch.from_item as usize].push(k as u32);
+            if same_category(ch.from_item, ch.to_item) {
+                needed[ch.from_item as usize] = true;
+                needed[ch.to_item as usize] = true;
             }
         }
     }
     let value = item_median_value(log, opts, &needed);
-    let consumable: Vec<u32> = chains.iter().filter(|c| c.replenishment).map(|c| c.from_item).collect();
-    let mut by_from: FxHashMap<u32, Vec<&Chain>> = FxHashMap::default();
-    for ch in chains.iter().filter(|c| !c.replenishment) {
-        by_from.entry(ch.from_item).or_default().push(ch);
-    }
     let w = opts.window_days as i64 * DAY;
     let as_of = opts.as_of;
-    (0..log.n_customers())
-        .into_par_iter()
-        .map_init(|| (Vec::new(), Vec::new()), |(tl, first), c| {
-            let c = c as CustomerIdx;
-            if !bought_any(log, c, as_of, opts.level, &relevant) {
-                return Vec::new();
-            }
-            timeline_into(log, c, as_of, opts.level, tl);
-            firsts_into(tl, first);
-            let (tl, first) = (&*tl, &*first);
-            let first_of = |i: u32| first.binary_search_by_key(&i, |x| x.0).ok().map(|k| first[k].1);
-            let mut repl: Vec<Offer> = Vec::new();
-            let mut cross: Vec<Offer> = Vec::new();
-            for &(x, _) in first {
-                let times: Vec<Instant> = tl.iter().filter(|e| e.1 == x).map(|e| e.0).collect();
-                let last = *times.last().unwrap_or(&as_of);
-                // Replenishment from the customer's own interval.
-                if times.len() >= 2 && consumable.contains(&x) {
-                    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-                    let interval = median(&mut gaps);
-                    let due = last + interval.round() as i64;
-                    if interval > 0.0 && due <= as_of + opts.replenish_ahead_days as i64 * DAY && (as_of - due) as f64 <= interval {
-                        let when = if due <= as_of { format!("due {}", if due == as_of { "today".to_string() } else { format!("{} days ago", fmt_days(days(as_of - due).floor())) }) } else { format!("due in {} days", fmt_days(days(due - as_of).ceil())) };
-                        repl.push(Offer {
-                            customer: c,
-                            customer_id: log.customer_id(c).to_string(),
-                            kind: OfferKind::Replenishment,
-                            product: item_name(log, opts.level, x),
-                            reason: format!(
-                                "buys {} {} ({} purchases); last bought {} days ago, {when}",
-                                item_name(log, opts.level, x),
-                                every((interval / DAY as f64).round()),
-                                times.len(),
-                                fmt_days(days(as_of - last).floor())
-                            ),
-                            confidence: None,
-                            due: Some(due),
-                        });
-                    }
-                }
-                // Cross-sell and upsell from the chains starting at x.
-                if as_of - last > 2 * w {
+    let name = |i: u32| item_name(log, opts.level, i);
+    let parts: Vec<Vec<Offer>> = customer_chunks(log.n_customers())
+        .par_iter()
+        .map(|r| {
+            let mut bought = Bought::new(n);
+            let (mut items, mut times, mut gaps) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut out, mut repl, mut cross) = (Vec::new(), Vec::<Offer>::new(), Vec::<Offer>::new());
+            for c in r.clone() {
+                let c = c as CustomerIdx;
+                let k = n_before(log, c, as_of);
+                let mut any = false;
+                for_each_item(log, c, k, opts.level, |_, _, i| any |= relevant[i as usize]);
+                if !any {
                     continue;
                 }
-                let fx = first_of(x).unwrap_or(last);
-                for ch in by_from.get(&x).map(|v| v.as_slice()).unwrap_or(&[]) {
-                    let y = ch.to_item;
-                    if tl.iter().any(|&(t, i)| i == y && t >= fx) {
+                bought.load(log, c, k, opts.level);
+                items.clear();
+                items.extend_from_slice(&bought.items);
+                items.sort_unstable();
+                repl.clear();
+                cross.clear();
+                let offer = |item, kind, confidence, due, basis| Offer { customer: c, item, level: opts.level, kind, confidence, due, as_of, basis };
+                for &x in &items {
+                    let (fx, last, visits) = (bought.first[x as usize], bought.last[x as usize], bought.visits[x as usize]);
+                    // Replenishment from the customer's own interval.
+                    if visits >= 2 && consumable[x as usize] {
+                        times.clear();
+                        for_each_item(log, c, k, opts.level, |_, t, i| {
+                            if i == x && times.last() != Some(&t) {
+                                times.push(t);
+                            }
+                        });
+                        gaps.clear();
+                        gaps.extend(times.windows(2).map(|w| w[1] - w[0]));
+                        let interval = median(&mut gaps);
+                        let due = last + interval.round() as i64;
+                        if interval > 0.0 && due <= as_of + opts.replenish_ahead_days as i64 * DAY && (as_of - due) as f64 <= interval {
+                            repl.push(offer(x, OfferKind::Replenishment, None, Some(due), OfferBasis::Replenishment { interval, purchases: times.len() as u32, last }));
+                        }
+                    }
+                    // Cross-sell and upsell from the chains starting at x.
+                    if as_of - last > 2 * w {
                         continue;
                     }
-                    if let Some(o) = cross.iter_mut().find(|o| o.product == ch.to) {
-                        if o.confidence.unwrap_or(0.0) >= ch.confidence {
+                    for &k in &by_from[x as usize] {
+                        let ch = &chains[k as usize];
+                        let y = ch.to_item;
+                        if bought.has(y) && bought.last[y as usize] >= fx {
                             continue;
                         }
-                        cross.retain(|o| o.product != ch.to);
+                        if let Some(o) = cross.iter().position(|o| o.item == y) {
+                            if cross[o].confidence.unwrap_or(0.0) >= ch.confidence {
+                                continue;
+                            }
+                            cross.remove(o);
+                        }
+                        let upsell = same_category(x, y) && value[y as usize] > value[x as usize];
+                        let kind = if upsell { OfferKind::Upsell } else { OfferKind::CrossSell };
+                        cross.push(offer(y, kind, Some(ch.confidence), None, OfferBasis::Chain { chain: k, last }));
                     }
-                    let upsell = same_category(x, y) && value.get(&y).copied().unwrap_or(0.0) > value.get(&x).copied().unwrap_or(0.0);
-                    cross.push(Offer {
-                        customer: c,
-                        customer_id: log.customer_id(c).to_string(),
-                        kind: if upsell { OfferKind::Upsell } else { OfferKind::CrossSell },
-                        product: ch.to.clone(),
-                        reason: format!("{}; bought {} {} days ago", ch.evidence(), ch.from, fmt_days(days(as_of - last).floor())),
-                        confidence: Some(ch.confidence),
-                        due: None,
-                    });
+                }
+                repl.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| name(a.item).cmp(name(b.item))));
+                cross.sort_by(|a, b| b.confidence.unwrap_or(0.0).total_cmp(&a.confidence.unwrap_or(0.0)).then_with(|| name(a.item).cmp(name(b.item))));
+                out.extend(repl.drain(..).chain(cross.drain(..)).take(opts.max_offers));
+            }
+            out
+        })
+        .collect();
+    parts.into_iter().flatten().collect()
+}
+
+/// Chains by their first item, for [`missed_initiative`] over many customers.
+pub(crate) struct ChainIndex<'a> {
+    chains: &'a [Chain],
+    /// The chains, shared by the explanations that quote them.
+    shared: Vec<Arc<Chain>>,
+    /// Non-replenishment chains starting at each item, in chain order.
+    by_from: Vec<Vec<u32>>,
+}
+
+impl<'a> ChainIndex<'a> {
+    pub(crate) fn new(log: &OrderLog, level: Level, chains: &'a [Chain]) -> ChainIndex<'a> {
+        let mut by_from = vec![Vec::new(); n_items(log, level)];
+        for (k, ch) in chains.iter().enumerate() {
+            if !ch.replenishment {
+                if let Some(v) = by_from.get_mut(ch.from_item as usize) {
+                    v.push(k as u32);
                 }
             }
-            repl.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.product.cmp(&b.product)));
-            cross.sort_by(|a, b| b.confidence.unwrap_or(0.0).total_cmp(&a.confidence.unwrap_or(0.0)).then_with(|| a.product.cmp(&b.product)));
-            repl.extend(cross);
-            repl.truncate(opts.max_offers);
-            repl
-        })
-        .flatten_iter()
-        .collect()
+        }
+        ChainIndex { chains, shared: chains.iter().cloned().map(Arc::new).collect(), by_from }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_from.iter().all(Vec::is_empty)
+    }
+
+    pub(crate) fn scratch(&self) -> Bought {
+        Bought::new(self.by_from.len())
+    }
+
+    /// The chain of customer `c`'s `missed_initiative` (its first `k` orders are before as-of) and
+    /// their last purchase of its first item, per the module docs.
+    pub(crate) fn missed(&self, log: &OrderLog, c: CustomerIdx, k: usize, bought: &mut Bought, activity: Option<&CustomerActivity>, opts: &NboOptions) -> Option<(&Arc<Chain>, Instant)> {
+        if self.is_empty() {
+            return None;
+        }
+        let as_of = opts.as_of;
+        let w = opts.window_days as i64 * DAY;
+        let mut any = false;
+        for_each_item(log, c, k, opts.level, |_, _, i| any |= !self.by_from[i as usize].is_empty());
+        if !any {
+            return None;
+        }
+        bought.load(log, c, k, opts.level);
+        let mut best: Option<(u32, Instant)> = None;
+        for &x in &bought.items {
+            let (fx, last) = (bought.first[x as usize], bought.last[x as usize]);
+            let since = as_of - last;
+            for &k in &self.by_from[x as usize] {
+                let ch = &self.chains[k as usize];
+                if (since as f64) < ch.median_delay_days * DAY as f64 || since > 2 * w {
+                    continue;
+                }
+                if bought.has(ch.to_item) && bought.last[ch.to_item as usize] >= fx {
+                    continue;
+                }
+                let offered = activity.is_some_and(|a| a.events.iter().any(|e| e.kind == EventKind::Offer && e.at >= fx && e.at < as_of && e.detail.as_deref() == Some(ch.to.as_str())));
+                if offered {
+                    continue;
+                }
+                // The most confident chain; on a tie, the first in chain order.
+                let better = best.is_none_or(|(b, _)| {
+                    let bc = self.chains[b as usize].confidence;
+                    ch.confidence > bc || (ch.confidence == bc && k < b)
+                });
+                if better {
+                    best = Some((k, last));
+                }
+            }
+        }
+        best.map(|(k, last)| (&self.shared[k as usize], last))
+    }
+}
+
+/// Severity of a `missed_initiative` on `ch`: medium when its confidence is at least 40%.
+pub(crate) fn missed_severity(ch: &Chain) -> Severity {
+    if ch.confidence >= 0.4 {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
+}
+
+/// The `missed_initiative` flag quoting `ch`, the first item last bought at `last`.
+pub(crate) fn missed_flag(ch: &Arc<Chain>, last: Instant, as_of: Instant, activity_known: bool) -> Flag {
+    Flag {
+        kind: FlagKind::MissedInitiative,
+        severity: missed_severity(ch),
+        value: ch.confidence,
+        weight: 0,
+        explanation: Explanation::MissedInitiative { chain: Arc::clone(ch), since: days(as_of - last), activity_known },
+    }
 }
 
 /// `missed_initiative` of customer `c` (see the module docs); `activity` tells which offers were
 /// made.
 pub fn missed_initiative(log: &OrderLog, c: CustomerIdx, chains: &[Chain], activity: Option<&CustomerActivity>, opts: &NboOptions) -> Option<Flag> {
-    if chains.is_empty() {
-        return None;
-    }
-    let as_of = opts.as_of;
-    let w = opts.window_days as i64 * DAY;
-    let k = n_before(log, c, as_of);
-    let starts_chain = |p: u32| item_of(log, opts.level, p).is_some_and(|i| chains.iter().any(|ch| !ch.replenishment && ch.from_item == i));
-    if !log.orders_of(c).take(k).any(|o| log.products_of_order(o).iter().any(|&p| starts_chain(p))) {
-        return None;
-    }
-    let tl = timeline(log, c, as_of, opts.level);
-    let first = firsts(&tl);
-    let mut best: Option<(&Chain, Instant)> = None;
-    for ch in chains.iter().filter(|c| !c.replenishment) {
-        let Ok(k) = first.binary_search_by_key(&ch.from_item, |x| x.0) else { continue };
-        let fx = first[k].1;
-        let last = tl.iter().rev().find(|e| e.1 == ch.from_item).map_or(fx, |e| e.0);
-        let since = as_of - last;
-        if (since as f64) < ch.median_delay_days * DAY as f64 || since > 2 * w {
-            continue;
-        }
-        if tl.iter().any(|&(t, i)| i == ch.to_item && t >= fx) {
-            continue;
-        }
-        let offered = activity.is_some_and(|a| a.events.iter().any(|e| e.kind == EventKind::Offer && e.at >= fx && e.at < as_of && e.detail.as_deref() == Some(ch.to.as_str())));
-        if offered {
-            continue;
-        }
-        if best.is_none_or(|(b, _)| ch.confidence > b.confidence) {
-            best = Some((ch, last));
-        }
-    }
-    let (ch, last) = best?;
-    let on_record = if activity.is_some() { "never offered to them" } else { "no offer on record" };
-    Some(Flag {
-        kind: FlagKind::MissedInitiative,
-        severity: if ch.confidence >= 0.4 { Severity::Medium } else { Severity::Low },
-        value: ch.confidence,
-        weight: 0,
-        explanation: format!("bought {} {} days ago and not {} since; {}; {on_record}", ch.from, fmt_days(days(as_of - last).floor()), ch.to, ch.evidence()).into(),
-    })
+    let ix = ChainIndex::new(log, opts.level, chains);
+    let k = n_before(log, c, opts.as_of);
+    let (ch, last) = ix.missed(log, c, k, &mut ix.scratch(), activity, opts)?;
+    Some(missed_flag(ch, last, opts.as_of, activity.is_some()))
 }
 
 #[cfg(test)]
@@ -609,6 +817,12 @@ mod tests {
         // deterministic and independent of the thread count
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| service_chains(&log, &opts));
         assert_eq!(one, chains);
+        // the hashed pairs of large catalogs give the same chains as the dense table
+        assert_eq!(service_chains_with(&log, &opts, 0), chains);
+        let lenient = NboOptions { min_support: 1, min_lift: 0.0, min_confidence: 0.0, ..opts };
+        let all = service_chains(&log, &lenient);
+        assert!(all.len() > chains.len(), "{}", all.len());
+        assert_eq!(service_chains_with(&log, &lenient, 0), all);
     }
 
     #[test]
@@ -688,24 +902,28 @@ mod tests {
         let mut chains =
             vec![chain("oil", "filters", idx("oil"), idx("filters"), 0.41, 20.0), chain("oil", "premium-oil", idx("oil"), idx("premium-oil"), 0.2, 90.0), coffee];
         let offers = next_offers(&log, &chains, &NboOptions::new(d(195)));
-        let ann: Vec<&Offer> = offers.iter().filter(|o| o.customer_id == "ann").collect();
+        let ann: Vec<&Offer> = offers.iter().filter(|o| o.customer_id(&log) == "ann").collect();
         // coffee every 30 days, last day 160 -> due day 190 (5 days ago); then filters, premium-oil
-        assert_eq!(ann.iter().map(|o| (o.kind, o.product.as_str())).collect::<Vec<_>>(), [
+        assert_eq!(ann.iter().map(|o| (o.kind, o.product(&log))).collect::<Vec<_>>(), [
             (OfferKind::Replenishment, "coffee"),
             (OfferKind::CrossSell, "filters"),
             (OfferKind::Upsell, "premium-oil")
         ]);
-        assert_eq!(ann[0].reason, "buys coffee every 30 days (3 purchases); last bought 35 days ago, due 5 days ago");
+        assert_eq!(ann[0].reason(&log, &chains), "buys coffee every 30 days (3 purchases); last bought 35 days ago, due 5 days ago");
         assert_eq!(ann[0].due, Some(d(190)));
-        assert_eq!(ann[1].reason, "41% of customers who bought oil bought filters within 60 days (typically after 20 days); bought oil 15 days ago");
+        assert_eq!(ann[1].reason(&log, &chains), "41% of customers who bought oil bought filters within 60 days (typically after 20 days); bought oil 15 days ago");
         // bob already bought filters after oil: only the upsell
-        let bob: Vec<&Offer> = offers.iter().filter(|o| o.customer_id == "bob").collect();
-        assert_eq!(bob.iter().map(|o| o.product.as_str()).collect::<Vec<_>>(), ["premium-oil"]);
+        let bob: Vec<&Offer> = offers.iter().filter(|o| o.customer_id(&log) == "bob").collect();
+        assert_eq!(bob.iter().map(|o| o.product(&log)).collect::<Vec<_>>(), ["premium-oil"]);
         // cat never bought oil: nothing
-        assert!(offers.iter().all(|o| o.customer_id != "cat"));
+        assert!(offers.iter().all(|o| o.customer_id(&log) != "cat"));
+        // a replenishment due in a few days says so
+        let soon = next_offers(&log, &chains, &NboOptions::new(d(186)));
+        let r = soon.iter().find(|o| o.kind == OfferKind::Replenishment).unwrap();
+        assert_eq!(r.reason(&log, &chains), "buys coffee every 30 days (3 purchases); last bought 26 days ago, due in 4 days");
         // max_offers caps, and a long-overdue replenishment (more than one interval late) is dropped
         let opts = NboOptions { max_offers: 1, ..NboOptions::new(d(195)) };
-        assert_eq!(next_offers(&log, &chains, &opts).iter().filter(|o| o.customer_id == "ann").count(), 1);
+        assert_eq!(next_offers(&log, &chains, &opts).iter().filter(|o| o.customer_id(&log) == "ann").count(), 1);
         assert!(next_offers(&log, &chains, &NboOptions::new(d(260))).iter().all(|o| o.kind != OfferKind::Replenishment));
         // coffee is a consumable only because coffee → coffee is a chain: without it, no reminder
         chains.pop();

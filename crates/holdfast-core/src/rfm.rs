@@ -68,31 +68,107 @@ pub(crate) fn median_gap_days_min(times: &[Instant], min_gaps: usize) -> Option<
 }
 
 fn median_secs_days(v: &mut [i64]) -> Option<f64> {
+    median_by(v, |x| x as f64).map(|m| m / DAY as f64)
+}
+
+/// Median of `v` (reordered in place), the mean of the middle two for an even length; `None`
+/// when empty.
+pub(crate) fn median_by<T: Copy + Ord>(v: &mut [T], to_f64: impl Fn(T) -> f64) -> Option<f64> {
     let n = v.len();
     if n == 0 {
         return None;
     }
-    let (_, &mut hi, _) = v.select_nth_unstable(n / 2);
-    let m = if n % 2 == 1 {
-        hi as f64
+    let (lo, &mut hi, _) = v.select_nth_unstable(n / 2);
+    Some(if n % 2 == 1 {
+        to_f64(hi)
     } else {
-        let lo = *v[..n / 2].iter().max().expect("n >= 2");
-        (lo as f64 + hi as f64) / 2.0
-    };
-    Some(m / DAY as f64)
+        (to_f64(*lo.iter().max().expect("n >= 2")) + to_f64(hi)) / 2.0
+    })
+}
+
+/// Customer index ranges for parallel passes: a few per thread, at least 1,024 customers each.
+/// Results never depend on them (every pass merges its chunks in order or by sums).
+pub(crate) fn customer_chunks(n: usize) -> Vec<std::ops::Range<usize>> {
+    let size = (n / (8 * rayon::current_num_threads()).max(1)).max(1024);
+    (0..n.div_ceil(size)).map(|i| i * size..((i + 1) * size).min(n)).collect()
+}
+
+/// Buckets of the workspace gap histogram: gaps in units of 2^16 s (about 18 hours), the last
+/// bucket holding everything longer (about 8.5 years).
+const GAP_SHIFT: u32 = 16;
+const GAP_BUCKETS: usize = 1 << 12;
+
+fn gap_bucket(g: i64) -> usize {
+    ((g as u64) >> GAP_SHIFT).min(GAP_BUCKETS as u64 - 1) as usize
+}
+
+/// Calls `f` with every positive gap between consecutive orders (before `as_of`) of the customers
+/// in `range`.
+fn for_each_gap(log: &OrderLog, as_of: Instant, range: std::ops::Range<usize>, mut f: impl FnMut(i64)) {
+    for c in range {
+        let t = &log.times_of(c as CustomerIdx)[..n_before(log, c as CustomerIdx, as_of)];
+        for w in t.windows(2) {
+            if w[1] > w[0] {
+                f(w[1] - w[0]);
+            }
+        }
+    }
 }
 
 /// Median of all positive gaps between consecutive orders of the same customer (orders before
 /// `as_of`), over the whole workspace, in days; `None` when nobody has ordered twice.
+///
+/// Exact, without collecting every gap: one parallel pass counts the gaps per 18-hour bucket, a
+/// second collects only the gaps of the bucket(s) holding the middle rank(s).
 pub fn workspace_median_gap_days(log: &OrderLog, as_of: Instant) -> Option<f64> {
-    let mut gaps: Vec<i64> = (0..log.n_customers() as CustomerIdx)
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            let t = &log.times_of(c)[..n_before(log, c, as_of)];
-            t.windows(2).map(|w| w[1] - w[0]).filter(|&g| g > 0)
+    let chunks = customer_chunks(log.n_customers());
+    let hist = chunks
+        .par_iter()
+        .map(|r| {
+            let mut h = vec![0u64; GAP_BUCKETS];
+            for_each_gap(log, as_of, r.clone(), |g| h[gap_bucket(g)] += 1);
+            h
+        })
+        .reduce(
+            || vec![0u64; GAP_BUCKETS],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    let m: u64 = hist.iter().sum();
+    if m == 0 {
+        return None;
+    }
+    // 0-based ranks of the middle value(s); the bucket holding each, and the gaps before them.
+    let (lo, hi) = ((m - 1) / 2, m / 2);
+    let bucket_of = |rank: u64| {
+        let mut before = 0;
+        for (b, &n) in hist.iter().enumerate() {
+            if rank < before + n {
+                return (b, before);
+            }
+            before += n;
+        }
+        unreachable!("rank below the total")
+    };
+    let ((b_lo, below), (b_hi, _)) = (bucket_of(lo), bucket_of(hi));
+    let mut mid: Vec<i64> = chunks
+        .par_iter()
+        .flat_map_iter(|r| {
+            let mut v = Vec::new();
+            for_each_gap(log, as_of, r.clone(), |g| {
+                if (b_lo..=b_hi).contains(&gap_bucket(g)) {
+                    v.push(g);
+                }
+            });
+            v
         })
         .collect();
-    median_secs_days(&mut gaps)
+    mid.sort_unstable();
+    let (a, b) = (mid[(lo - below) as usize], mid[(hi - below) as usize]);
+    let days = if m % 2 == 1 { b as f64 } else { (a as f64 + b as f64) / 2.0 };
+    Some(days / DAY as f64)
 }
 
 /// Rank-based quintile scores of `values` (higher is better), see the module docs.
@@ -100,6 +176,27 @@ pub fn quintile_scores(values: &[i64]) -> Vec<u8> {
     let n = values.len();
     if n == 0 {
         return Vec::new();
+    }
+    // 1 + floor(5 (below + equal/2) / n) = 1 + floor(5 (2 below + equal) / 2n)
+    let score = |below: u64, equal: u64| (1 + (5 * (2 * below as u128 + equal as u128)) / (2 * n as u128)).clamp(1, 5) as u8;
+    let (min, max) = values.par_iter().fold(|| (i64::MAX, i64::MIN), |(a, b), &v| (a.min(v), b.max(v))).reduce(|| (i64::MAX, i64::MIN), |x, y| (x.0.min(y.0), x.1.max(y.1)));
+    let range = (max as i128 - min as i128 + 1) as u128;
+    if range <= (4 * n as u128).max(1 << 16) {
+        // Narrow range (days, order counts): count each value, score it once.
+        let mut counts = vec![0u32; range as usize];
+        for &v in values {
+            counts[(v - min) as usize] += 1;
+        }
+        let mut below = 0u64;
+        let by_value: Vec<u8> = counts
+            .iter()
+            .map(|&k| {
+                let s = score(below, k as u64);
+                below += k as u64;
+                s
+            })
+            .collect();
+        return values.par_iter().map(|&v| by_value[(v - min) as usize]).collect();
     }
     // Sorted once; each run of equal values gets one score from its position.
     let mut sorted: Vec<(i64, u32)> = values.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
@@ -109,9 +206,7 @@ pub fn quintile_scores(values: &[i64]) -> Vec<u8> {
     while i < n {
         let v = sorted[i].0;
         let j = i + sorted[i..].partition_point(|x| x.0 == v);
-        let (below, equal) = (i as u128, (j - i) as u128);
-        // 1 + floor(5 (below + equal/2) / n) = 1 + floor(5 (2 below + equal) / 2n)
-        let s = (1 + (5 * (2 * below + equal)) / (2 * n as u128)).clamp(1, 5) as u8;
+        let s = score(i as u64, (j - i) as u64);
         for &(_, k) in &sorted[i..j] {
             out[k as usize] = s;
         }
@@ -169,6 +264,59 @@ mod tests {
         // values 1,1,1,2,3 (n = 5): the 1s: below 0, equal 3 -> 1 + floor(5*3/10) = 2;
         // 2: below 3, equal 1 -> 1 + floor(5*7/10) = 4; 3: below 4 -> 1 + floor(45/10) = 5
         assert_eq!(quintile_scores(&[1, 2, 1, 3, 1]), vec![2, 4, 2, 5, 2]);
+    }
+
+    #[test]
+    fn wide_and_narrow_ranges_score_alike() {
+        // the same ranks spread over a range too wide to count (sorted path) score the same
+        let narrow: Vec<i64> = (0..5000).map(|i| (i * 7919) % 1000).collect();
+        let wide: Vec<i64> = narrow.iter().map(|&v| v * 1_000_000_000 - 3).collect();
+        assert_eq!(quintile_scores(&narrow), quintile_scores(&wide));
+        assert_eq!(quintile_scores(&[i64::MIN, 0, i64::MAX]), vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn workspace_gap_is_the_median_of_all_gaps() {
+        // gaps (days): a 10, 20; b 5 (and a same-instant repeat, ignored); c none; d 400, 5000
+        // (past the histogram's last bucket); the order after as-of is left out
+        let mut b = OrderLogBuilder::new(cur());
+        for d in [0, 10, 30] {
+            b.push("a", d * DAY, 1);
+        }
+        for d in [0, 5, 5, 900] {
+            b.push("b", d * DAY, 1);
+        }
+        b.push("c", 0, 1);
+        for d in [0, 400, 5400] {
+            b.push("d", d * DAY, 1);
+        }
+        let log = b.build();
+        // gaps before day 5500: 10, 20, 5, 895, 400, 5000 -> median (20 + 400) / 2 = 210
+        assert_eq!(workspace_median_gap_days(&log, 5500 * DAY), Some(210.0));
+        // before day 500: 10, 20, 5, 400 -> (10 + 20) / 2
+        assert_eq!(workspace_median_gap_days(&log, 500 * DAY), Some(15.0));
+        assert_eq!(workspace_median_gap_days(&log, 11 * DAY), Some(7.5));
+        assert_eq!(workspace_median_gap_days(&log, 6 * DAY), Some(5.0));
+        assert_eq!(workspace_median_gap_days(&log, DAY), None);
+        // many customers: the same as sorting every gap
+        let mut b = OrderLogBuilder::new(cur());
+        let mut x: u64 = 3;
+        let mut all = Vec::new();
+        for c in 0..3000 {
+            let mut t = 0i64;
+            for k in 0..1 + c % 7 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let g = (x >> 35) as i64 % (200 * DAY);
+                if k > 0 && g > 0 {
+                    all.push(g);
+                }
+                t += g;
+                b.push(&format!("c{c}"), t, 1);
+            }
+        }
+        all.sort_unstable();
+        let want = if all.len() % 2 == 1 { all[all.len() / 2] as f64 } else { (all[all.len() / 2 - 1] as f64 + all[all.len() / 2] as f64) / 2.0 };
+        assert_eq!(workspace_median_gap_days(&b.build(), i64::MAX), Some(want / DAY as f64));
     }
 
     #[test]
@@ -234,6 +382,13 @@ mod tests {
                     if v[i] == v[j] { proptest::prop_assert_eq!(s[i], s[j]); }
                     if v[i] < v[j] { proptest::prop_assert!(s[i] <= s[j]); }
                 }
+            }
+            // the counting path (narrow range) agrees with the formula
+            for i in 0..v.len() {
+                let below = v.iter().filter(|&&x| x < v[i]).count() as u64;
+                let equal = v.iter().filter(|&&x| x == v[i]).count() as u64;
+                let want = (1 + (5 * (2 * below + equal)) / (2 * v.len() as u64)).clamp(1, 5) as u8;
+                proptest::prop_assert_eq!(s[i], want);
             }
             // order of the input does not matter
             let mut r = v.clone();

@@ -38,7 +38,7 @@
 //! | passive     | `s > g`, or the last gap was longer than 1.5 `g` (buying less often)     |
 //! | active      | otherwise                                                                |
 
-use crate::rfm::{median_gap_days_min, n_before, workspace_median_gap_days, Rfm};
+use crate::rfm::{median_gap_days_min, n_before, quintile_scores, workspace_median_gap_days, Rfm};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -202,25 +202,46 @@ impl Default for TierOptions {
 
 /// Tier of each customer given its revenue (`(customer id, revenue)` pairs; result aligned).
 pub fn tiers(revenue: &[(&str, i64)], opts: &TierOptions) -> Vec<Tier> {
-    let total: i128 = revenue.iter().map(|&(_, r)| r.max(0) as i128).sum();
-    let mut order: Vec<usize> = (0..revenue.len()).collect();
-    // Equal revenue is broken by id and then by position, so the unstable sort is deterministic.
-    order.par_sort_unstable_by(|&i, &j| revenue[j].1.cmp(&revenue[i].1).then_with(|| revenue[i].0.cmp(revenue[j].0)).then(i.cmp(&j)));
+    let amounts: Vec<i64> = revenue.iter().map(|r| r.1).collect();
+    tiers_by(&amounts, |i| revenue[i].0, opts)
+}
+
+/// [`tiers`] from a revenue column and the customer id of each position.
+fn tiers_by<'a>(revenue: &[i64], id: impl Fn(usize) -> &'a str + Sync, opts: &TierOptions) -> Vec<Tier> {
+    let total: i128 = revenue.par_iter().map(|&r| r.max(0) as i128).sum();
+    let tier_at = |before: i128, r: i128| {
+        if r <= 0 || total <= 0 {
+            return Tier::C;
+        }
+        let share = before as f64 / total as f64;
+        if share < opts.a_share {
+            Tier::A
+        } else if share < opts.a_share + opts.b_share {
+            Tier::B
+        } else {
+            Tier::C
+        }
+    };
+    // Revenue descending; equal revenue by id, then position (ids may repeat in `tiers`' input).
+    // Within a run of equal revenue the order only matters when a tier boundary falls inside it,
+    // so only such runs are sorted by id.
+    let mut order: Vec<(std::cmp::Reverse<i64>, u32)> = revenue.iter().enumerate().map(|(i, &r)| (std::cmp::Reverse(r), i as u32)).collect();
+    order.par_sort_unstable();
     let mut out = vec![Tier::C; revenue.len()];
     let mut before: i128 = 0;
-    for i in order {
-        let r = revenue[i].1.max(0) as i128;
-        if r > 0 && total > 0 {
-            let share = before as f64 / total as f64;
-            out[i] = if share < opts.a_share {
-                Tier::A
-            } else if share < opts.a_share + opts.b_share {
-                Tier::B
-            } else {
-                Tier::C
-            };
+    let mut i = 0;
+    while i < order.len() {
+        let j = i + order[i..].partition_point(|x| x.0 == order[i].0);
+        let r = order[i].0 .0.max(0) as i128;
+        let run = &mut order[i..j];
+        if tier_at(before, r) != tier_at(before + r * (run.len() as i128 - 1), r) {
+            run.sort_by(|a, b| id(a.1 as usize).cmp(id(b.1 as usize)).then(a.1.cmp(&b.1)));
         }
-        before += r;
+        for &(_, x) in run.iter() {
+            out[x as usize] = tier_at(before, r);
+            before += r;
+        }
+        i = j;
     }
     out
 }
@@ -264,24 +285,64 @@ pub fn typical_gap_days(times: &[Instant], workspace_gap: Option<f64>) -> Option
 
 /// Lifecycle state from the order times before `as_of` (non-empty, sorted), per the module docs.
 pub fn lifecycle_state(times: &[Instant], as_of: Instant, window_days: f64, workspace_gap: Option<f64>) -> Option<State> {
-    let last = *times.last()?;
-    let s = (as_of - last) as f64 / DAY as f64;
-    let g = typical_gap_days(times, workspace_gap).filter(|g| *g > 0.0);
-    let t = g.map_or(window_days, |g| (2.0 * g).min(window_days));
-    let last_gap = (times.len() >= 2).then(|| (times[times.len() - 1] - times[times.len() - 2]) as f64 / DAY as f64);
-    Some(if s > window_days {
-        State::Lost
-    } else if s > t {
-        State::Sleeping
-    } else if times.len() == 1 {
-        State::New
-    } else if last_gap.is_some_and(|lg| lg > t) {
-        State::Reactivated
-    } else if g.is_some_and(|g| s > g || last_gap.is_some_and(|lg| lg > 1.5 * g)) {
-        State::Passive
-    } else {
-        State::Active
-    })
+    (!times.is_empty()).then(|| Facts::of(times).state(as_of, window_days, workspace_gap))
+}
+
+/// What one customer's orders before as-of say, in one pass over their order times: everything
+/// the RFM scores, the lifecycle state, the silence flag and the lost test need.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Facts {
+    /// Orders before as-of (0: the customer is not scored).
+    pub orders: u32,
+    /// Distinct order instants (orders at the same instant are one visit).
+    pub visits: u32,
+    /// The last order's instant (meaningful when `orders > 0`).
+    pub last: Instant,
+    /// Seconds between the last two orders (`None` with fewer than two orders).
+    pub last_gap: Option<i64>,
+    /// Median of the positive gaps in days when there are at least two (≥ 3 visits).
+    pub own_gap: Option<f64>,
+}
+
+impl Facts {
+    /// The facts of order times (sorted, all before as-of).
+    pub fn of(times: &[Instant]) -> Facts {
+        let Some(&last) = times.last() else { return Facts::default() };
+        let visits = 1 + times.windows(2).filter(|w| w[1] > w[0]).count() as u32;
+        Facts {
+            orders: times.len() as u32,
+            visits,
+            last,
+            last_gap: (times.len() >= 2).then(|| last - times[times.len() - 2]),
+            own_gap: if visits >= 3 { median_gap_days_min(times, 2) } else { None },
+        }
+    }
+
+    /// The typical gap: their own, else the workspace's; `None` when unknown or zero.
+    pub fn typical_gap(&self, workspace_gap: Option<f64>) -> Option<f64> {
+        self.own_gap.or(workspace_gap).filter(|g| *g > 0.0)
+    }
+
+    /// Lifecycle state at `as_of` (the customer has orders before it), per the module docs.
+    pub fn state(&self, as_of: Instant, window_days: f64, workspace_gap: Option<f64>) -> State {
+        let s = (as_of - self.last) as f64 / DAY as f64;
+        let g = self.typical_gap(workspace_gap);
+        let t = g.map_or(window_days, |g| (2.0 * g).min(window_days));
+        let last_gap = self.last_gap.map(|lg| lg as f64 / DAY as f64);
+        if s > window_days {
+            State::Lost
+        } else if s > t {
+            State::Sleeping
+        } else if self.orders == 1 {
+            State::New
+        } else if last_gap.is_some_and(|lg| lg > t) {
+            State::Reactivated
+        } else if g.is_some_and(|g| s > g || last_gap.is_some_and(|lg| lg > 1.5 * g)) {
+            State::Passive
+        } else {
+            State::Active
+        }
+    }
 }
 
 /// Options of [`segment_customers`].
@@ -318,13 +379,16 @@ pub struct SegmentSummary {
     pub revenue_share: Option<f64>,
 }
 
-/// Per-customer figures the segments and the action queue both need, computed once: revenue
-/// before as-of, value tier (by customer index) and the workspace median gap.
+/// Per-customer figures the segments and the action queue both need, computed once in one
+/// parallel pass over the orders: revenue before as-of, [`Facts`], value tier (by customer index)
+/// and the workspace median gap.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Basis {
     pub as_of: Instant,
     /// Revenue before as-of per customer index, minor units.
     pub revenue: Vec<i64>,
+    /// Order facts before as-of per customer index.
+    pub facts: Vec<Facts>,
     /// Tier per customer index (customers without revenue are C).
     pub tier: Vec<Tier>,
     pub workspace_gap: Option<f64>,
@@ -332,10 +396,20 @@ pub struct Basis {
 
 impl Basis {
     pub fn new(log: &OrderLog, as_of: Instant, tier_opts: &TierOptions) -> Basis {
-        let revenue: Vec<i64> = (0..log.n_customers() as CustomerIdx).into_par_iter().map(|c| log.amounts_of(c)[..n_before(log, c, as_of)].iter().sum()).collect();
-        let named: Vec<(&str, i64)> = revenue.iter().enumerate().map(|(c, &r)| (log.customer_id(c as CustomerIdx), r)).collect();
-        let (tier, workspace_gap) = rayon::join(|| tiers(&named, tier_opts), || workspace_median_gap_days(log, as_of));
-        Basis { as_of, revenue, tier, workspace_gap }
+        let ((revenue, facts), workspace_gap) = rayon::join(
+            || {
+                (0..log.n_customers() as CustomerIdx)
+                    .into_par_iter()
+                    .map(|c| {
+                        let k = n_before(log, c, as_of);
+                        (log.amounts_of(c)[..k].iter().sum::<i64>(), Facts::of(&log.times_of(c)[..k]))
+                    })
+                    .unzip::<_, _, Vec<i64>, Vec<Facts>>()
+            },
+            || workspace_median_gap_days(log, as_of),
+        );
+        let tier = tiers_by(&revenue, |i| log.customer_id(i as CustomerIdx), tier_opts);
+        Basis { as_of, revenue, facts, tier, workspace_gap }
     }
 }
 
@@ -345,17 +419,38 @@ pub fn segment_customers(log: &OrderLog, opts: &SegmentOptions) -> Vec<CustomerS
 }
 
 /// [`segment_customers`] with the shared figures already computed (`basis` must be for the same
-/// as-of and tier options).
-pub fn segment_customers_with(log: &OrderLog, opts: &SegmentOptions, basis: &Basis) -> Vec<CustomerSegment> {
-    let rfm = crate::rfm::rfm(log, opts.as_of);
-    let wgap = basis.workspace_gap;
-    rfm.into_par_iter()
-        .map(|r| {
-            let tier = basis.tier[r.customer as usize];
-            let c: CustomerIdx = r.customer;
-            let times = &log.times_of(c)[..n_before(log, c, opts.as_of)];
-            let state = lifecycle_state(times, opts.as_of, opts.window_days as f64, wgap).unwrap_or(State::Lost);
-            CustomerSegment { segment: Segment::from_scores(r.recency_score, r.frequency_score, r.monetary_score), tier, state, rfm: r }
+/// as-of and tier options). RFM measures, scores and states come from the basis without another
+/// pass over the orders.
+pub fn segment_customers_with(_log: &OrderLog, opts: &SegmentOptions, basis: &Basis) -> Vec<CustomerSegment> {
+    let scored: Vec<CustomerIdx> = (0..basis.facts.len() as CustomerIdx).into_par_iter().filter(|&c| basis.facts[c as usize].orders > 0).collect();
+    let column = |f: &(dyn Fn(usize) -> i64 + Sync)| scored.par_iter().map(|&c| f(c as usize)).collect::<Vec<i64>>();
+    let recency = |c: usize| (opts.as_of - basis.facts[c].last).div_euclid(DAY);
+    // Recency: fewer days is better, so score the negated value.
+    let ((r, f), m) = rayon::join(
+        || rayon::join(|| quintile_scores(&column(&|c| -recency(c))), || quintile_scores(&column(&|c| basis.facts[c].orders as i64))),
+        || quintile_scores(&column(&|c| basis.revenue[c])),
+    );
+    let window = opts.window_days as f64;
+    scored
+        .par_iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let x = &basis.facts[c as usize];
+            let rfm = Rfm {
+                customer: c,
+                recency_days: recency(c as usize),
+                frequency: x.orders,
+                monetary: basis.revenue[c as usize],
+                recency_score: r[i],
+                frequency_score: f[i],
+                monetary_score: m[i],
+            };
+            CustomerSegment {
+                segment: Segment::from_scores(rfm.recency_score, rfm.frequency_score, rfm.monetary_score),
+                tier: basis.tier[c as usize],
+                state: x.state(opts.as_of, window, basis.workspace_gap),
+                rfm,
+            }
         })
         .collect()
 }
@@ -415,6 +510,9 @@ mod tests {
         // configurable: top 90% -> a and b in A, c (before 80%) too
         let t = tiers(&rev, &TierOptions { a_share: 0.9, b_share: 0.05 });
         assert_eq!(t, vec![Tier::A, Tier::A, Tier::C, Tier::A, Tier::B]);
+        // equal revenue across a tier boundary: by id
+        let same = [("d", 100), ("c", 100), ("b", 100), ("a", 100)];
+        assert_eq!(tiers(&same, &TierOptions::default()), vec![Tier::B, Tier::B, Tier::A, Tier::A]);
         assert_eq!(Tier::A.effort(), "personal call by the owner");
         assert_eq!(Tier::C.effort(), "template letter");
     }

@@ -3,12 +3,12 @@
 use crate::commands::analyze::{print, print_json, When};
 use crate::commands::segments::csv_field;
 use crate::Global;
-use holdfast_core::actions::{action_queue, OpenTask, QueueOptions};
-use holdfast_core::flags::{Activity, Event, EventKind, Feedback, FlagKind, Subscription};
+use holdfast_core::actions::{action_queue_top, action_queue_with, OpenTask, QueueOptions};
+use holdfast_core::flags::{Activity, Event, EventKind, Feedback, FlagKind, Severity, Subscription};
 use holdfast_store::NewTask;
 use std::collections::BTreeMap;
 use holdfast_core::nbo::{service_chains, NboOptions};
-use holdfast_core::segments::TierOptions;
+use holdfast_core::segments::{Basis, TierOptions};
 use holdfast_report::Table;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -53,12 +53,32 @@ pub struct Args {
     /// to-do list.
     #[arg(long)]
     pub include_lost: bool,
+    /// Raise only flags of at least this severity (low: every flag).
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = SeverityArg::Low)]
+    pub min_severity: SeverityArg,
     /// Print one JSON document instead of a table.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
     /// Print one CSV row per task instead of a table.
     #[arg(long)]
     pub csv: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+}
+
+impl SeverityArg {
+    fn severity(self) -> Severity {
+        match self {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -104,6 +124,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     opts.nbo.window_days = args.window;
     opts.window_days = args.inactivity_window;
     opts.include_lost = args.include_lost;
+    opts.min_severity = args.min_severity.severity();
     if let Some(path) = &args.customers {
         opts.owners = owners_from_file(path, &args.input, &cal)?;
     }
@@ -128,8 +149,17 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             }
         }
     }
+    let basis = Basis::new(&log, as_of, &opts.tiers);
     let chains = service_chains(&log, &NboOptions { window_days: args.window, ..NboOptions::new(as_of) });
-    let queue = action_queue(&log, activity.as_ref(), &chains, &opts);
+    // Every task is built when the store keeps them or when JSON/CSV lists them all; otherwise
+    // only the ones shown.
+    let limit = args.limit.unwrap_or(if args.json || args.csv { usize::MAX } else { 25 });
+    let (total, queue) = if db.is_some() || limit == usize::MAX {
+        let q = action_queue_with(&log, activity.as_ref(), &chains, &opts, &basis);
+        (q.len(), q)
+    } else {
+        action_queue_top(&log, activity.as_ref(), &chains, &opts, &basis, limit)
+    };
     if let Some(d) = &db {
         let new: Vec<NewTask> = queue
             .iter()
@@ -149,11 +179,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             eprintln!("store {}: {} new tasks opened; {} flags already had an open task", holdfast_store::redact_url(&g.db), up.created, open.len());
         }
     }
-    let total = queue.len();
     let k = log.currency().minor_per_major().max(1) as f64;
     let tasks: Vec<TaskOut> = queue
         .iter()
-        .take(args.limit.unwrap_or(if args.json || args.csv { usize::MAX } else { 25 }))
+        .take(limit)
         .map(|t| TaskOut {
             customer_id: &t.customer_id,
             owner: t.owner.as_deref(),

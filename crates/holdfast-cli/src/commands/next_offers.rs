@@ -78,7 +78,7 @@ struct ChainOut<'a> {
 struct OfferOut<'a> {
     customer_id: &'a str,
     product: &'a str,
-    reason: &'a str,
+    reason: String,
     kind: &'static str,
     confidence: Option<f64>,
     due: Option<String>,
@@ -131,9 +131,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         .iter()
         .take(args.limit.unwrap_or(if args.json || args.csv { usize::MAX } else { 25 }))
         .map(|o| OfferOut {
-            customer_id: &o.customer_id,
-            product: &o.product,
-            reason: &o.reason,
+            customer_id: o.customer_id(&log),
+            product: o.product(&log),
+            reason: o.reason(&log, &chains),
             kind: o.kind.as_str(),
             confidence: o.confidence,
             due: o.due.map(|d| cal.date(d).to_string()),
@@ -149,7 +149,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 o.kind,
                 o.confidence.map_or(String::new(), |c| format!("{c:.4}")),
                 o.due.as_deref().unwrap_or(""),
-                csv_field(o.reason)
+                csv_field(&o.reason)
             ));
         }
         return print(&text);
