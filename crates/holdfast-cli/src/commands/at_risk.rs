@@ -4,7 +4,7 @@ use crate::commands::analyze::{print, print_json, When};
 use crate::commands::segments::csv_field;
 use crate::Global;
 use holdfast_core::actions::{action_queue_top, action_queue_with, OpenTask, QueueOptions};
-use holdfast_core::flags::{Activity, Event, EventKind, Feedback, FlagKind, Severity, Subscription};
+use holdfast_core::flags::{FlagKind, Severity};
 use holdfast_store::NewTask;
 use std::collections::BTreeMap;
 use holdfast_core::nbo::{service_chains, NboOptions};
@@ -133,7 +133,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let mut activity = None;
     if let Some(d) = &db {
         let a = d.run(d.store.load_activity(d.ws.id, None))?;
-        activity = Some(to_core_activity(&a));
+        activity = Some(a.to_core());
         for c in d.run(d.store.customers(d.ws.id))? {
             if let Some(o) = c.owner.filter(|o| !o.trim().is_empty()) {
                 opts.owners.entry(c.external_id).or_insert(o);
@@ -262,30 +262,4 @@ fn owners_from_file(path: &std::path::Path, input: &crate::input::OrdersInput, c
     }
     anyhow::ensure!(!out.is_empty() || table.rows.is_empty(), "{} has no owner column (e.g. \"owner\" or \"manager\")", path.display());
     Ok(out)
-}
-
-/// The store's activity as the pure input of the activity flags. A `ticket_opened` event whose
-/// properties say `"sentiment": "negative"` (or `"negative": true`) is a negative ticket; an event's
-/// `product`, `addon` or `plan` property is its detail.
-fn to_core_activity(a: &holdfast_store::Activity) -> Activity {
-    let mut out = Activity::new();
-    for e in &a.events {
-        let p = &e.properties;
-        let mut kind = EventKind::parse(&e.kind);
-        let negative = p.get("sentiment").and_then(|v| v.as_str()).is_some_and(|s| s.eq_ignore_ascii_case("negative")) || p.get("negative").and_then(|v| v.as_bool()) == Some(true);
-        if kind == EventKind::Ticket && negative {
-            kind = EventKind::NegativeTicket;
-        }
-        let detail = ["product", "addon", "plan"].iter().find_map(|k| p.get(*k).and_then(|v| v.as_str())).map(str::to_string);
-        out.push_event(&e.customer, Event { kind, at: e.occurred_at, detail });
-    }
-    for f in &a.feedback {
-        if let Some(score) = f.score {
-            out.push_feedback(&f.customer, Feedback { at: f.responded_at, score });
-        }
-    }
-    for s in &a.subscriptions {
-        out.push_subscription(&s.customer, Subscription { plan: s.plan.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at });
-    }
-    out
 }
