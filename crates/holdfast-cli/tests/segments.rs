@@ -216,3 +216,71 @@ fn next_offers_needs_products() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no product column"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Four customers at as-of 2024-01-01: `drifting` (monthly for a year, silent 100 days: silence
+/// medium, frequency drop high), `gone` (the same, but silent 400 days: past the window, lost),
+/// `mild` (every 10 days, silent 21 days: silence 2.1×, low) and `fine` (ordered 5 days ago).
+fn drifting_file(dir: &std::path::Path) -> String {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut csv = String::from("order_id,customer_id,ordered_at,amount\n");
+    let mut add = |c: &str, days_before: i64, amount: &str| {
+        let n = csv.lines().count();
+        csv.push_str(&format!("o{n},{c},{},{amount}\n", as_of - chrono::Duration::days(days_before)));
+    };
+    for k in 0..13 {
+        add("drifting", 100 + 30 * k, "100.00");
+        add("gone", 400 + 30 * k, "500.00");
+    }
+    for k in 0..40 {
+        add("mild", 21 + 10 * k, "10.00");
+        add("fine", 5 + 10 * k, "10.00");
+    }
+    let path = dir.join("drifting.csv");
+    std::fs::write(&path, csv).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn at_risk_leaves_lost_customers_out_and_filters_by_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = drifting_file(dir.path());
+    let base = ["at-risk", "--orders", f.as_str(), "--as-of", "2024-01-01", "--json"];
+    let run = |extra: &[&str]| {
+        let v = json(&[&base[..], extra].concat());
+        let tasks: Vec<(String, Vec<(String, String)>)> = v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let flags = t["flags"].as_array().unwrap().iter().map(|f| (f["kind"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string())).collect();
+                (t["customer_id"].as_str().unwrap().to_string(), flags)
+            })
+            .collect();
+        assert_eq!(v["total_tasks"].as_u64().unwrap() as usize, tasks.len());
+        tasks
+    };
+    let ids = |t: &[(String, Vec<(String, String)>)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    // default: the lost customer is left out; highest stake first
+    let all = run(&[]);
+    assert_eq!(ids(&all), ["drifting", "mild"]);
+    let pair = |k: &str, s: &str| (k.to_string(), s.to_string());
+    assert_eq!(all[0].1, [pair("silence_beyond_rhythm", "medium"), pair("frequency_drop", "high")]);
+    assert_eq!(all[1].1, [pair("silence_beyond_rhythm", "low")]);
+    // asked for, or within a longer window, the lost customer comes first (largest stake)
+    assert_eq!(ids(&run(&["--include-lost"])), ["gone", "drifting", "mild"]);
+    assert_eq!(ids(&run(&["--inactivity-window", "500"])), ["gone", "drifting", "mild"]);
+    // minimum severity: low flags (and customers with only those) drop out
+    let medium = run(&["--min-severity", "medium"]);
+    assert_eq!(ids(&medium), ["drifting"]);
+    assert_eq!(medium[0].1.len(), 2);
+    let high = run(&["--min-severity", "high"]);
+    assert_eq!(high[0].1, [pair("frequency_drop", "high")]);
+    // --limit cuts the list, the total still counts every task
+    let v = json(&[&base[..], &["--limit", "1"]].concat());
+    assert_eq!((v["tasks"].as_array().unwrap().len(), v["total_tasks"].as_u64()), (1, Some(2)));
+    let out = holdfast(&["at-risk", "--orders", &f, "--as-of", "2024-01-01", "--limit", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 tasks, highest stake first, showing the first 1"), "{text}");
+    let out = holdfast(&["at-risk", "--orders", &f, "--as-of", "2024-01-01", "--csv"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+}

@@ -22,8 +22,18 @@
 //! - **lost customers** — last order more than the window W before as-of and no activity event
 //!   within W — get no task unless `include_lost` is set: they are past personal follow-up and
 //!   belong to a win-back campaign, and listing them would bury the customers still within reach.
+//! - **minimum severity**: flags below `min_severity` (default low: none) are not raised; a
+//!   customer left with no flag gets no task.
 //! - Order: stake descending, then customer id. Computed in parallel over customers; the result
 //!   does not depend on the number of threads.
+//!
+//! # Cost
+//!
+//! The order facts every customer needs (orders, last order, own median gap, revenue, tier) come
+//! from [`Basis`], computed once. A first pass over the customers only decides who has a new flag,
+//! stopping at the first one and writing no text; the tasks are then ranked by stake, and only the
+//! tasks returned are built ([`action_queue_top`] builds the first `k`). Explanations keep their
+//! numbers and are written when shown.
 
 use crate::flags::{activity_flags, order_flags, with_weight, Activity, Flag, FlagKind, Severity};
 use crate::nbo::{missed_flag, missed_severity, Bought, Chain, ChainIndex, NboOptions};

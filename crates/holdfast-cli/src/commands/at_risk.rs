@@ -235,7 +235,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         ]);
     }
     let shown = if tasks.len() < total { format!(", showing the first {}", tasks.len()) } else { String::new() };
-    print(&format!("Customers needing attention as of {as_of_s}: {total} tasks, highest stake first{shown}\n{}", table.to_text()))
+    let mut notes = String::new();
+    if !args.include_lost {
+        notes.push_str(&format!("Customers silent for more than {} days (lost) are left out: --include-lost lists them.\n", args.inactivity_window));
+    }
+    if matches!(args.min_severity, SeverityArg::Low) && total > tasks.len() {
+        notes.push_str("--min-severity medium or high keeps only the stronger signals.\n");
+    }
+    print(&format!("Customers needing attention as of {as_of_s}: {total} tasks, highest stake first{shown}\n{}{notes}", table.to_text()))
 }
 
 /// Owners by customer id from a customers file (read with the importer's customers spec).
