@@ -5,7 +5,7 @@
 //! purchase they drop out with probability `p ~ Beta(a, b)`. Also the engine of MBG/NBD
 //! ([`crate::mbgnbd`]), which differs only in allowing dropout at the first purchase.
 
-use crate::fit::{check_purchase_data, estimate, estimate_from, warm_sample, FitError, FitOptions, Fitted, Likelihood};
+use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::{hyp2f1, lse, rising_tables};
 use crate::summary::Compressed;
 use crate::PurchaseModel;
@@ -122,7 +122,7 @@ impl BgNbd {
     pub fn fit(data: &Compressed, opts: &FitOptions) -> Result<Fitted<BgNbd>, FitError> {
         check_purchase_data(data)?;
         let e = match warm_sample(data) {
-            Some(sub) => estimate_from(&NbdFamily::new(data, false), estimate(&NbdFamily::new(&sub, false), opts)?, opts)?,
+            Some(sub) => estimate_from(&NbdFamily::new(data, false), estimate_sample(&NbdFamily::new(&sub, false), opts)?, opts)?,
             None => estimate(&NbdFamily::new(data, false), opts)?,
         };
         let p = &e.params;

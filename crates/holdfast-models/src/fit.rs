@@ -2,7 +2,7 @@
 //! from several starting points, a convergence flag, an optional L2 penalizer, and errors instead
 //! of NaN when the data cannot identify a model.
 
-use crate::optim::{minimize, LbfgsOptions};
+use crate::optim::{minimize_from, LbfgsOptions};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -79,6 +79,8 @@ pub(crate) struct Estimate {
     pub converged: bool,
     pub iterations: usize,
     pub starts: usize,
+    /// The optimiser's curvature pairs at the estimate (see [`crate::optim::minimize_from`]).
+    pub pairs: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Data with more distinct rows than this are fitted in two steps: every start on a stratified
@@ -93,10 +95,18 @@ pub(crate) fn warm_sample(data: &crate::summary::Compressed) -> Option<crate::su
     (data.len() > WARM_ABOVE).then(|| data.thin(data.len().div_ceil(WARM_ROWS)))
 }
 
-/// Continues from `warm` (an estimate on a sample) on `lik`'s data; falls back to every start
-/// when that descent does not converge.
+/// Estimates on a sample made by [`warm_sample`]: the starts need not be polished there, since
+/// the full data continue from the best of them.
+pub(crate) fn estimate_sample<L: Likelihood>(lik: &L, opts: &FitOptions) -> Result<Estimate, FitError> {
+    let loose = FitOptions { lbfgs: LbfgsOptions { gtol: opts.lbfgs.gtol.max(1e-6), ..opts.lbfgs }, ..*opts };
+    estimate(lik, &loose)
+}
+
+/// Continues from `warm` (an estimate on a sample) on `lik`'s data, with the sample's curvature
+/// as the first inverse-Hessian approximation (the objective is a mean per customer, so the two
+/// are alike); falls back to every start when that descent does not converge.
 pub(crate) fn estimate_from<L: Likelihood>(lik: &L, warm: Estimate, opts: &FitOptions) -> Result<Estimate, FitError> {
-    let e = estimate_starts(lik, vec![warm.params], opts)?;
+    let e = estimate_starts(lik, vec![warm.params], opts, warm.pairs)?;
     if e.converged {
         return Ok(Estimate { iterations: e.iterations + warm.iterations, starts: warm.starts, ..e });
     }
@@ -135,10 +145,10 @@ pub(crate) fn par_sum<const K: usize>(n: usize, f: impl Fn(usize) -> (f64, [f64;
 }
 
 pub(crate) fn estimate<L: Likelihood>(lik: &L, opts: &FitOptions) -> Result<Estimate, FitError> {
-    estimate_starts(lik, lik.starts(), opts)
+    estimate_starts(lik, lik.starts(), opts, Vec::new())
 }
 
-fn estimate_starts<L: Likelihood>(lik: &L, starts: Vec<Vec<f64>>, opts: &FitOptions) -> Result<Estimate, FitError> {
+fn estimate_starts<L: Likelihood>(lik: &L, starts: Vec<Vec<f64>>, opts: &FitOptions, mut pairs: Vec<(Vec<f64>, Vec<f64>)>) -> Result<Estimate, FitError> {
     let n = L::PARAMS.len();
     let w = lik.customers();
     if !(w > 0.0) {
@@ -159,14 +169,14 @@ fn estimate_starts<L: Likelihood>(lik: &L, starts: Vec<Vec<f64>>, opts: &FitOpti
         }
         f
     };
-    let mut best: Option<(Vec<f64>, f64, bool, usize)> = None;
+    let mut best: Option<(Vec<f64>, f64, bool, Vec<(Vec<f64>, Vec<f64>)>)> = None;
     let mut tried = 0;
     let mut agreed = false;
     let mut total_iter = 0;
     for start in starts.into_iter().take(opts.max_starts.max(1)) {
         tried += 1;
         let phi0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
-        let m = minimize(objective, &phi0, &opts.lbfgs);
+        let m = minimize_from(objective, &phi0, &opts.lbfgs, std::mem::take(&mut pairs));
         total_iter += m.iterations;
         if !m.f.is_finite() {
             continue;
@@ -177,16 +187,16 @@ fn estimate_starts<L: Likelihood>(lik: &L, starts: Vec<Vec<f64>>, opts: &FitOpti
                 agreed = true;
             }
             if m.f < bf - tol || (m.f <= bf + tol && m.converged && !bc) {
-                best = Some((m.x, m.f, m.converged, m.iterations));
+                best = Some((m.x, m.f, m.converged, m.pairs));
             }
         } else {
-            best = Some((m.x, m.f, m.converged, m.iterations));
+            best = Some((m.x, m.f, m.converged, m.pairs));
         }
         if agreed {
             break;
         }
     }
-    let (phi, _, converged, _) = best.ok_or(FitError::NotFinite { model: L::NAME })?;
+    let (phi, _, converged, pairs) = best.ok_or(FitError::NotFinite { model: L::NAME })?;
     for (i, v) in phi.iter().enumerate() {
         if *v > 23.0 || *v < -23.0 {
             return Err(FitError::Unidentified {
@@ -203,7 +213,7 @@ fn estimate_starts<L: Likelihood>(lik: &L, starts: Vec<Vec<f64>>, opts: &FitOpti
     if !ll.is_finite() {
         return Err(FitError::NotFinite { model: L::NAME });
     }
-    Ok(Estimate { params, log_likelihood: ll, converged, iterations: total_iter, starts: tried })
+    Ok(Estimate { params, log_likelihood: ll, converged, iterations: total_iter, starts: tried, pairs })
 }
 
 /// Checks common to the purchase models: enough customers, some repeat buyers, some variety.

@@ -4,7 +4,7 @@
 //! certainly alive. The likelihood and predictions share the engine of [`crate::bgnbd`].
 
 use crate::bgnbd::{nbd_expected, nbd_p_alive, NbdFamily};
-use crate::fit::{check_purchase_data, estimate, estimate_from, warm_sample, FitError, FitOptions, Fitted};
+use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted};
 use crate::summary::Compressed;
 use crate::PurchaseModel;
 use serde::Serialize;
@@ -22,7 +22,7 @@ impl MbgNbd {
     pub fn fit(data: &Compressed, opts: &FitOptions) -> Result<Fitted<MbgNbd>, FitError> {
         check_purchase_data(data)?;
         let e = match warm_sample(data) {
-            Some(sub) => estimate_from(&NbdFamily::new(data, true), estimate(&NbdFamily::new(&sub, true), opts)?, opts)?,
+            Some(sub) => estimate_from(&NbdFamily::new(data, true), estimate_sample(&NbdFamily::new(&sub, true), opts)?, opts)?,
             None => estimate(&NbdFamily::new(data, true), opts)?,
         };
         let p = &e.params;

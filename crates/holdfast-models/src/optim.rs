@@ -28,11 +28,24 @@ pub struct Minimum {
     pub iterations: usize,
     pub evaluations: usize,
     pub converged: bool,
+    /// The curvature pairs `(s, y)` of the inverse-Hessian approximation at the end, to continue a
+    /// related minimisation from (see [`minimize_from`]).
+    pub pairs: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Minimises `f` from `x0`. `f(x, grad)` returns the value and fills the gradient; a non-finite
 /// value means "outside the domain" and makes the line search step back.
-pub fn minimize<F>(mut f: F, x0: &[f64], opts: &LbfgsOptions) -> Minimum
+pub fn minimize<F>(f: F, x0: &[f64], opts: &LbfgsOptions) -> Minimum
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    minimize_from(f, x0, opts, Vec::new())
+}
+
+/// Like [`minimize`], with the inverse-Hessian approximation started from `pairs` (those of a
+/// minimisation of a similar function, such as the same likelihood on a sample), so the first
+/// steps are already close to Newton steps.
+pub fn minimize_from<F>(mut f: F, x0: &[f64], opts: &LbfgsOptions, pairs: Vec<(Vec<f64>, Vec<f64>)>) -> Minimum
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
 {
@@ -43,11 +56,16 @@ where
     let mut fx = f(&x, &mut g);
     let max_abs = |v: &[f64]| v.iter().fold(0.0f64, |m, a| m.max(a.abs()));
     if !fx.is_finite() || g.iter().any(|v| !v.is_finite()) {
-        return Minimum { x, f: fx, grad_max: f64::INFINITY, iterations: 0, evaluations: evals, converged: false };
+        return Minimum { x, f: fx, grad_max: f64::INFINITY, iterations: 0, evaluations: evals, converged: false, pairs };
     }
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
     let mut rho_hist: Vec<f64> = Vec::new();
+    for (s, y) in pairs.into_iter().filter(|(s, y)| s.len() == n && y.len() == n && dot(s, y) > 1e-300).take(opts.memory) {
+        rho_hist.push(1.0 / dot(&s, &y));
+        s_hist.push(s);
+        y_hist.push(y);
+    }
     let mut stall = 0;
     let mut no_descent = false;
     let mut it = 0;
@@ -83,6 +101,11 @@ where
             let scale = 1.0 / max_abs(&g).max(1.0);
             d = g.iter().map(|v| -v * scale).collect();
             dg = dot(&d, &g);
+        }
+        // The decrease this step can bring is below the rounding of f: nothing more to gain.
+        if -dg < 8.0 * f64::EPSILON * fx.abs() && max_abs(&g) <= 1e-5 {
+            no_descent = true;
+            break;
         }
         // Keep steps on the log-parameter scale moderate.
         let dmax = max_abs(&d);
@@ -135,7 +158,8 @@ where
     // Stalled at machine precision with a small gradient also counts as converged: on large data
     // the summed objective's rounding is reached before the gradient gets below `gtol`.
     let converged = grad_max <= opts.gtol || (grad_max <= 1e-5 && (stall >= 3 || no_descent));
-    Minimum { x, f: fx, grad_max, iterations: it, evaluations: evals, converged }
+    let pairs = s_hist.into_iter().zip(y_hist).collect();
+    Minimum { x, f: fx, grad_max, iterations: it, evaluations: evals, converged, pairs }
 }
 
 type Trial = (f64, f64, Vec<f64>, Vec<f64>);

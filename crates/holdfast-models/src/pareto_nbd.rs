@@ -16,7 +16,7 @@
 //! and never exceed `zⁿ`; everything else is kept on the log scale and combined by log-sum-exp.
 //! Gradients come from differentiating the same series term by term.
 
-use crate::fit::{check_purchase_data, estimate, estimate_from, warm_sample, FitError, FitOptions, Fitted, Likelihood};
+use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::{lse, rising_tables};
 use crate::summary::Compressed;
 use crate::PurchaseModel;
@@ -424,7 +424,7 @@ impl ParetoNbd {
     pub fn fit(data: &Compressed, opts: &FitOptions) -> Result<Fitted<ParetoNbd>, FitError> {
         check_purchase_data(data)?;
         let e = match warm_sample(data) {
-            Some(sub) => estimate_from(&Lik::new(data), estimate(&Lik::new(&sub), opts)?, opts)?,
+            Some(sub) => estimate_from(&Lik::new(data), estimate_sample(&Lik::new(&sub), opts)?, opts)?,
             None => estimate(&Lik::new(data), opts)?,
         };
         let p = &e.params;
