@@ -35,14 +35,14 @@ impl BgBbData {
         let (fx, fr, fn_) = (t.require("frequency", &["frequency", "x"])?, t.require("recency", &["recency", "t_x"])?, t.require("periods", &["periods", "n"])?);
         let fw = t.find(&["weights", "weight", "count"]);
         let mut d = BgBbData::default();
-        for (line, f) in &t.rows {
-            let (x, tx, n) = (t.count(*line, f, fx)?, t.count(*line, f, fr)?, t.count(*line, f, fn_)?);
+        for (line, f) in t.rows() {
+            let (x, tx, n) = (t.count(line, f, fx)?, t.count(line, f, fr)?, t.count(line, f, fn_)?);
             let w = match fw {
-                Some(k) => t.number(*line, f, k, "a weight ≥ 0")?,
+                Some(k) => t.number(line, f, k, "a weight ≥ 0")?,
                 None => 1.0,
             };
             if x > tx || tx > n || (x > 0 && tx == 0) || (x == 0 && tx != 0) || w < 0.0 {
-                return Err(CsvError::BadRow { line: *line, message: format!("need x ≤ recency ≤ periods, recency 0 exactly when x is 0, weight ≥ 0 (got x={x}, recency={tx}, periods={n}, weight={w})") });
+                return Err(CsvError::BadRow { line, message: format!("need x ≤ recency ≤ periods, recency 0 exactly when x is 0, weight ≥ 0 (got x={x}, recency={tx}, periods={n}, weight={w})") });
             }
             d.x.push(x);
             d.t_x.push(tx);

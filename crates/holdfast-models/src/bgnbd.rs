@@ -6,8 +6,8 @@
 //! ([`crate::mbgnbd`]), which differs only in allowing dropout at the first purchase.
 
 use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted, Likelihood};
-use crate::special::{hyp2f1, lse, rising_tables};
-use crate::summary::Compressed;
+use crate::special::{hyp2f1, rising_tables};
+use crate::summary::{Compressed, TimeTable};
 use crate::PurchaseModel;
 use serde::Serialize;
 
@@ -25,11 +25,12 @@ pub(crate) struct NbdFamily<'a> {
     pub data: &'a Compressed,
     pub modified: bool,
     max_x: usize,
+    times: TimeTable,
 }
 
 impl<'a> NbdFamily<'a> {
     pub fn new(data: &'a Compressed, modified: bool) -> Self {
-        NbdFamily { data, modified, max_x: data.max_x() as usize }
+        NbdFamily { data, modified, max_x: data.max_x() as usize, times: TimeTable::new(data) }
     }
 
     /// Summed weighted log-likelihood and gradient with respect to `(r, α, a, b)`.
@@ -50,23 +51,28 @@ impl<'a> NbdFamily<'a> {
         rising_tables(a + b, self.max_x + sh, &mut ln_ab, &mut ps_ab);
         let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
         let d = self.data;
+        let la = self.times.ln_plus(alpha);
+        // ln(b + x − 1 + sh) for every x that has the A₄ term.
+        let ln_bden: Vec<f64> = (0..=self.max_x).map(|x| (b + x as f64 - 1.0 + sh as f64).ln()).collect();
         let (ll, [gr, gal, ga, gb]) = crate::fit::par_sum(d.len(), |i| {
             let (x, tx, t, w) = (d.x[i] as usize, d.t_x[i], d.t[i], d.weight[i]);
             let xf = x as f64;
             let a1 = ln_r[x] + r * ln_alpha;
             let a2 = ln_b[x + sh] - ln_ab[x + sh];
-            let l_t = (alpha + t).ln();
+            let l_t = la[self.times.at_t[i] as usize];
             let a3 = -(r + xf) * l_t;
             let mut li = a1 + a2;
             let (w3, w4, l_tx, bden);
             if x > 0 || self.modified {
                 bden = b + xf - 1.0 + sh as f64;
-                l_tx = (alpha + tx).ln();
-                let a4 = ln_a - bden.ln() - (r + xf) * l_tx;
-                let l = lse(a3, a4);
-                li += l;
-                w3 = (a3 - l).exp();
-                w4 = (a4 - l).exp();
+                l_tx = la[self.times.at_tx[i] as usize];
+                let a4 = ln_a - ln_bden[x] - (r + xf) * l_tx;
+                // ln(e^{A₃} + e^{A₄}) and the two shares, with one exponential.
+                let dd = a4 - a3;
+                let q = (-dd.abs()).exp();
+                li += a3.max(a4) + q.ln_1p();
+                let (big, small) = (1.0 / (1.0 + q), q / (1.0 + q));
+                (w3, w4) = if dd <= 0.0 { (big, small) } else { (small, big) };
             } else {
                 li += a3;
                 (w3, w4, l_tx, bden) = (1.0, 0.0, 0.0, 1.0);
@@ -143,11 +149,12 @@ impl BgNbd {
     }
 }
 
-/// `E[X(t) | x, t_x, T]` for the NBD family: FHL (2005) eq. (10) (BG/NBD), Batislam et al.
-/// (2007) eq. (9) (MBG/NBD). The hypergeometric term `((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x; a+b+x−1; z)`
-/// is evaluated in its Euler-transformed form `(1−z)^{a−1} ₂F₁(a+b−1−r, a−1; a+b+x−1; z)`
+/// Expected purchases in `(T, T+t]` of a customer alive at `T`: the numerator of FHL (2005)
+/// eq. (10) (BG/NBD) and Batislam et al. (2007) eq. (9) (MBG/NBD), whose denominators are
+/// `1/P(alive)`. The hypergeometric term `((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x; a+b+x−1; z)` is
+/// evaluated in its Euler-transformed form `(1−z)^{a−1} ₂F₁(a+b−1−r, a−1; a+b+x−1; z)`
 /// (Abramowitz & Stegun 15.3.3), `z = t/(α+T+t)`, whose series stays bounded for large `x`.
-pub(crate) fn nbd_expected(r: f64, alpha: f64, a: f64, b: f64, modified: bool, t: f64, x: f64, tx: f64, age: f64) -> f64 {
+pub(crate) fn nbd_if_alive(r: f64, alpha: f64, a: f64, b: f64, modified: bool, t: f64, x: f64, age: f64) -> f64 {
     if !(t > 0.0) {
         return 0.0;
     }
@@ -158,8 +165,7 @@ pub(crate) fn nbd_expected(r: f64, alpha: f64, a: f64, b: f64, modified: bool, t
     let Some(f) = hyp2f1(a + b - 1.0 + sh - r, a - 1.0, c, z) else {
         return f64::NAN;
     };
-    let num = c / (a - 1.0) * (1.0 - ((a - 1.0) * (1.0 - z).ln()).exp() * f);
-    num * nbd_p_alive(r, alpha, a, b, modified, x, tx, age)
+    c / (a - 1.0) * (1.0 - ((a - 1.0) * (1.0 - z).ln()).exp() * f)
 }
 
 /// `P(alive | x, t_x, T)`: FHL (2005) eq. (13) (1 when `x = 0`); Batislam et al. (2007) for MBG.
@@ -182,7 +188,7 @@ impl PurchaseModel for BgNbd {
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         nbd_p_alive(self.r, self.alpha, self.a, self.b, false, x, t_x, t)
     }
-    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
-        nbd_expected(self.r, self.alpha, self.a, self.b, false, horizon, x, t_x, t)
+    fn purchases_if_alive(&self, horizon: f64, x: f64, t: f64) -> f64 {
+        nbd_if_alive(self.r, self.alpha, self.a, self.b, false, horizon, x, t)
     }
 }

@@ -40,46 +40,41 @@ pub struct CustomerPrediction {
     pub clv: Option<f64>,
 }
 
-/// Predicts for one customer.
-pub fn predict_one(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &RfmRow, unit_per_month: f64, opts: &PredictOptions) -> CustomerPrediction {
-    let (x, tx, t) = (row.frequency as f64, row.recency, row.t);
+/// The horizons at which a customer's expectation is needed: the end of each month up to the
+/// horizon (the last one cut at the horizon), so the last value is the horizon's.
+fn month_ends(unit_per_month: f64, opts: &PredictOptions) -> Vec<f64> {
     let horizon = opts.horizon_months * unit_per_month;
-    let e = |h: f64| model.expected_purchases(h, x, tx, t);
-    let expected = e(horizon);
+    let months = opts.horizon_months.ceil().max(1.0) as usize;
+    (1..=months).map(|i| ((i as f64) * unit_per_month).min(horizon)).collect()
+}
+
+/// One customer's predictions from `P(alive)` and the expected purchases if alive at each of
+/// `ends` (`if_alive[i]` over `(T, T + ends[i]]`).
+fn from_parts(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &RfmRow, p_alive: f64, ends: &[f64], if_alive: &[f64], opts: &PredictOptions) -> CustomerPrediction {
+    let (x, t) = (row.frequency as f64, row.t);
+    let expected = p_alive * if_alive.last().copied().unwrap_or(0.0);
+    // The first month end by which one purchase is expected, then the time within that month.
     let next = if expected >= 1.0 {
-        // E is increasing in the horizon: bisect for E(h) = 1.
-        let (mut lo, mut hi) = (0.0, horizon);
-        for _ in 0..40 {
-            let mid = 0.5 * (lo + hi);
-            if e(mid) >= 1.0 {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-            if hi - lo < 1e-4 * horizon {
-                break;
-            }
-        }
-        Some(hi)
+        let k = if_alive.iter().position(|e| p_alive * e >= 1.0).unwrap_or(ends.len() - 1);
+        let lo = if k == 0 { (0.0, 0.0) } else { (ends[k - 1], p_alive * if_alive[k - 1]) };
+        Some(model.time_to_purchases(1.0, p_alive, x, t, lo, (ends[k], p_alive * if_alive[k])))
     } else {
         None
     };
     let aov = spend.and_then(|g| g.expected_aov(row.frequency, row.monetary_value));
     let clv = aov.map(|m| {
-        let months = opts.horizon_months.ceil().max(0.0) as usize;
         let mut prev = 0.0;
         let mut v = 0.0;
-        for i in 1..=months {
-            let h = ((i as f64) * unit_per_month).min(horizon);
-            let cur = e(h);
-            v += (cur - prev) * m / (1.0 + opts.discount_monthly).powi(i as i32);
+        for (i, e) in if_alive.iter().enumerate() {
+            let cur = p_alive * e;
+            v += (cur - prev) * m / (1.0 + opts.discount_monthly).powi(i as i32 + 1);
             prev = cur;
         }
         v
     });
     let finite = |v: f64| if v.is_finite() { v } else { f64::NAN };
     CustomerPrediction {
-        p_alive: finite(model.p_alive(x, tx, t)),
+        p_alive: finite(p_alive),
         expected_purchases: finite(expected),
         expected_next_order_in: next.filter(|v| v.is_finite()),
         expected_aov: aov,
@@ -87,9 +82,42 @@ pub fn predict_one(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &
     }
 }
 
-/// Predicts for every customer of a summary, in order.
+/// Predicts for one customer.
+pub fn predict_one(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &RfmRow, unit_per_month: f64, opts: &PredictOptions) -> CustomerPrediction {
+    let (x, tx, t) = (row.frequency as f64, row.recency, row.t);
+    let ends = month_ends(unit_per_month, opts);
+    let if_alive: Vec<f64> = ends.iter().map(|&h| model.purchases_if_alive(h, x, t)).collect();
+    from_parts(model, spend, row, model.p_alive(x, tx, t), &ends, &if_alive, opts)
+}
+
+/// Predicts for every customer of a summary, in order. The work is shared: `P(alive)` once per
+/// distinct `(x, t_x, T)` (by the model's batch method), the expectations if alive once per
+/// distinct `(x, T)` and month end, and only the time of the next order per customer.
 pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, summary: &Summary, opts: &PredictOptions) -> Vec<CustomerPrediction> {
-    let per_month = summary.unit.per_month();
     use rayon::prelude::*;
-    summary.rows.par_iter().map(|r| predict_one(model, spend, r, per_month, opts)).collect()
+    let ends = month_ends(summary.unit.per_month(), opts);
+    let (rows, row_of) = summary.compress_indexed();
+    let p_alive = model.p_alive_rows(&rows);
+    // Distinct (x, T) in order of first appearance among the compressed rows (sorted by x, t_x, T).
+    let mut key_of: std::collections::HashMap<(u32, u64), u32> = std::collections::HashMap::with_capacity(rows.len());
+    let mut keys: Vec<(u32, f64)> = Vec::new();
+    let xt_of: Vec<u32> = (0..rows.len())
+        .map(|i| {
+            *key_of.entry((rows.x[i], rows.t[i].to_bits())).or_insert_with(|| {
+                keys.push((rows.x[i], rows.t[i]));
+                (keys.len() - 1) as u32
+            })
+        })
+        .collect();
+    let n = ends.len();
+    let if_alive: Vec<f64> = keys.par_iter().flat_map_iter(|&(x, t)| ends.iter().map(move |&h| model.purchases_if_alive(h, x as f64, t))).collect();
+    summary
+        .rows
+        .par_iter()
+        .zip(&row_of)
+        .map(|(r, &i)| {
+            let k = xt_of[i as usize] as usize;
+            from_parts(model, spend, r, p_alive[i as usize], &ends, &if_alive[k * n..(k + 1) * n], opts)
+        })
+        .collect()
 }

@@ -18,25 +18,46 @@ pub enum CsvError {
     NoRows,
 }
 
-/// A parsed table: header names (lower-cased, trimmed) and rows of raw fields with line numbers.
+/// A parsed table: header names (lower-cased, trimmed) and rows of raw fields with line numbers,
+/// the fields of all rows in one vector (a summary has one row per customer).
 pub(crate) struct Table<'a> {
     pub header: Vec<String>,
-    pub rows: Vec<(usize, Vec<&'a str>)>,
+    fields: Vec<&'a str>,
+    /// Per row: line number and the end of its fields in `fields`.
+    ends: Vec<(usize, usize)>,
 }
 
 pub(crate) fn parse<'a>(text: &'a str, expected: &str) -> Result<Table<'a>, CsvError> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, head) = lines.next().ok_or_else(|| CsvError::Empty { expected: expected.to_string() })?;
-    let header = head
+    let header: Vec<String> = head
         .trim_start_matches('\u{feff}')
         .split(',')
         .map(|h| h.trim().trim_matches('"').trim().to_ascii_lowercase())
         .collect();
-    let rows = lines.map(|(i, l)| (i + 1, l.split(',').map(|f| f.trim().trim_matches('"').trim()).collect())).collect();
-    Ok(Table { header, rows })
+    let mut fields = Vec::with_capacity(text.len() / 8);
+    let mut ends = Vec::with_capacity(text.len() / (8 * header.len().max(1)));
+    for (i, l) in lines {
+        fields.extend(l.split(',').map(|f| f.trim().trim_matches('"').trim()));
+        ends.push((i + 1, fields.len()));
+    }
+    Ok(Table { header, fields, ends })
 }
 
-impl Table<'_> {
+impl<'a> Table<'a> {
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The data rows: line number and fields.
+    pub fn rows(&self) -> impl Iterator<Item = (usize, &[&'a str])> + '_ {
+        self.ends.iter().enumerate().map(|(k, &(line, end))| {
+            let start = if k == 0 { 0 } else { self.ends[k - 1].1 };
+            (line, &self.fields[start..end])
+        })
+    }
+
     /// Index of the first header matching one of `names`.
     pub fn find(&self, names: &[&str]) -> Option<usize> {
         names.iter().find_map(|n| self.header.iter().position(|h| h == &n.to_ascii_lowercase()))

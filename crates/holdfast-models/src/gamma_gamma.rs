@@ -6,7 +6,7 @@
 //! spend is independent of purchase frequency; [`SpendFit::frequency_spend_correlation`] reports the
 //! correlation so users can judge that assumption.
 
-use crate::fit::{estimate, FitError, FitOptions, Fitted, Likelihood};
+use crate::fit::{estimate, estimate_from, estimate_sample, FitError, FitOptions, Fitted, Likelihood, WARM_ABOVE, WARM_ROWS};
 use crate::special::{digamma, ln_gamma};
 use serde::Serialize;
 
@@ -53,6 +53,16 @@ impl Lik {
         l.max_x = l.x.iter().copied().max().unwrap_or(0) as usize;
         l
     }
+
+    /// Every `k`-th row with its weight times `k` (rows are sorted by `(x, m̄)`): a stratified
+    /// sample to warm-start on, as [`Compressed::thin`](crate::summary::Compressed::thin).
+    fn thin(&self, k: usize) -> Lik {
+        let k = k.max(1);
+        let pick = |v: &[f64]| v.iter().step_by(k).copied().collect::<Vec<f64>>();
+        let x: Vec<u32> = self.x.iter().step_by(k).copied().collect();
+        let max_x = x.iter().copied().max().unwrap_or(0) as usize;
+        Lik { x, m: pick(&self.m), ln_m: pick(&self.ln_m), w: self.w.iter().step_by(k).map(|w| w * k as f64).collect(), max_x }
+    }
 }
 
 impl Likelihood for Lik {
@@ -74,23 +84,21 @@ impl Likelihood for Lik {
             }
         }
         let (lgq, psq, lnv) = (ln_gamma(q), digamma(q), v.ln());
-        let (mut ll, mut gp, mut gq, mut gv) = (0.0, 0.0, 0.0, 0.0);
-        for i in 0..self.x.len() {
+        let ln_x: Vec<f64> = (0..=self.max_x).map(|x| (x as f64).ln()).collect();
+        let (ll, grad) = crate::fit::par_sum(self.x.len(), |i| {
             let xf = self.x[i] as f64;
             let (lg, ps_pxq, ps_px) = tab[self.x[i] as usize];
             let px = pp * xf;
-            let lnx = xf.ln();
+            let lnx = ln_x[self.x[i] as usize];
             let den = xf * self.m[i] + v;
             let lden = den.ln();
             let w = self.w[i];
-            ll += w * (lg - lgq + q * lnv + (px - 1.0) * self.ln_m[i] + px * lnx - (px + q) * lden);
-            gp += w * xf * (ps_pxq - ps_px + self.ln_m[i] + lnx - lden);
-            gq += w * (ps_pxq - psq + lnv - lden);
-            gv += w * (q / v - (px + q) / den);
-        }
-        g[0] = gp;
-        g[1] = gq;
-        g[2] = gv;
+            (
+                w * (lg - lgq + q * lnv + (px - 1.0) * self.ln_m[i] + px * lnx - (px + q) * lden),
+                [w * xf * (ps_pxq - ps_px + self.ln_m[i] + lnx - lden), w * (ps_pxq - psq + lnv - lden), w * (q / v - (px + q) / den)],
+            )
+        });
+        g[..3].copy_from_slice(&grad);
         ll
     }
     fn customers(&self) -> f64 {
@@ -122,7 +130,11 @@ impl GammaGamma {
         if lik.x.len() == 1 {
             return Err(FitError::AllIdentical);
         }
-        let e = estimate(&lik, opts)?;
+        let e = if lik.x.len() > WARM_ABOVE {
+            estimate_from(&lik, estimate_sample(&lik.thin(lik.x.len().div_ceil(WARM_ROWS)), opts)?, opts)?
+        } else {
+            estimate(&lik, opts)?
+        };
         let p = &e.params;
         let fit = Fitted {
             model: GammaGamma { p: p[0], q: p[1], v: p[2] },

@@ -62,7 +62,60 @@ pub trait PurchaseModel: Sync {
     fn params(&self) -> Vec<(&'static str, f64)>;
     /// Probability the customer is still alive at `T`.
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64;
+    /// Expected purchases in `(T, T + horizon]` of a customer who is alive at `T` (does not
+    /// depend on `t_x`). Every model here factors its conditional expectation as
+    /// `E[Y(horizon) | x, t_x, T] = P(alive) · purchases_if_alive(horizon, x, T)`.
+    fn purchases_if_alive(&self, horizon: f64, x: f64, t: f64) -> f64;
     /// Expected purchases in `(T, T + horizon]`. At `x = t_x = T = 0` this is the expected
     /// number of repeat purchases in the first `horizon` after a first purchase, `E[X(t)]`.
-    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64;
+    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        if !(horizon > 0.0) {
+            return 0.0;
+        }
+        self.p_alive(x, t_x, t) * self.purchases_if_alive(horizon, x, t)
+    }
+    /// `P(alive)` of every row of `data`, in order. Models whose `P(alive)` shares work between
+    /// rows override it.
+    fn p_alive_rows(&self, data: &Compressed) -> Vec<f64> {
+        use rayon::prelude::*;
+        (0..data.len()).into_par_iter().map(|i| self.p_alive(data.x[i] as f64, data.t_x[i], data.t[i])).collect()
+    }
+    /// The time `h` in `(lo, hi]` at which `p_alive · purchases_if_alive(h, x, T)` reaches
+    /// `target`, given that it is below at `lo` and reached at `hi` (the expectation grows with
+    /// `h`). By default the Illinois variant of regula falsi to `1e-9 · hi`; models with a closed
+    /// form override it.
+    fn time_to_purchases(&self, target: f64, p_alive: f64, x: f64, t: f64, lo: (f64, f64), hi: (f64, f64)) -> f64 {
+        let f = |h: f64| p_alive * self.purchases_if_alive(h, x, t) - target;
+        let (mut a, mut fa) = (lo.0, lo.1 - target);
+        let (mut b, mut fb) = (hi.0, hi.1 - target);
+        let mut side = 0;
+        for _ in 0..100 {
+            if !(fb - fa > 0.0) || b - a <= 1e-9 * hi.0 {
+                break;
+            }
+            let c = b - fb * (b - a) / (fb - fa);
+            let c = if c > a && c < b { c } else { 0.5 * (a + b) };
+            let fc = f(c);
+            if !fc.is_finite() {
+                break;
+            }
+            if fc >= 0.0 {
+                (b, fb) = (c, fc);
+                if side == 1 {
+                    fa *= 0.5;
+                }
+                side = 1;
+            } else {
+                (a, fa) = (c, fc);
+                if side == -1 {
+                    fb *= 0.5;
+                }
+                side = -1;
+            }
+            if fc.abs() <= 1e-13 * target.abs() {
+                return c;
+            }
+        }
+        b
+    }
 }

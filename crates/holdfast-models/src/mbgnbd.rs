@@ -3,7 +3,7 @@
 //! also drop out right after the first purchase, so a customer with no repeat purchase is not
 //! certainly alive. The likelihood and predictions share the engine of [`crate::bgnbd`].
 
-use crate::bgnbd::{nbd_expected, nbd_p_alive, NbdFamily};
+use crate::bgnbd::{nbd_if_alive, nbd_p_alive, NbdFamily};
 use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted};
 use crate::summary::Compressed;
 use crate::PurchaseModel;
@@ -53,7 +53,7 @@ impl PurchaseModel for MbgNbd {
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         nbd_p_alive(self.r, self.alpha, self.a, self.b, true, x, t_x, t)
     }
-    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
-        nbd_expected(self.r, self.alpha, self.a, self.b, true, horizon, x, t_x, t)
+    fn purchases_if_alive(&self, horizon: f64, x: f64, t: f64) -> f64 {
+        nbd_if_alive(self.r, self.alpha, self.a, self.b, true, horizon, x, t)
     }
 }

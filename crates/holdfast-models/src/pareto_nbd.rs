@@ -17,8 +17,8 @@
 //! Gradients come from differentiating the same series term by term.
 
 use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted, Likelihood};
-use crate::special::{lse, rising_tables};
-use crate::summary::Compressed;
+use crate::special::rising_tables;
+use crate::summary::{Compressed, TimeTable};
 use crate::PurchaseModel;
 use serde::Serialize;
 
@@ -92,15 +92,34 @@ fn ln_tail(r: f64, alpha: f64, s: f64, beta: f64, x: f64, y: f64) -> (f64, [f64;
 /// `ln G` and its gradient at one point: a tail of the likelihood's integral.
 type Tail = (f64, [f64; 4]);
 
-/// Per-row log-likelihood pieces: `(ln L, gradient, P(alive))`, with `ln Γ(r+x) − ln Γ(r)` and
-/// `ψ(r+x) − ψ(r)` supplied by the caller, and the tails `G(t_x)`, `G(T)` from `tails` (called
-/// only when `T > t_x`).
-fn row(p: [f64; 4], x: f64, tx: f64, age: f64, ln_rx: f64, ps_rx: f64, tails: impl FnOnce() -> (Tail, Tail)) -> (f64, [f64; 4], f64) {
-    let [r, alpha, s, beta] = p;
-    let (l_at, l_bt) = ((alpha + age).ln(), (beta + age).ln());
+/// The parameters with the logs every row uses.
+#[derive(Clone, Copy)]
+struct Params {
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+    ln_alpha: f64,
+    ln_beta: f64,
+    ln_s: f64,
+}
+
+impl Params {
+    fn new([r, alpha, s, beta]: [f64; 4]) -> Params {
+        Params { r, alpha, s, beta, ln_alpha: alpha.ln(), ln_beta: beta.ln(), ln_s: s.ln() }
+    }
+}
+
+/// Per-row log-likelihood pieces: `(ln L, gradient, P(alive))`, with `ln(α+T)`, `ln(β+T)`,
+/// `ln Γ(r+x) − ln Γ(r)` and `ψ(r+x) − ψ(r)` supplied by the caller, and the tails `G(t_x)`,
+/// `G(T)` from `tails` (called only when `T > t_x`).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn row(p: &Params, x: f64, tx: f64, age: f64, l_at: f64, l_bt: f64, ln_rx: f64, ps_rx: f64, tails: impl FnOnce() -> (Tail, Tail)) -> (f64, [f64; 4], f64) {
+    let Params { r, alpha, s, beta, ln_alpha, ln_beta, ln_s } = *p;
     let l1 = -(r + x) * l_at - s * l_bt;
-    let head = ln_rx + r * alpha.ln() + s * beta.ln();
-    let mut g = [ps_rx + alpha.ln(), r / alpha, beta.ln(), s / beta];
+    let head = ln_rx + r * ln_alpha + s * ln_beta;
+    let mut g = [ps_rx + ln_alpha, r / alpha, ln_beta, s / beta];
     if !(age > tx) {
         g[0] -= l_at;
         g[1] -= (r + x) / (alpha + age);
@@ -110,12 +129,18 @@ fn row(p: [f64; 4], x: f64, tx: f64, age: f64, ln_rx: f64, ps_rx: f64, tails: im
     }
     let ((gx, dgx), (gt, dgt)) = tails();
     let delta = (gt - gx).min(0.0);
-    let one_minus = -delta.exp_m1(); // 1 − e^δ
-    let ln_d = gx + one_minus.ln();
-    let l2 = s.ln() + ln_d;
-    let l = lse(l1, l2);
-    let (w1, w2) = ((l1 - l).exp(), (l2 - l).exp());
-    let e = delta.exp();
+    let em1 = delta.exp_m1();
+    let (one_minus, e) = (-em1, 1.0 + em1); // 1 − e^δ, e^δ
+    let l2 = ln_s + gx + one_minus.ln();
+    // ln(e^{l1} + e^{l2}) and the two shares, with one exponential.
+    let d = l2 - l1;
+    let (l, w1, w2) = if d <= 0.0 {
+        let q = d.exp();
+        (l1 + q.ln_1p(), 1.0 / (1.0 + q), q / (1.0 + q))
+    } else {
+        let q = (-d).exp();
+        (l2 + q.ln_1p(), q / (1.0 + q), 1.0 / (1.0 + q))
+    };
     let mut dlnd = [0.0; 4];
     if w2 > 0.0 && one_minus > 0.0 {
         for k in 0..4 {
@@ -381,11 +406,45 @@ struct Lik<'a> {
     data: &'a Compressed,
     max_x: usize,
     tails: Tails,
+    times: TimeTable,
 }
 
 impl<'a> Lik<'a> {
     fn new(data: &'a Compressed) -> Self {
-        Lik { data, max_x: data.max_x() as usize, tails: Tails::new(data) }
+        Lik { data, max_x: data.max_x() as usize, tails: Tails::new(data), times: TimeTable::new(data) }
+    }
+
+    /// What every row needs at parameters `p`.
+    fn at(&self, p: [f64; 4], with_gamma: bool) -> At<'_> {
+        let (mut ln_r, mut ps_r) = (Vec::new(), Vec::new());
+        if with_gamma {
+            rising_tables(p[0], self.max_x, &mut ln_r, &mut ps_r);
+        } else {
+            (ln_r, ps_r) = (vec![0.0; self.max_x + 1], vec![0.0; self.max_x + 1]);
+        }
+        At { lik: self, tails: self.tails.eval(p), la: self.times.ln_plus(p[1]), lb: self.times.ln_plus(p[3]), p: Params::new(p), ln_r, ps_r }
+    }
+}
+
+/// One evaluation's shared values: tails, `ln(α+t)`, `ln(β+t)` per distinct time, `ln Γ` ratios.
+struct At<'a> {
+    lik: &'a Lik<'a>,
+    tails: Vec<Tail>,
+    la: Vec<f64>,
+    lb: Vec<f64>,
+    p: Params,
+    ln_r: Vec<f64>,
+    ps_r: Vec<f64>,
+}
+
+impl At<'_> {
+    /// Row `i`'s `(ln L, gradient, P(alive))`.
+    fn row(&self, i: usize) -> (f64, [f64; 4], f64) {
+        let (d, tl) = (self.lik.data, &self.lik.tails);
+        let x = d.x[i] as usize;
+        let at = self.lik.times.at_t[i] as usize;
+        let tails = || (self.tails[tl.at_tx[i] as usize], self.tails[tl.at_t[i] as usize]);
+        row(&self.p, x as f64, d.t_x[i], d.t[i], self.la[at], self.lb[at], self.ln_r[x], self.ps_r[x], tails)
     }
 }
 
@@ -393,15 +452,10 @@ impl Likelihood for Lik<'_> {
     const NAME: &'static str = "Pareto/NBD";
     const PARAMS: &'static [&'static str] = &["r", "alpha", "s", "beta"];
     fn ll_grad(&self, p: &[f64], g: &mut [f64]) -> f64 {
-        let p4 = [p[0], p[1], p[2], p[3]];
-        let (mut ln_r, mut ps_r) = (Vec::new(), Vec::new());
-        rising_tables(p[0], self.max_x, &mut ln_r, &mut ps_r);
         let d = self.data;
-        let tails = self.tails.eval(p4);
-        let tl = &self.tails;
+        let at = self.at([p[0], p[1], p[2], p[3]], true);
         let (ll, acc) = crate::fit::par_sum(d.len(), |i| {
-            let x = d.x[i] as usize;
-            let (li, gi, _) = row(p4, x as f64, d.t_x[i], d.t[i], ln_r[x], ps_r[x], || (tails[tl.at_tx[i] as usize], tails[tl.at_t[i] as usize]));
+            let (li, gi, _) = at.row(i);
             let w = d.weight[i];
             (w * li, gi.map(|v| w * v))
         });
@@ -461,25 +515,45 @@ impl PurchaseModel for ParetoNbd {
     /// `P(alive | x, t_x, T)`: the share of the first term in the likelihood (FH 2005 note, eq. 24).
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
         let lnr = statrs::function::gamma::ln_gamma(self.r + x) - statrs::function::gamma::ln_gamma(self.r);
-        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let p = [self.r, self.alpha, self.s, self.beta];
         let tails = || {
             let mut out = [(0.0, [0.0; 4]); 2];
-            march([r, alpha, s, beta], x, &[t_x, t], &mut out);
+            march(p, x, &[t_x, t], &mut out);
             (out[0], out[1])
         };
-        row([r, alpha, s, beta], x, t_x, t, lnr, 0.0, tails).2
+        row(&Params::new(p), x, t_x, t, (self.alpha + t).ln(), (self.beta + t).ln(), lnr, 0.0, tails).2
     }
-    /// `E[Y(t) | x, t_x, T] = (r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^{s−1}] · P(alive)`
-    /// (FH 2005 note, eq. 25); the `s → 1` limit is taken through `expm1`.
-    fn expected_purchases(&self, horizon: f64, x: f64, t_x: f64, t: f64) -> f64 {
+    /// `(r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^{s−1}]`: FH (2005) note, eq. (25) without
+    /// its `P(alive)` factor; the `s → 1` limit is taken through `expm1`.
+    fn purchases_if_alive(&self, horizon: f64, x: f64, t: f64) -> f64 {
         if !(horizon > 0.0) {
             return 0.0;
         }
         let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
-        let l = ((beta + t + horizon) / (beta + t)).ln();
+        let l = (horizon / (beta + t)).ln_1p();
         let sm1 = s - 1.0;
         let frac = if sm1.abs() < 1e-12 { l } else { -(-sm1 * l).exp_m1() / sm1 };
-        (r + x) * (beta + t) / (alpha + t) * frac * self.p_alive(x, t_x, t)
+        (r + x) * (beta + t) / (alpha + t) * frac
+    }
+    /// All rows' tails at once, as in the fit ([`Tails`]).
+    fn p_alive_rows(&self, data: &Compressed) -> Vec<f64> {
+        use rayon::prelude::*;
+        let lik = Lik::new(data);
+        let at = lik.at([self.r, self.alpha, self.s, self.beta], false);
+        (0..data.len()).into_par_iter().map(|i| at.row(i).2).collect()
+    }
+    /// Closed form: with `K = (r+x)(β+T)/(α+T)` and `y = target (s−1)/(P(alive) K)`,
+    /// `h = (β+T) ((1−y)^{−1/(s−1)} − 1)` (`(β+T)(e^{target/(P(alive) K)} − 1)` at `s = 1`).
+    fn time_to_purchases(&self, target: f64, p_alive: f64, x: f64, t: f64, _lo: (f64, f64), hi: (f64, f64)) -> f64 {
+        let k = (self.r + x) * (self.beta + t) / (self.alpha + t) * p_alive;
+        let sm1 = self.s - 1.0;
+        let e = if sm1.abs() < 1e-12 { target / k } else { -(-target * sm1 / k).ln_1p() / sm1 };
+        let h = (self.beta + t) * e.exp_m1();
+        if h.is_finite() && h > 0.0 {
+            h.min(hi.0)
+        } else {
+            hi.0
+        }
     }
 }
 

@@ -124,12 +124,12 @@ pub fn parse_survival_csv(text: &str, column: &str, periods: usize) -> Result<Ve
     let t = csvtext::parse(text, "year,<segment>,…")?;
     let col = t.require(column, &[column])?;
     let mut out = Vec::new();
-    for (line, f) in t.rows.iter().take(periods + 1) {
-        let v = t.number(*line, f, col, "a count ≥ 0")?;
+    for (line, f) in t.rows().take(periods + 1) {
+        let v = t.number(line, f, col, "a count ≥ 0")?;
         out.push(v);
     }
     if out.len() < periods + 1 {
-        return Err(CsvError::BadRow { line: t.rows.len() + 1, message: format!("{periods} periods need {} rows of survivor counts (period 0 first); the file has {}", periods + 1, t.rows.len()) });
+        return Err(CsvError::BadRow { line: t.len() + 1, message: format!("{periods} periods need {} rows of survivor counts (period 0 first); the file has {}", periods + 1, t.len()) });
     }
     Ok(out)
 }

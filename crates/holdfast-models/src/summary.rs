@@ -132,6 +132,36 @@ impl Compressed {
     }
 }
 
+/// The distinct times of compressed rows, with each row's `t_x` and `T` as indices into them: a
+/// likelihood takes `ln(c + t)` once per distinct time (a few thousand in days) instead of twice
+/// per row.
+pub(crate) struct TimeTable {
+    pub values: Vec<f64>,
+    pub at_tx: Vec<u32>,
+    pub at_t: Vec<u32>,
+}
+
+impl TimeTable {
+    pub fn new(d: &Compressed) -> TimeTable {
+        let mut index: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+        let mut values = Vec::new();
+        let mut at = |t: f64| {
+            *index.entry(t.to_bits()).or_insert_with(|| {
+                values.push(t);
+                (values.len() - 1) as u32
+            })
+        };
+        let at_tx = d.t_x.iter().map(|&t| at(t)).collect();
+        let at_t = d.t.iter().map(|&t| at(t)).collect();
+        TimeTable { values, at_tx, at_t }
+    }
+
+    /// `ln(c + t)` for every distinct time.
+    pub fn ln_plus(&self, c: f64) -> Vec<f64> {
+        self.values.iter().map(|t| (c + t).ln()).collect()
+    }
+}
+
 /// Orders grouped into purchase occasions per customer (one per local day), the common input of
 /// summaries, holdout counts and the tracking plot.
 #[derive(Clone, Debug)]
@@ -253,7 +283,36 @@ impl Summary {
 
     /// Distinct `(x, t_x, T)` rows with weights.
     pub fn compress(&self) -> Compressed {
-        Compressed::from_rows(self.rows.iter().map(|r| (r.frequency, r.recency, r.t, 1.0)))
+        self.compress_indexed().0
+    }
+
+    /// Distinct `(x, t_x, T)` rows with weights, and for each customer the index of their row.
+    pub fn compress_indexed(&self) -> (Compressed, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
+        let key = |i: u32| {
+            let r = &self.rows[i as usize];
+            (r.frequency, r.recency, r.t)
+        };
+        order.sort_by(|&a, &b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(ka.2.total_cmp(&kb.2))
+        });
+        let mut c = Compressed::default();
+        let mut row_of = vec![0u32; self.rows.len()];
+        for i in order {
+            let (x, tx, t) = key(i);
+            let n = c.x.len();
+            if n > 0 && c.x[n - 1] == x && c.t_x[n - 1] == tx && c.t[n - 1] == t {
+                c.weight[n - 1] += 1.0;
+            } else {
+                c.x.push(x);
+                c.t_x.push(tx);
+                c.t.push(t);
+                c.weight.push(1.0);
+            }
+            row_of[i as usize] = (c.x.len() - 1) as u32;
+        }
+        (c, row_of)
     }
 
     /// Reads the `frequency,recency,T[,monetary_value]` CSV (or `x,t_x,T[,m]`), one row per
@@ -265,9 +324,8 @@ impl Summary {
         let ft = t.require("T (age)", &["t", "age"])?;
         let fm = t.find(&["monetary_value", "m", "monetary"]);
         let fid = t.find(&["customer_id", "customer", "id"]);
-        let mut s = Summary { unit, customer_ids: Vec::with_capacity(t.rows.len()), rows: Vec::with_capacity(t.rows.len()), has_monetary: fm.is_some() };
-        for (line, f) in &t.rows {
-            let line = *line;
+        let mut s = Summary { unit, customer_ids: Vec::with_capacity(t.len()), rows: Vec::with_capacity(t.len()), has_monetary: fm.is_some() };
+        for (line, f) in t.rows() {
             let x = t.count(line, f, fx)?;
             let rec = t.number(line, f, fr, "a number ≥ 0")?;
             let age = t.number(line, f, ft, "a number ≥ 0")?;

@@ -10,8 +10,7 @@ use crate::Global;
 use anyhow::anyhow;
 use chrono::{Duration, NaiveDate};
 use holdfast_core::Calendar;
-use holdfast_models::clv::predict_one;
-use holdfast_models::{BgNbd, FitOptions, GammaGamma, ParetoNbd, PredictOptions, PurchaseModel, Summary, TimeUnit};
+use holdfast_models::{predict_customers, BgNbd, FitOptions, GammaGamma, ParetoNbd, PredictOptions, PurchaseModel, Summary, TimeUnit};
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -121,6 +120,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if !(args.discount >= 0.0 && args.discount.is_finite()) {
         anyhow::bail!("--discount must be a rate ≥ 0, e.g. 0.01 for 1% a month");
     }
+    let mut clock = crate::commands::analyze::Phases::from_env();
     // The summary and the date its T ends on (the last day before the as-of date).
     let (summary, end): (Summary, Option<NaiveDate>) = if let Some(path) = &args.summary {
         let s = Summary::parse_csv(&read_text(path)?, args.unit).map_err(|e| csv_error(path, e))?;
@@ -140,6 +140,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }
         (s, Some(end))
     };
+    clock.mark("read");
     let opts = FitOptions { penalizer: args.penalizer, ..FitOptions::default() };
     let data = summary.compress();
     let (model, converged): (Box<dyn PurchaseModel>, bool) = match args.model {
@@ -155,6 +156,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if !converged && !g.quiet {
         eprintln!("warning: the {} fit did not fully converge; treat the predictions with care", model.name());
     }
+    clock.mark("fit");
     let spend: Option<GammaGamma> = if summary.has_monetary {
         match GammaGamma::fit(&summary.spend(), &opts) {
             Ok(f) => {
@@ -177,14 +179,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         None
     };
     let popts = PredictOptions { horizon_months: args.horizon, discount_monthly: args.discount };
-    let per_month = summary.unit.per_month();
+    clock.mark("spend fit");
     let days = summary.unit.days();
+    let preds = predict_customers(model.as_ref(), spend.as_ref(), &summary, &popts);
+    clock.mark("predict");
     let rows: Vec<Row> = summary
         .customer_ids
         .iter()
         .zip(&summary.rows)
-        .map(|(id, r)| {
-            let p = predict_one(model.as_ref(), spend.as_ref(), r, per_month, &popts);
+        .zip(&preds)
+        .map(|((id, r), p)| {
             let next_in = p.expected_next_order_in.and_then(fin);
             Row {
                 customer_id: id,
@@ -212,7 +216,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             spend_model: spend.map(|s| serde_json::json!({"p": s.p, "q": s.q, "v": s.v})),
             customers: rows,
         };
-        return print_json(&out);
+        print_json(&out)?;
+        clock.mark("output");
+        return Ok(());
     }
     let opt = |v: Option<f64>, d: usize| v.map_or(String::new(), |x| format!("{x:.d$}"));
     if args.csv {

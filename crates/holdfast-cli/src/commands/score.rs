@@ -8,7 +8,7 @@ use chrono::Duration;
 use holdfast_core::flags::{activity_flags, customer_flags};
 use holdfast_core::segments::{segment_customers, SegmentOptions};
 use holdfast_core::{Calendar, CustomerIdx, Instant, OrderLog};
-use holdfast_models::clv::predict_one;
+use holdfast_models::predict_customers;
 use holdfast_models::{BgNbd, FitOptions, GammaGamma, PredictOptions, Summary, TimeUnit};
 use holdfast_store::Score;
 use std::collections::HashMap;
@@ -73,8 +73,8 @@ fn model_values(log: &OrderLog, cal: &Calendar, as_of: Instant) -> (HashMap<Stri
     };
     let popts = PredictOptions { horizon_months: 12.0, discount_monthly: 0.01 };
     let per = log.currency().minor_per_major() as f64;
-    for (id, r) in summary.customer_ids.iter().zip(&summary.rows) {
-        let p = predict_one(&purchases, spend.as_ref(), r, summary.unit.per_month(), &popts);
+    let preds = predict_customers(&purchases, spend.as_ref(), &summary, &popts);
+    for (id, p) in summary.customer_ids.iter().zip(&preds) {
         let clv = p.clv.and_then(finite).map(|v| (v * per).round() as i64);
         out.insert(id.clone(), (finite(p.p_alive), clv));
     }
