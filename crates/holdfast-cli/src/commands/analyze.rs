@@ -138,6 +138,33 @@ pub fn print(s: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Prints `head` (a struct serialised as a JSON object) with one more field `key` last: a long
+/// array serialised in parallel chunks — the same text serde_json gives for the whole document,
+/// for documents with one entry per customer.
+pub fn print_json_with_array<H: serde::Serialize, T: serde::Serialize + Sync>(head: &H, key: &str, items: &[T]) -> anyhow::Result<()> {
+    use rayon::prelude::*;
+    let head = serde_json::to_string(head).context("cannot serialise the result")?;
+    let parts: Vec<String> = items.par_chunks(4096).map(serde_json::to_string).collect::<Result<_, _>>().context("cannot serialise the result")?;
+    let open = head.strip_suffix('}').context("the result is not a JSON object")?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let sep = if open.len() > 1 { "," } else { "" };
+    let mut write = || -> std::io::Result<()> {
+        write!(out, "{open}{sep}{}:[", serde_json::Value::from(key))?;
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(&p.as_bytes()[1..p.len() - 1])?;
+        }
+        out.write_all(b"]}\n")?;
+        out.flush()
+    };
+    match write() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to standard output"),
+    }
+}
+
 /// Serialises `v` as one JSON document on standard output.
 pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     let mut s = serde_json::to_string(v).context("cannot serialise the result")?;

@@ -3,7 +3,8 @@
 //! or a summary file. Parsing and presentation only; fitting and formulas live in
 //! `holdfast-models`.
 
-use crate::commands::analyze::{print, print_json};
+use crate::commands::analyze::{print, print_json_with_array};
+use rayon::prelude::*;
 use crate::commands::fit::{csv_error, parse_date, read_text};
 use crate::input::OrdersInput;
 use crate::Global;
@@ -100,8 +101,9 @@ struct Row<'a> {
     clv: Option<f64>,
 }
 
+/// The document's head; `customers` follows it (see `print_json_with_array`).
 #[derive(Serialize)]
-struct Output<'a> {
+struct Output {
     model: &'static str,
     params: serde_json::Map<String, serde_json::Value>,
     unit: TimeUnit,
@@ -109,7 +111,6 @@ struct Output<'a> {
     discount_monthly: f64,
     as_of: Option<String>,
     spend_model: Option<serde_json::Value>,
-    customers: Vec<Row<'a>>,
 }
 
 fn fin(v: f64) -> Option<f64> {
@@ -185,7 +186,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     clock.mark("predict");
     let rows: Vec<Row> = summary
         .customer_ids
-        .iter()
+        .par_iter()
         .zip(&summary.rows)
         .zip(&preds)
         .map(|((id, r), p)| {
@@ -214,9 +215,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             discount_monthly: args.discount,
             as_of: end.map(|e| (e + Duration::days(1)).format("%Y-%m-%d").to_string()),
             spend_model: spend.map(|s| serde_json::json!({"p": s.p, "q": s.q, "v": s.v})),
-            customers: rows,
         };
-        print_json(&out)?;
+        print_json_with_array(&out, "customers", &rows)?;
         clock.mark("output");
         return Ok(());
     }
