@@ -209,33 +209,55 @@ pub(crate) struct Tails {
 
 impl Tails {
     pub(crate) fn new(d: &Compressed) -> Tails {
-        let mut by_x: std::collections::BTreeMap<u32, Vec<f64>> = Default::default();
+        // Rows by x (a counting sort; rows with T = t_x need no tail).
+        let max_x = d.max_x() as usize;
+        let mut count = vec![0usize; max_x + 2];
         for i in 0..d.len() {
             if d.t[i] > d.t_x[i] {
-                let v = by_x.entry(d.x[i]).or_default();
-                v.push(d.t_x[i]);
-                v.push(d.t[i]);
+                count[d.x[i] as usize + 1] += 1;
             }
         }
-        let mut groups = Vec::with_capacity(by_x.len());
-        let mut times = Vec::new();
-        let mut start_of = std::collections::HashMap::new();
-        for (x, mut ts) in by_x {
-            ts.sort_by(f64::total_cmp);
-            ts.dedup();
-            let start = times.len();
-            times.extend_from_slice(&ts);
-            start_of.insert(x, groups.len());
-            groups.push((x as f64, start..times.len()));
+        for k in 1..count.len() {
+            count[k] += count[k - 1];
         }
-        let (mut at_tx, mut at_t) = (vec![0u32; d.len()], vec![0u32; d.len()]);
+        let mut by_x = vec![0u32; count[max_x + 1]];
+        let mut next = count.clone();
         for i in 0..d.len() {
-            if let Some(&g) = start_of.get(&d.x[i]) {
-                let range = groups[g].1.clone();
-                let find = |v: f64| (range.start + times[range.clone()].partition_point(|t| *t < v)) as u32;
-                at_tx[i] = find(d.t_x[i]);
-                at_t[i] = find(d.t[i]);
+            if d.t[i] > d.t_x[i] {
+                let k = &mut next[d.x[i] as usize];
+                by_x[*k] = i as u32;
+                *k += 1;
             }
+        }
+        let mut groups = Vec::new();
+        let mut times = Vec::with_capacity(by_x.len());
+        let (mut at_tx, mut at_t) = (vec![0u32; d.len()], vec![0u32; d.len()]);
+        for x in 0..=max_x {
+            let rows = &by_x[count[x]..count[x + 1]];
+            if rows.is_empty() {
+                continue;
+            }
+            let start = times.len();
+            for &i in rows {
+                times.push(d.t_x[i as usize]);
+                times.push(d.t[i as usize]);
+            }
+            times[start..].sort_unstable_by(f64::total_cmp);
+            let mut n = start;
+            for k in start..times.len() {
+                if k == start || times[k] != times[n - 1] {
+                    times[n] = times[k];
+                    n += 1;
+                }
+            }
+            times.truncate(n);
+            let ts = &times[start..];
+            for &i in rows {
+                let i = i as usize;
+                at_tx[i] = (start + ts.partition_point(|t| *t < d.t_x[i])) as u32;
+                at_t[i] = (start + ts.partition_point(|t| *t < d.t[i])) as u32;
+            }
+            groups.push((x as f64, start..times.len()));
         }
         Tails { groups, times, at_tx, at_t }
     }
@@ -299,9 +321,53 @@ struct Marcher {
     la1: f64,
     lb1: f64,
     lf1: f64,
+    /// Endpoint derivatives at `t1` (see [`Ends`]).
+    ends1: Ends,
     h: f64,
     kk: [f64; 4],
 }
+
+/// At one time `τ`, for `F = g` and `F = φ_θ g` (`g = f/f(τ)`, `φ_θ = ∂ ln f/∂θ`): `F/g`, `F'/g`
+/// and `F'''/g` — what the Euler–Maclaurin formula of a short segment needs at its ends.
+#[derive(Clone, Copy, Default)]
+struct Ends {
+    v: [f64; 5],
+    d1: [f64; 5],
+    d3: [f64; 5],
+    /// `1/(α+τ)` and `1/(β+τ)`.
+    inv_a: f64,
+    inv_b: f64,
+}
+
+impl Ends {
+    fn at(ea: f64, eb: f64, t: f64, alpha: f64, beta: f64, la: f64, lb: f64) -> Ends {
+        let (a, b) = (1.0 / (alpha + t), 1.0 / (beta + t));
+        let (a2, b2) = (a * a, b * b);
+        // ℓ = ln f: ℓ' = −e_a A − e_b B, ℓ'' = e_a A² + e_b B², ℓ''' = −2 e_a A³ − 2 e_b B³.
+        let l1 = -ea * a - eb * b;
+        let l2 = ea * a2 + eb * b2;
+        let l3 = -2.0 * (ea * a2 * a + eb * b2 * b);
+        let (g1, g2, g3) = (l1, l2 + l1 * l1, l3 + 3.0 * l1 * l2 + l1 * l1 * l1);
+        // φ and its first three derivatives for r, α, s, β.
+        let phis = [
+            [-la, -a, a2, -2.0 * a2 * a],
+            [-ea * a, ea * a2, -2.0 * ea * a2 * a, 6.0 * ea * a2 * a2],
+            [-lb, -b, b2, -2.0 * b2 * b],
+            [-eb * b, eb * b2, -2.0 * eb * b2 * b, 6.0 * eb * b2 * b2],
+        ];
+        let mut e = Ends { v: [1.0, 0.0, 0.0, 0.0, 0.0], d1: [g1, 0.0, 0.0, 0.0, 0.0], d3: [g3, 0.0, 0.0, 0.0, 0.0], inv_a: a, inv_b: b };
+        for (k, [p0, p1, p2, p3]) in phis.into_iter().enumerate() {
+            e.v[k + 1] = p0;
+            e.d1[k + 1] = p1 + p0 * g1;
+            e.d3[k + 1] = p3 + 3.0 * p2 * g1 + 3.0 * p1 * g2 + p0 * g3;
+        }
+        e
+    }
+}
+
+/// Largest `κ h` (slope bound × length, see [`Marcher::step_to`]) of a segment integrated by the
+/// Euler–Maclaurin formula: its first omitted term is about `(κh)⁶/30240` of the integral.
+const EULER_MACLAURIN: f64 = 0.05;
 
 impl Marcher {
     fn new(p: [f64; 4], x: f64) -> Marcher {
@@ -310,7 +376,7 @@ impl Marcher {
         // The smaller of α, β carries the quadrature variable.
         let alpha_small = alpha <= beta;
         let (m_small, e_small, e_big) = if alpha_small { (alpha, ea, eb) } else { (beta, eb, ea) };
-        Marcher { p, ea, eb, alpha_small, m_small, e_small, e_big, t1: 0.0, la1: 0.0, lb1: 0.0, lf1: 0.0, h: 0.0, kk: [0.0; 4] }
+        Marcher { p, ea, eb, alpha_small, m_small, e_small, e_big, t1: 0.0, la1: 0.0, lb1: 0.0, lf1: 0.0, ends1: Ends::default(), h: 0.0, kk: [0.0; 4] }
     }
 
     fn logs(&self, t: f64) -> (f64, f64, f64) {
@@ -318,23 +384,45 @@ impl Marcher {
         (la, lb, -self.ea * la - self.eb * lb)
     }
 
+    fn ends(&self, t: f64, la: f64, lb: f64) -> Ends {
+        Ends::at(self.ea, self.eb, t, self.p[1], self.p[3], la, lb)
+    }
+
     fn start(&mut self, t: f64, lg: f64, dlg: [f64; 4]) {
         (self.la1, self.lb1, self.lf1) = self.logs(t);
+        self.ends1 = self.ends(t, self.la1, self.lb1);
         self.t1 = t;
         self.h = (lg - self.lf1).exp();
         self.kk = dlg.map(|d| d * self.h);
     }
 
     /// Moves down to `t0 ≤ t1`: adds `∫_{t0}^{t1} f` (and its gradient), returns the tail at `t0`.
+    ///
+    /// A short segment — `κ h ≤ 0.05` with `h = t1 − t0` and `κ = (e_a+1)/(α+t0) + (e_b+1)/(β+t0)`
+    /// bounding how fast the integrands and their `φ` factors change — is taken by the
+    /// Euler–Maclaurin formula `∫F ≈ h/2 (F₀+F₁) − h²/12 (F₁'−F₀') + h⁴/720 (F₁'''−F₀''')` from
+    /// derivatives at its ends (no logarithms or exponentials beyond those of the ends); a longer
+    /// one by Gauss–Legendre pieces ([`Marcher::segment`]).
     fn step_to(&mut self, t0: f64) -> Tail {
         let (la0, lb0, lf0) = self.logs(t0);
         let rho = (self.lf1 - lf0).exp();
-        let (j0, jg) = if t0 < self.t1 { self.segment(t0, la0, lb0) } else { (0.0, [0.0; 4]) };
+        let ends0 = self.ends(t0, la0, lb0);
+        let width = self.t1 - t0;
+        let (j0, jg) = if !(width > 0.0) {
+            (0.0, [0.0; 4])
+        } else if width * ((self.ea + 1.0) * ends0.inv_a + (self.eb + 1.0) * ends0.inv_b) <= EULER_MACLAURIN {
+            let (e0, e1) = (&ends0, &self.ends1);
+            let (c1, c2, c4) = (width / 2.0, width * width / 12.0, width.powi(4) / 720.0);
+            let j = |k: usize| c1 * (e0.v[k] + rho * e1.v[k]) - c2 * (rho * e1.d1[k] - e0.d1[k]) + c4 * (rho * e1.d3[k] - e0.d3[k]);
+            (j(0), [j(1), j(2), j(3), j(4)])
+        } else {
+            self.segment(t0, la0, lb0)
+        };
         self.h = j0 + rho * self.h;
         for m in 0..4 {
             self.kk[m] = jg[m] + rho * self.kk[m];
         }
-        (self.t1, self.la1, self.lb1, self.lf1) = (t0, la0, lb0, lf0);
+        (self.t1, self.la1, self.lb1, self.lf1, self.ends1) = (t0, la0, lb0, lf0, ends0);
         (self.h.ln() + lf0, self.kk.map(|v| v / self.h))
     }
 
@@ -349,7 +437,7 @@ impl Marcher {
     fn segment(&self, t0: f64, la0: f64, lb0: f64) -> (f64, [f64; 4]) {
         let (l_small0, l_big0, l_small1) = if self.alpha_small { (la0, lb0, self.la1) } else { (lb0, la0, self.lb1) };
         let a0 = self.m_small + t0;
-        let b0 = l_big0.exp();
+        let b0 = if self.alpha_small { self.p[3] } else { self.p[1] } + t0;
         let width = l_small1 - l_small0;
         let rise = 1.0 - self.e_small;
         let rules = gauss_legendre();

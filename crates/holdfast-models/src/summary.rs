@@ -143,16 +143,12 @@ pub(crate) struct TimeTable {
 
 impl TimeTable {
     pub fn new(d: &Compressed) -> TimeTable {
-        let mut index: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
-        let mut values = Vec::new();
-        let mut at = |t: f64| {
-            *index.entry(t.to_bits()).or_insert_with(|| {
-                values.push(t);
-                (values.len() - 1) as u32
-            })
-        };
-        let at_tx = d.t_x.iter().map(|&t| at(t)).collect();
-        let at_t = d.t.iter().map(|&t| at(t)).collect();
+        let mut values: Vec<f64> = d.t_x.iter().chain(&d.t).copied().collect();
+        values.sort_unstable_by(f64::total_cmp);
+        values.dedup();
+        let at = |t: &f64| values.partition_point(|v| v < t) as u32;
+        let at_tx = d.t_x.iter().map(at).collect();
+        let at_t = d.t.iter().map(at).collect();
         TimeTable { values, at_tx, at_t }
     }
 
@@ -288,15 +284,15 @@ impl Summary {
 
     /// Distinct `(x, t_x, T)` rows with weights, and for each customer the index of their row.
     pub fn compress_indexed(&self) -> (Compressed, Vec<u32>) {
-        let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
+        // Integer keys: the bits of non-negative floats (−0 made +0) order as the floats do.
+        let bits = |v: f64| (v + 0.0).to_bits();
+        let mut order: Vec<(u32, u64, u64, u32)> = self.rows.iter().enumerate().map(|(i, r)| (r.frequency, bits(r.recency), bits(r.t), i as u32)).collect();
+        order.sort_unstable();
         let key = |i: u32| {
             let r = &self.rows[i as usize];
             (r.frequency, r.recency, r.t)
         };
-        order.sort_by(|&a, &b| {
-            let (ka, kb) = (key(a), key(b));
-            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(ka.2.total_cmp(&kb.2))
-        });
+        let order = order.into_iter().map(|k| k.3);
         let mut c = Compressed::default();
         let mut row_of = vec![0u32; self.rows.len()];
         for i in order {
