@@ -48,9 +48,15 @@ fn month_ends(unit_per_month: f64, opts: &PredictOptions) -> Vec<f64> {
     (1..=months).map(|i| ((i as f64) * unit_per_month).min(horizon)).collect()
 }
 
+/// `1/(1+d)^i` for each month end `i = 1, 2, …`.
+fn discounts(n: usize, opts: &PredictOptions) -> Vec<f64> {
+    (1..=n).map(|i| 1.0 / (1.0 + opts.discount_monthly).powi(i as i32)).collect()
+}
+
 /// One customer's predictions from `P(alive)` and the expected purchases if alive at each of
-/// `ends` (`if_alive[i]` over `(T, T + ends[i]]`).
-fn from_parts(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &RfmRow, p_alive: f64, ends: &[f64], if_alive: &[f64], opts: &PredictOptions) -> CustomerPrediction {
+/// `ends` (`if_alive[i]` over `(T, T + ends[i]]`), discounted by `discounts`.
+#[allow(clippy::too_many_arguments)]
+fn from_parts(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &RfmRow, p_alive: f64, ends: &[f64], if_alive: &[f64], discounts: &[f64]) -> CustomerPrediction {
     let (x, t) = (row.frequency as f64, row.t);
     let expected = p_alive * if_alive.last().copied().unwrap_or(0.0);
     // The first month end by which one purchase is expected, then the time within that month.
@@ -65,9 +71,9 @@ fn from_parts(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &RfmRo
     let clv = aov.map(|m| {
         let mut prev = 0.0;
         let mut v = 0.0;
-        for (i, e) in if_alive.iter().enumerate() {
+        for (e, d) in if_alive.iter().zip(discounts) {
             let cur = p_alive * e;
-            v += (cur - prev) * m / (1.0 + opts.discount_monthly).powi(i as i32 + 1);
+            v += (cur - prev) * m * d;
             prev = cur;
         }
         v
@@ -87,7 +93,7 @@ pub fn predict_one(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &
     let (x, tx, t) = (row.frequency as f64, row.recency, row.t);
     let ends = month_ends(unit_per_month, opts);
     let if_alive: Vec<f64> = ends.iter().map(|&h| model.purchases_if_alive(h, x, t)).collect();
-    from_parts(model, spend, row, model.p_alive(x, tx, t), &ends, &if_alive, opts)
+    from_parts(model, spend, row, model.p_alive(x, tx, t), &ends, &if_alive, &discounts(ends.len(), opts))
 }
 
 /// Predicts for every customer of a summary, in order. The work is shared: `P(alive)` once per
@@ -110,6 +116,7 @@ pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, 
         })
         .collect();
     let n = ends.len();
+    let disc = discounts(n, opts);
     let if_alive: Vec<f64> = keys.par_iter().flat_map_iter(|&(x, t)| ends.iter().map(move |&h| model.purchases_if_alive(h, x as f64, t))).collect();
     summary
         .rows
@@ -117,7 +124,7 @@ pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, 
         .zip(&row_of)
         .map(|(r, &i)| {
             let k = xt_of[i as usize] as usize;
-            from_parts(model, spend, r, p_alive[i as usize], &ends, &if_alive[k * n..(k + 1) * n], opts)
+            from_parts(model, spend, r, p_alive[i as usize], &ends, &if_alive[k * n..(k + 1) * n], &disc)
         })
         .collect()
 }
