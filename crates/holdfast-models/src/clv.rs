@@ -96,12 +96,18 @@ pub fn predict_one(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, row: &
     from_parts(model, spend, row, model.p_alive(x, tx, t), &ends, &if_alive, &discounts(ends.len(), opts))
 }
 
-/// Predicts for every customer of a summary, in order. The work is shared: `P(alive)` once per
-/// distinct `(x, t_x, T)` (by the model's batch method), the expectations if alive once per
-/// distinct `(x, T)` and month end, and only the time of the next order per customer.
-pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, summary: &Summary, opts: &PredictOptions) -> Vec<CustomerPrediction> {
+/// The work predictions share: per customer the index of their distinct `(x, t_x, T)` row and of
+/// their distinct `(x, T)`; `P(alive)` per distinct row (by the model's batch method); the
+/// expectations if alive per distinct `(x, T)` at each of `ends` (flat, `ends.len()` per key).
+struct Shared {
+    row_of: Vec<u32>,
+    xt_of: Vec<u32>,
+    p_alive: Vec<f64>,
+    if_alive: Vec<f64>,
+}
+
+fn shared(model: &dyn PurchaseModel, summary: &Summary, ends: &[f64]) -> Shared {
     use rayon::prelude::*;
-    let ends = month_ends(summary.unit.per_month(), opts);
     let (rows, row_of) = summary.compress_indexed();
     let p_alive = model.p_alive_rows(&rows);
     // Distinct (x, T) in order of first appearance among the compressed rows (sorted by x, t_x, T).
@@ -115,16 +121,41 @@ pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, 
             })
         })
         .collect();
+    let if_alive: Vec<f64> = keys.par_iter().flat_map_iter(|&(x, t)| ends.iter().map(move |&h| model.purchases_if_alive(h, x as f64, t))).collect();
+    Shared { row_of, xt_of, p_alive, if_alive }
+}
+
+/// `P(alive)` and expected purchases over `horizon` (in the summary's unit) for every customer, in
+/// order — only what lifetimes' `conditional_probability_alive` and
+/// `conditional_expected_number_of_purchases_up_to_time` give, with the same shared work as
+/// [`predict_customers`].
+pub fn alive_and_purchases(model: &dyn PurchaseModel, summary: &Summary, horizon: f64) -> Vec<(f64, f64)> {
+    let sh = shared(model, summary, &[horizon]);
+    sh.row_of
+        .iter()
+        .map(|&i| {
+            let p = sh.p_alive[i as usize];
+            (p, p * sh.if_alive[sh.xt_of[i as usize] as usize])
+        })
+        .collect()
+}
+
+/// Predicts for every customer of a summary, in order. The work is shared: `P(alive)` once per
+/// distinct `(x, t_x, T)` (by the model's batch method), the expectations if alive once per
+/// distinct `(x, T)` and month end, and only the time of the next order per customer.
+pub fn predict_customers(model: &dyn PurchaseModel, spend: Option<&GammaGamma>, summary: &Summary, opts: &PredictOptions) -> Vec<CustomerPrediction> {
+    use rayon::prelude::*;
+    let ends = month_ends(summary.unit.per_month(), opts);
+    let sh = shared(model, summary, &ends);
     let n = ends.len();
     let disc = discounts(n, opts);
-    let if_alive: Vec<f64> = keys.par_iter().flat_map_iter(|&(x, t)| ends.iter().map(move |&h| model.purchases_if_alive(h, x as f64, t))).collect();
     summary
         .rows
         .par_iter()
-        .zip(&row_of)
+        .zip(&sh.row_of)
         .map(|(r, &i)| {
-            let k = xt_of[i as usize] as usize;
-            from_parts(model, spend, r, p_alive[i as usize], &ends, &if_alive[k * n..(k + 1) * n], &disc)
+            let k = sh.xt_of[i as usize] as usize;
+            from_parts(model, spend, r, sh.p_alive[i as usize], &ends, &sh.if_alive[k * n..(k + 1) * n], &disc)
         })
         .collect()
 }

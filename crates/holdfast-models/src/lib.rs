@@ -45,7 +45,7 @@ pub mod summary;
 
 pub use bgbb::{BgBb, BgBbData};
 pub use bgnbd::BgNbd;
-pub use clv::{predict_customers, CustomerPrediction, PredictOptions};
+pub use clv::{alive_and_purchases, predict_customers, CustomerPrediction, PredictOptions};
 pub use csvtext::CsvError;
 pub use fit::{FitError, FitOptions, Fitted};
 pub use gamma_gamma::{GammaGamma, SpendFit};

@@ -5,7 +5,7 @@
 //! While alive a customer buys as a Poisson process with rate `λ ~ Gamma(r, α)`; lifetimes are
 //! exponential with rate `μ ~ Gamma(s, β)`.
 //!
-//! ## Numerical stability
+//! ## Numerical stability and speed
 //! The likelihood is
 //! `L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^{−(r+x)} (β+T)^{−s} + s·∫_{t_x}^{T} (α+τ)^{−(r+x)} (β+τ)^{−(s+1)} dτ ]`,
 //! and the integral is `G(t_x) − G(T)` with `G(y) = ∫_y^∞ … dτ = (m+y)^{−a} ₂F₁(a, b; a+1; z_y) / a`,
@@ -13,8 +13,17 @@
 //! the `A₀` term of the note. Instead of the raw series (whose terms overflow for large `x`, the
 //! trouble of BTYD and lifetimes), `₂F₁` is taken in Euler's form
 //! `₂F₁(a, b; a+1; z) = (1−z)^{1−b} Σₙ (a+1−b)ₙ/(a+1)ₙ zⁿ` (A&S 15.3.3), whose terms are positive
-//! and never exceed `zⁿ`; everything else is kept on the log scale and combined by log-sum-exp.
-//! Gradients come from differentiating the same series term by term.
+//! and never exceed `zⁿ` ([`ln_tail`]); everything else is kept on the log scale.
+//!
+//! That series needs hundreds of terms when `z` is near 1 (β ≫ α and short histories), and
+//! millions as `z → 1`. So the series is summed only once per distinct `x`, at the latest time
+//! that `x`'s rows ask about (or where `z = ½`, if later): every other tail follows by marching
+//! down the sorted distinct times, `G(tᵢ) = ∫_{tᵢ}^{tᵢ₊₁} f + G(tᵢ₊₁)` ([`Tails`]). Short steps
+//! (most of them, one day apart) are integrated by the Euler–Maclaurin formula from derivatives at
+//! their ends, longer ones by Gauss–Legendre pieces; gradients ride along as integrals of
+//! `∂f/∂θ`. The result agrees with the series to 1e-11 and with mpmath's `hyp2f1` to 1e-12 where
+//! the series cannot be summed at all, and a fit on 85,000 distinct rows costs a few milliseconds
+//! per evaluation.
 
 use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::rising_tables;
