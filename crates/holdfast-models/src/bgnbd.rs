@@ -6,7 +6,7 @@
 //! ([`crate::mbgnbd`]), which differs only in allowing dropout at the first purchase.
 
 use crate::fit::{check_purchase_data, estimate, estimate_from, estimate_sample, warm_sample, FitError, FitOptions, Fitted, Likelihood};
-use crate::special::{hyp2f1, rising_tables};
+use crate::special::{hyp2f1, lse, rising_tables};
 use crate::summary::{Compressed, TimeTable};
 use crate::PurchaseModel;
 use serde::Serialize;
@@ -67,12 +67,10 @@ impl<'a> NbdFamily<'a> {
                 bden = b + xf - 1.0 + sh as f64;
                 l_tx = la[self.times.at_tx[i] as usize];
                 let a4 = ln_a - ln_bden[x] - (r + xf) * l_tx;
-                // ln(e^{A₃} + e^{A₄}) and the two shares, with one exponential.
-                let dd = a4 - a3;
-                let q = (-dd.abs()).exp();
-                li += a3.max(a4) + q.ln_1p();
-                let (big, small) = (1.0 / (1.0 + q), q / (1.0 + q));
-                (w3, w4) = if dd <= 0.0 { (big, small) } else { (small, big) };
+                let l = lse(a3, a4);
+                li += l;
+                w3 = (a3 - l).exp();
+                w4 = (a4 - l).exp();
             } else {
                 li += a3;
                 (w3, w4, l_tx, bden) = (1.0, 0.0, 0.0, 1.0);
