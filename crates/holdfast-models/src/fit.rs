@@ -90,9 +90,15 @@ pub(crate) struct Estimate {
 pub const WARM_ABOVE: usize = 20_000;
 pub const WARM_ROWS: usize = 4_000;
 
+/// For `rows` distinct rows, every how many rows the warm-start sample takes, when the data are
+/// large enough to need one.
+pub(crate) fn warm_step(rows: usize) -> Option<usize> {
+    (rows > WARM_ABOVE).then(|| rows.div_ceil(WARM_ROWS))
+}
+
 /// The sample to warm-start on, for data large enough to need one.
 pub(crate) fn warm_sample(data: &crate::summary::Compressed) -> Option<crate::summary::Compressed> {
-    (data.len() > WARM_ABOVE).then(|| data.thin(data.len().div_ceil(WARM_ROWS)))
+    warm_step(data.len()).map(|k| data.thin(k))
 }
 
 /// Estimates on a sample made by [`warm_sample`]: the starts need not be polished there, since

@@ -6,7 +6,7 @@
 //! spend is independent of purchase frequency; [`SpendFit::frequency_spend_correlation`] reports the
 //! correlation so users can judge that assumption.
 
-use crate::fit::{estimate, estimate_from, estimate_sample, FitError, FitOptions, Fitted, Likelihood, WARM_ABOVE, WARM_ROWS};
+use crate::fit::{estimate, estimate_from, estimate_sample, warm_step, FitError, FitOptions, Fitted, Likelihood};
 use crate::special::{digamma, ln_gamma};
 use serde::Serialize;
 
@@ -130,10 +130,9 @@ impl GammaGamma {
         if lik.x.len() == 1 {
             return Err(FitError::AllIdentical);
         }
-        let e = if lik.x.len() > WARM_ABOVE {
-            estimate_from(&lik, estimate_sample(&lik.thin(lik.x.len().div_ceil(WARM_ROWS)), opts)?, opts)?
-        } else {
-            estimate(&lik, opts)?
+        let e = match warm_step(lik.x.len()) {
+            Some(k) => estimate_from(&lik, estimate_sample(&lik.thin(k), opts)?, opts)?,
+            None => estimate(&lik, opts)?,
         };
         let p = &e.params;
         let fit = Fitted {

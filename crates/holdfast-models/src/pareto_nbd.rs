@@ -637,14 +637,14 @@ impl PurchaseModel for ParetoNbd {
     }
     /// `P(alive | x, t_x, T)`: the share of the first term in the likelihood (FH 2005 note, eq. 24).
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        let lnr = statrs::function::gamma::ln_gamma(self.r + x) - statrs::function::gamma::ln_gamma(self.r);
         let p = [self.r, self.alpha, self.s, self.beta];
         let tails = || {
             let mut out = [(0.0, [0.0; 4]); 2];
             march(p, x, &[t_x, t], &mut out);
             (out[0], out[1])
         };
-        row(&Params::new(p), x, t_x, t, (self.alpha + t).ln(), (self.beta + t).ln(), lnr, 0.0, tails).2
+        // The shares do not depend on ln Γ(r+x) − ln Γ(r), which only shifts ln L.
+        row(&Params::new(p), x, t_x, t, (self.alpha + t).ln(), (self.beta + t).ln(), 0.0, 0.0, tails).2
     }
     /// `(r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^{s−1}]`: FH (2005) note, eq. (25) without
     /// its `P(alive)` factor; the `s → 1` limit is taken through `expm1`.

@@ -93,17 +93,24 @@ impl Compressed {
         v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
         let mut c = Compressed::default();
         for (x, tx, t, w) in v {
-            let n = c.x.len();
-            if n > 0 && c.x[n - 1] == x && c.t_x[n - 1] == tx && c.t[n - 1] == t {
-                c.weight[n - 1] += w;
-            } else {
-                c.x.push(x);
-                c.t_x.push(tx);
-                c.t.push(t);
-                c.weight.push(w);
-            }
+            c.push_merged(x, tx, t, w);
         }
         c
+    }
+
+    /// Appends a row, or adds its weight to the last row when that is the same `(x, t_x, T)` (rows
+    /// come in sorted order); returns the row's index.
+    fn push_merged(&mut self, x: u32, tx: f64, t: f64, w: f64) -> usize {
+        let n = self.x.len();
+        if n > 0 && self.x[n - 1] == x && self.t_x[n - 1] == tx && self.t[n - 1] == t {
+            self.weight[n - 1] += w;
+            return n - 1;
+        }
+        self.x.push(x);
+        self.t_x.push(tx);
+        self.t.push(t);
+        self.weight.push(w);
+        n
     }
 
     pub fn len(&self) -> usize {
@@ -297,16 +304,7 @@ impl Summary {
         let mut row_of = vec![0u32; self.rows.len()];
         for i in order {
             let (x, tx, t) = key(i);
-            let n = c.x.len();
-            if n > 0 && c.x[n - 1] == x && c.t_x[n - 1] == tx && c.t[n - 1] == t {
-                c.weight[n - 1] += 1.0;
-            } else {
-                c.x.push(x);
-                c.t_x.push(tx);
-                c.t.push(t);
-                c.weight.push(1.0);
-            }
-            row_of[i as usize] = (c.x.len() - 1) as u32;
+            row_of[i as usize] = c.push_merged(x, tx, t, 1.0) as u32;
         }
         (c, row_of)
     }

@@ -131,8 +131,14 @@ pub fn load_orders(path: &Path, input: &crate::input::OrdersInput, cal: &Calenda
 
 /// Writes `s` to standard output, ignoring a closed pipe.
 pub fn print(s: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+    write_stdout(|out| out.write_all(s.as_bytes()))
+}
+
+/// Writes to standard output through `write` (buffered) and flushes; a closed pipe (`| head`) is
+/// not an error.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    match write(&mut out).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("cannot write to standard output"),
     }
@@ -146,9 +152,8 @@ pub fn print_json_with_array<H: serde::Serialize, T: serde::Serialize + Sync>(he
     let head = serde_json::to_string(head).context("cannot serialise the result")?;
     let parts: Vec<String> = items.par_chunks(4096).map(serde_json::to_string).collect::<Result<_, _>>().context("cannot serialise the result")?;
     let open = head.strip_suffix('}').context("the result is not a JSON object")?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let sep = if open.len() > 1 { "," } else { "" };
-    let mut write = || -> std::io::Result<()> {
+    write_stdout(|out| {
         write!(out, "{open}{sep}{}:[", serde_json::Value::from(key))?;
         for (i, p) in parts.iter().enumerate() {
             if i > 0 {
@@ -156,13 +161,8 @@ pub fn print_json_with_array<H: serde::Serialize, T: serde::Serialize + Sync>(he
             }
             out.write_all(&p.as_bytes()[1..p.len() - 1])?;
         }
-        out.write_all(b"]}\n")?;
-        out.flush()
-    };
-    match write() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
-    }
+        out.write_all(b"]}\n")
+    })
 }
 
 /// Serialises `v` as one JSON document on standard output.
