@@ -26,9 +26,11 @@ pub mod period;
 pub mod repeat;
 pub mod rfm;
 pub mod segments;
+pub mod status;
 pub mod subscriptions;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};
 pub use order_log::{Catalog, CustomerIdx, CustomerIds, OrderLines, OrderLog, OrderLogBuilder, ProductIdx};
 pub use period::{Calendar, Granularity, Instant, Period, DAY};
+pub use status::OrderStatus;
