@@ -5,10 +5,14 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod args;
 mod commands;
 mod global;
-mod input;
-mod store_input;
+mod output;
+mod progress;
+mod session;
+mod summary_input;
+mod synth_file;
 
 pub use global::Global;
 
@@ -72,13 +76,27 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit_code(&e))
         }
         Err(_) => {
             eprintln!("error: internal error in Holdfast (a bug); please report it with the command you ran");
             ExitCode::from(2)
         }
     }
+}
+
+/// The exit code of an error: 1 for what the user can fix, 2 for an outage or a bug
+/// (`holdfast_app::ErrorKind`); errors of the argument layer are the user's.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(app) = cause.downcast_ref::<holdfast_app::Error>() {
+            return app.kind.exit_code();
+        }
+        if let Some(store) = cause.downcast_ref::<holdfast_store::Error>() {
+            return holdfast_app::error::store_error_kind(store).exit_code();
+        }
+    }
+    1
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

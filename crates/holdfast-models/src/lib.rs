@@ -23,6 +23,8 @@
 //!   lifetimes'; [`FitError`] when the data cannot identify a model — never NaN parameters.
 //! - [`clv`]: per-customer predictions — P(alive), expected purchases, expected next order,
 //!   expected order value, CLV by the discounted-cash-flow formula of Fader, Hardie & Lee (2005).
+//! - [`value`]: [`fit_value_models`] fits the purchase and spend models together under one rule
+//!   for a fit that cannot be made or did not converge (not used, with the reason).
 //! - [`check`]: calibration/holdout validation — per-customer predicted vs actual, the tracking
 //!   plot and the conditional-expectation plot, as data.
 //!
@@ -42,6 +44,7 @@ pub mod pareto_nbd;
 pub mod sbg;
 pub mod special;
 pub mod summary;
+pub mod value;
 
 pub use bgbb::{BgBb, BgBbData};
 pub use bgnbd::BgNbd;
@@ -53,6 +56,7 @@ pub use mbgnbd::MbgNbd;
 pub use pareto_nbd::ParetoNbd;
 pub use sbg::{parse_survival_csv, Sbg};
 pub use summary::{Compressed, Occasions, RfmRow, Summary, TimeUnit};
+pub use value::{fit_purchases, fit_value_models, FitInfo, PurchaseKind, ValueModels};
 
 /// What every purchase model answers about a customer with summary `(x, t_x, T)`.
 pub trait PurchaseModel: Sync {
@@ -78,13 +82,24 @@ pub trait PurchaseModel: Sync {
     /// rows override it.
     fn p_alive_rows(&self, data: &Compressed) -> Vec<f64> {
         use rayon::prelude::*;
-        (0..data.len()).into_par_iter().map(|i| self.p_alive(data.x[i] as f64, data.t_x[i], data.t[i])).collect()
+        (0..data.len())
+            .into_par_iter()
+            .map(|i| self.p_alive(data.x[i] as f64, data.t_x[i], data.t[i]))
+            .collect()
     }
     /// The time `h` in `(lo, hi]` at which `p_alive · purchases_if_alive(h, x, T)` reaches
     /// `target`, given that it is below at `lo` and reached at `hi` (the expectation grows with
     /// `h`). By default the Illinois variant of regula falsi to `1e-9 · hi`; models with a closed
     /// form override it.
-    fn time_to_purchases(&self, target: f64, p_alive: f64, x: f64, t: f64, lo: (f64, f64), hi: (f64, f64)) -> f64 {
+    fn time_to_purchases(
+        &self,
+        target: f64,
+        p_alive: f64,
+        x: f64,
+        t: f64,
+        lo: (f64, f64),
+        hi: (f64, f64),
+    ) -> f64 {
         let f = |h: f64| p_alive * self.purchases_if_alive(h, x, t) - target;
         let (mut a, mut fa) = (lo.0, lo.1 - target);
         let (mut b, mut fb) = (hi.0, hi.1 - target);

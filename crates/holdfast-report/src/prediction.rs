@@ -14,7 +14,7 @@ use crate::table::Table;
 use chrono::{Duration, NaiveDate};
 use holdfast_core::{Calendar, Instant, OrderLog};
 use holdfast_models::check::{model_check, ModelCheck};
-use holdfast_models::{predict_customers, BgNbd, FitOptions, GammaGamma, Occasions, PredictOptions, PurchaseModel, TimeUnit};
+use holdfast_models::{fit_purchases, fit_value_models, predict_customers, FitInfo, FitOptions, Occasions, PredictOptions, PurchaseKind, TimeUnit};
 use serde::Serialize;
 
 /// Customers listed by value.
@@ -111,28 +111,24 @@ impl PredictionSection {
         let (summary, _) = occ.summary(end, unit);
         out.customers = summary.len();
         let fit_opts = FitOptions::default();
-        let fitted = match BgNbd::fit(&summary.compress(), &fit_opts) {
-            Ok(f) => f,
-            Err(e) => {
-                out.unavailable = Some(format!("the purchase model cannot be fitted on these orders: {e}"));
-                return out;
-            }
+        let models = fit_value_models(PurchaseKind::Bgnbd, &summary, &summary.compress(), &fit_opts);
+        let info = |f: &FitInfo| ModelFit {
+            model: f.model,
+            params: f.params.clone(),
+            log_likelihood: f.log_likelihood,
+            customers: f.customers,
+            converged: f.converged,
         };
-        let model = fitted.model;
-        out.purchases = Some(ModelFit { model: "bgnbd", params: model.params(), log_likelihood: fitted.log_likelihood, customers: fitted.customers, converged: fitted.converged });
-        let spend = match GammaGamma::fit(&summary.spend(), &fit_opts) {
-            Ok(s) => {
-                out.frequency_spend_correlation = s.frequency_spend_correlation;
-                let g = s.fit.model;
-                out.spend = Some(ModelFit { model: "gg", params: vec![("p", g.p), ("q", g.q), ("v", g.v)], log_likelihood: s.fit.log_likelihood, customers: s.fit.customers, converged: s.fit.converged });
-                Some(g)
-            }
-            Err(e) => {
-                out.spend_unavailable = Some(format!("no spend model, so no CLV: {e}"));
-                None
-            }
+        out.purchases = models.purchase_fit.as_ref().map(info);
+        out.spend = models.spend_fit.as_ref().map(info);
+        out.frequency_spend_correlation = models.frequency_spend_correlation;
+        let Some(model) = models.purchases else {
+            out.unavailable = models.purchases_unavailable.map(|u| format!("no predictions: {u}"));
+            return out;
         };
-        let preds = predict_customers(&model, spend.as_ref(), &summary, &opts);
+        out.spend_unavailable = models.spend_unavailable.map(|u| format!("no spend model, so no CLV: {u}"));
+        let spend = models.spend;
+        let preds = predict_customers(model.as_ref(), spend.as_ref(), &summary, &opts);
         let mut buckets = [0usize; 10];
         let mut clv_total = 0.0;
         for p in &preds {
@@ -146,7 +142,8 @@ impl PredictionSection {
             clv_total += p.clv.unwrap_or(0.0);
         }
         out.total_clv = spend.map(|_| clv_total);
-        out.p_alive_distribution = buckets.iter().enumerate().map(|(i, &n)| AliveBucket { label: format!("{}–{}%", i * 10, i * 10 + 10), customers: n }).collect();
+        out.p_alive_distribution =
+            buckets.iter().enumerate().map(|(i, &n)| AliveBucket { label: format!("{}–{}%", i * 10, i * 10 + 10), customers: n }).collect();
         // The most valuable: by CLV when there is a spend model, else by expected purchases; ties
         // by customer id.
         let key = |i: usize| preds[i].clv.unwrap_or(preds[i].expected_purchases);
@@ -180,9 +177,9 @@ impl PredictionSection {
                 } else {
                     let cal_end = end - Duration::days(holdout);
                     let (cal_summary, _) = occ.summary(cal_end, unit);
-                    match BgNbd::fit(&cal_summary.compress(), &fit_opts) {
-                        Ok(f) => out.check = Some(model_check(&f.model, &occ, cal_end, end, unit)),
-                        Err(e) => out.check_unavailable = Some(format!("the model cannot be fitted on the calibration period: {e}")),
+                    match fit_purchases(PurchaseKind::Bgnbd, &cal_summary.compress(), &fit_opts) {
+                        Ok((m, _)) => out.check = Some(model_check(m.as_ref(), &occ, cal_end, end, unit)),
+                        Err((why, _)) => out.check_unavailable = Some(format!("on the calibration period, {why}")),
                     }
                 }
             }
@@ -252,12 +249,24 @@ impl Section for PredictionSection {
             return;
         }
         let mut cards = vec![
-            Card::new("Expected still buying", fmt_count(self.expected_alive.round() as i64), "Sum over customers of the probability each is still alive (P(alive)).")
-                .detail(format!("of {} customers", fmt_count(self.customers as i64))),
-            Card::new("Expected purchases, next 12 months", fmt_count(self.expected_purchases.round() as i64), "Sum of each customer's expected purchases over the horizon."),
+            Card::new(
+                "Expected still buying",
+                fmt_count(self.expected_alive.round() as i64),
+                "Sum over customers of the probability each is still alive (P(alive)).",
+            )
+            .detail(format!("of {} customers", fmt_count(self.customers as i64))),
+            Card::new(
+                "Expected purchases, next 12 months",
+                fmt_count(self.expected_purchases.round() as i64),
+                "Sum of each customer's expected purchases over the horizon.",
+            ),
         ];
         if let Some(v) = self.total_clv {
-            cards.push(Card::new("Customer value, next 12 months (CLV)", fmt_money(Some(v)), "Expected purchases × expected order value, discounted 1% a month, summed."));
+            cards.push(Card::new(
+                "Customer value, next 12 months (CLV)",
+                fmt_money(Some(v)),
+                "Expected purchases × expected order value, discounted 1% a month, summed.",
+            ));
         }
         page.cards(&cards);
         if let Some(why) = &self.spend_unavailable {

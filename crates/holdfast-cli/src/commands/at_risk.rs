@@ -1,14 +1,12 @@
 //! `holdfast at-risk`: the action queue — customers drifting from their own rhythm, highest stake first.
 
-use crate::commands::analyze::{print, print_json, When};
-use crate::commands::segments::csv_field;
+use crate::args::When;
+use crate::output::{print, print_json, Csv};
+use crate::session::Session;
 use crate::Global;
-use holdfast_core::actions::{action_queue_top, action_queue_with, OpenTask, QueueOptions};
-use holdfast_core::flags::{FlagKind, Severity};
-use holdfast_store::NewTask;
-use std::collections::BTreeMap;
-use holdfast_core::nbo::{service_chains, NboOptions};
-use holdfast_core::segments::{Basis, TierOptions};
+use holdfast_app::AtRiskOptions;
+use holdfast_core::flags::Severity;
+use holdfast_core::segments::TierOptions;
 use holdfast_report::Table;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -18,7 +16,9 @@ use std::path::PathBuf;
 /// the customer's own numbers, with the stake (their revenue so far), a suggested step by value tier
 /// and a due date by severity. Highest stake first. Rules: docs/SEGMENTS.md.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast at-risk --orders orders.csv --limit 20\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv")]
+#[command(
+    after_help = "Example:\n  holdfast at-risk --orders orders.csv --limit 20\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv"
+)]
 pub struct Args {
     /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
@@ -26,7 +26,7 @@ pub struct Args {
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
-    pub input: crate::input::OrdersInput,
+    pub input: crate::args::OrdersInput,
     /// Show only the first N tasks (the table shows the first 25 unless told; JSON and CSV all).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -112,74 +112,30 @@ struct Out<'a> {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    for (name, v) in [("--tier-a", args.tier_a), ("--tier-b", args.tier_b)] {
-        anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
-    }
-    let cal = args.when.calendar()?;
-    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
-    let as_of = args.when.as_of(&log, &cal)?;
-    let mut opts = QueueOptions::new(as_of);
-    opts.tiers = TierOptions { a_share: args.tier_a, b_share: args.tier_b };
-    opts.default_owner = args.owner.clone();
-    opts.nbo.window_days = args.window;
-    opts.window_days = args.inactivity_window;
-    opts.include_lost = args.include_lost;
-    opts.min_severity = args.min_severity.severity();
-    if let Some(path) = &args.customers {
-        opts.owners = owners_from_file(path, &args.input, &cal)?;
-    }
-    // With the store: activity flags, owners, open tasks in; new tasks persisted.
-    let db = if args.orders.is_none() { Some(crate::store_input::Db::open_existing(&g.db)?) } else { None };
-    let mut activity = None;
-    if let Some(d) = &db {
-        let a = d.run(d.store.load_activity(d.ws.id, None))?;
-        activity = Some(a.to_core());
-        for c in d.run(d.store.customers(d.ws.id))? {
-            if let Some(o) = c.owner.filter(|o| !o.trim().is_empty()) {
-                opts.owners.entry(c.external_id).or_insert(o);
-            }
-        }
-    }
-    // Every current flag is shown; only those without an open task in the store become new tasks.
-    let mut open = std::collections::BTreeSet::new();
-    if let Some(d) = &db {
-        for t in d.run(d.store.open_tasks(d.ws.id))? {
-            if let Some(kind) = FlagKind::parse(&t.kind) {
-                open.insert(OpenTask { customer_id: t.customer, kind });
-            }
-        }
-    }
-    let basis = Basis::new(&log, as_of, &opts.tiers);
-    let chains = service_chains(&log, &NboOptions { window_days: args.window, ..NboOptions::new(as_of) });
-    // Every task is built when the store keeps them or when JSON/CSV lists them all; otherwise
-    // only the ones shown.
+    let s = Session::new(g)?;
+    let source = s.source(args.orders.as_deref(), &args.input)?;
+    let cal = source.calendar(args.when.tz.as_deref()).map_err(|e| e.context("--tz"))?;
     let limit = args.limit.unwrap_or(if args.json || args.csv { usize::MAX } else { 25 });
-    let (total, queue) = if db.is_some() || limit == usize::MAX {
-        let q = action_queue_with(&log, activity.as_ref(), &chains, &opts, &basis);
-        (q.len(), q)
-    } else {
-        action_queue_top(&log, activity.as_ref(), &chains, &opts, &basis, limit)
+    let opts = AtRiskOptions {
+        as_of: args.when.as_of.clone(),
+        tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b },
+        default_owner: args.owner.clone(),
+        owners_file: args.customers.clone().map(|p| (p, args.input.read_options())),
+        chain_window_days: args.window,
+        window_days: args.inactivity_window,
+        include_lost: args.include_lost,
+        min_severity: args.min_severity.severity(),
+        limit: Some(limit),
     };
-    if let Some(d) = &db {
-        let new: Vec<NewTask> = queue
-            .iter()
-            .flat_map(|t| {
-                t.flags.iter().filter(|f| !open.contains(&OpenTask { customer_id: t.customer_id.clone(), kind: f.kind })).map(|f| NewTask {
-                    customer: t.customer_id.clone(),
-                    kind: f.kind.as_str().to_string(),
-                    reason: f.explanation.to_string(),
-                    suggested_step: t.suggested_step.as_str().to_string(),
-                    due_at: Some(t.due),
-                    stake: Some(t.stake),
-                })
-            })
-            .collect();
-        let up = d.run(d.store.upsert_tasks(d.ws.id, &new, as_of))?;
+    let bar = s.bar();
+    let q = s.run(holdfast_app::at_risk(&source, &cal, &opts, &bar))?;
+    let (as_of, total, queue) = (q.as_of, q.total, q.tasks);
+    if let Some((up, already)) = q.saved {
         if !g.quiet {
-            eprintln!("store {}: {} new tasks opened; {} flags already had an open task", holdfast_store::redact_url(&g.db), up.created, open.len());
+            eprintln!("store {}: {} new tasks opened; {} flags already had an open task", source.name(), up.created, already);
         }
     }
-    let k = log.currency().minor_per_major().max(1) as f64;
+    let k = q.currency.minor_per_major().max(1) as f64;
     let tasks: Vec<TaskOut> = queue
         .iter()
         .take(limit)
@@ -189,7 +145,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             stake: t.stake as f64 / k,
             tier: t.tier.to_string(),
             severity: t.severity.as_str(),
-            flags: t.flags.iter().map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: f.explanation.to_string(), weight: f.weight as f64 / k }).collect(),
+            flags: t
+                .flags
+                .iter()
+                .map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: f.explanation.to_string(), weight: f.weight as f64 / k })
+                .collect(),
             suggested_step: t.suggested_step.as_str(),
             due: cal.date(t.due).to_string(),
             state: t.state.as_str(),
@@ -197,29 +157,28 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         .collect();
     let as_of_s = cal.date(as_of).to_string();
     if args.json {
-        return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), total_tasks: total, tasks });
+        return print_json(&Out { as_of: as_of_s, currency: q.currency.to_string(), total_tasks: total, tasks });
     }
     if args.csv {
-        let mut text = String::from("customer_id,owner,stake,tier,severity,flags,explanation,suggested_step,due\n");
+        let mut csv = Csv::new(&["customer_id", "owner", "stake", "tier", "severity", "flags", "explanation", "suggested_step", "due"]);
         for t in &tasks {
             let kinds: Vec<&str> = t.flags.iter().map(|f| f.kind).collect();
             let why: Vec<&str> = t.flags.iter().map(|f| f.explanation.as_str()).collect();
-            text.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
-                csv_field(t.customer_id),
-                csv_field(t.owner.unwrap_or("")),
-                t.stake,
-                t.tier,
-                t.severity,
+            csv.row([
+                t.customer_id.to_string(),
+                t.owner.unwrap_or("").to_string(),
+                t.stake.to_string(),
+                t.tier.clone(),
+                t.severity.to_string(),
                 kinds.join(";"),
-                csv_field(&why.join("; ")),
-                t.suggested_step,
-                t.due
-            ));
+                why.join("; "),
+                t.suggested_step.to_string(),
+                t.due.clone(),
+            ]);
         }
-        return print(&text);
+        return csv.print();
     }
-    let cur = log.currency();
+    let cur = q.currency;
     let mut table = Table::new(&["Customer", &format!("Stake, {cur}"), "Tier", "Severity", "Step", "Due", "Why"]);
     table.right = vec![false, true, false, false, false, false, false];
     for t in &tasks {
@@ -243,30 +202,4 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         notes.push_str("--min-severity medium or high keeps only the stronger signals.\n");
     }
     print(&format!("Customers needing attention as of {as_of_s}: {total} tasks, highest stake first{shown}\n{}{notes}", table.to_text()))
-}
-
-/// Owners by customer id from a customers file (read with the importer's customers spec).
-fn owners_from_file(path: &std::path::Path, input: &crate::input::OrdersInput, cal: &holdfast_core::Calendar) -> anyhow::Result<BTreeMap<String, String>> {
-    let spec = holdfast_import::TableSpec::customers();
-    let opts = holdfast_import::ImportOptions {
-        encoding: input.encoding,
-        delimiter: None,
-        date_format: input.date_format,
-        column_map: Vec::new(),
-        skip_bad_rows: input.skip_bad_rows,
-        calendar: *cal,
-        currency: None,
-    };
-    let table = holdfast_import::read_table(path, &spec, &opts)?;
-    let (ci, oi) = (spec.index("customer_id").unwrap_or(usize::MAX), spec.index("owner").unwrap_or(usize::MAX));
-    let mut out = BTreeMap::new();
-    for r in &table.rows {
-        if let (Some(c), Some(o)) = (r.text(ci), r.text(oi)) {
-            if !c.trim().is_empty() && !o.trim().is_empty() {
-                out.insert(c.trim().to_string(), o.trim().to_string());
-            }
-        }
-    }
-    anyhow::ensure!(!out.is_empty() || table.rows.is_empty(), "{} has no owner column (e.g. \"owner\" or \"manager\")", path.display());
-    Ok(out)
 }

@@ -74,11 +74,7 @@ fn find_script(name: &str) -> Option<PathBuf> {
 }
 
 fn run_script(script: &Path, args: &[String]) -> anyhow::Result<()> {
-    let status = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .status()
-        .with_context(|| format!("cannot run python3 {}", script.display()))?;
+    let status = Command::new("python3").arg(script).args(args).status().with_context(|| format!("cannot run python3 {}", script.display()))?;
     if !status.success() {
         anyhow::bail!("{} failed ({status})", script.display());
     }
@@ -111,32 +107,21 @@ fn timed_model<M: holdfast_models::PurchaseModel>(
 pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
     match args.what {
         What::ModelsTimed(a) => {
-            let text = crate::commands::fit::read_text(&a.summary)?;
-            let summary = holdfast_models::Summary::parse_csv(&text, a.unit).map_err(|e| crate::commands::fit::csv_error(&a.summary, e))?;
+            let text = crate::summary_input::read_text(&a.summary)?;
+            let summary = holdfast_models::Summary::parse_csv(&text, a.unit).map_err(|e| crate::summary_input::csv_error(&a.summary, e))?;
             let opts = holdfast_models::FitOptions::default();
             let bg = timed_model(&summary, a.horizon, |d| holdfast_models::BgNbd::fit(d, &opts))?;
             let pa = timed_model(&summary, a.horizon, |d| holdfast_models::ParetoNbd::fit(d, &opts))?;
-            crate::commands::analyze::print_json(&serde_json::json!({ "bgnbd": bg, "pareto": pa }))
+            crate::output::print_json(&serde_json::json!({ "bgnbd": bg, "pareto": pa }))
         }
         What::Models(a) => {
             let script = find_script("bench-models").context("scripts/bench-models not found: run `holdfast bench models` inside the Holdfast repository")?;
             run_script(&script, &["--customers".into(), a.customers.to_string(), "--runs".into(), a.runs.to_string(), "--seed".into(), a.seed.to_string()])
         }
         What::Analyze(a) => {
-            let script = find_script("bench-analyze").context(
-                "scripts/bench-analyze not found: run `holdfast bench analyze` inside the Holdfast repository",
-            )?;
-            run_script(
-                &script,
-                &[
-                    "--orders".into(),
-                    a.orders.to_string(),
-                    "--runs".into(),
-                    a.runs.to_string(),
-                    "--seed".into(),
-                    a.seed.to_string(),
-                ],
-            )
+            let script =
+                find_script("bench-analyze").context("scripts/bench-analyze not found: run `holdfast bench analyze` inside the Holdfast repository")?;
+            run_script(&script, &["--orders".into(), a.orders.to_string(), "--runs".into(), a.runs.to_string(), "--seed".into(), a.seed.to_string()])
         }
     }
 }

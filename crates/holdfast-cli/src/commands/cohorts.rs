@@ -1,6 +1,8 @@
 //! `holdfast cohorts`: cohort tables of customers and revenue.
 
-use crate::commands::analyze::{print, print_json, When};
+use crate::args::When;
+use crate::output::{print, print_json};
+use crate::session::{Loaded, Session};
 use crate::Global;
 use holdfast_core::cohorts::{cohorts, CohortOptions, CohortTable};
 use holdfast_core::Granularity;
@@ -13,7 +15,9 @@ use std::path::PathBuf;
 /// `--metric revenue` the cohort's revenue, per cohort customer and cumulative per customer (the LTV
 /// curve). Cells of periods not over yet are marked `~`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast cohorts --orders orders.csv --period month --metric customers\n  holdfast cohorts --orders orders.csv --period quarter --metric revenue --json")]
+#[command(
+    after_help = "Example:\n  holdfast cohorts --orders orders.csv --period month --metric customers\n  holdfast cohorts --orders orders.csv --period quarter --metric revenue --json"
+)]
 pub struct Args {
     /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
@@ -27,7 +31,7 @@ pub struct Args {
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
-    pub input: crate::input::OrdersInput,
+    pub input: crate::args::OrdersInput,
     /// Print one JSON document instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -48,9 +52,8 @@ struct Out<'a> {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let cal = args.when.calendar()?;
-    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
-    let as_of = args.when.as_of(&log, &cal)?;
+    let s = Session::new(g)?;
+    let Loaded { cal, log, as_of, .. } = s.load(args.orders.as_deref(), &args.input, &args.when, false)?;
     let table = cohorts(&log, &cal, &CohortOptions { granularity: args.period, as_of });
     if args.json {
         return print_json(&Out { metric: &args.metric, table: &table });

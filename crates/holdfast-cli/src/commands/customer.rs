@@ -1,7 +1,7 @@
 //! `holdfast customer`: everything known about one customer.
 
-use crate::commands::analyze::{print, print_json};
-use crate::store_input::Db;
+use crate::output::{print, print_json};
+use crate::session::Session;
 use crate::Global;
 use holdfast_core::money::format_minor;
 use holdfast_store::{Contact, ImportantDate, Interaction, Note, Record};
@@ -11,7 +11,9 @@ use std::fmt::Write;
 /// important dates, orders, subscriptions, events per kind, feedback, interactions, scores, tasks.
 /// With a subcommand, records a note, an important date, a contact person or an interaction.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  holdfast --db sqlite://shop.db customer C000042\n  holdfast --db sqlite://shop.db customer C000042 --json\n  holdfast --db sqlite://shop.db customer C000042 note \"prefers short summaries\" --channel telegram --time mornings\n  holdfast --db sqlite://shop.db customer C000042 date birthday 1985-04-12\n  holdfast --db sqlite://shop.db customer C000042 contact \"Anna Petrova\" --role buyer --email anna@example.com\n  holdfast --db sqlite://shop.db customer C000042 interaction call --at 2024-03-01 --by oleg --summary \"asked about delivery\"")]
+#[command(
+    after_help = "Examples:\n  holdfast --db sqlite://shop.db customer C000042\n  holdfast --db sqlite://shop.db customer C000042 --json\n  holdfast --db sqlite://shop.db customer C000042 note \"prefers short summaries\" --channel telegram --time mornings\n  holdfast --db sqlite://shop.db customer C000042 date birthday 1985-04-12\n  holdfast --db sqlite://shop.db customer C000042 contact \"Anna Petrova\" --role buyer --email anna@example.com\n  holdfast --db sqlite://shop.db customer C000042 interaction call --at 2024-03-01 --by oleg --summary \"asked about delivery\""
+)]
 pub struct Args {
     /// The customer's id (as in the imported files).
     #[arg(value_name = "ID")]
@@ -92,7 +94,8 @@ pub enum Add {
 }
 
 fn parse_date_kind(s: &str) -> Result<holdfast_store::DateKind, String> {
-    holdfast_store::DateKind::parse(s).ok_or_else(|| format!("{s:?}: expected birthday, company_birthday, product_launch, seasonal_campaign, contract_renewal or other"))
+    holdfast_store::DateKind::parse(s)
+        .ok_or_else(|| format!("{s:?}: expected birthday, company_birthday, product_launch, seasonal_campaign, contract_renewal or other"))
 }
 
 fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -100,12 +103,12 @@ fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
 }
 
 /// Records `add` for customer `id`.
-fn record(db: &Db, id: &str, add: Add) -> anyhow::Result<String> {
+fn record(s: &Session, db: &holdfast_app::App, id: &str, add: Add) -> anyhow::Result<String> {
     let cal = db.calendar()?;
     // The moment something is recorded by a person is the one place the wall clock belongs.
     let when = |at: Option<String>| -> anyhow::Result<i64> {
         match at {
-            Some(s) => crate::commands::analyze::parse_instant(&s, &cal).map_err(|e| anyhow::anyhow!("--at: {e}")),
+            Some(s) => holdfast_app::parse_instant(&s, &cal).map_err(|e| anyhow::anyhow!("--at: {e}")),
             None => Ok(chrono::Utc::now().timestamp()),
         }
     };
@@ -113,7 +116,21 @@ fn record(db: &Db, id: &str, add: Add) -> anyhow::Result<String> {
     let (what, rec) = match add {
         Add::Note { body, pain_points, goals, channel, time, style, author, at } => {
             let created_at = Some(when(at)?);
-            ("note", Record::Note(Note { external_id, customer, body, pain_points, goals, preferred_channel: channel, preferred_time: time, communication_style: style, author, created_at }))
+            (
+                "note",
+                Record::Note(Note {
+                    external_id,
+                    customer,
+                    body,
+                    pain_points,
+                    goals,
+                    preferred_channel: channel,
+                    preferred_time: time,
+                    communication_style: style,
+                    author,
+                    created_at,
+                }),
+            )
         }
         Add::Date { kind, on, label, once } => ("important date", Record::Date(ImportantDate { external_id, customer, kind, label, date: on, yearly: !once })),
         Add::Contact { name, role, email, phone } => ("contact", Record::Contact(Contact { external_id, customer, name, role, email, phone })),
@@ -124,23 +141,26 @@ fn record(db: &Db, id: &str, add: Add) -> anyhow::Result<String> {
             ("interaction", Record::Interaction(Interaction { external_id, customer, kind, occurred_at: when(at)?, with_whom, by_whom, summary }))
         }
     };
-    let key = db.run(db.store.add_record(db.ws.id, rec))?;
+    let key = s.store(db.store.add_record(db.ws.id, rec))?;
     Ok(format!("{what} {key} recorded for customer {id}\n"))
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open_existing(&g.db)?;
+    let s = Session::new(g)?;
+    let db = s.open_existing()?;
     if let Some(add) = args.add {
-        return match record(&db, &args.id, add) {
-            Err(e) if matches!(e.downcast_ref::<holdfast_store::Error>(), Some(holdfast_store::Error::NotFound { .. })) => {
-                anyhow::bail!("no customer {:?} in {}", args.id, db.store.url())
+        return match record(&s, &db, &args.id, add) {
+            Err(e) if e.downcast_ref::<holdfast_app::Error>().is_some_and(|e| e.kind == holdfast_app::ErrorKind::NotFound) => {
+                Err(holdfast_app::Error::not_found(format!("no customer {:?} in {}", args.id, db.store.url())).into())
             }
             r => print(&r?),
         };
     }
-    let v = match db.rt.block_on(db.store.customer_view(db.ws.id, &args.id)) {
-        Err(holdfast_store::Error::NotFound { .. }) => anyhow::bail!("no customer {:?} in {}", args.id, db.store.url()),
-        r => r?,
+    let v = match s.rt.block_on(db.store.customer_view(db.ws.id, &args.id)) {
+        Err(holdfast_store::Error::NotFound { .. }) => {
+            return Err(holdfast_app::Error::not_found(format!("no customer {:?} in {}", args.id, db.store.url())).into())
+        }
+        r => r.map_err(holdfast_app::Error::from)?,
     };
     if args.json {
         return print_json(&v);
@@ -150,7 +170,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let c = &v.customer;
     let mut s = String::new();
     let _ = writeln!(s, "{} ({})", c.name.as_deref().unwrap_or(&c.external_id), c.kind.as_str());
-    let _ = writeln!(s, "  id {}  email {}  phone {}  owner {}", c.external_id, c.email.as_deref().unwrap_or("–"), c.phone.as_deref().unwrap_or("–"), c.owner.as_deref().unwrap_or("–"));
+    let _ = writeln!(
+        s,
+        "  id {}  email {}  phone {}  owner {}",
+        c.external_id,
+        c.email.as_deref().unwrap_or("–"),
+        c.phone.as_deref().unwrap_or("–"),
+        c.owner.as_deref().unwrap_or("–")
+    );
     if !c.tags.is_empty() {
         let _ = writeln!(s, "  tags: {}", c.tags.join(", "));
     }
@@ -179,16 +206,32 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         );
     }
     section(&mut s, "Contacts", v.contacts.iter().map(|k| format!("{} {} {}", k.name, k.role.as_deref().unwrap_or(""), k.email.as_deref().unwrap_or(""))));
-    section(&mut s, "Notes", v.notes.iter().map(|n| {
-        let mut x = format!("{} {}", n.created_at.map(d).unwrap_or("(undated)".into()), n.body);
-        for (label, val) in [("pain points", &n.pain_points), ("goals", &n.goals), ("channel", &n.preferred_channel), ("time", &n.preferred_time), ("style", &n.communication_style)] {
-            if let Some(val) = val {
-                let _ = write!(x, "; {label}: {val}");
+    section(
+        &mut s,
+        "Notes",
+        v.notes.iter().map(|n| {
+            let mut x = format!("{} {}", n.created_at.map(d).unwrap_or("(undated)".into()), n.body);
+            for (label, val) in [
+                ("pain points", &n.pain_points),
+                ("goals", &n.goals),
+                ("channel", &n.preferred_channel),
+                ("time", &n.preferred_time),
+                ("style", &n.communication_style),
+            ] {
+                if let Some(val) = val {
+                    let _ = write!(x, "; {label}: {val}");
+                }
             }
-        }
-        x
-    }));
-    section(&mut s, "Important dates", v.important_dates.iter().map(|i| format!("{} {}{} {}", i.date, i.kind.as_str(), if i.yearly { " (yearly)" } else { "" }, i.label.as_deref().unwrap_or(""))));
+            x
+        }),
+    );
+    section(
+        &mut s,
+        "Important dates",
+        v.important_dates
+            .iter()
+            .map(|i| format!("{} {}{} {}", i.date, i.kind.as_str(), if i.yearly { " (yearly)" } else { "" }, i.label.as_deref().unwrap_or(""))),
+    );
     let total: i64 = v.orders.iter().filter(|o| o.is_counted()).map(|o| o.amount).sum();
     let counted = v.orders.iter().filter(|o| o.is_counted()).count();
     let _ = writeln!(s, "\nOrders: {counted} counted, {} in total", format_minor(total, v.orders.first().map(|o| o.currency).unwrap_or(db.ws.currency)));
@@ -199,10 +242,49 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if v.orders.len() > 20 {
         let _ = writeln!(s, "  … {} older orders (see --json)", v.orders.len() - 20);
     }
-    section(&mut s, "Subscriptions", v.subscriptions.iter().map(|x| format!("{} {} {}/month from {} to {}{}", x.plan, format_minor(x.mrr, x.currency), x.currency, d(x.started_at), x.ended_at.map(d).unwrap_or("now".into()), x.cancel_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())));
+    section(
+        &mut s,
+        "Subscriptions",
+        v.subscriptions.iter().map(|x| {
+            format!(
+                "{} {} {}/month from {} to {}{}",
+                x.plan,
+                format_minor(x.mrr, x.currency),
+                x.currency,
+                d(x.started_at),
+                x.ended_at.map(d).unwrap_or("now".into()),
+                x.cancel_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            )
+        }),
+    );
     section(&mut s, "Events", v.events.iter().map(|e| format!("{}: {} (last {})", e.kind, e.count, d(e.last_at))));
-    section(&mut s, "Feedback", v.feedback.iter().map(|f| format!("{} score {} {} {}", d(f.responded_at), f.score.map(|x| x.to_string()).unwrap_or("–".into()), f.touchpoint.as_deref().unwrap_or(""), f.comment.as_deref().unwrap_or(""))));
-    section(&mut s, "Interactions", v.interactions.iter().map(|i| format!("{} {} with {} by {}: {}", d(i.occurred_at), i.kind, i.with_whom.as_deref().unwrap_or("–"), i.by_whom.as_deref().unwrap_or("–"), i.summary.as_deref().unwrap_or(""))));
+    section(
+        &mut s,
+        "Feedback",
+        v.feedback.iter().map(|f| {
+            format!(
+                "{} score {} {} {}",
+                d(f.responded_at),
+                f.score.map(|x| x.to_string()).unwrap_or("–".into()),
+                f.touchpoint.as_deref().unwrap_or(""),
+                f.comment.as_deref().unwrap_or("")
+            )
+        }),
+    );
+    section(
+        &mut s,
+        "Interactions",
+        v.interactions.iter().map(|i| {
+            format!(
+                "{} {} with {} by {}: {}",
+                d(i.occurred_at),
+                i.kind,
+                i.with_whom.as_deref().unwrap_or("–"),
+                i.by_whom.as_deref().unwrap_or("–"),
+                i.summary.as_deref().unwrap_or("")
+            )
+        }),
+    );
     section(&mut s, "Tasks", v.tasks.iter().map(|t| format!("#{} {} [{}] {} → {}", t.id, t.kind, t.state.as_str(), t.reason, t.suggested_step)));
     print(&s)
 }

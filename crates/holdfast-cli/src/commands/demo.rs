@@ -1,9 +1,12 @@
 //! `holdfast demo`: generates a demo orders file and analyses it into `report.html`.
 
-use crate::commands::{analyze, generate};
+use crate::output::print;
+use crate::session::Session;
 use crate::Global;
 use anyhow::Context;
-use clap::Parser;
+use holdfast_app::{AnalyzeRequest, ReadOptions, Sections, Source};
+use holdfast_core::Granularity;
+use holdfast_report::render;
 use std::path::{Path, PathBuf};
 
 /// Generates a demo data set and analyses it into report.html.
@@ -19,15 +22,6 @@ pub struct Args {
     /// Directory for demo-orders.csv and report.html.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-}
-
-/// `holdfast analyze`'s arguments, parsed from its command line (the stable CLI contract), so the
-/// demo runs exactly what a user would type.
-#[derive(Parser, Debug)]
-#[command(name = "analyze")]
-struct AnalyzeLine {
-    #[command(flatten)]
-    args: analyze::Args,
 }
 
 /// How to call this binary in the printed hint: relative to the current directory when it lives
@@ -53,41 +47,20 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let report = args.dir.join("report.html");
     let mut cfg = holdfast_synth::Config::new(args.customers, args.seed);
     cfg.chains = holdfast_synth::Chain::defaults();
-    let truth = generate::write_file(&cfg, &orders, g.quiet)?.context("the demo file was not written")?;
-    println!(
-        "Generated {} orders of {} customers (3 years, seed {}): {}",
-        truth.orders,
-        truth.customers,
-        args.seed,
-        shown(&orders)
-    );
-    let line = AnalyzeLine::try_parse_from([
-        "analyze".into(),
-        orders.clone().into_os_string(),
-        "--out".into(),
-        report.clone().into_os_string(),
-    ]);
-    let analyzed = match line {
-        Ok(l) => analyze::run(l.args, g),
-        // A build whose `analyze` takes no file yet: run it bare to get its own message.
-        Err(e) => match AnalyzeLine::try_parse_from(["analyze"]) {
-            Ok(bare) => analyze::run(bare.args, g),
-            Err(_) => Err(anyhow::anyhow!("{e}")),
-        },
-    };
+    let truth = crate::synth_file::write_file(&cfg, &orders, g.quiet)?.context("the demo file was not written")?;
+    println!("Generated {} orders of {} customers (3 years, seed {}): {}", truth.orders, truth.customers, args.seed, shown(&orders));
+    // The same report `holdfast analyze demo-orders.csv --out report.html` writes.
+    let s = Session::new(g)?;
+    let source = Source::File { path: orders.clone(), read: ReadOptions::default() };
+    let cal = source.calendar(None)?;
+    let req = AnalyzeRequest { as_of: None, window_days: 365, granularity: Granularity::Month, sections: Sections::ALL };
+    let bar = s.bar();
+    let (analysis, _) =
+        s.run(holdfast_app::analyze_report(&source, &cal, &req, &bar)).map_err(|e| anyhow::Error::from(e).context(format!("analysing {}", shown(&orders))))?;
+    std::fs::write(&report, render(&analysis)).with_context(|| format!("cannot write {}", report.display()))?;
+    print(&analysis.to_terminal())?;
     let me = self_name();
-    match analyzed {
-        Ok(()) => {
-            println!("Report: {}", shown(&report));
-            println!("Next, try: {me} movement --orders {} --period month", shown(&orders));
-            Ok(())
-        }
-        // Until `holdfast analyze` lands in this build, the demo generates only.
-        Err(e) if e.to_string().contains("not available in this build yet") => {
-            println!("The report is not available in this build yet; the orders file is ready.");
-            println!("Next, try: {me} generate --help");
-            Ok(())
-        }
-        Err(e) => Err(e.context(format!("analysing {}", shown(&orders)))),
-    }
+    println!("\nReport written to {}", shown(&report));
+    println!("Next, try: {me} movement --orders {} --period month", shown(&orders));
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! `holdfast export`: an entity of the store as CSV that `holdfast import` reads back.
 
-use crate::store_input::Db;
+use crate::session::Session;
 use crate::Global;
 use anyhow::Context;
 use holdfast_store::Entity;
@@ -9,7 +9,9 @@ use std::path::PathBuf;
 /// Writes every row of an entity as CSV (times RFC 3339 UTC, amounts in major units), in the
 /// columns `holdfast import` reads: leaving Holdfast is as easy as joining.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast --db sqlite://shop.db export orders --out orders.csv\n  holdfast --db sqlite://shop.db export customers > customers.csv")]
+#[command(
+    after_help = "Example:\n  holdfast --db sqlite://shop.db export orders --out orders.csv\n  holdfast --db sqlite://shop.db export customers > customers.csv"
+)]
 pub struct Args {
     /// customers, orders, events, subscriptions, feedback, notes, dates, contacts or interactions.
     #[arg(value_name = "ENTITY")]
@@ -20,13 +22,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open_existing(&g.db)?;
+    let s = Session::new(g)?;
+    let db = s.open_existing()?;
     let n = match &args.out {
         Some(p) => {
             let f = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
-            db.run(db.store.export_csv(db.ws.id, args.entity, f))?
+            s.store(db.store.export_csv(db.ws.id, args.entity, f))?
         }
-        None => db.run(db.store.export_csv(db.ws.id, args.entity, std::io::stdout().lock()))?,
+        None => s.store(db.store.export_csv(db.ws.id, args.entity, std::io::stdout().lock()))?,
     };
     if let (Some(p), false) = (&args.out, g.quiet) {
         eprintln!("{n} {} written to {}", args.entity.name(), p.display());

@@ -2,14 +2,12 @@
 //! summary file and prints its parameters. Parsing and presentation only; the models live in
 //! `holdfast-models`.
 
-use crate::input::OrdersInput;
+use crate::summary_input::{csv_error, load_summary, read_text, SummarySource};
 use crate::Global;
-use anyhow::{anyhow, Context};
-use chrono::NaiveDate;
-use holdfast_core::Calendar;
-use holdfast_models::{BgBb, BgBbData, BgNbd, CsvError, FitOptions, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, Sbg, Summary, TimeUnit};
+use anyhow::anyhow;
+use holdfast_models::{BgBb, BgBbData, BgNbd, FitOptions, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, Sbg};
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Model {
@@ -59,74 +57,6 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Where an RFM summary comes from: an orders file cut at a calibration end, or a summary file.
-#[derive(clap::Args, Debug, Clone)]
-pub struct SummarySource {
-    /// Orders file (CSV or xlsx; read by the importer).
-    #[arg(long, value_name = "FILE", conflicts_with = "summary")]
-    pub orders: Option<PathBuf>,
-    /// Last day of the calibration period (inclusive), YYYY-MM-DD; with --orders. Default: the
-    /// day of the last order.
-    #[arg(long, value_name = "DATE")]
-    pub calibration_end: Option<String>,
-    /// RFM summary CSV.
-    #[arg(long, value_name = "FILE")]
-    pub summary: Option<PathBuf>,
-    /// Time unit of recency and T: day or week.
-    #[arg(long, default_value = "week", value_parser = parse_unit)]
-    pub unit: TimeUnit,
-    /// IANA time zone in which order times are cut into days.
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
-    #[command(flatten)]
-    pub input: OrdersInput,
-}
-
-fn parse_unit(s: &str) -> Result<TimeUnit, String> {
-    s.parse()
-}
-
-/// Reads a whole text file.
-pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-/// A CSV error of the models crate, prefixed with the file as `file:line:column:`.
-pub fn csv_error(path: &Path, e: CsvError) -> anyhow::Error {
-    let p = path.display();
-    match e {
-        CsvError::BadValue { line, column, name, value, expected } => anyhow!("{p}:{line}:{column}: {value:?} is not {expected} (column {name})"),
-        CsvError::BadRow { line, message } => anyhow!("{p}:{line}: {message}"),
-        other => anyhow!("{p}: {other}"),
-    }
-}
-
-pub fn parse_date(s: &str, what: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| anyhow!("{what}: {s:?} is not a date (expected YYYY-MM-DD, e.g. 1997-09-30)"))
-}
-
-/// The summary of the source, with its source's end date when it came from orders.
-pub fn load_summary(src: &SummarySource, g: &Global) -> anyhow::Result<(Summary, Option<NaiveDate>)> {
-    if let Some(path) = &src.summary {
-        return Ok((Summary::parse_csv(&read_text(path)?, src.unit).map_err(|e| csv_error(path, e))?, None));
-    }
-    let path = src.orders.as_ref().ok_or_else(|| anyhow!("give --orders FILE (with --calibration-end DATE) or --summary FILE"))?;
-    let cal = Calendar::from_name(&src.tz).map_err(|e| anyhow!("--tz: {e}"))?;
-    let log = crate::input::load_orders(path, &src.input, &cal, g.quiet)?.log;
-    let end = match &src.calibration_end {
-        Some(s) => parse_date(s, "--calibration-end")?,
-        None => {
-            let (_, last) = log.time_range().ok_or_else(|| anyhow!("{}: no counted orders", path.display()))?;
-            cal.date(last)
-        }
-    };
-    let s = Summary::from_orders(&log, &cal, end, src.unit);
-    if s.is_empty() {
-        anyhow::bail!("no customer ordered on or before {end}: nothing to fit");
-    }
-    Ok((s, Some(end)))
 }
 
 fn finite(v: f64) -> Value {
@@ -210,7 +140,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         for (n, v) in extra {
             out.insert(n.to_string(), v);
         }
-        return crate::commands::analyze::print_json(&Value::Object(out));
+        return crate::output::print_json(&Value::Object(out));
     }
     let mut s = String::new();
     s.push_str(&format!("Model            {name}\nCustomers        {customers}\n"));
@@ -228,5 +158,5 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         };
         s.push_str(&format!("{:<16} {shown}\n", n.replace('_', " ")));
     }
-    crate::commands::analyze::print(&s)
+    crate::output::print(&s)
 }

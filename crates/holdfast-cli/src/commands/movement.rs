@@ -1,7 +1,10 @@
 //! `holdfast movement`: period movement (start, new, reactivated, lost, kept) and the rates.
 
-use crate::commands::analyze::{parse_month, parse_period, print, print_json, When};
+use crate::args::{parse_period, When};
+use crate::output::{print, print_json};
+use crate::session::{Loaded, Session};
 use crate::Global;
+use holdfast_app::parse_month;
 use holdfast_core::{movement, Granularity, MovementOptions};
 use holdfast_report::movement_table;
 use std::path::PathBuf;
@@ -9,7 +12,9 @@ use std::path::PathBuf;
 /// Period movement: customers active at the start, new, reactivated, lost and kept per period,
 /// with retention rate K/S, churn rate L/S and the simple ratio E/S.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast movement --orders orders.csv --period month --window 365 --json\n  holdfast movement --orders orders.csv --period quarter --from 2023-01 --to 2024-12")]
+#[command(
+    after_help = "Example:\n  holdfast movement --orders orders.csv --period month --window 365 --json\n  holdfast movement --orders orders.csv --period quarter --from 2023-01 --to 2024-12"
+)]
 pub struct Args {
     /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
@@ -29,17 +34,18 @@ pub struct Args {
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
-    pub input: crate::input::OrdersInput,
+    pub input: crate::args::OrdersInput,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let cal = args.when.calendar()?;
     if args.window == 0 {
         anyhow::bail!("--window must be at least 1 day");
     }
+    let s = Session::new(g)?;
+    let Loaded { cal, log, as_of, .. } = s.load(args.orders.as_deref(), &args.input, &args.when, false)?;
     let from = args.from.as_deref().map(|s| parse_month(s, &cal)).transpose().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
     let to = args.to.as_deref().map(|s| parse_month(s, &cal)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
     if let (Some(f), Some(t)) = (from, to) {
@@ -47,8 +53,6 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             anyhow::bail!("--to is before --from");
         }
     }
-    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
-    let as_of = args.when.as_of(&log, &cal)?;
     let mv = movement(&log, &cal, &MovementOptions { granularity: args.period, window_days: args.window, as_of, from, to });
     if args.json {
         print_json(&mv)

@@ -1,8 +1,10 @@
 //! `holdfast mrr`: subscription metrics from the store.
 
-use crate::commands::analyze::{parse_instant, parse_month, parse_period, print, print_json};
-use crate::store_input::Db;
+use crate::args::parse_period;
+use crate::output::{print, print_json};
+use crate::session::Session;
 use crate::Global;
+use holdfast_app::{parse_instant, parse_month};
 use holdfast_core::money::{format_minor, to_major};
 use holdfast_core::subscriptions::{mrr_movement, MrrOptions, Subscription};
 use holdfast_core::Granularity;
@@ -33,9 +35,10 @@ fn rate(x: Option<f64>) -> String {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open_existing(&g.db)?;
+    let s = Session::new(g)?;
+    let db = s.open_existing()?;
     let cal = db.calendar()?;
-    let stored = db.run(db.store.load_subscriptions(db.ws.id))?;
+    let stored = s.store(db.store.load_subscriptions(db.ws.id))?;
     if stored.is_empty() {
         anyhow::bail!("the store {} has no subscriptions; import some with `holdfast import subscriptions FILE`", db.store.url());
     }
@@ -43,7 +46,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(other) = stored.iter().find(|s| s.currency != currency) {
         anyhow::bail!("subscriptions are in more than one currency ({currency} and {}); MRR needs one", other.currency);
     }
-    let subs: Vec<Subscription> = stored.iter().map(|s| Subscription { customer: s.customer.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at }).collect();
+    let subs: Vec<Subscription> =
+        stored.iter().map(|s| Subscription { customer: s.customer.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at }).collect();
     let first = subs.iter().map(|s| s.started_at).min().unwrap_or(0);
     let last = subs.iter().map(|s| s.ended_at.unwrap_or(s.started_at).max(s.started_at)).max().unwrap_or(first);
     let to = match &args.as_of {
@@ -75,7 +79,25 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         return print_json(&serde_json::json!({"currency": currency, "periods": periods}));
     }
     let f = |v: i64| format_minor(v, currency);
-    let mut t = Table::new(&["period", "MRR start", "new", "expansion", "contraction", "churned", "reactivation", "MRR end", "GRR", "NRR", "subs S", "N", "R", "L", "E", "logo churn", "revenue churn"]);
+    let mut t = Table::new(&[
+        "period",
+        "MRR start",
+        "new",
+        "expansion",
+        "contraction",
+        "churned",
+        "reactivation",
+        "MRR end",
+        "GRR",
+        "NRR",
+        "subs S",
+        "N",
+        "R",
+        "L",
+        "E",
+        "logo churn",
+        "revenue churn",
+    ]);
     for p in &report.periods {
         t.row(vec![
             p.label.clone(),

@@ -1,8 +1,9 @@
 //! `holdfast next-offers`: service chains learned from purchase sequences, and per-customer
 //! cross-sell, upsell and replenishment offers with their evidence.
 
-use crate::commands::analyze::{print, print_json, When};
-use crate::commands::segments::csv_field;
+use crate::args::When;
+use crate::output::{print, print_json, Csv};
+use crate::session::{Loaded, Session};
 use crate::Global;
 use holdfast_core::nbo::{next_offers, service_chains, Level, NboOptions};
 use holdfast_report::Table;
@@ -16,7 +17,9 @@ use std::path::PathBuf;
 /// replenishment reminders when the customer's own repurchase interval has passed. Needs a product
 /// column. Rules: docs/SEGMENTS.md.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast next-offers --orders orders.csv\n  holdfast next-offers --orders orders.csv --window 90 --level category --json\n  holdfast next-offers --orders orders.csv --csv > offers.csv")]
+#[command(
+    after_help = "Example:\n  holdfast next-offers --orders orders.csv\n  holdfast next-offers --orders orders.csv --window 90 --level category --json\n  holdfast next-offers --orders orders.csv --csv > offers.csv"
+)]
 pub struct Args {
     /// Orders file (CSV) with a product column (and optionally a category column). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
@@ -24,7 +27,7 @@ pub struct Args {
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
-    pub input: crate::input::OrdersInput,
+    pub input: crate::args::OrdersInput,
     /// Window in days within which the next purchase counts.
     #[arg(long, value_name = "DAYS", default_value_t = 60)]
     pub window: u32,
@@ -98,12 +101,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     anyhow::ensure!(args.window > 0, "--window: expected at least 1 day");
     anyhow::ensure!((0.0..=1.0).contains(&args.min_confidence), "--min-confidence: expected a share between 0 and 1, got {}", args.min_confidence);
     anyhow::ensure!(args.min_lift.is_finite() && args.min_lift >= 0.0, "--min-lift: expected a number ≥ 0, got {}", args.min_lift);
-    let cal = args.when.calendar()?;
-    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
+    let s = Session::new(g)?;
+    let Loaded { source, cal, log, as_of } = s.load(args.orders.as_deref(), &args.input, &args.when, true)?;
     anyhow::ensure!(
         log.lines().is_some(),
         "{} has no product column: service chains and offers need what each order bought (name it with --map product=HEADER)",
-        source(&args.orders, g)
+        source.name()
     );
     let level = match args.level {
         LevelArg::Product => Level::Product,
@@ -112,9 +115,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     anyhow::ensure!(
         level == Level::Product || !log.catalog().categories.is_empty(),
         "{} has no category column: use --level product or name it with --map category=HEADER",
-        source(&args.orders, g)
+        source.name()
     );
-    let as_of = args.when.as_of(&log, &cal)?;
     let opts = NboOptions {
         level,
         window_days: args.window,
@@ -140,19 +142,18 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         })
         .collect();
     if args.csv {
-        let mut text = String::from("customer_id,product,kind,confidence,due,reason\n");
+        let mut csv = Csv::new(&["customer_id", "product", "kind", "confidence", "due", "reason"]);
         for o in &offers_out {
-            text.push_str(&format!(
-                "{},{},{},{},{},{}\n",
-                csv_field(o.customer_id),
-                csv_field(o.product),
-                o.kind,
+            csv.row([
+                o.customer_id.to_string(),
+                o.product.to_string(),
+                o.kind.to_string(),
                 o.confidence.map_or(String::new(), |c| format!("{c:.4}")),
-                o.due.as_deref().unwrap_or(""),
-                csv_field(&o.reason)
-            ));
+                o.due.clone().unwrap_or_default(),
+                o.reason.to_string(),
+            ]);
         }
-        return print(&text);
+        return csv.print();
     }
     let chains_out: Vec<ChainOut> = chains
         .iter()
@@ -195,11 +196,4 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         args.window,
         o.to_text()
     ))
-}
-
-fn source(orders: &Option<PathBuf>, g: &Global) -> String {
-    match orders {
-        Some(p) => p.display().to_string(),
-        None => format!("the store {}", holdfast_store::redact_url(&g.db)),
-    }
 }

@@ -3,15 +3,16 @@
 //! or a summary file. Parsing and presentation only; fitting and formulas live in
 //! `holdfast-models`.
 
-use crate::commands::analyze::{print, print_json_with_array};
-use rayon::prelude::*;
-use crate::commands::fit::{csv_error, parse_date, read_text};
-use crate::input::OrdersInput;
+use crate::args::OrdersInput;
+use crate::output::{print, print_json_with_array, Csv};
+use crate::summary_input::{csv_error, parse_date, read_text};
 use crate::Global;
 use anyhow::anyhow;
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
+use holdfast_app::ValueOptions;
 use holdfast_core::Calendar;
-use holdfast_models::{predict_customers, BgNbd, FitOptions, GammaGamma, ParetoNbd, PredictOptions, PurchaseModel, Summary, TimeUnit};
+use holdfast_models::{PurchaseKind, Summary, TimeUnit};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -121,74 +122,48 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if !(args.discount >= 0.0 && args.discount.is_finite()) {
         anyhow::bail!("--discount must be a rate ≥ 0, e.g. 0.01 for 1% a month");
     }
-    let mut clock = crate::commands::analyze::Phases::from_env();
-    // The summary and the date its T ends on (the last day before the as-of date).
-    let (summary, end): (Summary, Option<NaiveDate>) = if let Some(path) = &args.summary {
+    let mut clock = holdfast_app::timing::Phases::from_env();
+    let vopts = ValueOptions {
+        kind: match args.model {
+            Model::Bgnbd => PurchaseKind::Bgnbd,
+            Model::Pareto => PurchaseKind::Pareto,
+        },
+        unit: args.unit,
+        penalizer: args.penalizer,
+        horizon_months: args.horizon,
+        discount_monthly: args.discount,
+    };
+    let values = if let Some(path) = &args.summary {
         let s = Summary::parse_csv(&read_text(path)?, args.unit).map_err(|e| csv_error(path, e))?;
         let end = args.as_of.as_deref().map(|d| parse_date(d, "--as-of")).transpose()?.map(|d| d - Duration::days(1));
-        (s, end)
+        clock.mark("read");
+        holdfast_app::predict_summary(s, end, &vopts)
     } else {
         let path = args.orders.as_ref().ok_or_else(|| anyhow!("give --orders FILE or --summary FILE"))?;
         let cal = Calendar::from_name(&args.tz).map_err(|e| anyhow!("--tz: {e}"))?;
-        let log = crate::input::load_orders(path, &args.input, &cal, g.quiet)?.log;
-        let end = match &args.as_of {
-            Some(d) => parse_date(d, "--as-of")? - Duration::days(1),
-            None => cal.date(log.time_range().ok_or_else(|| anyhow!("{}: no counted orders", path.display()))?.1),
-        };
-        let s = Summary::from_orders(&log, &cal, end, args.unit);
-        if s.is_empty() {
-            anyhow::bail!("no customer ordered before the as-of date: nothing to predict");
-        }
-        (s, Some(end))
+        let bar = crate::progress::Bar::new(g.quiet);
+        let log = holdfast_app::read_orders_file(path, &args.input.read_options(), &cal, false, &bar)?.log;
+        let as_of = holdfast_app::resolve_as_of(args.as_of.as_deref(), &log, &cal, &path.display().to_string()).map_err(|e| e.context("--as-of"))?;
+        clock.mark("read");
+        holdfast_app::predict_values(&log, &cal, as_of, &vopts)
     };
-    clock.mark("read");
-    let opts = FitOptions { penalizer: args.penalizer, ..FitOptions::default() };
-    let data = summary.compress();
-    let (model, converged): (Box<dyn PurchaseModel>, bool) = match args.model {
-        Model::Bgnbd => {
-            let f = BgNbd::fit(&data, &opts)?;
-            (Box::new(f.model), f.converged)
-        }
-        Model::Pareto => {
-            let f = ParetoNbd::fit(&data, &opts)?;
-            (Box::new(f.model), f.converged)
-        }
+    clock.mark("fit+predict");
+    let Some(model) = values.models.purchases.as_ref() else {
+        let why = values.models.purchases_unavailable.clone().unwrap_or_default();
+        return Err(holdfast_app::Error::user(format!("no predictions: {why}")).into());
     };
-    if !converged && !g.quiet {
-        eprintln!("warning: the {} fit did not fully converge; treat the predictions with care", model.name());
+    if !g.quiet {
+        if let Some(u) = &values.models.spend_unavailable {
+            eprintln!("note: no CLV: {u}; expected_aov and clv are empty");
+        }
     }
-    clock.mark("fit");
-    let spend: Option<GammaGamma> = if summary.has_monetary {
-        match GammaGamma::fit(&summary.spend(), &opts) {
-            Ok(f) => {
-                if !f.fit.converged && !g.quiet {
-                    eprintln!("warning: the Gamma-Gamma fit did not fully converge");
-                }
-                if f.fit.model.q <= 1.0 && !g.quiet {
-                    eprintln!("note: Gamma-Gamma q ≤ 1, so the expected order value does not exist; expected_aov and clv are empty");
-                }
-                Some(f.fit.model)
-            }
-            Err(e) => {
-                if !g.quiet {
-                    eprintln!("note: no spend model ({e}); expected_aov and clv are empty");
-                }
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let popts = PredictOptions { horizon_months: args.horizon, discount_monthly: args.discount };
-    clock.mark("spend fit");
+    let (summary, end, preds, spend) = (&values.summary, values.end, &values.predictions, values.models.spend);
     let days = summary.unit.days();
-    let preds = predict_customers(model.as_ref(), spend.as_ref(), &summary, &popts);
-    clock.mark("predict");
     let rows: Vec<Row> = summary
         .customer_ids
         .par_iter()
         .zip(&summary.rows)
-        .zip(&preds)
+        .zip(preds)
         .map(|((id, r), p)| {
             let next_in = p.expected_next_order_in.and_then(fin);
             Row {
@@ -222,28 +197,45 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let opt = |v: Option<f64>, d: usize| v.map_or(String::new(), |x| format!("{x:.d$}"));
     if args.csv {
-        let mut s = String::from("customer_id,frequency,recency,T,p_alive,expected_purchases,expected_next_order,expected_next_order_in,expected_aov,clv\n");
+        let mut csv = Csv::new(&[
+            "customer_id",
+            "frequency",
+            "recency",
+            "T",
+            "p_alive",
+            "expected_purchases",
+            "expected_next_order",
+            "expected_next_order_in",
+            "expected_aov",
+            "clv",
+        ]);
         for r in &rows {
-            let id = if r.customer_id.contains([',', '"']) { format!("\"{}\"", r.customer_id.replace('"', "\"\"")) } else { r.customer_id.to_string() };
-            let _ = writeln!(
-                s,
-                "{id},{},{},{},{},{},{},{},{},{}",
-                r.frequency,
-                r.recency,
-                r.t,
+            csv.row([
+                r.customer_id.to_string(),
+                r.frequency.to_string(),
+                r.recency.to_string(),
+                r.t.to_string(),
                 opt(r.p_alive, 6),
                 opt(r.expected_purchases, 6),
                 r.expected_next_order.clone().unwrap_or_default(),
                 opt(r.expected_next_order_in, 3),
                 opt(r.expected_aov, 2),
-                opt(r.clv, 2)
-            );
+                opt(r.clv, 2),
+            ]);
         }
-        return print(&s);
+        return csv.print();
     }
     let mut s = String::new();
     let ps: Vec<String> = model.params().iter().map(|(k, v)| format!("{k} = {v:.4}")).collect();
-    let _ = writeln!(s, "Model {} ({}), times in {}s; horizon {} months, discount {}% a month", model.name(), ps.join(", "), summary.unit.as_str(), args.horizon, args.discount * 100.0);
+    let _ = writeln!(
+        s,
+        "Model {} ({}), times in {}s; horizon {} months, discount {}% a month",
+        model.name(),
+        ps.join(", "),
+        summary.unit.as_str(),
+        args.horizon,
+        args.discount * 100.0
+    );
     let mut t = holdfast_report::Table::new(&["customer", "x", "t_x", "T", "P(alive)", "exp. purchases", "next order", "exp. AOV", "CLV"]);
     for r in &rows {
         let next = match (&r.expected_next_order, r.expected_next_order_in) {

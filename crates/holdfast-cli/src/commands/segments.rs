@@ -1,6 +1,8 @@
 //! `holdfast segments`: RFM scores, named segments, value tiers and lifecycle states per customer.
 
-use crate::commands::analyze::{print, print_json, When};
+use crate::args::When;
+use crate::output::{print, print_json, Csv};
+use crate::session::{Loaded, Session};
 use crate::Global;
 use holdfast_core::segments::{segment_customers, summarize, SegmentOptions, Tier, TierOptions};
 use holdfast_report::Table;
@@ -12,7 +14,9 @@ use std::path::PathBuf;
 /// state of every customer, with segment sizes and revenue shares. Rules: docs/SEGMENTS.md.
 /// In JSON and CSV segments are snake_case (`cant_lose_them`); `name` holds the display name.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  holdfast segments --orders orders.csv\n  holdfast segments --orders orders.csv --as-of 2024-01-01 --json\n  holdfast segments --orders orders.csv --csv > segments.csv")]
+#[command(
+    after_help = "Example:\n  holdfast segments --orders orders.csv\n  holdfast segments --orders orders.csv --as-of 2024-01-01 --json\n  holdfast segments --orders orders.csv --csv > segments.csv"
+)]
 pub struct Args {
     /// Orders file (CSV). Omitted: the orders in the store given by --db.
     #[arg(long, value_name = "FILE")]
@@ -20,7 +24,7 @@ pub struct Args {
     #[command(flatten)]
     pub when: When,
     #[command(flatten)]
-    pub input: crate::input::OrdersInput,
+    pub input: crate::args::OrdersInput,
     /// Inactivity window W in days (lifecycle state "lost" beyond it).
     #[arg(long, value_name = "DAYS", default_value_t = 365)]
     pub window: u32,
@@ -76,21 +80,12 @@ struct TierOut {
     effort: &'static str,
 }
 
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     for (name, v) in [("--tier-a", args.tier_a), ("--tier-b", args.tier_b)] {
         anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
     }
-    let cal = args.when.calendar()?;
-    let log = crate::store_input::load_orders_or_store(args.orders.as_deref(), &args.input, &cal, g)?;
-    let as_of = args.when.as_of(&log, &cal)?;
+    let s = Session::new(g)?;
+    let Loaded { cal, log, as_of, .. } = s.load(args.orders.as_deref(), &args.input, &args.when, false)?;
     let opts = SegmentOptions { as_of, window_days: args.window, tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b } };
     let segs = segment_customers(&log, &opts);
     let summary = summarize(&segs);
@@ -111,30 +106,42 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         })
         .collect();
     if args.csv {
-        let mut text = String::from("customer_id,recency_score,frequency_score,monetary_score,segment,tier,state,recency_days,frequency,monetary\n");
+        let mut csv = Csv::new(&[
+            "customer_id",
+            "recency_score",
+            "frequency_score",
+            "monetary_score",
+            "segment",
+            "tier",
+            "state",
+            "recency_days",
+            "frequency",
+            "monetary",
+        ]);
         for c in &customers {
-            text.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{}\n",
-                csv_field(c.customer_id),
-                c.recency_score,
-                c.frequency_score,
-                c.monetary_score,
-                csv_field(c.segment),
-                c.tier,
-                c.state,
-                c.recency_days,
-                c.frequency,
-                c.monetary
-            ));
+            csv.row([
+                c.customer_id.to_string(),
+                c.recency_score.to_string(),
+                c.frequency_score.to_string(),
+                c.monetary_score.to_string(),
+                c.segment.to_string(),
+                c.tier.clone(),
+                c.state.to_string(),
+                c.recency_days.to_string(),
+                c.frequency.to_string(),
+                c.monetary.to_string(),
+            ]);
         }
-        return print(&text);
+        return csv.print();
     }
     let tiers: Vec<TierOut> = [Tier::A, Tier::B, Tier::C]
         .iter()
         .map(|&t| TierOut { tier: t.to_string(), customers: segs.iter().filter(|s| s.tier == t).count(), effort: t.effort() })
         .collect();
-    let segments: Vec<SegmentOut> =
-        summary.iter().map(|s| SegmentOut { segment: s.segment.key(), name: s.segment.as_str(), customers: s.customers, revenue_share: s.revenue_share }).collect();
+    let segments: Vec<SegmentOut> = summary
+        .iter()
+        .map(|s| SegmentOut { segment: s.segment.key(), name: s.segment.as_str(), customers: s.customers, revenue_share: s.revenue_share })
+        .collect();
     let as_of_s = cal.date(as_of).to_string();
     if args.json {
         return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), customers, segments, tiers });

@@ -1,8 +1,8 @@
 //! `holdfast task`: the tasks `holdfast at-risk` opened in the store — list them, close them as
 //! done, dismiss them with a reason, or reopen them.
 
-use crate::commands::analyze::{print, print_json};
-use crate::store_input::Db;
+use crate::output::{print, print_json};
+use crate::session::Session;
 use crate::Global;
 use holdfast_core::money::format_minor;
 use holdfast_report::Table;
@@ -10,7 +10,9 @@ use holdfast_store::TaskState;
 
 /// Works the action queue kept in the store (`holdfast --db URL at-risk` opens the tasks).
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  holdfast --db sqlite://shop.db task list\n  holdfast --db sqlite://shop.db task done 17\n  holdfast --db sqlite://shop.db task dismiss 18 --reason \"moved abroad\"")]
+#[command(
+    after_help = "Examples:\n  holdfast --db sqlite://shop.db task list\n  holdfast --db sqlite://shop.db task done 17\n  holdfast --db sqlite://shop.db task dismiss 18 --reason \"moved abroad\""
+)]
 pub struct Args {
     #[command(subcommand)]
     pub action: Action,
@@ -40,15 +42,16 @@ pub enum Action {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let db = Db::open_existing(&g.db)?;
+    let s = Session::new(g)?;
+    let db = s.open_existing()?;
     let ws = db.ws.id;
     // A person closing a task is the one place the wall clock belongs.
     let now = chrono::Utc::now().timestamp();
     let (id, state, reason) = match args.action {
         Action::List { customer, json } => {
             let tasks = match &customer {
-                Some(c) => db.run(db.store.tasks_of(ws, c))?,
-                None => db.run(db.store.open_tasks(ws))?,
+                Some(c) => s.store(db.store.tasks_of(ws, c))?,
+                None => s.store(db.store.open_tasks(ws))?,
             };
             if json {
                 return print_json(&serde_json::json!({ "tasks": tasks }));
@@ -81,9 +84,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }
         Action::Reopen { id } => (id, TaskState::Open, None),
     };
-    match db.run(db.store.set_task_state(ws, id, state, reason.as_deref(), now)) {
-        Err(e) if e.downcast_ref::<holdfast_store::Error>().is_some_and(|e| matches!(e, holdfast_store::Error::NotFound { .. })) => {
-            anyhow::bail!("no task {id} in {}", db.store.url())
+    match s.store(db.store.set_task_state(ws, id, state, reason.as_deref(), now)) {
+        Err(e) if e.downcast_ref::<holdfast_app::Error>().is_some_and(|e| e.kind == holdfast_app::ErrorKind::NotFound) => {
+            return Err(holdfast_app::Error::not_found(format!("no task {id} in {}", db.store.url())).into());
         }
         r => r?,
     }

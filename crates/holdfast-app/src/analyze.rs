@@ -1,0 +1,85 @@
+//! The full retention report of a file or a store: movement, retention and churn, cohorts, repeat
+//! purchases, customer value, and the optional segments and prediction sections.
+
+use crate::error::{Error, Result};
+use crate::orders::{load_orders, ReadNotes, Source};
+use crate::progress::Progress;
+use crate::timing::Phases;
+use crate::when::resolve_as_of;
+use holdfast_core::{Calendar, Granularity};
+use holdfast_report::{analyze, AnalyzeOptions, AnalyzeReport};
+
+/// The optional parts of the report; retention is always computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sections {
+    pub segments: bool,
+    pub prediction: bool,
+}
+
+impl Sections {
+    pub const ALL: Sections = Sections { segments: true, prediction: true };
+
+    /// `retention`, `segments`, `prediction`, `all`, comma-separated.
+    pub fn parse(s: &str) -> Result<Sections, String> {
+        let mut set = Sections { segments: false, prediction: false };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "retention" => {}
+                "segments" => set.segments = true,
+                "prediction" => set.prediction = true,
+                "all" => set = Sections::ALL,
+                _ => return Err(format!("{part:?}: expected retention, segments, prediction or all (comma-separated)")),
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// What to report.
+#[derive(Clone, Debug)]
+pub struct AnalyzeRequest {
+    pub as_of: Option<String>,
+    /// Inactivity window W in days.
+    pub window_days: u32,
+    pub granularity: Granularity,
+    pub sections: Sections,
+}
+
+/// Computes the report of `source` with days cut in `cal`; also what reading left out.
+pub async fn analyze_report(source: &Source, cal: &Calendar, req: &AnalyzeRequest, progress: &dyn Progress) -> Result<(AnalyzeReport, ReadNotes)> {
+    if req.window_days == 0 {
+        return Err(Error::user("the inactivity window must be at least 1 day"));
+    }
+    let mut clock = Phases::from_env();
+    // Order lines (products) feed only the segments section's service chains.
+    let orders = load_orders(source, cal, req.sections.segments, progress).await?;
+    let log = orders.log;
+    clock.mark("read");
+    let as_of = resolve_as_of(req.as_of.as_deref(), &log, cal, &source.name())?;
+    let opts = AnalyzeOptions { calendar: *cal, granularity: req.granularity, window_days: req.window_days, as_of, source: source.name() };
+    let mut report = analyze(&log, &opts);
+    clock.mark("metrics");
+    if req.sections.segments {
+        report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(&log, as_of, req.window_days));
+        clock.mark("segments");
+    }
+    if req.sections.prediction {
+        report.sections.prediction = Some(holdfast_report::prediction::PredictionSection::compute(&log, cal, as_of));
+        clock.mark("prediction");
+    }
+    Ok((report, orders.notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_parse() {
+        assert_eq!(Sections::parse("retention"), Ok(Sections { segments: false, prediction: false }));
+        assert_eq!(Sections::parse("retention,segments"), Ok(Sections { segments: true, prediction: false }));
+        assert_eq!(Sections::parse("prediction"), Ok(Sections { segments: false, prediction: true }));
+        assert_eq!(Sections::parse("all"), Ok(Sections::ALL));
+        assert!(Sections::parse("everything").is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! # holdfast-app
+//!
+//! The application layer of Holdfast: every workflow a front end runs — the CLI today, the web
+//! dashboard, the HTTP API and the automation engine next — as typed functions over the library
+//! crates, so no front end copies a workflow from another. Front ends parse their input, call
+//! these functions and present the results; nothing here prints or knows about flags or routes.
+//!
+//! ## Brief overview
+//! - [`App`]: an open store and its workspace ([`App::open`], [`App::open_existing`]).
+//! - [`Source`]: where orders come from — a file ([`ReadOptions`]) or the store — and
+//!   [`load_orders`], one path for both; [`resolve_as_of`] and the date parsers in [`when`].
+//! - Workflows: [`import_file`] / [`import_bytes`] (the same rules for a path and an upload),
+//!   [`analyze_report`], [`at_risk`] with [`sync_action_queue`], [`score_workspace`],
+//!   [`predict_values`] / [`predict_summary`].
+//! - [`Error`] with an [`ErrorKind`] (user, not found, conflict, unavailable, internal) that the
+//!   CLI maps to exit codes 1 and 2 and a web layer to 400/404/409/503/500.
+//! - [`Progress`]: long work reports progress to whichever front end shows it.
+//!
+//! Computing metrics is `holdfast-core`'s and `holdfast-models`' job, reading files
+//! `holdfast-import`'s, storing `holdfast-store`'s and presenting `holdfast-report`'s.
+//! Store workflows are `async`; reading a file runs on the calling thread.
+
+pub mod analyze;
+pub mod error;
+pub mod import;
+pub mod orders;
+pub mod progress;
+pub mod queue;
+pub mod score;
+pub mod timing;
+pub mod value;
+pub mod when;
+pub mod workspace;
+
+pub use analyze::{analyze_report, AnalyzeRequest, Sections};
+pub use error::{Error, ErrorKind, Result};
+pub use import::{import_bytes, import_file, ImportReport};
+pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
+pub use progress::{Progress, Quiet};
+pub use queue::{at_risk, sync_action_queue, AtRisk, AtRiskOptions};
+pub use score::{score_workspace, ScoreReport};
+pub use value::{predict_summary, predict_values, ValueOptions, Values};
+pub use when::{parse_date, parse_instant, parse_month, resolve_as_of};
+pub use workspace::{App, DEFAULT_WORKSPACE};

@@ -1,0 +1,83 @@
+//! The scoring snapshot: every customer's segment, red flags, P(alive) and CLV at one as-of
+//! instant, saved in the store for the places that read it (the queue, the dashboard, the engine).
+
+use crate::error::Result;
+use crate::orders::{load_orders, Source};
+use crate::progress::Progress;
+use crate::value::{predict_values, ValueOptions};
+use crate::when::resolve_as_of;
+use crate::workspace::App;
+use holdfast_core::flags::{activity_flags, customer_flags};
+use holdfast_core::segments::{segment_customers, SegmentOptions};
+use holdfast_core::{CustomerIdx, Instant};
+use holdfast_store::Score;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// What scoring did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreReport {
+    pub as_of: Instant,
+    /// Customers scored (every customer with a counted order before as-of).
+    pub customers: usize,
+    /// Customers with at least one red flag.
+    pub flagged: usize,
+    /// Customers with a P(alive) / a CLV.
+    pub p_alive: usize,
+    pub clv: usize,
+    /// Why P(alive) or CLV are empty, when they are.
+    pub notes: Vec<String>,
+}
+
+/// Recomputes the snapshot of the app's workspace at `as_of` (default: the day after the last
+/// stored order) and replaces the stored one. Days are cut in the workspace's time zone; P(alive)
+/// and 12-month CLV (1% monthly discount) come from BG/NBD and Gamma-Gamma by the one rule of
+/// [`holdfast_models::value`].
+pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Progress) -> Result<ScoreReport> {
+    let cal = app.calendar()?;
+    let source = Source::Store(app.clone());
+    let log = load_orders(&source, &cal, false, progress).await?.log;
+    let as_of = resolve_as_of(as_of, &log, &cal, app.url())?;
+    let segs = segment_customers(&log, &SegmentOptions { window_days: app.ws.window_days, ..SegmentOptions::new(as_of) });
+    let values = predict_values(&log, &cal, as_of, &ValueOptions::default());
+    let mut predicted: HashMap<&str, (Option<f64>, Option<i64>)> = HashMap::new();
+    let per = log.currency().minor_per_major();
+    for (id, p) in values.customer_ids().iter().zip(&values.predictions) {
+        let clv = p.clv.filter(|v| v.is_finite()).map(|v| (v * per as f64).round() as i64);
+        predicted.insert(id.as_str(), (Some(p.p_alive).filter(|v| v.is_finite()), clv));
+    }
+    let activity = app.store.load_activity(app.ws.id, None).await?.to_core();
+    // Customers with one or two purchase days are measured against the workspace's usual gap,
+    // as in the action queue.
+    let wgap = holdfast_core::rfm::workspace_median_gap_days(&log, as_of);
+    let scores: Vec<Score> = segs
+        .iter()
+        .map(|s| {
+            let c: CustomerIdx = s.rfm.customer;
+            let id = log.customer_id(c);
+            let mut flags = customer_flags(&log, c, as_of, wgap);
+            if let Some(a) = activity.get(id) {
+                flags.extend(activity_flags(a, as_of, per));
+            }
+            let (p_alive, clv) = predicted.get(id).copied().unwrap_or((None, None));
+            Score {
+                customer: id.to_owned(),
+                // The snake_case name, as in JSON output (`cant_lose_them`).
+                segment: serde_json::to_value(s.segment).ok().and_then(|v| v.as_str().map(str::to_owned)),
+                p_alive,
+                clv,
+                flags: flags.iter().map(|f| f.kind.as_str().to_owned()).collect(),
+                computed_at: as_of,
+            }
+        })
+        .collect();
+    app.store.replace_scores(app.ws.id, &scores).await?;
+    Ok(ScoreReport {
+        as_of,
+        customers: scores.len(),
+        flagged: scores.iter().filter(|s| !s.flags.is_empty()).count(),
+        p_alive: scores.iter().filter(|s| s.p_alive.is_some()).count(),
+        clv: scores.iter().filter(|s| s.clv.is_some()).count(),
+        notes: values.models.notes(),
+    })
+}

@@ -1,0 +1,73 @@
+//! Writing results to standard output: text, JSON documents and CSV.
+
+use anyhow::Context;
+use std::io::Write;
+
+/// Writes `s` to standard output, ignoring a closed pipe.
+pub fn print(s: &str) -> anyhow::Result<()> {
+    write_stdout(|out| out.write_all(s.as_bytes()))
+}
+
+/// Writes to standard output through `write` (buffered) and flushes; a closed pipe (`| head`) is
+/// not an error.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    match write(&mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to standard output"),
+    }
+}
+
+/// Prints `head` (a struct serialised as a JSON object) with one more field `key` last: a long
+/// array serialised in parallel chunks — the same text serde_json gives for the whole document,
+/// for documents with one entry per customer.
+pub fn print_json_with_array<H: serde::Serialize, T: serde::Serialize + Sync>(head: &H, key: &str, items: &[T]) -> anyhow::Result<()> {
+    use rayon::prelude::*;
+    let head = serde_json::to_string(head).context("cannot serialise the result")?;
+    let parts: Vec<String> = items.par_chunks(4096).map(serde_json::to_string).collect::<Result<_, _>>().context("cannot serialise the result")?;
+    let open = head.strip_suffix('}').context("the result is not a JSON object")?;
+    let sep = if open.len() > 1 { "," } else { "" };
+    write_stdout(|out| {
+        write!(out, "{open}{sep}{}:[", serde_json::Value::from(key))?;
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(&p.as_bytes()[1..p.len() - 1])?;
+        }
+        out.write_all(b"]}\n")
+    })
+}
+
+/// Serialises `v` as one JSON document on standard output.
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut s = serde_json::to_string(v).context("cannot serialise the result")?;
+    s.push('\n');
+    print(&s)
+}
+
+/// CSV text with a header and rows, quoted by the `csv` crate.
+pub struct Csv(csv::Writer<Vec<u8>>);
+
+impl Csv {
+    pub fn new(header: &[&str]) -> Csv {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        // Writing into memory cannot fail.
+        let _ = w.write_record(header);
+        Csv(w)
+    }
+
+    pub fn row<I, T>(&mut self, fields: I)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let _ = self.0.write_record(fields);
+    }
+
+    /// Prints the text on standard output.
+    pub fn print(self) -> anyhow::Result<()> {
+        let bytes = self.0.into_inner().map_err(|e| anyhow::anyhow!("cannot write CSV: {e}"))?;
+        write_stdout(|out| out.write_all(&bytes))
+    }
+}
