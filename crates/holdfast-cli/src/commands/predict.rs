@@ -7,10 +7,8 @@ use crate::args::OrdersInput;
 use crate::output::{print, print_json_with_array, Csv};
 use crate::summary_input::{csv_error, parse_date, read_text};
 use crate::Global;
-use anyhow::anyhow;
 use chrono::Duration;
 use holdfast_app::ValueOptions;
-use holdfast_core::Calendar;
 use holdfast_models::{PurchaseKind, Summary, TimeUnit};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -34,8 +32,8 @@ order). A summary has columns [customer_id,]frequency,recency,T[,monetary_value]
 CLV sums each month's expected purchases times the Gamma-Gamma expected order value, discounted
 monthly (Fader, Hardie & Lee 2005); without spend, expected_aov and clv are empty.")]
 pub struct Args {
-    /// Orders file.
-    #[arg(long, value_name = "FILE", conflicts_with = "summary", required_unless_present = "summary")]
+    /// Orders file. Omitted (and no --summary): the orders in the store given by --db.
+    #[arg(long, value_name = "FILE", conflicts_with = "summary")]
     pub orders: Option<PathBuf>,
     /// RFM summary CSV.
     #[arg(long, value_name = "FILE")]
@@ -56,9 +54,10 @@ pub struct Args {
     /// the last order); with --summary the date T ends at, used to date the next order.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// IANA time zone in which order times are cut into days.
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
+    /// IANA time zone in which order times are cut into days. Default: the workspace's zone for
+    /// the store, UTC for a file.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// L2 penalizer on the model parameters (as lifetimes' `penalizer_coef`).
     #[arg(long, default_value_t = 0.0)]
     pub penalizer: f64,
@@ -139,11 +138,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         clock.mark("read");
         holdfast_app::predict_summary(s, end, &vopts)
     } else {
-        let path = args.orders.as_ref().ok_or_else(|| anyhow!("give --orders FILE or --summary FILE"))?;
-        let cal = Calendar::from_name(&args.tz).map_err(|e| anyhow!("--tz: {e}"))?;
-        let bar = crate::progress::Bar::new(g.quiet);
-        let log = holdfast_app::read_orders_file(path, &args.input.read_options(), &cal, false, &bar)?.log;
-        let as_of = holdfast_app::resolve_as_of(args.as_of.as_deref(), &log, &cal, &path.display().to_string()).map_err(|e| e.context("--as-of"))?;
+        // From the orders file, or from the store of --db.
+        let when = crate::args::When { as_of: args.as_of.clone(), tz: args.tz.clone() };
+        let session = crate::session::Session::new(g)?;
+        let crate::session::Loaded { cal, log, as_of, .. } = session.load(args.orders.as_deref(), &args.input, &when, false)?;
         clock.mark("read");
         holdfast_app::predict_values(&log, &cal, as_of, &vopts)
     };
