@@ -11,34 +11,28 @@ use std::sync::Arc;
 /// Whether an order counts, or why not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
-    /// Counted (any status that is not a refund or cancellation, or none).
+    /// Counted (a sale: any status that is none of the others, or none).
     Counted,
+    /// Refunded or charged back.
     Refunded,
+    /// Cancelled, failed, void, or pending (not paid yet).
     Cancelled,
 }
 
-/// Status words that mean a cancellation (the other excluded words are refunds).
-const CANCEL_WORDS: &[&str] = &["cancelled", "canceled", "отменен", "отменён", "отмена", "скасовано", "анулиран", "отказан"];
-
-/// The status of a status cell.
+/// The status of a status cell, by the one rule of `holdfast_core::OrderStatus` (every language):
+/// refunds and chargebacks are refunds; cancelled, failed, void and pending orders are not sales.
 pub fn order_status(s: &str) -> OrderStatus {
-    let s = s.trim();
-    if s.is_ascii() {
-        // Without allocating: the English words, any case.
-        let eq = |w: &str| s.eq_ignore_ascii_case(w);
-        if !crate::EXCLUDED_STATUSES.iter().any(|w| w.is_ascii() && eq(w)) {
-            return OrderStatus::Counted;
-        }
-        return if CANCEL_WORDS.iter().any(|w| eq(w)) { OrderStatus::Cancelled } else { OrderStatus::Refunded };
+    use holdfast_core::OrderStatus as S;
+    match S::parse(s) {
+        S::Completed => OrderStatus::Counted,
+        S::Refunded | S::Chargeback => OrderStatus::Refunded,
+        S::Cancelled | S::Failed | S::Pending => OrderStatus::Cancelled,
     }
-    let l = s.to_lowercase();
-    if !crate::EXCLUDED_STATUSES.contains(&l.as_str()) {
-        OrderStatus::Counted
-    } else if CANCEL_WORDS.contains(&l.as_str()) {
-        OrderStatus::Cancelled
-    } else {
-        OrderStatus::Refunded
-    }
+}
+
+/// Whether a status cell means an order that does not count.
+pub(crate) fn is_excluded(s: &str) -> bool {
+    !holdfast_core::OrderStatus::parse(s).is_counted()
 }
 
 /// One row of an orders file, read by the rules of [`crate::read_orders`].
@@ -342,7 +336,7 @@ impl OrderPlan {
         let mut f = Vec::new();
         while let Some(r) = recs.next(&mut f) {
             r.ok()?;
-            if cell(&f, self.si).is_some_and(|s| crate::EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
+            if cell(&f, self.si).is_some_and(is_excluded) {
                 continue;
             }
             if let Some(cv) = cell(&f, self.cui) {

@@ -153,9 +153,10 @@ impl OrderRecord {
     }
 }
 
-/// `false` for `refunded` and `cancelled` (any case).
+/// Whether an order with this status counts, by the one rule of `holdfast_core::OrderStatus`
+/// (refunded, cancelled, failed, void, chargeback and pending orders do not, in every language).
 pub fn is_counted_status(s: &str) -> bool {
-    !matches!(s.to_ascii_lowercase().as_str(), "refunded" | "cancelled" | "canceled")
+    holdfast_core::OrderStatus::parse(s).is_counted()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -181,12 +181,15 @@ impl Store {
     /// numbered in the order of their first stored order, so a log loaded from a time-sorted file
     /// equals the one built from the file itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        const COUNTED: &str = "status NOT IN ('refunded', 'cancelled', 'canceled')";
+        // The one counted-order rule (`holdfast_core::OrderStatus`) on the canonical words the
+        // store keeps; `canceled` as older versions wrote it.
+        let counted = format!("status NOT IN ({}, 'canceled')", holdfast_core::OrderStatus::not_counted_sql_list());
+        let counted = counted.as_str();
         let w = ws.0;
         let ws_currency = self.workspace_currency(ws).await?;
         let mut c = PoolConn::acquire(&self.pool).await?;
         let mut currencies: Vec<String> = Vec::new();
-        scan(c.conn(), &format!("SELECT DISTINCT currency FROM orders WHERE workspace_id = {w} AND {COUNTED} ORDER BY currency"), |r| {
+        scan(c.conn(), &format!("SELECT DISTINCT currency FROM orders WHERE workspace_id = {w} AND {counted} ORDER BY currency"), |r| {
             currencies.push(r.text_req(0)?.into_owned());
             Ok(())
         })
@@ -221,7 +224,7 @@ impl Store {
         let mut last_order = i64::MIN;
         let sql = format!(
             "SELECT o.id, o.customer_id, o.ordered_at, o.amount, l.product_id, l.quantity FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id \
-             WHERE o.workspace_id = {w} AND o.{COUNTED} ORDER BY o.id, l.line_no"
+             WHERE o.workspace_id = {w} AND o.{counted} ORDER BY o.id, l.line_no"
         );
         scan(c.conn(), &sql, |r| {
             let order = r.int_req(0)?;
