@@ -30,7 +30,8 @@ mod engine;
 mod fast;
 mod rows;
 mod table;
-pub use rows::{order_status, OrderRow, OrderRows, OrderStatus, ReadSummary};
+pub use holdfast_core::OrderStatus;
+pub use rows::{OrderRow, OrderRows, ReadSummary};
 pub use table::{read_table, read_table_bytes, FieldKind, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
@@ -192,11 +193,6 @@ const FIELDS: [(Field, &str, &[&str]); 9] = [
     (Field::Quantity, "quantity", &["quantity", "qty", "количество", "кількість"]),
 ];
 
-const EXCLUDED_STATUSES: &[&str] = &[
-    "refunded", "cancelled", "canceled", "returned", "refund", "возврат", "отменен", "отменён", "отмена", "повернення", "скасовано", "върнат",
-    "анулиран", "отказан",
-];
-
 /// Currency tokens, longest first within each kind, matched at either end of an amount.
 const CURRENCY_TOKENS: &[(&str, Currency)] = &[
     ("руб.", Currency::RUB),
@@ -354,7 +350,7 @@ pub fn read_orders_reference(name: &str, bytes: &[u8], opts: &ImportOptions, pro
                     }
                 }
             }
-            if file_currency.is_none() && !cell(r, col(Field::Status)).is_some_and(|s| EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
+            if file_currency.is_none() && !cell(r, col(Field::Status)).is_some_and(|s| !OrderStatus::parse(s).is_counted()) {
                 let av = r.get(ai).unwrap_or("").trim();
                 if av.bytes().any(|b| !(b.is_ascii_digit() || b" .,-+'".contains(&b))) {
                     file_currency = parse_amount(av).and_then(|x| x.1);
@@ -405,7 +401,7 @@ pub fn read_orders_reference(name: &str, bytes: &[u8], opts: &ImportOptions, pro
         k += 1;
         let bad = |h: usize, v: &str, what: String| format!("{path}:{line}: column \"{}\": \"{}\" {what}", headers[h], v);
         let result: Result<Option<(&str, Instant, i64)>, String> = (|| {
-            if cell(r, col(Field::Status)).is_some_and(|s| EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
+            if cell(r, col(Field::Status)).is_some_and(|s| !OrderStatus::parse(s).is_counted()) {
                 return Ok(None);
             }
             let customer = cell(r, Some(ci)).ok_or_else(|| format!("{path}:{line}: column \"{}\": the customer is empty", headers[ci]))?;

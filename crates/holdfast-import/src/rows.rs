@@ -3,47 +3,14 @@
 
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
 use crate::{Field, ImportError, ImportOptions, FIELDS, MAX_LISTED};
-use holdfast_core::{Calendar, Currency, Instant};
+use holdfast_core::{Calendar, Currency, Instant, OrderStatus};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Whether an order counts, or why not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    /// Counted (any status that is not a refund or cancellation, or none).
-    Counted,
-    Refunded,
-    Cancelled,
-}
-
-/// Status words that mean a cancellation (the other excluded words are refunds).
-const CANCEL_WORDS: &[&str] = &["cancelled", "canceled", "отменен", "отменён", "отмена", "скасовано", "анулиран", "отказан"];
-
-/// The status of a status cell.
-pub fn order_status(s: &str) -> OrderStatus {
-    let s = s.trim();
-    if s.is_ascii() {
-        // Without allocating: the English words, any case.
-        let eq = |w: &str| s.eq_ignore_ascii_case(w);
-        if !crate::EXCLUDED_STATUSES.iter().any(|w| w.is_ascii() && eq(w)) {
-            return OrderStatus::Counted;
-        }
-        return if CANCEL_WORDS.iter().any(|w| eq(w)) { OrderStatus::Cancelled } else { OrderStatus::Refunded };
-    }
-    let l = s.to_lowercase();
-    if !crate::EXCLUDED_STATUSES.contains(&l.as_str()) {
-        OrderStatus::Counted
-    } else if CANCEL_WORDS.contains(&l.as_str()) {
-        OrderStatus::Cancelled
-    } else {
-        OrderStatus::Refunded
-    }
-}
-
 /// One row of an orders file, read by the rules of [`crate::read_orders`].
 ///
-/// Refunded and cancelled rows are included (with their status) when their customer and date can
+/// Rows whose status is not a sale ([`OrderStatus::is_counted`]) are included (with their status) when their customer and date can
 /// be read; their amount is 0 when it cannot. Counted rows are fully checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderRow {
@@ -342,7 +309,7 @@ impl OrderPlan {
         let mut f = Vec::new();
         while let Some(r) = recs.next(&mut f) {
             r.ok()?;
-            if cell(&f, self.si).is_some_and(|s| crate::EXCLUDED_STATUSES.contains(&s.to_lowercase().as_str())) {
+            if cell(&f, self.si).is_some_and(|s| !OrderStatus::parse(s).is_counted()) {
                 continue;
             }
             if let Some(cv) = cell(&f, self.cui) {
@@ -365,14 +332,11 @@ impl OrderPlan {
         format!("{}:{line}: column \"{}\": \"{}\" {what}", self.path, self.headers.get(col).map(String::as_str).unwrap_or(""), v)
     }
 
-    /// Whether the row is refunded/cancelled (checked before anything else).
+    /// The status of a row that is not a sale (checked before anything else); `None` for a sale.
     #[inline]
     pub fn excluded(&self, f: &[Cow<'_, str>]) -> Option<OrderStatus> {
-        let s = cell(f, self.si)?;
-        match order_status(s) {
-            OrderStatus::Counted => None,
-            st => Some(st),
-        }
+        let st = OrderStatus::parse(cell(f, self.si)?);
+        (!st.is_counted()).then_some(st)
     }
 
     #[inline]
@@ -759,7 +723,7 @@ impl OrderRows {
                             ordered_at: p.at,
                             amount_minor: p.minor,
                             currency: self.plan.currency,
-                            status: OrderStatus::Counted,
+                            status: OrderStatus::Completed,
                             product: p.product.map(str::to_string),
                             category: p.category.map(str::to_string),
                             quantity: p.quantity,

@@ -187,9 +187,12 @@ fn slash_dates_are_decided_per_column() {
 #[test]
 fn refund_statuses_are_excluded_and_counted() {
     let mut text = String::from("customer,date,amount,status\na,2024-03-05,10,completed\n");
-    let statuses = ["refunded", "Cancelled", "canceled", "returned", "возврат", "отменен", "отменён", "отмена", "повернення", "скасовано", "върнат", "анулиран", "отказан"];
+    let statuses = [
+        "refunded", "Cancelled", "canceled", "returned", "возврат", "отменен", "отменён", "отмена", "повернення", "скасовано", "върнат", "анулиран", "отказан",
+        "failed", "VOID", "chargeback", "pending", "Ожидает оплаты", "не оплачен", "ошибка оплаты", "очікує оплати", "чака плащане",
+    ];
     for s in statuses {
-        text.push_str(&format!("a,2024-03-06,-10,{s}\n"));
+        text.push_str(&format!("a,2024-03-06,10,{s}\n"));
     }
     // A cancelled row need not have a valid amount; all-empty rows (",,,") are ignored.
     text.push_str("a,2024-03-07,,cancelled\n,,,\n");

@@ -146,7 +146,7 @@ fn order_rows_stream_with_statuses() {
     }
     assert_eq!(r.currency(), Currency::RUB);
     let s: Vec<_> = rows.iter().map(|r| (r.line, r.customer_id.as_str(), r.amount_minor, r.status)).collect();
-    assert_eq!(s, [(2, "a", 1050, OrderStatus::Counted), (3, "b", -1050, OrderStatus::Refunded), (4, "c", 100, OrderStatus::Cancelled)]);
+    assert_eq!(s, [(2, "a", 1050, OrderStatus::Completed), (3, "b", -1050, OrderStatus::Refunded), (4, "c", 100, OrderStatus::Cancelled)]);
     assert_eq!(r.summary().excluded_by_status, 2);
     // Any bad row: the stream ends in one error listing it, no rows before it count.
     let bad = "customer,date,amount\na,2024-03-05,1\nb,2024-03-05,x\n";

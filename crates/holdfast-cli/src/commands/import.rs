@@ -5,7 +5,7 @@ use crate::input::OrdersInput;
 use crate::store_input::Db;
 use crate::Global;
 use holdfast_core::{Currency, Instant};
-use holdfast_import::{ImportOptions, OrderRow, OrderRows, OrderStatus, TableReader, TableRow, TableSpec};
+use holdfast_import::{ImportOptions, OrderRow, OrderRows, TableReader, TableRow, TableSpec};
 use holdfast_store::{
     interaction_kind, Consent, Contact, CustomerKind, CustomerRecord, DateKind, Entity, EventRecord, FeedbackRecord, Import, ImportSummary, ImportantDate,
     Interaction, LineRecord, Note, OrderRecord, Record, SubscriptionRecord,
@@ -101,14 +101,6 @@ fn located(path: &Path, e: holdfast_store::Error) -> anyhow::Error {
     }
 }
 
-fn status_text(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Counted => "completed",
-        OrderStatus::Refunded => "refunded",
-        OrderStatus::Cancelled => "cancelled",
-    }
-}
-
 /// Orders, with rows that share an order id and customer (adjacent in the file) as lines of one
 /// order, amounts summed. Rows without an order id get a stable id from their content.
 fn import_orders(db: &Db, imp: &mut Import, path: &Path, opts: &ImportOptions, bar: &ProgressBar) -> anyhow::Result<u64> {
@@ -138,7 +130,7 @@ fn import_orders(db: &Db, imp: &mut Import, path: &Path, opts: &ImportOptions, b
             };
             pending = Some((
                 line,
-                OrderRecord { external_id, customer: customer_id, ordered_at, amount: amount_minor, currency, status: status_text(status).into(), lines: line_rec.into_iter().collect() },
+                OrderRecord { external_id, customer: customer_id, ordered_at, amount: amount_minor, currency, status: status.as_str().into(), lines: line_rec.into_iter().collect() },
             ));
         }
         bar.set_position(reader.progress().0);
