@@ -208,7 +208,7 @@ fn rows_of_one_order_become_lines() {
                 7,a,2024-03-05,10.00,oil,auto,2\n\
                 7,a,2024-03-05,5.50,filter,auto,1\n\
                 8,a,2024-03-06,1.00,oil,auto,1\n\
-                7,b,2024-03-05,3.00,tea,food,1\n";
+                9,b,2024-03-05,3.00,tea,food,1\n";
     let f = read(text.as_bytes());
     assert_eq!(f.rows, 4);
     assert_eq!(f.log.n_orders(), 3);
@@ -364,7 +364,7 @@ fn bad_inputs_give_exact_messages() {
             "unknown --map field",
             b"customer,date,amount\na,2024-03-05,1\n".to_vec(),
             &map_price,
-            "unknown field \"price\" in --map (valid fields: customer, date, amount, order_id, status, currency, product, category, quantity)".into(),
+            "unknown field \"price\" in --map (valid fields: customer, date, amount, order_id, status, currency, product, category, quantity, refunded_amount)".into(),
         ),
         (
             "--map header not in file",

@@ -5,7 +5,7 @@ use crate::input::OrdersInput;
 use crate::store_input::Db;
 use crate::Global;
 use holdfast_core::{Currency, Instant};
-use holdfast_import::{ImportOptions, OrderRow, OrderRows, TableReader, TableRow, TableSpec};
+use holdfast_import::{read_order_records, ImportOptions, TableReader, TableRow, TableSpec};
 use holdfast_store::{
     interaction_kind, Consent, Contact, CustomerKind, CustomerRecord, DateKind, Entity, EventRecord, FeedbackRecord, Import, ImportSummary, ImportantDate,
     Interaction, LineRecord, Note, OrderRecord, Record, SubscriptionRecord,
@@ -101,45 +101,30 @@ fn located(path: &Path, e: holdfast_store::Error) -> anyhow::Error {
     }
 }
 
-/// Orders, with rows that share an order id and customer (adjacent in the file) as lines of one
-/// order, amounts summed. Rows without an order id get a stable id from their content.
+/// Orders, as whole orders by the rules of METRICS.md (`holdfast_import::read_order_records`: rows
+/// sharing an order id are lines of one order, partial refunds applied, ids derived from the
+/// content for rows without one).
 fn import_orders(db: &Db, imp: &mut Import, path: &Path, opts: &ImportOptions, bar: &ProgressBar) -> anyhow::Result<u64> {
-    let mut reader = OrderRows::open(path, opts)?;
-    bar.set_length(reader.progress().1);
-    let mut pending: Option<(u64, OrderRecord)> = None;
-    let mut seen: HashMap<String, u32> = HashMap::new();
+    let file = read_order_records(path, opts, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
     let mut n = 0u64;
-    while let Some(batch) = reader.next_batch()? {
-        for r in batch {
-            let OrderRow { line, order_id, customer_id, ordered_at, amount_minor, currency, status, product, category, quantity } = r;
-            let line_rec = product.map(|sku| LineRecord { sku, category, quantity, amount: Some(amount_minor) });
-            if let (Some((_, o)), Some(id)) = (pending.as_mut(), order_id.as_ref()) {
-                if o.external_id == *id && o.customer == customer_id {
-                    o.amount += amount_minor;
-                    o.lines.extend(line_rec);
-                    continue;
-                }
-            }
-            if let Some((l, o)) = pending.take() {
-                db.rt.block_on(imp.push(l, &Record::Order(o))).map_err(|e| located(path, e))?;
-                n += 1;
-            }
-            let external_id = match order_id {
-                Some(id) => id,
-                None => derived_id(&mut seen, &format!("{customer_id}|{ordered_at}|{amount_minor}")),
-            };
-            pending = Some((
-                line,
-                OrderRecord { external_id, customer: customer_id, ordered_at, amount: amount_minor, currency, status: status.as_str().into(), lines: line_rec.into_iter().collect() },
-            ));
-        }
-        bar.set_position(reader.progress().0);
-    }
-    if let Some((l, o)) = pending.take() {
-        db.rt.block_on(imp.push(l, &Record::Order(o))).map_err(|e| located(path, e))?;
+    for o in file.orders {
+        let lines = o.lines.into_iter().map(|l| LineRecord { sku: l.product, category: l.category, quantity: l.quantity, amount: l.amount_minor }).collect();
+        let rec = OrderRecord {
+            external_id: o.external_id,
+            customer: o.customer_id,
+            ordered_at: o.ordered_at,
+            amount: o.amount_minor,
+            currency: o.currency,
+            status: o.status.as_str().into(),
+            lines,
+        };
+        db.rt.block_on(imp.push(o.line, &Record::Order(rec))).map_err(|e| located(path, e))?;
         n += 1;
     }
-    report_skipped(path, &reader.summary());
+    report_skipped(path, &file.summary);
     Ok(n)
 }
 
