@@ -687,8 +687,11 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
     }
     let skipped = if opts.skip_bad_rows { errors.count } else { 0 };
     let mut gross: Option<Vec<i64>> = None;
+    let mut customer_ids = customer_ids;
     if resolution.is_some() || has_refunded {
         gross = Some(rebuild(&mut m, resolution.as_ref(), has_lines, has_ids, has_refunded));
+        // A customer whose every sale was refunded, cancelled or skipped is no customer.
+        customer_ids = drop_unused_customers(customer_ids, &mut m.cust);
     }
     m.side = Vec::new();
     for v in [&mut m.cust, &mut m.product, &mut m.qty, &mut m.line_off] {
@@ -996,6 +999,27 @@ fn resolve_ids(m: &Merged, names: &CustomerIds, plan: &OrderPlan) -> Option<Reso
     }
     let ctx = Ctx { path: &plan.path, cal: plan.cal, digits: plan.digits };
     Some(resolve(&ctx, &pieces, &groups, &idless_refunds))
+}
+
+/// The customers that still have an order, renumbered in the same order.
+fn drop_unused_customers(names: CustomerIds, cust: &mut [u32]) -> CustomerIds {
+    let mut used = vec![false; names.len()];
+    for &c in cust.iter() {
+        used[c as usize] = true;
+    }
+    if used.iter().all(|&u| u) {
+        return names;
+    }
+    let mut map = vec![u32::MAX; names.len()];
+    let mut out = CustomerIds::new();
+    for (i, _) in used.iter().enumerate().filter(|x| *x.1) {
+        map[i] = out.len() as u32;
+        out.push(names.get(i));
+    }
+    for c in cust.iter_mut() {
+        *c = map[*c as usize];
+    }
+    out
 }
 
 /// Applies a resolution and the refunds to the columns: joins the orders that share an id, drops

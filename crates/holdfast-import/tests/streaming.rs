@@ -278,3 +278,38 @@ fn events_json_subscriptions_money_and_custom_specs() {
     assert_eq!(t.rows[0].values, [Value::Text("a".into()), Value::Bool(true), Value::Decimal(1500)]);
     assert_eq!(t.rows[1].bool(1), Some(false));
 }
+
+#[test]
+fn increasing_ids_multi_line_orders_and_refunds_across_blocks() {
+    // Orders 0..700 of three adjacent lines each (ids increasing: without `mixed` the file path
+    // needs no id resolution), some wholly cancelled, with `mixed` some with one pending line (the
+    // order counts for nothing), partial refunds of every 50th order at the end (one refunding
+    // order 100 in full).
+    for mixed in [false, true] {
+        let mut text = String::from("order_id,customer,date,amount,status,product\n");
+        for o in 0..700u32 {
+            for line in 0..3 {
+                let status = match (o % 37, line) {
+                    (5, _) => "cancelled",
+                    (11, 2) if mixed => "pending",
+                    _ => "paid",
+                };
+                text.push_str(&format!("{o},c{},2024-{:02}-{:02} {:02}:00,{}.{:02},{status},p{line}\n", o % 50, o % 12 + 1, o % 28 + 1, line + 8, o % 90 + 1, line));
+            }
+        }
+        for o in (0..700u32).step_by(50) {
+            let amount = if o == 100 { "-1000.00".to_string() } else { format!("-0.{:02}", o % 90 + 1) };
+            text.push_str(&format!("{o},c{},2025-01-01,{amount},refunded,\n", o % 50));
+        }
+        let want = read_order_records_bytes("o.csv", text.as_bytes(), &opts(), &|_, _| {}).expect("assembled");
+        let pending = if mixed { 19 } else { 0 };
+        assert_eq!(want.summary.refund_rows, 14);
+        assert_eq!(want.orders.iter().filter(|o| o.status == OrderStatus::Refunded).count(), 1);
+        assert_eq!(want.orders.iter().filter(|o| o.status == OrderStatus::Pending).count(), pending);
+        assert_eq!(want.counted().count(), 700 - 19 - pending - 1);
+        for block in [64, 300, 4096, 1 << 20] {
+            let got = read_orders_bytes_in_blocks("o.csv", text.as_bytes(), &opts(), block).unwrap_or_else(|e| panic!("block {block}: {e}"));
+            same_orders(&flatten(&got.log), &flatten_assembled(&want), &format!("mixed {mixed}, block {block}"));
+        }
+    }
+}
