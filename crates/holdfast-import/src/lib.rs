@@ -511,12 +511,16 @@ fn parse_date(v: &str, slash: Option<bool>, cal: &Calendar) -> Option<Instant> {
         }
         return None;
     }
-    // With an offset: RFC 3339.
-    if let Ok(dt) = DateTime::parse_from_rfc3339(v) {
-        return Some(dt.timestamp());
-    }
-    if let Ok(dt) = DateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%:z") {
-        return Some(dt.timestamp());
+    // With an offset (`Z`, `+03:00`, `+0300`, `-05:00`): converted, whatever the zone.
+    if v.len() > 10 && v.as_bytes()[10..].iter().any(|b| matches!(b, b'+' | b'-' | b'Z' | b'z')) {
+        if let Ok(dt) = DateTime::parse_from_rfc3339(v) {
+            return Some(dt.timestamp());
+        }
+        for f in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z", "%Y-%m-%dT%H:%M%:z"] {
+            if let Ok(dt) = DateTime::parse_from_str(v, f) {
+                return Some(dt.timestamp());
+            }
+        }
     }
     let (date_s, time_s) = match v.split_once([' ', 'T']) {
         Some((d, t)) => (d, Some(t)),
@@ -576,5 +580,29 @@ mod tests {
         assert_eq!(p("1,234,567"), Some((Some(123456700), None)));
         assert_eq!(p("abc"), None);
         assert_eq!(p("1,2,3"), None);
+    }
+
+    #[test]
+    fn offsets_are_converted_and_naive_times_are_local() {
+        // Europe/Kyiv is UTC+2 on 2024-03-05: 10:00 local = 08:00Z; 10:00+03:00 = 07:00Z.
+        let cal = Calendar::from_name("Europe/Kyiv").expect("zone");
+        let (local, plus3) = (1_709_625_600, 1_709_622_000);
+        for (v, want) in [
+            ("2024-03-05T10:00:00+03:00", plus3),
+            ("2024-03-05T10:00:00+0300", plus3),
+            ("2024-03-05 10:00:00+0300", plus3),
+            ("2024-03-05 10:00:00 +03:00", plus3),
+            ("2024-03-05T10:00:00.123+03:00", plus3),
+            ("2024-03-05 10:00+03:00", plus3),
+            ("2024-03-05T10:00+03:00", plus3),
+            ("2024-03-05T10:00:00-0500", plus3 + 8 * 3600),
+            ("2024-03-05 10:00:00Z", plus3 + 3 * 3600),
+            ("2024-03-05T10:00:00", local),
+            ("2024-03-05 10:00", local),
+            ("05.03.2024 10:00", local),
+            ("2024-03-05", local - 10 * 3600),
+        ] {
+            assert_eq!(parse_date(v, None, &cal), Some(want), "{v}");
+        }
     }
 }

@@ -421,3 +421,26 @@ fn bad_inputs_give_exact_messages() {
         assert_eq!(err_with(&bytes, o), want, "{what}");
     }
 }
+
+#[test]
+fn partial_refunds_wherever_they_are() {
+    // Order 7 (a, 100.00) is refunded 30.00 before its row and 20.00 after: 50.00. Order 8 (b,
+    // 40.00, refunded column 15.00) is refunded 25.00 more: nothing left, so it counts for nothing.
+    // Order 9 (c, 60.00) has a refunded column of 10.00: 50.00.
+    let text = "order_id,customer,date,amount,status,refunded\n\
+                7,a,2024-03-20,-30.00,refunded,\n\
+                7,a,2024-03-05,100.00,completed,\n\
+                8,b,2024-03-06,40.00,completed,15.00\n\
+                9,c,2024-03-07,60.00,completed,10.00\n\
+                7,a,2024-04-01,-20.00,refund,\n\
+                8,b,2024-04-02,-25.00,chargeback,\n";
+    let f = read(text.as_bytes());
+    assert_eq!((f.rows, f.refund_rows, f.excluded_by_status), (6, 3, 0));
+    assert_eq!(f.log.customer_ids().to_vec(), ["a", "c"]);
+    assert_eq!(all_amounts(&f), [5000, 5000]);
+    assert_eq!(all_times(&f), [MAR5_MSK, MAR5_MSK + 2 * 86_400]);
+    let records = holdfast_import::read_order_records_bytes("orders.csv", text.as_bytes(), &opts(), &|_, _| {}).expect("records");
+    let got: Vec<(&str, i64, holdfast_import::OrderStatus)> = records.orders.iter().map(|o| (o.external_id.as_str(), o.amount_minor, o.status)).collect();
+    use holdfast_import::OrderStatus::*;
+    assert_eq!(got, [("7", 5000, Completed), ("8", 0, Refunded), ("9", 5000, Completed)]);
+}
