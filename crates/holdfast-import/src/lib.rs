@@ -1,28 +1,41 @@
 //! holdfast-import: reads an orders file (CSV as exported by shops, 1C, spreadsheets) into an
-//! [`OrderLog`].
+//! [`OrderLog`] of counted orders, or into whole orders for the store — by one set of rules, so a
+//! file and a store always count the same orders.
 //!
 //! Principal items:
 //! - [`read_orders`] with [`ImportOptions`] → [`OrdersFile`] (the log plus what was read: rows,
-//!   rows excluded by a refund/cancellation status, skipped bad rows, currency, encoding, delimiter).
+//!   rows whose status is not a sale, partial refunds, skipped bad rows, currency, encoding,
+//!   delimiter). The fast path: columnar, parallel.
+//! - [`read_order_records`] → [`AssembledOrders`]: every order of the file, counted or not, with
+//!   its status, net amount, lines and external id — what the store imports. Its orders with
+//!   status `Completed` are exactly the orders [`read_orders`] counts.
 //! - [`ImportError`]: file-level problems, or the list of bad rows as `FILE:LINE: column "H": ...`.
 //! - [`DateFormat`]: the date formats understood; `--date-format` resolves DD/MM vs MM/DD.
-//! - [`OrderRows`]: the same rules row by row, in batches of [`OrderRow`] (for the store).
+//! - [`OrderRows`]: the rows of an orders file in batches of [`OrderRow`], each read by the row
+//!   rules (not yet joined into orders).
 //! - [`TableReader`] / [`read_table`] with a [`TableSpec`] of [`FieldSpec`]s: typed rows of
 //!   customers, events, subscriptions and feedback files ([`TableSpec::customers`] …), with the
 //!   same sniffing, number and date rules, `--map` overrides and errors.
 //!
-//! Rules: the delimiter is sniffed among `,` `;` tab `|` in the header line; UTF-8 (with or
+//! Format rules: the delimiter is sniffed among `,` `;` tab `|` in the header line; UTF-8 (with or
 //! without BOM), Windows-1251 or KOI8-R (detected when the bytes are not UTF-8); amounts with a
 //! decimal comma or point, thousands separators and currency signs/codes; dates as ISO, `DD.MM.YYYY`,
-//! `DD.MM.YY`, `DD/MM/YYYY` or `MM/DD/YYYY`, RFC 3339 and Excel serial numbers. Naive times are
-//! local times in the calendar's zone. Rows sharing an order id for the same customer are lines of
-//! one order (amounts summed).
+//! `DD.MM.YY`, `DD/MM/YYYY` or `MM/DD/YYYY`, RFC 3339 and Excel serial numbers. Naive times and bare
+//! dates are wall-clock time in the calendar's zone; times with an offset are converted.
+//!
+//! Order rules (`METRICS.md`, conventions): statuses are read by [`OrderStatus::parse`]; a row with
+//! a refund status and a negative amount is a partial refund of the order with its id (anywhere in
+//! the file), a `refunded_amount` column lowers its row's order, and an order refunded to zero
+//! counts for nothing. Rows with the same order id, customer and local date are lines of one order
+//! wherever they are; a repeated id with another customer or date is an error naming both lines.
+//! Orders of one customer at one instant are ordered by order id. The rules live in one module
+//! (`assemble`) that both paths call.
 //!
 //! Streaming: files are read in blocks of a few MB cut at record boundaries (quotes respected);
 //! [`read_orders`] parses the blocks in parallel (rayon) and interns customers into `u32`, so the
 //! whole text is never held. The encoding, delimiter, slash-date order and currency are decided
 //! from the first block (slash dates that fit both orders there are settled by reading the rest of
-//! the column). Storing the log and computing metrics are left to other crates.
+//! the column). Storing the orders and computing metrics are left to other crates.
 
 pub use encoding_rs;
 
