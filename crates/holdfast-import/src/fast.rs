@@ -215,7 +215,7 @@ struct Side {
 }
 
 /// Adjacent rows sharing an order id: the run a block starts or ends with.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Run {
     id: String,
     cust: String,
@@ -303,7 +303,9 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     let mut cust_ref: Vec<(u32, u32)> = Vec::with_capacity(cap);
     let mut owned: Vec<String> = Vec::new();
     let text_start = text.as_ptr() as usize;
-    let mut run: Option<Run> = None;
+    // The current run (`live`: no order without an id since it started).
+    let mut run = Run::default();
+    let mut live = false;
     let mut n_runs = 0usize;
     let mut recs = Records::new(&text, delim);
     let mut f: Vec<Cow<str>> = Vec::with_capacity(plan.headers.len());
@@ -335,28 +337,24 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             Ok(Kind::Other(st)) => {
                 out.excluded += 1;
                 if has_ids {
-                    if let Some(row) = plan.other_row(&f, 0, st) {
-                        if let Some(id) = row.order_id {
-                            out.touched = true;
-                            match run.as_mut() {
-                                Some(r) if r.id == id => {
-                                    if r.cust == row.customer_id && plan.same_day(r.at, row.ordered_at) {
-                                        r.other = true;
-                                        if r.sale.is_some() {
-                                            out.simple = false;
-                                        }
-                                    } else {
-                                        out.simple = false;
-                                        *r = Run { id: id.clone(), cust: row.customer_id.clone(), at: row.ordered_at, sale: None, other: true };
-                                    }
+                    if let Some((Some(id), customer, at)) = plan.other_key(&f) {
+                        out.touched = true;
+                        if live && run.id == id {
+                            if run.cust == customer && plan.same_day(run.at, at) {
+                                run.other = true;
+                                if run.sale.is_some() {
+                                    out.simple = false;
                                 }
-                                _ => {
-                                    let num = crate::assemble::canonical_num(&id);
-                                    new_run(&mut out, &mut run, &mut n_runs, num, Run { id: id.clone(), cust: row.customer_id.clone(), at: row.ordered_at, sale: None, other: true });
-                                }
+                            } else {
+                                out.simple = false;
+                                run.set(id, customer, at, None, true);
                             }
-                            out.side.push(Side { line: rel, id: Some(id), customer: row.customer_id, at: row.ordered_at, kind: PieceKind::Other(st) });
+                        } else {
+                            new_run(&mut out, &run, live, &mut n_runs, crate::assemble::canonical_num(id));
+                            run.set(id, customer, at, None, true);
+                            live = true;
                         }
+                        out.side.push(Side { line: rel, id: Some(id.to_string()), customer: customer.to_string(), at, kind: PieceKind::Other(st) });
                     }
                 }
                 continue;
@@ -379,42 +377,46 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
                     out.simple = false;
                     if n_runs == 0 {
                         out.head_clean = false;
-                    } else if n_runs == 1 && out.head.is_none() {
-                        out.head = run.clone();
+                    } else if n_runs == 1 && out.head.is_none() && live {
+                        out.head = Some(run.clone());
                     }
-                    run = None;
+                    live = false;
                     out.nums.push(NO_ID);
                     out.rel.push(rel as u32);
                 }
                 Some(id) => {
-                    let cont = run.as_ref().is_some_and(|r| r.id == id);
-                    if cont {
-                        let r = run.as_mut().expect("run");
-                        if r.cust == p.customer && plan.same_day(r.at, p.at) {
-                            if r.other {
+                    let mut num = None;
+                    if live && run.id == id {
+                        if run.cust == p.customer && plan.same_day(run.at, p.at) {
+                            if run.other {
                                 out.simple = false;
                             }
-                            match r.sale {
+                            match run.sale {
                                 Some(o) if o + 1 == next => merged = true,
                                 _ => {
-                                    if r.sale.is_some() {
+                                    if run.sale.is_some() {
                                         out.simple = false;
                                     }
-                                    r.sale = Some(next);
+                                    run.sale = Some(next);
                                 }
                             }
                         } else {
                             out.simple = false;
-                            *r = Run { id: id.to_string(), cust: p.customer.to_string(), at: p.at, sale: Some(next), other: false };
+                            run.set(id, p.customer, p.at, Some(next), false);
+                        }
+                        if !merged {
+                            num = crate::assemble::canonical_num(id);
                         }
                     } else {
-                        let num = crate::assemble::canonical_num(id);
-                        new_run(&mut out, &mut run, &mut n_runs, num, Run { id: id.to_string(), cust: p.customer.to_string(), at: p.at, sale: Some(next), other: false });
+                        num = crate::assemble::canonical_num(id);
+                        new_run(&mut out, &run, live, &mut n_runs, num);
+                        run.set(id, p.customer, p.at, Some(next), false);
+                        live = true;
                     }
                     if merged {
                         out.extra.push((next - 1, rel as u32));
                     } else {
-                        let num = match crate::assemble::canonical_num(id) {
+                        let num = match num {
                             Some(n) => n,
                             None => {
                                 let k = out.texts.len() as u64;
@@ -479,10 +481,10 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
         }
     }
     out.lines = recs.line;
-    if n_runs == 1 && out.head.is_none() {
-        out.head = run.clone();
+    if n_runs == 1 && out.head.is_none() && live {
+        out.head = Some(run.clone());
     }
-    out.tail = run;
+    out.tail = live.then_some(run);
     let names: Vec<&str> = cust_ref
         .iter()
         .map(|&(o, l)| if o == u32::MAX { owned[l as usize].as_str() } else { &text[o as usize..(o + l) as usize] })
@@ -492,8 +494,10 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     out
 }
 
-/// Starts a run: ids must keep increasing run by run for the block to stay simple.
-fn new_run(out: &mut BlockOut, run: &mut Option<Run>, n_runs: &mut usize, num: Option<u64>, new: Run) {
+/// Before a run starts (the caller then sets `run`): ids must keep increasing run by run for the
+/// block to stay simple; the first run, once over, is the block's head.
+#[inline]
+fn new_run(out: &mut BlockOut, run: &Run, live: bool, n_runs: &mut usize, num: Option<u64>) {
     match (num, out.last_num) {
         (Some(n), Some(prev)) if n > prev => {}
         (Some(_), None) if *n_runs == 0 => {}
@@ -501,14 +505,13 @@ fn new_run(out: &mut BlockOut, run: &mut Option<Run>, n_runs: &mut usize, num: O
     }
     if *n_runs == 0 {
         out.first_num = num;
-    } else if *n_runs == 1 && out.head.is_none() {
-        out.head = run.clone();
+    } else if *n_runs == 1 && out.head.is_none() && live {
+        out.head = Some(run.clone());
     }
     if num.is_some() {
         out.last_num = num;
     }
     *n_runs += 1;
-    *run = Some(new);
 }
 
 /// Columns of the whole file, filled block by block.
@@ -534,6 +537,20 @@ struct Merged {
     simple: bool,
     last_num: Option<u64>,
     tail: Option<Run>,
+}
+
+impl Run {
+    /// Makes `self` a new run, reusing its buffers.
+    #[inline]
+    fn set(&mut self, id: &str, cust: &str, at: i64, sale: Option<u32>, other: bool) {
+        self.id.clear();
+        self.id.push_str(id);
+        self.cust.clear();
+        self.cust.push_str(cust);
+        self.at = at;
+        self.sale = sale;
+        self.other = other;
+    }
 }
 
 impl Default for Merged {
@@ -973,6 +990,11 @@ fn resolve_ids(m: &Merged, names: &CustomerIds, plan: &OrderPlan) -> Option<Reso
     let pieces = FilePieces { m, names, n };
     let idless_refunds: Vec<u32> =
         (0..m.side.len()).filter(|&s| m.side[s].id.is_none() && matches!(m.side[s].kind, PieceKind::Refund(_))).map(|s| (n + s) as u32).collect();
+    if m.simple && !m.side.iter().any(|s| matches!(s.kind, PieceKind::Refund(_))) {
+        // Increasing ids and no partial refund: the rows aside (not sales) share no id with an
+        // order, and those sharing one among themselves are adjacent lines of one order.
+        return None;
+    }
     let candidates: Vec<u32> = if !m.simple {
         (0..pieces.len() as u32).collect()
     } else {

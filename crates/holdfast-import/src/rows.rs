@@ -380,15 +380,17 @@ impl OrderPlan {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn date(&self, v: &str) -> Option<Instant> {
         let b = v.as_bytes();
         // Fast path: YYYY-MM-DD[ HH:MM[:SS]].
         if (b.len() == 10 || b.len() == 16 || b.len() == 19) && b[4] == b'-' && b[7] == b'-' {
-            let d2 = |i: usize| -> Option<u32> {
+            #[inline(always)]
+            fn two(b: &[u8], i: usize) -> Option<u32> {
                 let (x, y) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
                 (x < 10 && y < 10).then_some(x as u32 * 10 + y as u32)
-            };
+            }
+            let d2 = |i: usize| two(b, i);
             let y = d2(0)? * 100 + d2(2)?;
             let (m, d) = (d2(5)?, d2(8)?);
             let (mut hh, mut mm, mut ss) = (0, 0, 0);
@@ -520,12 +522,12 @@ impl OrderPlan {
         Ok(Kind::Sale(Parsed { customer, order_id: cell(f, self.oi), at, minor, refunded, product: cell(f, self.pi), category: cell(f, self.cai), quantity }))
     }
 
-    #[inline]
+    #[inline(always)]
     fn customer<'a>(&self, f: &'a [Cow<'a, str>], line: u64) -> Result<&'a str, String> {
         cell(f, Some(self.ci)).ok_or_else(|| format!("{}:{line}: column \"{}\": the customer is empty", self.path, self.headers[self.ci]))
     }
 
-    #[inline]
+    #[inline(always)]
     fn checked_date(&self, f: &[Cow<'_, str>], line: u64, ev: &mut SlashEvidence) -> Result<Instant, String> {
         let dv = trim(&f[self.di]);
         ev.see(dv, line);
@@ -586,11 +588,19 @@ impl OrderPlan {
         Ok(())
     }
 
+    /// The order id, customer and time of a row whose status is not a sale, when
+    /// [`OrderPlan::other_row`] would read it (customer and date readable).
+    #[inline]
+    pub(crate) fn other_key<'a>(&self, f: &'a [Cow<'a, str>]) -> Option<(Option<&'a str>, &'a str, Instant)> {
+        let customer = cell(f, Some(self.ci))?;
+        let at = self.date(f.get(self.di)?.trim())?;
+        Some((cell(f, self.oi), customer, at))
+    }
+
     /// A row whose status is not a sale (and not a partial refund) as an [`OrderRow`], leniently:
     /// `None` without a customer or a date, amounts 0 when they cannot be read.
     pub(crate) fn other_row(&self, f: &[Cow<'_, str>], line: u64, status: OrderStatus) -> Option<OrderRow> {
-        let customer = cell(f, Some(self.ci))?;
-        let at = self.date(f.get(self.di)?.trim())?;
+        let (_, customer, at) = self.other_key(f)?;
         let lenient = |i: Option<usize>| {
             cell(f, i).and_then(crate::parse_amount).and_then(|(d, _)| crate::to_minor(d, self.digits)).unwrap_or(0)
         };
