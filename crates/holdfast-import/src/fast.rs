@@ -528,9 +528,9 @@ struct Merged {
     line_off: Vec<u32>,
     nums: Vec<u64>,
     texts: CustomerIds,
-    rel: Vec<u32>,
-    /// (first order, lines before the block) per block, to turn `rel` into lines.
-    blocks: Vec<(u32, u64)>,
+    /// Per block: its first order, the lines before it, and the relative first line of each of
+    /// its orders (from that first order on), moved from the block as it is.
+    blocks: Vec<(u32, u64, Vec<u32>)>,
     extra_order: Vec<u32>,
     extra_line: Vec<u64>,
     side: Vec<Side>,
@@ -568,7 +568,6 @@ impl Default for Merged {
             line_off: Vec::new(),
             nums: Vec::new(),
             texts: CustomerIds::new(),
-            rel: Vec::new(),
             blocks: Vec::new(),
             extra_order: Vec::new(),
             extra_line: Vec::new(),
@@ -662,7 +661,6 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
             m.amount.reserve_exact(more);
             if has_ids {
                 m.nums.reserve_exact(more);
-                m.rel.reserve_exact(more);
             }
             if has_lines {
                 let lines_est = (m.product.len() as f64 * src.total as f64 / src.done as f64 * 1.02) as usize;
@@ -795,7 +793,7 @@ fn read_batch(src: &mut Source, n: usize) -> Result<Vec<Block>, ImportError> {
 }
 
 /// Appends a block's columns; `base`: the lines before the block.
-fn append(m: &mut Merged, out: BlockOut, has_lines: bool, has_ids: bool, has_refunded: bool, base: u64, plan: &OrderPlan) {
+fn append(m: &mut Merged, mut out: BlockOut, has_lines: bool, has_ids: bool, has_refunded: bool, base: u64, plan: &OrderPlan) {
     let prod_map: Vec<u32> = out
         .products
         .iter()
@@ -885,13 +883,20 @@ fn append(m: &mut Merged, out: BlockOut, has_lines: bool, has_ids: bool, has_ref
                 t
             });
         }
-        m.blocks.push((pre, base));
         let text_base = m.texts.len() as u64;
+        if out.texts.is_empty() || text_base == 0 {
+            m.nums.extend_from_slice(&out.nums[first..]);
+        } else {
+            m.nums.extend(out.nums[first..].iter().map(|&x| if x != NO_ID && x & TEXT != 0 { x + text_base } else { x }));
+        }
         for k in 0..out.texts.len() {
             m.texts.push(out.texts.get(k));
         }
-        m.nums.extend(out.nums[first..].iter().map(|&x| if x != NO_ID && x & TEXT != 0 { x + text_base } else { x }));
-        m.rel.extend_from_slice(&out.rel[first..]);
+        let mut rel = std::mem::take(&mut out.rel);
+        if first > 0 {
+            rel.drain(..first);
+        }
+        m.blocks.push((pre, base, rel));
         for &(o, rel) in &out.extra {
             m.extra_order.push(global(o));
             m.extra_line.push(base + rel as u64 + 1);
@@ -930,8 +935,9 @@ impl Pieces for FilePieces<'_> {
 
     fn line(&self, i: usize) -> u64 {
         if i < self.n {
-            let b = self.m.blocks.partition_point(|&(first, _)| first as usize <= i) - 1;
-            self.m.blocks[b].1 + self.m.rel[i] as u64 + 1
+            let b = self.m.blocks.partition_point(|x| x.0 as usize <= i) - 1;
+            let (first, base, rel) = &self.m.blocks[b];
+            base + rel[i - *first as usize] as u64 + 1
         } else {
             self.m.side[i - self.n].line
         }
