@@ -526,17 +526,27 @@ struct Merged {
     product: Vec<u32>,
     qty: Vec<u32>,
     line_off: Vec<u32>,
+    /// The order-id column (see [`BlockOut::nums`]), gathered from the blocks only when ids need
+    /// resolving ([`Merged::gather_nums`]).
     nums: Vec<u64>,
     texts: CustomerIds,
-    /// Per block: its first order, the lines before it, and the relative first line of each of
-    /// its orders (from that first order on), moved from the block as it is.
-    blocks: Vec<(u32, u64, Vec<u32>)>,
+    /// Per block, moved from it as it is: its first order, the lines before it, and from that
+    /// order on the relative first line and the id of each of its orders.
+    blocks: Vec<BlockIds>,
     extra_order: Vec<u32>,
     extra_line: Vec<u64>,
     side: Vec<Side>,
     simple: bool,
     last_num: Option<u64>,
     tail: Option<Run>,
+}
+
+/// The id columns of one block of a [`Merged`].
+struct BlockIds {
+    first: u32,
+    base: u64,
+    rel: Vec<u32>,
+    nums: Vec<u64>,
 }
 
 impl Run {
@@ -660,7 +670,6 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
             m.at.reserve_exact(more);
             m.amount.reserve_exact(more);
             if has_ids {
-                m.nums.reserve_exact(more);
             }
             if has_lines {
                 let lines_est = (m.product.len() as f64 * src.total as f64 / src.done as f64 * 1.02) as usize;
@@ -687,7 +696,12 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
     const MASK: u32 = (1 << SHARD_BITS) - 1;
     m.cust.par_iter_mut().for_each(|c| *c = dense[(*c & MASK) as usize][(*c >> SHARD_BITS) as usize]);
     drop(dense);
-    // Order ids: orders sharing one, partial refunds (METRICS.md; see crate::assemble).
+    // Order ids: orders sharing one, partial refunds (METRICS.md; see crate::assemble). With
+    // increasing ids and no refund there is nothing to resolve, and file order is id order.
+    let ids_in_order = has_ids && m.simple;
+    if has_ids && (!m.simple || m.side.iter().any(|s| matches!(s.kind, PieceKind::Refund(_)))) {
+        m.gather_nums();
+    }
     let resolution = resolve_ids(&m, &customer_ids, &plan);
     if let Some(res) = &resolution {
         errors.count += res.bad_rows;
@@ -709,6 +723,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
         customer_ids = drop_unused_customers(customer_ids, &mut m.cust);
     }
     m.side = Vec::new();
+    m.blocks = Vec::new();
     for v in [&mut m.cust, &mut m.product, &mut m.qty, &mut m.line_off] {
         v.shrink_to_fit();
     }
@@ -728,7 +743,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
     // one customer at one instant that is the amount's digits.
     let nums = std::mem::take(&mut m.nums);
     let texts = std::mem::take(&mut m.texts);
-    let needs_gross = nums.is_empty() || nums.contains(&NO_ID);
+    let needs_gross = !ids_in_order && (nums.is_empty() || nums.contains(&NO_ID));
     let gross = match gross {
         Some(g) => g,
         None if needs_gross => m.amount.clone(),
@@ -760,7 +775,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
         plan.currency,
         lines,
         std::mem::take(&mut m.catalog),
-        Some(&tie),
+        if ids_in_order { None } else { Some(&tie) },
     );
     if timing {
         eprintln!("timing:   sort     {:>7.3} s", t_sort.elapsed().as_secs_f64());
@@ -884,10 +899,11 @@ fn append(m: &mut Merged, mut out: BlockOut, has_lines: bool, has_ids: bool, has
             });
         }
         let text_base = m.texts.len() as u64;
-        if out.texts.is_empty() || text_base == 0 {
-            m.nums.extend_from_slice(&out.nums[first..]);
-        } else {
-            m.nums.extend(out.nums[first..].iter().map(|&x| if x != NO_ID && x & TEXT != 0 { x + text_base } else { x }));
+        let mut nums = std::mem::take(&mut out.nums);
+        if !out.texts.is_empty() && text_base > 0 {
+            for x in nums.iter_mut().filter(|x| **x != NO_ID && **x & TEXT != 0) {
+                *x += text_base;
+            }
         }
         for k in 0..out.texts.len() {
             m.texts.push(out.texts.get(k));
@@ -895,8 +911,9 @@ fn append(m: &mut Merged, mut out: BlockOut, has_lines: bool, has_ids: bool, has
         let mut rel = std::mem::take(&mut out.rel);
         if first > 0 {
             rel.drain(..first);
+            nums.drain(..first);
         }
-        m.blocks.push((pre, base, rel));
+        m.blocks.push(BlockIds { first: pre, base, rel, nums });
         for &(o, rel) in &out.extra {
             m.extra_order.push(global(o));
             m.extra_line.push(base + rel as u64 + 1);
@@ -921,6 +938,17 @@ fn append(m: &mut Merged, mut out: BlockOut, has_lines: bool, has_ids: bool, has
     }
 }
 
+impl Merged {
+    /// The order-id column of the whole file, from the blocks.
+    fn gather_nums(&mut self) {
+        let mut nums = Vec::with_capacity(self.at.len());
+        for b in &mut self.blocks {
+            nums.append(&mut b.nums);
+        }
+        self.nums = nums;
+    }
+}
+
 /// The columns and the side rows of a file as [`Pieces`]: orders `0..n`, then the side rows.
 struct FilePieces<'a> {
     m: &'a Merged,
@@ -935,9 +963,8 @@ impl Pieces for FilePieces<'_> {
 
     fn line(&self, i: usize) -> u64 {
         if i < self.n {
-            let b = self.m.blocks.partition_point(|x| x.0 as usize <= i) - 1;
-            let (first, base, rel) = &self.m.blocks[b];
-            base + rel[i - *first as usize] as u64 + 1
+            let b = &self.m.blocks[self.m.blocks.partition_point(|x| x.first as usize <= i) - 1];
+            b.base + b.rel[i - b.first as usize] as u64 + 1
         } else {
             self.m.side[i - self.n].line
         }
@@ -1070,7 +1097,9 @@ fn rebuild(m: &mut Merged, res: Option<&Resolution>, has_lines: bool, has_ids: b
     let mut at = Vec::with_capacity(n);
     let mut amount = Vec::with_capacity(n);
     let mut gross_out = Vec::with_capacity(n);
-    let mut nums = Vec::with_capacity(if has_ids { n } else { 0 });
+    // The id column, when it was gathered (ids to resolve); else ids are in file order.
+    let has_nums = has_ids && m.nums.len() == n;
+    let mut nums = Vec::with_capacity(if has_nums { n } else { 0 });
     let mut product = Vec::new();
     let mut qty = Vec::new();
     let mut line_off = Vec::new();
@@ -1112,7 +1141,7 @@ fn rebuild(m: &mut Merged, res: Option<&Resolution>, has_lines: bool, has_ids: b
         at.push(t);
         amount.push(net);
         gross_out.push(gross);
-        if has_ids {
+        if has_nums {
             nums.push(m.nums[i]);
         }
         if has_lines {
@@ -1128,7 +1157,7 @@ fn rebuild(m: &mut Merged, res: Option<&Resolution>, has_lines: bool, has_ids: b
     m.at = at;
     m.amount = amount;
     m.refunded = Vec::new();
-    if has_ids {
+    if has_nums {
         m.nums = nums;
     }
     if has_lines {

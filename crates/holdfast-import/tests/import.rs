@@ -443,4 +443,7 @@ fn partial_refunds_wherever_they_are() {
     let got: Vec<(&str, i64, holdfast_import::OrderStatus)> = records.orders.iter().map(|o| (o.external_id.as_str(), o.amount_minor, o.status)).collect();
     use holdfast_import::OrderStatus::*;
     assert_eq!(got, [("7", 5000, Completed), ("8", 0, Refunded), ("9", 5000, Completed)]);
+    // A refunded column alone, ids increasing.
+    let f = read(b"order_id,customer,date,amount,refunded amount\n1,a,2024-03-05,100,10\n2,b,2024-03-05,50,50\n3,a,2024-03-05,7,\n");
+    assert_eq!((f.log.customer_ids().to_vec(), all_amounts(&f)), (vec!["a".to_string()], vec![9000, 700]));
 }
