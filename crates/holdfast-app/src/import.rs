@@ -12,7 +12,7 @@ use crate::orders::ReadOptions;
 use crate::progress::Progress;
 use crate::workspace::App;
 use holdfast_core::{Currency, Instant};
-use holdfast_import::{ImportOptions, OrderRow, OrderRows, OrderStatus, ReadSummary, TableReader, TableRow, TableSpec};
+use holdfast_import::{ImportOptions, ReadSummary, TableReader, TableRow, TableSpec};
 use holdfast_store::{
     interaction_kind, Consent, Contact, CustomerKind, CustomerRecord, DateKind, Entity, EventRecord, FeedbackRecord, Import, ImportSummary, ImportantDate,
     Interaction, LineRecord, Note, OrderRecord, Record, SubscriptionRecord,
@@ -56,11 +56,10 @@ pub async fn import_bytes(app: &App, entity: Entity, name: &str, bytes: Vec<u8>,
 
 async fn import(app: &App, entity: Entity, input: Input<'_>, file: String, read: &ReadOptions, progress: &dyn Progress) -> Result<ImportReport> {
     let cal = app.calendar()?;
-    let mut opts = read.import_options(cal);
-    opts.currency = opts.currency.or(Some(app.ws.currency));
+    let opts = read.import_options(cal);
     let mut imp = app.store.begin_import(app.ws.id, entity).await?;
     let result = match entity {
-        Entity::Orders => import_orders(&mut imp, input, &opts, progress).await,
+        Entity::Orders => import_orders(&mut imp, input, &opts, app.ws.currency, progress).await,
         e => import_table(&mut imp, e, input, &opts, app.ws.currency, progress).await,
     };
     progress.finish();
@@ -90,65 +89,67 @@ fn located(path: &str, e: holdfast_store::Error) -> Error {
     }
 }
 
-fn status_text(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Counted => "completed",
-        OrderStatus::Refunded => "refunded",
-        OrderStatus::Cancelled => "cancelled",
-    }
-}
-
-/// Orders, with rows that share an order id and customer (adjacent in the file) as lines of one
-/// order, amounts summed. Rows without an order id get a stable id from their content.
-async fn import_orders(imp: &mut Import, input: Input<'_>, opts: &ImportOptions, progress: &dyn Progress) -> Result<(u64, ReadSummary)> {
-    let (path, mut reader) = match input {
-        Input::Path(p) => (p.display().to_string(), OrderRows::open(p, opts)?),
-        Input::Bytes(name, bytes) => (name.to_owned(), OrderRows::from_bytes(name, bytes, opts)?),
+/// Orders, as whole orders by the rules of METRICS.md (`holdfast_import::read_order_records`: rows
+/// sharing an order id are lines of one order, partial refunds applied, ids derived from the
+/// content for rows without one) — the same rules the file path reads by.
+/// A file that names no currency (and no option gave one) is in the workspace's currency.
+async fn import_orders(imp: &mut Import, input: Input<'_>, opts: &ImportOptions, ws_currency: Currency, progress: &dyn Progress) -> Result<(u64, ReadSummary)> {
+    let report = |done: u64, total: u64| progress.update("reading", done, total);
+    let (path, file) = match input {
+        Input::Path(p) => (p.display().to_string(), holdfast_import::read_order_records(p, opts, &report)?),
+        Input::Bytes(name, bytes) => (name.to_owned(), holdfast_import::read_order_records_bytes(name, &bytes, opts, &report)?),
     };
-    let path = path.as_str();
-    let mut pending: Option<(u64, OrderRecord)> = None;
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut n = 0u64;
-    while let Some(batch) = reader.next_batch()? {
-        for r in batch {
-            let OrderRow { line, order_id, customer_id, ordered_at, amount_minor, currency, status, product, category, quantity } = r;
-            let line_rec = product.map(|sku| LineRecord { sku, category, quantity, amount: Some(amount_minor) });
-            if let (Some((_, o)), Some(id)) = (pending.as_mut(), order_id.as_ref()) {
-                if o.external_id == *id && o.customer == customer_id {
-                    o.amount += amount_minor;
-                    o.lines.extend(line_rec);
-                    continue;
-                }
-            }
-            if let Some((l, o)) = pending.take() {
-                imp.push(l, &Record::Order(o)).await.map_err(|e| located(path, e))?;
-                n += 1;
-            }
-            let external_id = match order_id {
-                Some(id) => id,
-                None => derived_id(&mut seen, &format!("{customer_id}|{ordered_at}|{amount_minor}")),
-            };
-            pending = Some((
-                line,
-                OrderRecord {
-                    external_id,
-                    customer: customer_id,
-                    ordered_at,
-                    amount: amount_minor,
-                    currency,
-                    status: status_text(status).into(),
-                    lines: line_rec.into_iter().collect(),
-                },
-            ));
+    let assumed = file.currency_assumed;
+    let mut orders = file.orders;
+    if assumed {
+        for o in &mut orders {
+            o.currency = ws_currency;
         }
-        let (done, total) = reader.progress();
-        progress.update("importing", done, total);
     }
-    if let Some((l, o)) = pending.take() {
-        imp.push(l, &Record::Order(o)).await.map_err(|e| located(path, e))?;
+    // Stored in the order the file names its customers (each customer's orders together, by time,
+    // ties by order id): the store numbers customers by their first stored order, so reports over
+    // the store list customers as the same reports over the file do.
+    // (The file path numbers customers by their first row with a sale status, before refunds are
+    // applied: a counted order, or one refunded to zero by later rows; customers with none come
+    // after, by their first order.)
+    let mut first_line: HashMap<&str, (bool, u64)> = HashMap::new();
+    for o in &orders {
+        let sale_row = o.status.is_counted() || (o.status.is_refund() && o.amount_minor == 0);
+        let key = (!sale_row, o.line);
+        let e = first_line.entry(o.customer_id.as_str()).or_insert(key);
+        *e = (*e).min(key);
+    }
+    let mut order: Vec<usize> = (0..orders.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&orders[a], &orders[b]);
+        first_line[x.customer_id.as_str()]
+            .cmp(&first_line[y.customer_id.as_str()])
+            .then(x.ordered_at.cmp(&y.ordered_at))
+            .then_with(|| holdfast_core::order_log::cmp_order_ids(&x.external_id, &y.external_id))
+    });
+    drop(first_line);
+    let mut slots: Vec<Option<holdfast_import::AssembledOrder>> = orders.drain(..).map(Some).collect();
+    let orders: Vec<holdfast_import::AssembledOrder> = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    let total = orders.len() as u64;
+    let mut n = 0u64;
+    for o in orders {
+        let lines = o.lines.into_iter().map(|l| LineRecord { sku: l.product, category: l.category, quantity: l.quantity, amount: l.amount_minor }).collect();
+        let rec = OrderRecord {
+            external_id: o.external_id,
+            customer: o.customer_id,
+            ordered_at: o.ordered_at,
+            amount: o.amount_minor,
+            currency: o.currency,
+            status: o.status.as_str().into(),
+            lines,
+        };
+        imp.push(o.line, &Record::Order(rec)).await.map_err(|e| located(&path, e))?;
         n += 1;
+        if n % 65_536 == 0 {
+            progress.update("importing", n, total);
+        }
     }
-    Ok((n, reader.summary()))
+    Ok((n, file.summary))
 }
 
 /// `~` + the content key + `#k` for the k-th row with the same content: stable across re-imports.

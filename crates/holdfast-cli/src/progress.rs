@@ -27,7 +27,9 @@ impl Bar {
             return pb;
         }
         let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(&format!("{what} {{bytes}}/{{total_bytes}} [{{bar:30}}] {{eta}}")) {
+        // Files are read in bytes; everything else counts records.
+        let counts = if what.starts_with("reading") { "{bytes}/{total_bytes}" } else { "{pos}/{len}" };
+        if let Ok(style) = ProgressStyle::with_template(&format!("{what} {counts} [{{bar:30}}] {{eta}}")) {
             pb.set_style(style);
         }
         pb

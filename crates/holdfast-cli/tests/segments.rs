@@ -60,19 +60,19 @@ fn segments_json_shape_and_totals() {
     assert!((share - 1.0).abs() < 1e-9, "revenue shares sum to {share}");
     // Pinned counts, verified independently in Python over the CSV: per customer recency = days
     // from the last order date to 1998-07-01, frequency = rows, monetary = sum of cents; scores
-    // 1 + (5 (2 below + equal)) // (2 n) with below/equal from bisect over the sorted values
+    // 1 + 5·below // n with below (customers strictly worse) from bisect over the sorted values
     // (recency negated); segments from the R × F grid with the M = 5 rule of docs/SEGMENTS.md.
     let pinned = [
         ("champions", 414),
-        ("loyal", 317),
+        ("loyal", 315),
         ("potential_loyalists", 246),
         ("new", 0),
         ("promising", 0),
         ("need_attention", 84),
-        ("about_to_sleep", 359),
-        ("at_risk", 77),
-        ("cant_lose_them", 14),
-        ("hibernating", 389),
+        ("about_to_sleep", 345),
+        ("at_risk", 78),
+        ("cant_lose_them", 15),
+        ("hibernating", 403),
         ("lost", 457),
     ];
     for (s, (name, n)) in segs.iter().zip(pinned) {

@@ -31,6 +31,6 @@ pub mod subscriptions;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};
-pub use order_log::{Catalog, CustomerIdx, CustomerIds, OrderLines, OrderLog, OrderLogBuilder, ProductIdx};
+pub use order_log::{cmp_order_ids, Catalog, CustomerIdx, CustomerIds, OrderLines, OrderLog, OrderLogBuilder, ProductIdx, TieBreak};
 pub use period::{Calendar, Granularity, Instant, Period, DAY};
 pub use status::OrderStatus;

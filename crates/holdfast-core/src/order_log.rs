@@ -2,14 +2,38 @@
 //!
 //! Every descriptive metric is a scan over this structure. Customers are interned to dense `u32`
 //! indices; the orders of customer `c` are the rows `offsets[c]..offsets[c + 1]`, in time order.
-//! Only *counted* orders belong here: refunded and cancelled orders are left out by whoever builds
-//! the log (see `METRICS.md`).
+//! Only *counted* orders belong here: orders whose status is not a sale, and orders refunded to
+//! zero, are left out by whoever builds the log (see `METRICS.md`).
+//!
+//! Orders of one customer at the same instant are ordered by order id ([`cmp_order_ids`]:
+//! numerically when both ids are whole numbers, else bytewise), so a customer's first order never
+//! depends on the row order of a file: builders that know the ids pass the comparison to
+//! [`OrderLog::from_columns_tied`].
 
 use crate::money::Currency;
 use crate::period::{Calendar, Instant};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::cmp::Ordering;
 use std::ops::Range;
+
+/// How ties between orders at the same instant are broken (`METRICS.md`, conventions): by order
+/// id, numerically when both ids are whole numbers (ASCII digits only; leading zeros do not
+/// count), else bytewise. Equal numbers written differently (`7`, `007`) are then ordered
+/// bytewise, so the order is total.
+pub fn cmp_order_ids(a: &str, b: &str) -> Ordering {
+    let whole = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if whole(a) && whole(b) {
+        let (ta, tb) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+        ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb)).then_with(|| a.cmp(b))
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// A comparison of two input rows of [`OrderLog::from_columns_tied`] (indices into its columns)
+/// for orders of one customer at the same instant.
+pub type TieBreak<'a> = &'a (dyn Fn(usize, usize) -> Ordering + Sync);
 
 /// Dense index of a customer inside one [`OrderLog`].
 pub type CustomerIdx = u32;
@@ -152,6 +176,23 @@ impl OrderLog {
         lines: Option<OrderLines>,
         catalog: Catalog,
     ) -> OrderLog {
+        Self::from_columns_tied(customer_ids, customer, at, amount, currency, lines, catalog, None)
+    }
+
+    /// As [`OrderLog::from_columns`], with orders of one customer at the same instant ordered by
+    /// `tie` (input row indices; rows it calls equal keep their input order). Importers pass the
+    /// order-id rule, [`cmp_order_ids`]; `None` keeps the input order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_columns_tied(
+        customer_ids: impl Into<CustomerIds>,
+        customer: Vec<CustomerIdx>,
+        at: Vec<Instant>,
+        amount: Vec<i64>,
+        currency: Currency,
+        lines: Option<OrderLines>,
+        catalog: Catalog,
+        tie: Option<TieBreak<'_>>,
+    ) -> OrderLog {
         let n = customer.len();
         assert_eq!(n, at.len(), "order columns differ in length");
         assert_eq!(n, amount.len(), "order columns differ in length");
@@ -175,7 +216,7 @@ impl OrderLog {
         }
         drop(next);
         drop(customer);
-        sort_runs_by_time(&mut perm, &offsets, &at);
+        sort_runs_by_time(&mut perm, &offsets, &at, tie);
         // One column at a time, so at most one extra column is alive.
         let at = permute(&perm, at);
         let amount = permute(&perm, amount);
@@ -293,9 +334,10 @@ impl OrderLog {
     }
 }
 
-/// Sorts each customer's run of `perm` (`offsets[c]..offsets[c + 1]`) by time, stably; runs
-/// already in order (the usual case: files are mostly written in time order) are left alone.
-fn sort_runs_by_time(perm: &mut [u32], offsets: &[u32], at: &[Instant]) {
+/// Sorts each customer's run of `perm` (`offsets[c]..offsets[c + 1]`) by time, stably, and orders
+/// at the same instant by `tie` when given; runs already in order (the usual case: files are
+/// mostly written in time order) are left alone.
+fn sort_runs_by_time(perm: &mut [u32], offsets: &[u32], at: &[Instant], tie: Option<TieBreak<'_>>) {
     const CHUNK: usize = 1 << 14;
     let nc = offsets.len() - 1;
     // Split the customers into chunks with disjoint row ranges and sort them in parallel.
@@ -312,8 +354,21 @@ fn sort_runs_by_time(perm: &mut [u32], offsets: &[u32], at: &[Instant]) {
         let c1 = (c0 + CHUNK).min(nc);
         for c in c0..c1 {
             let run = &mut rows[offsets[c] as usize - base..offsets[c + 1] as usize - base];
-            if !run.windows(2).all(|w| at[w[0] as usize] <= at[w[1] as usize]) {
-                run.sort_by_key(|&i| at[i as usize]);
+            match tie {
+                None => {
+                    if !run.windows(2).all(|w| at[w[0] as usize] <= at[w[1] as usize]) {
+                        run.sort_by_key(|&i| at[i as usize]);
+                    }
+                }
+                Some(tie) => {
+                    let ordered = |a: u32, b: u32| match at[a as usize].cmp(&at[b as usize]) {
+                        Ordering::Equal => tie(a as usize, b as usize).then(a.cmp(&b)),
+                        o => o,
+                    };
+                    if !run.windows(2).all(|w| at[w[0] as usize] < at[w[1] as usize]) {
+                        run.sort_by(|&a, &b| ordered(a, b));
+                    }
+                }
             }
         }
     });
@@ -475,6 +530,38 @@ impl OrderLogBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_ids_compare_numerically_when_both_are_whole_numbers() {
+        use Ordering::*;
+        for (a, b, want) in [
+            ("9", "10", Less),
+            ("10", "9", Greater),
+            ("007", "7", Less), // equal numbers: bytewise
+            ("0010", "9", Greater),
+            ("123456789012345678901234567890", "99", Greater), // longer than u64
+            ("A-10", "A-9", Less),                           // not numbers: bytewise
+            ("10", "9a", Less),
+            ("~c|5|100", "12", Greater),
+            ("", "1", Less),
+            ("5", "5", Equal),
+        ] {
+            assert_eq!(cmp_order_ids(a, b), want, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn same_instant_orders_follow_the_tie_break_not_the_input_order() {
+        // customer a: ids 10 and 9 at t = 5 (10 first in the file), 3 at t = 1; the tie puts 9
+        // first; without one the input order stays.
+        let ids = ["10", "9", "3"];
+        let build = |tie: Option<TieBreak<'_>>| {
+            OrderLog::from_columns_tied(vec!["a".to_string()], vec![0, 0, 0], vec![5, 5, 1], vec![100, 90, 30], Currency::USD, None, Catalog::default(), tie)
+        };
+        let by_id = |i: usize, j: usize| cmp_order_ids(ids[i], ids[j]);
+        assert_eq!(build(Some(&by_id)).amounts_of(0), [30, 90, 100]);
+        assert_eq!(build(None).amounts_of(0), [30, 100, 90]);
+    }
 
     #[test]
     fn sorts_by_customer_then_time_and_keeps_lines() {

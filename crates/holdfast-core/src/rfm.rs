@@ -6,18 +6,19 @@
 //! - **Frequency**: number of orders.
 //! - **Monetary**: revenue in minor units.
 //!
-//! **Scores** 1–5, 5 best (most recent = fewest days, most frequent, highest spend), by a rank-based
-//! quintile with mid-ranks for ties. For a customer let `below` be the number of customers strictly
-//! worse on that measure and `equal` the number with exactly the same value (the customer included);
-//! with `n` customers
+//! **Scores** 1–5, 5 best (most recent = fewest days, most frequent, highest spend), by position
+//! among the customers (`METRICS.md`, "RFM scores"). For a customer let `b` be the number of
+//! customers strictly worse on that measure; with `n` customers
 //!
 //! ```text
-//! score = 1 + floor(5 × (below + equal / 2) / n)      (clamped to 1..=5)
+//! score = 1 + floor(5 × b / n)
 //! ```
 //!
-//! Equal values therefore always get equal scores; with `n` distinct values the scores are the plain
-//! quintiles (n = 5 gives 1, 2, 3, 4, 5). A single customer, or a base of identical customers,
-//! scores 3 (the middle) on every measure.
+//! Equal values share one score (they have the same `b`), and the worst value always scores 1
+//! (`b = 0`): a base where half the customers bought once gives them all F = 1, and a score may be
+//! empty. With `n` distinct values the scores are the plain quintiles (n = 5 gives 1, 2, 3, 4, 5);
+//! a single customer, or a base of identical customers, scores 1 on every measure. `b ≤ n − 1`, so
+//! the score never passes 5.
 
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
@@ -171,14 +172,15 @@ pub fn workspace_median_gap_days(log: &OrderLog, as_of: Instant) -> Option<f64> 
     Some(days / DAY as f64)
 }
 
-/// Rank-based quintile scores of `values` (higher is better), see the module docs.
+/// Quintile scores of `values` (higher is better): `1 + floor(5 b / n)`, `b` the values strictly
+/// below; see the module docs.
 pub fn quintile_scores(values: &[i64]) -> Vec<u8> {
     let n = values.len();
     if n == 0 {
         return Vec::new();
     }
-    // 1 + floor(5 (below + equal/2) / n) = 1 + floor(5 (2 below + equal) / 2n)
-    let score = |below: u64, equal: u64| (1 + (5 * (2 * below as u128 + equal as u128)) / (2 * n as u128)).clamp(1, 5) as u8;
+    // b <= n - 1, so the score is at most 1 + floor(5 (n - 1) / n) <= 5.
+    let score = |below: u64, _equal: u64| (1 + (5 * below as u128) / n as u128) as u8;
     let (min, max) = values.par_iter().fold(|| (i64::MAX, i64::MIN), |(a, b), &v| (a.min(v), b.max(v))).reduce(|| (i64::MAX, i64::MIN), |x, y| (x.0.min(y.0), x.1.max(y.1)));
     let range = (max as i128 - min as i128 + 1) as u128;
     if range <= (4 * n as u128).max(1 << 16) {
@@ -255,15 +257,58 @@ mod tests {
 
     #[test]
     fn five_distinct_values_are_plain_quintiles() {
-        // below = 0..4, equal = 1: 5 (2 below + 1) / 10 = 0.5, 1.5, 2.5, 3.5, 4.5 -> 1..5
+        // b = 0..4, n = 5: 1 + floor(5 b / 5) = 1..5
         assert_eq!(quintile_scores(&[30, 10, 50, 20, 40]), vec![3, 1, 5, 2, 4]);
     }
 
     #[test]
-    fn ties_get_equal_scores() {
-        // values 1,1,1,2,3 (n = 5): the 1s: below 0, equal 3 -> 1 + floor(5*3/10) = 2;
-        // 2: below 3, equal 1 -> 1 + floor(5*7/10) = 4; 3: below 4 -> 1 + floor(45/10) = 5
-        assert_eq!(quintile_scores(&[1, 2, 1, 3, 1]), vec![2, 4, 2, 5, 2]);
+    fn ties_get_equal_scores_and_the_worst_value_scores_one() {
+        // values 1,1,1,2,3 (n = 5): the 1s: b = 0 -> 1; 2: b = 3 -> 1 + floor(15/5) = 4;
+        // 3: b = 4 -> 1 + floor(20/5) = 5 (scores 2 and 3 are empty)
+        assert_eq!(quintile_scores(&[1, 2, 1, 3, 1]), vec![1, 4, 1, 5, 1]);
+    }
+
+    #[test]
+    fn half_the_customers_bought_once_all_score_f1() {
+        // Hand example, as_of = day 100, n = 10 customers:
+        //   o0..o4: one order each (day 10 + k, 100 + k)     -> F: b = 0            -> 1
+        //   t0..t2: two orders each (days 20, 50; 30 + 30)    -> F: b = 5  -> 1 + 25/10 = 3
+        //   f0, f1: five orders each (days 60..64, 5 × 40)    -> F: b = 8  -> 1 + 40/10 = 5
+        // Recency (days to as_of; fewer is better, b = customers with more days):
+        //   o_k: 90 - k days -> b = k (the o's with more days) -> 1 + floor(5 k / 10) = 1, 1, 2, 2, 3
+        //   t_k: last order day 50 -> 50 days, b = 5 (the o's) -> 3
+        //   f_k: last order day 64 -> 36 days, b = 8 -> 5
+        // Monetary: t_k 60 (b = 0) -> 1; o_k 100 + k (b = 3 + k) -> 2, 3, 3, 4, 4; f_k 200 (b = 8) -> 5
+        let mut b = OrderLogBuilder::new(cur());
+        for k in 0..5 {
+            b.push(&format!("o{k}"), (10 + k) * DAY, 100 + k);
+        }
+        for k in 0..3 {
+            b.push(&format!("t{k}"), 20 * DAY, 30);
+            b.push(&format!("t{k}"), 50 * DAY, 30);
+        }
+        for k in 0..2 {
+            for d in 60..65 {
+                b.push(&format!("f{k}"), d * DAY, 40);
+            }
+        }
+        let log = b.build();
+        let r = rfm(&log, 100 * DAY);
+        let got: Vec<(String, u8, u8, u8)> =
+            r.iter().map(|x| (log.customer_id(x.customer).to_string(), x.recency_score, x.frequency_score, x.monetary_score)).collect();
+        let want = [
+            ("o0", 1, 1, 2),
+            ("o1", 1, 1, 3),
+            ("o2", 2, 1, 3),
+            ("o3", 2, 1, 4),
+            ("o4", 3, 1, 4),
+            ("t0", 3, 3, 1),
+            ("t1", 3, 3, 1),
+            ("t2", 3, 3, 1),
+            ("f0", 5, 5, 5),
+            ("f1", 5, 5, 5),
+        ];
+        assert_eq!(got, want.map(|(c, r, f, m)| (c.to_string(), r, f, m)));
     }
 
     #[test]
@@ -272,7 +317,8 @@ mod tests {
         let narrow: Vec<i64> = (0..5000).map(|i| (i * 7919) % 1000).collect();
         let wide: Vec<i64> = narrow.iter().map(|&v| v * 1_000_000_000 - 3).collect();
         assert_eq!(quintile_scores(&narrow), quintile_scores(&wide));
-        assert_eq!(quintile_scores(&[i64::MIN, 0, i64::MAX]), vec![1, 3, 5]);
+        // n = 3: b = 0, 1, 2 -> 1, 1 + floor(5/3) = 2, 1 + floor(10/3) = 4
+        assert_eq!(quintile_scores(&[i64::MIN, 0, i64::MAX]), vec![1, 2, 4]);
     }
 
     #[test]
@@ -320,9 +366,10 @@ mod tests {
     }
 
     #[test]
-    fn one_customer_and_identical_customers_score_the_middle() {
-        assert_eq!(quintile_scores(&[7]), vec![3]);
-        assert_eq!(quintile_scores(&[7; 1000]), vec![3; 1000]);
+    fn one_customer_and_identical_customers_score_one() {
+        // nobody is worse: b = 0
+        assert_eq!(quintile_scores(&[7]), vec![1]);
+        assert_eq!(quintile_scores(&[7; 1000]), vec![1; 1000]);
         assert!(quintile_scores(&[]).is_empty());
         let mut b = OrderLogBuilder::new(cur());
         for c in ["a", "b", "c"] {
@@ -330,7 +377,7 @@ mod tests {
         }
         let r = rfm(&b.build(), 10 * DAY);
         assert_eq!(r.len(), 3);
-        assert!(r.iter().all(|x| (x.recency_score, x.frequency_score, x.monetary_score) == (3, 3, 3)));
+        assert!(r.iter().all(|x| (x.recency_score, x.frequency_score, x.monetary_score) == (1, 1, 1)));
     }
 
     #[test]
@@ -356,9 +403,9 @@ mod tests {
         assert_eq!((a.recency_days, a.frequency, a.monetary), (1, 3, 300));
         assert_eq!((bb.recency_days, bb.frequency, bb.monetary), (40, 2, 150));
         assert_eq!((c.recency_days, c.frequency, c.monetary), (90, 1, 20));
-        // n = 3, distinct: below 0,1,2 -> 1 + floor(5 (2 below + 1) / 6) = 1, 3, 5
-        assert_eq!((a.recency_score, a.frequency_score, a.monetary_score), (5, 5, 5));
-        assert_eq!((bb.recency_score, bb.frequency_score, bb.monetary_score), (3, 3, 3));
+        // n = 3, distinct: b = 0, 1, 2 -> 1 + floor(5 b / 3) = 1, 2, 4
+        assert_eq!((a.recency_score, a.frequency_score, a.monetary_score), (4, 4, 4));
+        assert_eq!((bb.recency_score, bb.frequency_score, bb.monetary_score), (2, 2, 2));
         assert_eq!((c.recency_score, c.frequency_score, c.monetary_score), (1, 1, 1));
     }
 
@@ -376,8 +423,10 @@ mod tests {
         #[test]
         fn scores_are_monotone_and_tie_consistent(v in proptest::collection::vec(-50i64..50, 1..200)) {
             let s = quintile_scores(&v);
+            let worst = v.iter().min().copied();
             for i in 0..v.len() {
                 proptest::prop_assert!((1..=5).contains(&s[i]));
+                if Some(v[i]) == worst { proptest::prop_assert_eq!(s[i], 1); }
                 for j in 0..v.len() {
                     if v[i] == v[j] { proptest::prop_assert_eq!(s[i], s[j]); }
                     if v[i] < v[j] { proptest::prop_assert!(s[i] <= s[j]); }
@@ -386,8 +435,7 @@ mod tests {
             // the counting path (narrow range) agrees with the formula
             for i in 0..v.len() {
                 let below = v.iter().filter(|&&x| x < v[i]).count() as u64;
-                let equal = v.iter().filter(|&&x| x == v[i]).count() as u64;
-                let want = (1 + (5 * (2 * below + equal)) / (2 * v.len() as u64)).clamp(1, 5) as u8;
+                let want = (1 + 5 * below / v.len() as u64) as u8;
                 proptest::prop_assert_eq!(s[i], want);
             }
             // order of the input does not matter

@@ -544,9 +544,11 @@ mod tests {
             b.push("loyal", k * 30 * DAY, 1000);
         }
         b.push("once", 5 * DAY, 500);
+        b.push("once2", 6 * DAY, 400);
         let log = b.build();
         let segs = segment_customers(&log, &SegmentOptions::new(280 * DAY));
-        assert_eq!(segs.len(), 2);
+        assert_eq!(segs.len(), 3);
+        // Scores 1 + ⌊5·b/n⌋ with b customers strictly worse: loyal is best of 3 on each, 1 + ⌊10/3⌋ = 4.
         let loyal = segs.iter().find(|s| log.customer_id(s.rfm.customer) == "loyal").unwrap();
         assert_eq!((loyal.rfm.recency_score, loyal.rfm.frequency_score, loyal.rfm.monetary_score), (4, 4, 4));
         assert_eq!(loyal.segment, Segment::Loyal);
@@ -556,7 +558,7 @@ mod tests {
         assert_eq!(sum.len(), 11);
         let l = sum.iter().find(|s| s.segment == Segment::Loyal).unwrap();
         assert_eq!(l.customers, 1);
-        assert!((l.revenue_share.unwrap() - 10000.0 / 10500.0).abs() < 1e-12);
-        assert_eq!(sum.iter().map(|s| s.customers).sum::<usize>(), 2);
+        assert!((l.revenue_share.unwrap() - 10000.0 / 10900.0).abs() < 1e-12);
+        assert_eq!(sum.iter().map(|s| s.customers).sum::<usize>(), 3);
     }
 }

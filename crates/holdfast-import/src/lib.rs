@@ -1,42 +1,57 @@
 //! holdfast-import: reads an orders file (CSV as exported by shops, 1C, spreadsheets) into an
-//! [`OrderLog`].
+//! [`OrderLog`] of counted orders, or into whole orders for the store — by one set of rules, so a
+//! file and a store always count the same orders.
 //!
 //! Principal items:
 //! - [`read_orders`] with [`ImportOptions`] → [`OrdersFile`] (the log plus what was read: rows,
-//!   rows excluded by a refund/cancellation status, skipped bad rows, currency, encoding, delimiter).
+//!   rows whose status is not a sale, partial refunds, skipped bad rows, currency, encoding,
+//!   delimiter). The fast path: columnar, parallel.
+//! - [`read_order_records`] → [`AssembledOrders`]: every order of the file, counted or not, with
+//!   its status, net amount, lines and external id — what the store imports. Its orders with
+//!   status `Completed` are exactly the orders [`read_orders`] counts.
 //! - [`ImportError`]: file-level problems, or the list of bad rows as `FILE:LINE: column "H": ...`.
 //! - [`DateFormat`]: the date formats understood; `--date-format` resolves DD/MM vs MM/DD.
-//! - [`OrderRows`]: the same rules row by row, in batches of [`OrderRow`] (for the store).
+//! - [`OrderRows`]: the rows of an orders file in batches of [`OrderRow`], each read by the row
+//!   rules (not yet joined into orders).
 //! - [`TableReader`] / [`read_table`] with a [`TableSpec`] of [`FieldSpec`]s: typed rows of
 //!   customers, events, subscriptions and feedback files ([`TableSpec::customers`] …), with the
 //!   same sniffing, number and date rules, `--map` overrides and errors.
 //!
-//! Rules: the delimiter is sniffed among `,` `;` tab `|` in the header line; UTF-8 (with or
+//! Format rules: the delimiter is sniffed among `,` `;` tab `|` in the header line; UTF-8 (with or
 //! without BOM), Windows-1251 or KOI8-R (detected when the bytes are not UTF-8); amounts with a
 //! decimal comma or point, thousands separators and currency signs/codes; dates as ISO, `DD.MM.YYYY`,
-//! `DD.MM.YY`, `DD/MM/YYYY` or `MM/DD/YYYY`, RFC 3339 and Excel serial numbers. Naive times are
-//! local times in the calendar's zone. Rows sharing an order id for the same customer are lines of
-//! one order (amounts summed).
+//! `DD.MM.YY`, `DD/MM/YYYY` or `MM/DD/YYYY`, RFC 3339 and Excel serial numbers. Naive times and bare
+//! dates are wall-clock time in the calendar's zone; times with an offset are converted.
+//!
+//! Order rules (`METRICS.md`, conventions): statuses are read by [`OrderStatus::parse`]; a row with
+//! a refund status and a negative amount is a partial refund of the order with its id (anywhere in
+//! the file), a `refunded_amount` column lowers its row's order, and an order refunded to zero
+//! counts for nothing. Rows with the same order id, customer and local date are lines of one order
+//! wherever they are; a repeated id with another customer or date is an error naming both lines.
+//! Orders of one customer at one instant are ordered by order id. The rules live in one module
+//! (`assemble`) that both paths call.
 //!
 //! Streaming: files are read in blocks of a few MB cut at record boundaries (quotes respected);
 //! [`read_orders`] parses the blocks in parallel (rayon) and interns customers into `u32`, so the
 //! whole text is never held. The encoding, delimiter, slash-date order and currency are decided
 //! from the first block (slash dates that fit both orders there are settled by reading the rest of
-//! the column). Storing the log and computing metrics are left to other crates.
+//! the column). Storing the orders and computing metrics are left to other crates.
 
 pub use encoding_rs;
 
+mod assemble;
 mod engine;
 mod fast;
+pub use assemble::{read_order_records, read_order_records_bytes, AssembledLine, AssembledOrder, AssembledOrders};
 mod rows;
 mod table;
-pub use rows::{order_status, OrderRow, OrderRows, OrderStatus, ReadSummary};
+pub use holdfast_core::OrderStatus;
+pub use rows::{OrderRow, OrderRows, ReadSummary};
 pub use table::{read_table, read_table_bytes, FieldKind, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::Encoding;
-use holdfast_core::{Calendar, Currency, Instant, OrderLog, OrderLogBuilder};
-use rustc_hash::FxHashMap;
+use holdfast_core::{Calendar, Currency, Instant, OrderLog};
 use std::fmt;
 use std::path::Path;
 
@@ -101,7 +116,10 @@ pub struct OrdersFile {
     pub log: OrderLog,
     /// Data rows (header excluded).
     pub rows: usize,
+    /// Rows whose status is not a sale (partial refunds aside).
     pub excluded_by_status: usize,
+    /// Partial refund rows (a refund status and a negative amount) applied to their orders.
+    pub refund_rows: usize,
     pub skipped: usize,
     /// The first [`MAX_LISTED`] reasons rows were skipped.
     pub skip_reasons: Vec<String>,
@@ -178,9 +196,10 @@ enum Field {
     Product,
     Category,
     Quantity,
+    Refunded,
 }
 
-const FIELDS: [(Field, &str, &[&str]); 9] = [
+const FIELDS: [(Field, &str, &[&str]); 10] = [
     (Field::Customer, "customer", &["customer_id", "customer", "client", "client_id", "email", "клиент", "покупатель", "код клиента", "клієнт", "покупець"]),
     (Field::Date, "date", &["ordered_at", "date", "order date", "order_date", "дата", "дата заказа", "дата замовлення", "дата на поръчка"]),
     (Field::Amount, "amount", &["amount", "total", "sum", "revenue", "сумма", "сума", "стойност", "итого"]),
@@ -190,6 +209,14 @@ const FIELDS: [(Field, &str, &[&str]); 9] = [
     (Field::Product, "product", &["product", "sku", "товар", "продукт"]),
     (Field::Category, "category", &["category", "категория", "категорія"]),
     (Field::Quantity, "quantity", &["quantity", "qty", "количество", "кількість"]),
+    (
+        Field::Refunded,
+        "refunded_amount",
+        &[
+            "refunded_amount", "refunded amount", "refunded", "refund amount", "refund_amount", "amount refunded", "total refunded",
+            "сумма возврата", "возвращено", "возврат", "сума повернення", "повернено", "повернення", "върната сума", "възстановена сума", "възстановено",
+        ],
+    ),
 ];
 
 /// Currency tokens, longest first within each kind, matched at either end of an amount.
@@ -243,289 +270,6 @@ pub fn read_orders_bytes(name: &str, bytes: &[u8], opts: &ImportOptions, progres
 #[doc(hidden)]
 pub fn read_orders_bytes_in_blocks(name: &str, bytes: &[u8], opts: &ImportOptions, block: usize) -> Result<OrdersFile, ImportError> {
     fast::read(name.to_string(), engine::Origin::Bytes(std::sync::Arc::new(bytes.to_vec())), opts, &|_, _| {}, Some(block), true)
-}
-
-/// The straightforward whole-file reader the streaming one is checked against (same rules, same
-/// messages; holds the whole text in memory).
-#[doc(hidden)]
-pub fn read_orders_reference(name: &str, bytes: &[u8], opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<OrdersFile, ImportError> {
-    let path = name.to_owned();
-    // Validate --map before anything else: it is a usage error.
-    let mut mapped: Vec<(Field, &str)> = Vec::new();
-    for (f, h) in &opts.column_map {
-        let key = f.trim().to_lowercase();
-        match FIELDS.iter().find(|(_, n, _)| *n == key) {
-            Some((field, _, _)) => mapped.push((*field, h.as_str())),
-            None => {
-                let valid = FIELDS.iter().map(|(_, n, _)| *n).collect::<Vec<_>>().join(", ");
-                return Err(ImportError::UnknownField { field: f.clone(), valid });
-            }
-        }
-    }
-    let (text, encoding) = decode(&path, bytes, opts.encoding)?;
-    if text.trim().is_empty() {
-        return Err(ImportError::Empty { path });
-    }
-    let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&text));
-    check_quotes(&path, &text, delimiter)?;
-
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
-    let mut records = rdr.records();
-    let header = match records.next() {
-        None => return Err(ImportError::Empty { path }),
-        Some(r) => r.map_err(|e| csv_error(&path, e))?,
-    };
-    let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
-    let lower: Vec<String> = headers.iter().map(|h| h.to_lowercase()).collect();
-    let mut cols: FxHashMap<u8, usize> = FxHashMap::default();
-    for (field, _, aliases) in FIELDS.iter() {
-        if let Some(&(_, h)) = mapped.iter().rev().find(|(f, _)| f == field) {
-            let hl = h.trim().to_lowercase();
-            match lower.iter().position(|c| *c == hl) {
-                Some(i) => {
-                    cols.insert(*field as u8, i);
-                }
-                None => {
-                    return Err(ImportError::MapHeaderNotFound {
-                        path,
-                        field: FIELDS.iter().find(|(f, _, _)| f == field).map(|x| x.1).unwrap_or("").to_string(),
-                        header: h.to_string(),
-                        columns: headers.join(", "),
-                    })
-                }
-            }
-        } else if let Some(i) = lower.iter().position(|c| aliases.contains(&c.as_str())) {
-            cols.insert(*field as u8, i);
-        }
-    }
-    for (field, n, aliases) in FIELDS.iter().take(3) {
-        if !cols.contains_key(&(*field as u8)) {
-            return Err(ImportError::MissingColumn { path, field: n, aliases: aliases.join(", ") });
-        }
-    }
-    let col = |f: Field| cols.get(&(f as u8)).copied();
-    let (ci, di, ai) = (col(Field::Customer).unwrap_or(0), col(Field::Date).unwrap_or(0), col(Field::Amount).unwrap_or(0));
-
-    // Pass 1 (structure): reject ragged rows and huge fields; gather what the rules need from
-    // all rows (the order of `/`-dates, the usual date format, the file's currency). Records are
-    // not kept: pass 2 parses the text again.
-    let total_bytes = text.len() as u64;
-    let mut n_rows = 0usize;
-    let (mut dmy, mut mdy, mut any_slash): (Option<String>, Option<String>, Option<String>) = (None, None, None);
-    let mut first_dates: Vec<String> = Vec::new();
-    let mut file_currency: Option<Currency> = opts.currency;
-    let mut record = csv::StringRecord::new();
-    {
-        let mut rdr1 = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
-        let mut k = 0usize;
-        while rdr1.read_record(&mut record).map_err(|e| csv_error(&path, e))? {
-            let r = &record;
-            let line = r.position().map(|p| p.line()).unwrap_or(0);
-            if r.iter().all(|f| f.trim().is_empty()) {
-                continue;
-            }
-            if r.iter().any(|f| f.len() > MAX_FIELD) {
-                return Err(ImportError::FieldTooLong { path, line });
-            }
-            if r.len() != headers.len() {
-                return Err(ImportError::Ragged { path, line, found: r.len(), expected: headers.len() });
-            }
-            if k & 0xFFFF == 0 {
-                progress(r.position().map(|p| p.byte()).unwrap_or(0) / 2, total_bytes);
-            }
-            k += 1;
-            n_rows += 1;
-            let dv = r.get(di).unwrap_or("").trim();
-            if first_dates.len() < 10_000 {
-                first_dates.push(dv.to_string());
-            }
-            if opts.date_format.is_none() && (dmy.is_none() || mdy.is_none()) {
-                if let Some((a, b, _)) = slash_parts(dv) {
-                    any_slash.get_or_insert_with(|| dv.to_string());
-                    if a > 12 && b <= 12 {
-                        dmy.get_or_insert_with(|| dv.to_string());
-                    } else if b > 12 && a <= 12 {
-                        mdy.get_or_insert_with(|| dv.to_string());
-                    }
-                }
-            }
-            if file_currency.is_none() && !cell(r, col(Field::Status)).is_some_and(|s| rows::is_excluded(s)) {
-                let av = r.get(ai).unwrap_or("").trim();
-                if av.bytes().any(|b| !(b.is_ascii_digit() || b" .,-+'".contains(&b))) {
-                    file_currency = parse_amount(av).and_then(|x| x.1);
-                }
-                if file_currency.is_none() {
-                    file_currency = cell(r, col(Field::Currency)).and_then(currency_of);
-                }
-            }
-        }
-    }
-    if n_rows == 0 {
-        return Err(ImportError::NoRows { path });
-    }
-
-    // The date column's format, from all its values.
-    let date_header = headers[di].clone();
-    let slash = decide_slash(&path, &date_header, dmy, mdy, any_slash, opts.date_format)?;
-    let expected = opts.date_format.map(|f| f.as_str()).unwrap_or_else(|| column_format(first_dates.iter().map(String::as_str), slash));
-    drop(first_dates);
-
-    let currency_assumed = file_currency.is_none();
-    let currency = file_currency.unwrap_or(Currency::USD);
-    let digits = currency.minor_digits();
-
-    // Pass 2 (rows): parse every row and group rows into orders: same customer and order id →
-    // one order (earliest time, amounts summed, one line per row).
-    let mut errors: Vec<String> = Vec::new();
-    let mut n_errors = 0usize;
-    let mut skip_reasons: Vec<String> = Vec::new();
-    let mut skipped = 0usize;
-    let mut excluded = 0usize;
-    let mut b = OrderLogBuilder::new(currency);
-    // (customer, time, amount) per order; (order, product, quantity) per line.
-    let mut orders: Vec<(u32, Instant, i64)> = Vec::new();
-    let mut lines: Vec<(u32, u32, u32)> = Vec::new();
-    let mut by_id: FxHashMap<(u32, Box<str>), u32> = FxHashMap::default();
-    let mut rdr2 = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
-    let mut k = 0usize;
-    while rdr2.read_record(&mut record).map_err(|e| csv_error(&path, e))? {
-        let r = &record;
-        let line = r.position().map(|p| p.line()).unwrap_or(0);
-        if r.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if k & 0xFFFF == 0 {
-            progress(total_bytes / 2 + r.position().map(|p| p.byte()).unwrap_or(0) / 2, total_bytes);
-        }
-        k += 1;
-        let bad = |h: usize, v: &str, what: String| format!("{path}:{line}: column \"{}\": \"{}\" {what}", headers[h], v);
-        let result: Result<Option<(&str, Instant, i64)>, String> = (|| {
-            if cell(r, col(Field::Status)).is_some_and(|s| rows::is_excluded(s)) {
-                return Ok(None);
-            }
-            let customer = cell(r, Some(ci)).ok_or_else(|| format!("{path}:{line}: column \"{}\": the customer is empty", headers[ci]))?;
-            let dv = r.get(di).unwrap_or("").trim();
-            let at = parse_date(dv, slash, &opts.calendar).ok_or_else(|| bad(di, dv, format!("is not a date (expected {expected})")))?;
-            let av = r.get(ai).unwrap_or("").trim();
-            let (amount, mut cur) = parse_amount(av).ok_or_else(|| bad(ai, av, "is not an amount (expected e.g. 1234.56 or 1 234,56)".into()))?;
-            if let Some(cv) = cell(r, col(Field::Currency)) {
-                let c = currency_of(cv).ok_or_else(|| bad(col(Field::Currency).unwrap_or(0), cv, "is not a currency (expected e.g. RUB, EUR, USD)".into()))?;
-                if let Some(prev) = cur {
-                    if prev != c {
-                        return Err(bad(ai, av, format!("is in {prev} but the currency column says {c}")));
-                    }
-                }
-                cur = Some(c);
-            }
-            if let Some(c) = cur {
-                if c != currency {
-                    return Err(bad(ai, av, format!("is in {c} but the file is in {currency}")));
-                }
-            }
-            if amount.value < 0 {
-                return Err(bad(ai, av, "is negative but the status is not a refund or cancellation".into()));
-            }
-            let minor = to_minor(amount, digits).ok_or_else(|| bad(ai, av, format!("has more than {digits} decimals for {currency}")))?;
-            Ok(Some((customer, at, minor)))
-        })();
-        let quantity = || -> Result<u32, String> {
-            match cell(r, col(Field::Quantity)) {
-                None => Ok(1),
-                Some(q) => {
-                    let qi = col(Field::Quantity).unwrap_or(0);
-                    let d = parse_amount(q).filter(|(d, c)| c.is_none() && d.value >= 0).ok_or_else(|| bad(qi, q, "is not a quantity".into()))?.0;
-                    let p = 10i128.pow(d.scale);
-                    if d.value % p != 0 || d.value / p > u32::MAX as i128 {
-                        return Err(bad(qi, q, "is not a whole quantity".into()));
-                    }
-                    Ok((d.value / p) as u32)
-                }
-            }
-        };
-        let result = result.and_then(|x| match x {
-            Some(v) => quantity().map(|q| Some((v, q))),
-            None => Ok(None),
-        });
-        match result {
-            Ok(Some(((customer, at, minor), quantity))) => {
-                let c = b.customer(customer);
-                let existing = cell(r, col(Field::OrderId)).and_then(|oid| by_id.get(&(c, Box::<str>::from(oid))).copied());
-                let o = match existing {
-                    Some(o) => {
-                        let ord = &mut orders[o as usize];
-                        ord.1 = ord.1.min(at);
-                        ord.2 = ord.2.saturating_add(minor);
-                        o
-                    }
-                    None => {
-                        let o = orders.len() as u32;
-                        if let Some(oid) = cell(r, col(Field::OrderId)) {
-                            by_id.insert((c, oid.into()), o);
-                        }
-                        orders.push((c, at, minor));
-                        o
-                    }
-                };
-                if let Some(p) = cell(r, col(Field::Product)) {
-                    let p = b.product(p, cell(r, col(Field::Category)));
-                    lines.push((o, p, quantity));
-                }
-            }
-            Ok(None) => excluded += 1,
-            Err(e) => {
-                if opts.skip_bad_rows {
-                    skipped += 1;
-                    if skip_reasons.len() < MAX_LISTED {
-                        skip_reasons.push(e);
-                    }
-                } else {
-                    n_errors += 1;
-                    if errors.len() < MAX_LISTED {
-                        errors.push(e);
-                    }
-                }
-            }
-        }
-    }
-    if n_errors > 0 {
-        return Err(ImportError::Rows { errors, total: n_errors });
-    }
-    drop(by_id);
-    lines.sort_by_key(|l| l.0);
-    let mut li = 0;
-    for (o, &(c, at, amount)) in orders.iter().enumerate() {
-        b.push_order_idx(c, at, amount);
-        while li < lines.len() && lines[li].0 as usize == o {
-            b.push_line_idx(lines[li].1, lines[li].2);
-            li += 1;
-        }
-    }
-    progress(total_bytes, total_bytes);
-    Ok(OrdersFile {
-        log: b.build(),
-        rows: n_rows,
-        excluded_by_status: excluded,
-        skipped,
-        skip_reasons,
-        currency,
-        currency_assumed,
-        encoding: encoding.name(),
-        delimiter,
-        columns: Vec::new(),
-    })
-}
-
-fn cell(r: &csv::StringRecord, i: Option<usize>) -> Option<&str> {
-    i.and_then(|i| r.get(i)).map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn csv_error(path: &str, e: csv::Error) -> ImportError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
-    let message = match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "the text is not valid UTF-8".to_string(),
-        _ => e.to_string(),
-    };
-    ImportError::Csv { path: path.to_owned(), line, message }
 }
 
 fn decode(path: &str, bytes: &[u8], forced: Option<&'static Encoding>) -> Result<(String, &'static Encoding), ImportError> {
@@ -591,46 +335,6 @@ fn sniff_delimiter(text: &str) -> u8 {
         }
     }
     cands[best]
-}
-
-/// Finds a quoted field that is never closed (the csv reader would silently run to the end).
-fn check_quotes(path: &str, text: &str, delim: u8) -> Result<(), ImportError> {
-    let b = text.as_bytes();
-    let mut line: u64 = 1;
-    let mut at_field_start = true;
-    let mut in_q = false;
-    let mut open_line = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_q {
-            if c == b'"' {
-                if b.get(i + 1) == Some(&b'"') {
-                    i += 1;
-                } else {
-                    in_q = false;
-                }
-            } else if c == b'\n' {
-                line += 1;
-            }
-        } else if c == b'"' && at_field_start {
-            in_q = true;
-            open_line = line;
-            at_field_start = false;
-        } else if c == b'\n' {
-            line += 1;
-            at_field_start = true;
-        } else if c == delim {
-            at_field_start = true;
-        } else if !(at_field_start && (c == b' ' || c == b'\r')) {
-            at_field_start = false;
-        }
-        i += 1;
-    }
-    if in_q {
-        return Err(ImportError::UnterminatedQuote { path: path.to_owned(), line: open_line });
-    }
-    Ok(())
 }
 
 fn currency_of(s: &str) -> Option<Currency> {
@@ -772,32 +476,6 @@ fn slash_parts(v: &str) -> Option<(u32, u32, &str)> {
     Some((a.parse().ok()?, b.parse().ok()?, y))
 }
 
-/// DD/MM (`Some(true)`), MM/DD (`Some(false)`) or no `/`-dates (`None`), from the first value
-/// that only fits DD/MM, the first that only fits MM/DD and the first `/`-date of a column.
-fn decide_slash(
-    path: &str,
-    header: &str,
-    dmy: Option<String>,
-    mdy: Option<String>,
-    any: Option<String>,
-    given: Option<DateFormat>,
-) -> Result<Option<bool>, ImportError> {
-    if let Some(f) = given {
-        return Ok(match f {
-            DateFormat::DmySlash => Some(true),
-            DateFormat::MdySlash => Some(false),
-            _ => None,
-        });
-    }
-    match (dmy, mdy, any) {
-        (Some(d), Some(m), _) => Err(ImportError::MixedDateOrder { path: path.into(), header: header.into(), dmy: d, mdy: m }),
-        (Some(_), None, _) => Ok(Some(true)),
-        (None, Some(_), _) => Ok(Some(false)),
-        (None, None, Some(example)) => Err(ImportError::AmbiguousDates { path: path.into(), header: header.into(), example }),
-        (None, None, None) => Ok(None),
-    }
-}
-
 /// The format named in "expected ..." messages: the one most values of the column have.
 fn column_format<'a>(values: impl Iterator<Item = &'a str>, slash: Option<bool>) -> &'static str {
     let mut counts = [0usize; 4];
@@ -846,12 +524,16 @@ fn parse_date(v: &str, slash: Option<bool>, cal: &Calendar) -> Option<Instant> {
         }
         return None;
     }
-    // With an offset: RFC 3339.
-    if let Ok(dt) = DateTime::parse_from_rfc3339(v) {
-        return Some(dt.timestamp());
-    }
-    if let Ok(dt) = DateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%:z") {
-        return Some(dt.timestamp());
+    // With an offset (`Z`, `+03:00`, `+0300`, `-05:00`): converted, whatever the zone.
+    if v.len() > 10 && v.as_bytes()[10..].iter().any(|b| matches!(b, b'+' | b'-' | b'Z' | b'z')) {
+        if let Ok(dt) = DateTime::parse_from_rfc3339(v) {
+            return Some(dt.timestamp());
+        }
+        for f in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z", "%Y-%m-%dT%H:%M%:z"] {
+            if let Ok(dt) = DateTime::parse_from_str(v, f) {
+                return Some(dt.timestamp());
+            }
+        }
     }
     let (date_s, time_s) = match v.split_once([' ', 'T']) {
         Some((d, t)) => (d, Some(t)),
@@ -911,5 +593,29 @@ mod tests {
         assert_eq!(p("1,234,567"), Some((Some(123456700), None)));
         assert_eq!(p("abc"), None);
         assert_eq!(p("1,2,3"), None);
+    }
+
+    #[test]
+    fn offsets_are_converted_and_naive_times_are_local() {
+        // Europe/Kyiv is UTC+2 on 2024-03-05: 10:00 local = 08:00Z; 10:00+03:00 = 07:00Z.
+        let cal = Calendar::from_name("Europe/Kyiv").expect("zone");
+        let (local, plus3) = (1_709_625_600, 1_709_622_000);
+        for (v, want) in [
+            ("2024-03-05T10:00:00+03:00", plus3),
+            ("2024-03-05T10:00:00+0300", plus3),
+            ("2024-03-05 10:00:00+0300", plus3),
+            ("2024-03-05 10:00:00 +03:00", plus3),
+            ("2024-03-05T10:00:00.123+03:00", plus3),
+            ("2024-03-05 10:00+03:00", plus3),
+            ("2024-03-05T10:00+03:00", plus3),
+            ("2024-03-05T10:00:00-0500", plus3 + 8 * 3600),
+            ("2024-03-05 10:00:00Z", plus3 + 3 * 3600),
+            ("2024-03-05T10:00:00", local),
+            ("2024-03-05 10:00", local),
+            ("05.03.2024 10:00", local),
+            ("2024-03-05", local - 10 * 3600),
+        ] {
+            assert_eq!(parse_date(v, None, &cal), Some(want), "{v}");
+        }
     }
 }

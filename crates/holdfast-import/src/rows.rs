@@ -3,42 +3,19 @@
 
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
 use crate::{Field, ImportError, ImportOptions, FIELDS, MAX_LISTED};
-use holdfast_core::{Calendar, Currency, Instant};
+use holdfast_core::{Calendar, Currency, Instant, OrderStatus};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Whether an order counts, or why not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    /// Counted (a sale: any status that is none of the others, or none).
-    Counted,
-    /// Refunded or charged back.
-    Refunded,
-    /// Cancelled, failed, void, or pending (not paid yet).
-    Cancelled,
-}
-
-/// The status of a status cell, by the one rule of `holdfast_core::OrderStatus` (every language):
-/// refunds and chargebacks are refunds; cancelled, failed, void and pending orders are not sales.
-pub fn order_status(s: &str) -> OrderStatus {
-    use holdfast_core::OrderStatus as S;
-    match S::parse(s) {
-        S::Completed => OrderStatus::Counted,
-        S::Refunded | S::Chargeback => OrderStatus::Refunded,
-        S::Cancelled | S::Failed | S::Pending => OrderStatus::Cancelled,
-    }
-}
-
-/// Whether a status cell means an order that does not count.
-pub(crate) fn is_excluded(s: &str) -> bool {
-    !holdfast_core::OrderStatus::parse(s).is_counted()
-}
-
 /// One row of an orders file, read by the rules of [`crate::read_orders`].
 ///
-/// Refunded and cancelled rows are included (with their status) when their customer and date can
-/// be read; their amount is 0 when it cannot. Counted rows are fully checked.
+/// Three kinds of rows: a sale (status [`OrderStatus::Completed`]: every cell fully checked, the
+/// amount never negative); a *partial refund* (a refund status, [`OrderStatus::is_refund`], and a
+/// negative amount: fully checked, `amount_minor < 0`, it lowers the order with the same id); any
+/// other row whose status is not a sale, included when its customer and date can be read (its
+/// amount is 0 when it cannot be). Rows are not orders yet: [`crate::read_order_records`] makes
+/// them whole orders by the rules of `METRICS.md`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderRow {
     /// 1-based line where the record starts.
@@ -46,8 +23,10 @@ pub struct OrderRow {
     pub order_id: Option<String>,
     pub customer_id: String,
     pub ordered_at: Instant,
-    /// Minor units of `currency`.
+    /// Minor units of `currency` (negative for a partial refund).
     pub amount_minor: i64,
+    /// The row's `refunded_amount` cell, minor units, never negative (0 without one).
+    pub refunded_minor: i64,
     pub currency: Currency,
     pub status: OrderStatus,
     pub product: Option<String>,
@@ -173,7 +152,7 @@ pub(crate) fn plan_date(src: &Source, opts: &ImportOptions, col: usize, sample_w
 }
 
 /// Validates `--map` and finds the column of each orders field.
-pub(crate) fn order_columns(src: &Source, opts: &ImportOptions) -> Result<[Option<usize>; 9], ImportError> {
+pub(crate) fn order_columns(src: &Source, opts: &ImportOptions) -> Result<[Option<usize>; FIELDS.len()], ImportError> {
     let mut mapped: Vec<(Field, &str)> = Vec::new();
     for (f, h) in &opts.column_map {
         let key = f.trim().to_lowercase();
@@ -186,7 +165,7 @@ pub(crate) fn order_columns(src: &Source, opts: &ImportOptions) -> Result<[Optio
         }
     }
     let lower: Vec<String> = src.header.iter().map(|h| h.to_lowercase()).collect();
-    let mut cols = [None; 9];
+    let mut cols = [None; FIELDS.len()];
     for (k, (field, name, aliases)) in FIELDS.iter().enumerate() {
         if let Some(&(_, h)) = mapped.iter().rev().find(|(f, _)| f == field) {
             let hl = h.trim().to_lowercase();
@@ -227,6 +206,8 @@ pub(crate) struct OrderPlan {
     pub pi: Option<usize>,
     pub cai: Option<usize>,
     pub qi: Option<usize>,
+    /// The `refunded_amount` column.
+    pub ri: Option<usize>,
     pub date: DatePlan,
     pub currency: Currency,
     pub currency_assumed: bool,
@@ -235,15 +216,37 @@ pub(crate) struct OrderPlan {
     pub utc: bool,
 }
 
-/// A counted row, borrowing from the block text.
+/// A sale row, borrowing from the block text.
 pub(crate) struct Parsed<'a> {
     pub customer: &'a str,
     pub order_id: Option<&'a str>,
     pub at: Instant,
+    /// The amount cell (never negative).
     pub minor: i64,
+    /// The `refunded_amount` cell (never negative; 0 without one).
+    pub refunded: i64,
     pub product: Option<&'a str>,
     pub category: Option<&'a str>,
     pub quantity: u32,
+}
+
+/// A partial refund row: a refund status and a negative amount.
+pub(crate) struct RefundRow<'a> {
+    pub order_id: Option<&'a str>,
+    pub customer: &'a str,
+    pub at: Instant,
+    /// How much it lowers the order by (> 0).
+    pub minor: i64,
+    pub status: OrderStatus,
+}
+
+/// What one row of an orders file is.
+pub(crate) enum Kind<'a> {
+    Sale(Parsed<'a>),
+    Refund(RefundRow<'a>),
+    /// A status that is not a sale, and not a partial refund: counts for nothing (read leniently
+    /// with [`OrderPlan::other_row`]).
+    Other(OrderStatus),
 }
 
 #[inline]
@@ -300,6 +303,7 @@ impl OrderPlan {
         let mut plan = OrderPlan {
             path: src.path.clone(),
             headers: src.header.clone(),
+            ri: col(Field::Refunded),
             ci: col(Field::Customer).unwrap_or(0),
             di,
             ai: col(Field::Amount).unwrap_or(0),
@@ -336,7 +340,7 @@ impl OrderPlan {
         let mut f = Vec::new();
         while let Some(r) = recs.next(&mut f) {
             r.ok()?;
-            if cell(&f, self.si).is_some_and(is_excluded) {
+            if cell(&f, self.si).is_some_and(|s| !OrderStatus::parse(s).is_counted()) {
                 continue;
             }
             if let Some(cv) = cell(&f, self.cui) {
@@ -359,25 +363,34 @@ impl OrderPlan {
         format!("{}:{line}: column \"{}\": \"{}\" {what}", self.path, self.headers.get(col).map(String::as_str).unwrap_or(""), v)
     }
 
-    /// Whether the row is refunded/cancelled (checked before anything else).
+    /// The status of a row that is not a sale (checked before anything else); `None` for a sale.
     #[inline]
     pub fn excluded(&self, f: &[Cow<'_, str>]) -> Option<OrderStatus> {
-        let s = cell(f, self.si)?;
-        match order_status(s) {
-            OrderStatus::Counted => None,
-            st => Some(st),
+        let st = OrderStatus::parse(cell(f, self.si)?);
+        (!st.is_counted()).then_some(st)
+    }
+
+    /// Whether two instants fall on the same local date of the workspace zone.
+    #[inline]
+    pub fn same_day(&self, a: Instant, b: Instant) -> bool {
+        if self.utc {
+            a.div_euclid(86_400) == b.div_euclid(86_400)
+        } else {
+            self.cal.date(a) == self.cal.date(b)
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn date(&self, v: &str) -> Option<Instant> {
         let b = v.as_bytes();
         // Fast path: YYYY-MM-DD[ HH:MM[:SS]].
         if (b.len() == 10 || b.len() == 16 || b.len() == 19) && b[4] == b'-' && b[7] == b'-' {
-            let d2 = |i: usize| -> Option<u32> {
+            #[inline(always)]
+            fn two(b: &[u8], i: usize) -> Option<u32> {
                 let (x, y) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
                 (x < 10 && y < 10).then_some(x as u32 * 10 + y as u32)
-            };
+            }
+            let d2 = |i: usize| two(b, i);
             let y = d2(0)? * 100 + d2(2)?;
             let (m, d) = (d2(5)?, d2(8)?);
             let (mut hh, mut mm, mut ss) = (0, 0, 0);
@@ -450,35 +463,32 @@ impl OrderPlan {
         Some(if neg { -m } else { m })
     }
 
-    /// Reads one record. `Ok(None)`: excluded by status. `cur_seen` gets the currency a counted row
-    /// names (for file-level checks by the caller).
-    pub fn parse<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence) -> Result<Option<Parsed<'a>>, String> {
+    /// Reads one record: a sale, a partial refund or a row whose status is not a sale.
+    pub fn parse<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence) -> Result<Kind<'a>, String> {
         self.parse_memo(f, line, ev, &mut StatusMemo::default())
     }
 
-    /// [`OrderPlan::parse`] remembering the last counted status word in `memo`.
+    /// [`OrderPlan::parse`] remembering the last sale status word in `memo`.
     #[inline]
-    pub(crate) fn parse_memo<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence, memo: &mut StatusMemo) -> Result<Option<Parsed<'a>>, String> {
+    pub(crate) fn parse_memo<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence, memo: &mut StatusMemo) -> Result<Kind<'a>, String> {
         if f.len() != self.headers.len() {
             return Err(format!("{}:{line}: {} fields, but the header has {}", self.path, f.len(), self.headers.len()));
         }
         if let Some(st) = self.si.map(|i| f[i].as_bytes()) {
             if st != memo.0.as_slice() {
-                if self.excluded(f).is_some() {
-                    return Ok(None);
+                if let Some(status) = self.excluded(f) {
+                    return self.not_a_sale(f, line, ev, status);
                 }
                 memo.0.clear();
                 memo.0.extend_from_slice(st);
             }
         }
-        let customer = cell(f, Some(self.ci)).ok_or_else(|| format!("{}:{line}: column \"{}\": the customer is empty", self.path, self.headers[self.ci]))?;
-        let dv = trim(&f[self.di]);
-        ev.see(dv, line);
-        let at = self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))?;
+        let customer = self.customer(f, line)?;
+        let at = self.checked_date(f, line, ev)?;
         let av = trim(&f[self.ai]);
         let minor = match self.fast_amount(av) {
             Some(m) => m,
-            None => self.slow_amount(f, av, line)?,
+            None => self.slow_amount(f, self.ai, av, line, false)?,
         };
         if minor < 0 {
             return Err(self.bad(line, self.ai, av, "is negative but the status is not a refund or cancellation"));
@@ -500,30 +510,69 @@ impl OrderPlan {
                 }
             }
         };
-        Ok(Some(Parsed { customer, order_id: cell(f, self.oi), at, minor, product: cell(f, self.pi), category: cell(f, self.cai), quantity }))
+        let refunded = match (self.ri, cell(f, self.ri)) {
+            (Some(ri), Some(rv)) => match self.fast_amount(rv) {
+                Some(m) => m,
+                None => self.slow_amount(f, ri, rv, line, true)?,
+            }
+            .saturating_abs(),
+            _ => 0,
+        };
+        self.check_currency_cell(f, line)?;
+        Ok(Kind::Sale(Parsed { customer, order_id: cell(f, self.oi), at, minor, refunded, product: cell(f, self.pi), category: cell(f, self.cai), quantity }))
     }
 
-    fn slow_amount(&self, f: &[Cow<'_, str>], av: &str, line: u64) -> Result<i64, String> {
-        let (amount, mut cur) = crate::parse_amount(av).ok_or_else(|| self.bad(line, self.ai, av, "is not an amount (expected e.g. 1234.56 or 1 234,56)"))?;
+    #[inline(always)]
+    fn customer<'a>(&self, f: &'a [Cow<'a, str>], line: u64) -> Result<&'a str, String> {
+        cell(f, Some(self.ci)).ok_or_else(|| format!("{}:{line}: column \"{}\": the customer is empty", self.path, self.headers[self.ci]))
+    }
+
+    #[inline(always)]
+    fn checked_date(&self, f: &[Cow<'_, str>], line: u64, ev: &mut SlashEvidence) -> Result<Instant, String> {
+        let dv = trim(&f[self.di]);
+        ev.see(dv, line);
+        self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))
+    }
+
+    /// A row whose status is not a sale: a partial refund when the status is a refund and the
+    /// amount is negative (then checked like a sale), else a row that counts for nothing.
+    #[cold]
+    fn not_a_sale<'a>(&self, f: &'a [Cow<'a, str>], line: u64, ev: &mut SlashEvidence, status: OrderStatus) -> Result<Kind<'a>, String> {
+        let av = trim(&f[self.ai]);
+        let negative = status.is_refund() && crate::parse_amount(av).is_some_and(|(d, _)| d.value < 0);
+        if !negative {
+            return Ok(Kind::Other(status));
+        }
+        let customer = self.customer(f, line)?;
+        let at = self.checked_date(f, line, ev)?;
+        let minor = self.slow_amount(f, self.ai, av, line, true)?;
+        self.check_currency_cell(f, line)?;
+        Ok(Kind::Refund(RefundRow { order_id: cell(f, self.oi), customer, at, minor: minor.saturating_neg(), status }))
+    }
+
+    /// An amount with currency checks, in minor units of the file's currency; negative values
+    /// are an error unless `negative_ok`. `col` names the column in messages.
+    fn slow_amount(&self, f: &[Cow<'_, str>], col: usize, av: &str, line: u64, negative_ok: bool) -> Result<i64, String> {
+        let (amount, mut cur) = crate::parse_amount(av).ok_or_else(|| self.bad(line, col, av, "is not an amount (expected e.g. 1234.56 or 1 234,56)"))?;
         if let Some(cv) = cell(f, self.cui) {
             let c = crate::currency_of(cv).ok_or_else(|| self.bad(line, self.cui.unwrap_or(0), cv, "is not a currency (expected e.g. RUB, EUR, USD)"))?;
             if let Some(prev) = cur {
                 if prev != c {
-                    return Err(self.bad(line, self.ai, av, &format!("is in {prev} but the currency column says {c}")));
+                    return Err(self.bad(line, col, av, &format!("is in {prev} but the currency column says {c}")));
                 }
             }
             cur = Some(c);
         }
         if let Some(c) = cur {
             if c != self.currency {
-                return Err(self.bad(line, self.ai, av, &format!("is in {c} but the file is in {}", self.currency)));
+                return Err(self.bad(line, col, av, &format!("is in {c} but the file is in {}", self.currency)));
             }
         }
-        if amount.value < 0 {
-            return Err(self.bad(line, self.ai, av, "is negative but the status is not a refund or cancellation"));
+        if amount.value < 0 && !negative_ok {
+            return Err(self.bad(line, col, av, "is negative but the status is not a refund or cancellation"));
         }
         crate::to_minor(amount, self.digits)
-            .ok_or_else(|| format!("{}:{line}: column \"{}\": \"{av}\" has more than {} decimals for {}", self.path, self.headers[self.ai], self.digits, self.currency))
+            .ok_or_else(|| format!("{}:{line}: column \"{}\": \"{av}\" has more than {} decimals for {}", self.path, self.headers[col], self.digits, self.currency))
     }
 
     /// The currency cell must be valid and agree even when the amount took the fast path.
@@ -539,21 +588,29 @@ impl OrderPlan {
         Ok(())
     }
 
-    /// A refunded/cancelled row as an [`OrderRow`], leniently (`None` without customer or date).
-    fn excluded_row(&self, f: &[Cow<'_, str>], line: u64, status: OrderStatus) -> Option<OrderRow> {
+    /// The order id, customer and time of a row whose status is not a sale, when
+    /// [`OrderPlan::other_row`] would read it (customer and date readable).
+    #[inline]
+    pub(crate) fn other_key<'a>(&self, f: &'a [Cow<'a, str>]) -> Option<(Option<&'a str>, &'a str, Instant)> {
         let customer = cell(f, Some(self.ci))?;
         let at = self.date(f.get(self.di)?.trim())?;
-        let minor = f
-            .get(self.ai)
-            .and_then(|a| crate::parse_amount(a.trim()))
-            .and_then(|(d, _)| crate::to_minor(d, self.digits))
-            .unwrap_or(0);
+        Some((cell(f, self.oi), customer, at))
+    }
+
+    /// A row whose status is not a sale (and not a partial refund) as an [`OrderRow`], leniently:
+    /// `None` without a customer or a date, amounts 0 when they cannot be read.
+    pub(crate) fn other_row(&self, f: &[Cow<'_, str>], line: u64, status: OrderStatus) -> Option<OrderRow> {
+        let (_, customer, at) = self.other_key(f)?;
+        let lenient = |i: Option<usize>| {
+            cell(f, i).and_then(crate::parse_amount).and_then(|(d, _)| crate::to_minor(d, self.digits)).unwrap_or(0)
+        };
         Some(OrderRow {
             line,
             order_id: cell(f, self.oi).map(str::to_string),
             customer_id: customer.to_string(),
             ordered_at: at,
-            amount_minor: minor,
+            amount_minor: lenient(Some(self.ai)),
+            refunded_minor: lenient(self.ri).saturating_abs(),
             currency: self.currency,
             status,
             product: cell(f, self.pi).map(str::to_string),
@@ -584,7 +641,10 @@ impl Problems {
 pub struct ReadSummary {
     /// Data rows (blank rows not counted).
     pub rows: usize,
+    /// Rows whose status is not a sale (partial refunds aside).
     pub excluded_by_status: usize,
+    /// Partial refund rows (a refund status and a negative amount).
+    pub refund_rows: usize,
     pub skipped: usize,
     /// The first [`MAX_LISTED`] reasons rows were skipped.
     pub skip_reasons: Vec<String>,
@@ -644,6 +704,10 @@ impl OrderRows {
             utf8_line: None,
             done: false,
         })
+    }
+
+    pub(crate) fn plan(&self) -> &OrderPlan {
+        &self.plan
     }
 
     /// The file's currency (from `--currency`, the first block, or USD when nothing names one).
@@ -736,15 +800,8 @@ impl OrderRows {
             }
             let line = base + rel + 1;
             self.summary.rows += 1;
-            let res = self.plan.parse(&f, line, &mut self.evidence).and_then(|p| {
-                if let Some(p) = &p {
-                    self.plan.check_currency_cell(&f, line)?;
-                    let _ = p;
-                }
-                Ok(p)
-            });
-            match res {
-                Ok(Some(p)) => {
+            match self.plan.parse(&f, line, &mut self.evidence) {
+                Ok(Kind::Sale(p)) => {
                     if self.errors.count == 0 {
                         out.push(OrderRow {
                             line,
@@ -752,20 +809,37 @@ impl OrderRows {
                             customer_id: p.customer.to_string(),
                             ordered_at: p.at,
                             amount_minor: p.minor,
+                            refunded_minor: p.refunded,
                             currency: self.plan.currency,
-                            status: OrderStatus::Counted,
+                            status: OrderStatus::Completed,
                             product: p.product.map(str::to_string),
                             category: p.category.map(str::to_string),
                             quantity: p.quantity,
                         });
                     }
                 }
-                Ok(None) => {
+                Ok(Kind::Refund(r)) => {
+                    self.summary.refund_rows += 1;
+                    if self.errors.count == 0 {
+                        out.push(OrderRow {
+                            line,
+                            order_id: r.order_id.map(str::to_string),
+                            customer_id: r.customer.to_string(),
+                            ordered_at: r.at,
+                            amount_minor: -r.minor,
+                            refunded_minor: 0,
+                            currency: self.plan.currency,
+                            status: r.status,
+                            product: cell(&f, self.plan.pi).map(str::to_string),
+                            category: cell(&f, self.plan.cai).map(str::to_string),
+                            quantity: cell(&f, self.plan.qi).and_then(|q| q.parse().ok()).unwrap_or(1),
+                        });
+                    }
+                }
+                Ok(Kind::Other(st)) => {
                     self.summary.excluded_by_status += 1;
-                    if let Some(st) = self.plan.excluded(&f) {
-                        if let Some(row) = self.plan.excluded_row(&f, line, st) {
-                            out.push(row);
-                        }
+                    if let Some(row) = self.plan.other_row(&f, line, st) {
+                        out.push(row);
                     }
                 }
                 Err(e) => {
@@ -800,7 +874,15 @@ impl Iterator for OrderRows {
 pub(crate) fn column_names(plan: &OrderPlan) -> Vec<(String, String)> {
     let h = |i: usize| plan.headers.get(i).cloned().unwrap_or_default();
     let mut v = vec![("customer".to_string(), h(plan.ci)), ("date".to_string(), h(plan.di)), ("amount".to_string(), h(plan.ai))];
-    for (name, c) in [("order_id", plan.oi), ("status", plan.si), ("currency", plan.cui), ("product", plan.pi), ("category", plan.cai), ("quantity", plan.qi)] {
+    for (name, c) in [
+        ("order_id", plan.oi),
+        ("status", plan.si),
+        ("currency", plan.cui),
+        ("product", plan.pi),
+        ("category", plan.cai),
+        ("quantity", plan.qi),
+        ("refunded_amount", plan.ri),
+    ] {
         if let Some(c) = c {
             v.push((name.to_string(), h(c)));
         }

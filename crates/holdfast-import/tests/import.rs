@@ -187,9 +187,12 @@ fn slash_dates_are_decided_per_column() {
 #[test]
 fn refund_statuses_are_excluded_and_counted() {
     let mut text = String::from("customer,date,amount,status\na,2024-03-05,10,completed\n");
-    let statuses = ["refunded", "Cancelled", "canceled", "returned", "возврат", "отменен", "отменён", "отмена", "повернення", "скасовано", "върнат", "анулиран", "отказан"];
+    let statuses = [
+        "refunded", "Cancelled", "canceled", "returned", "возврат", "отменен", "отменён", "отмена", "повернення", "скасовано", "върнат", "анулиран", "отказан",
+        "failed", "VOID", "chargeback", "pending", "Ожидает оплаты", "не оплачен", "ошибка оплаты", "очікує оплати", "чака плащане",
+    ];
     for s in statuses {
-        text.push_str(&format!("a,2024-03-06,-10,{s}\n"));
+        text.push_str(&format!("a,2024-03-06,10,{s}\n"));
     }
     // A cancelled row need not have a valid amount; all-empty rows (",,,") are ignored.
     text.push_str("a,2024-03-07,,cancelled\n,,,\n");
@@ -205,7 +208,7 @@ fn rows_of_one_order_become_lines() {
                 7,a,2024-03-05,10.00,oil,auto,2\n\
                 7,a,2024-03-05,5.50,filter,auto,1\n\
                 8,a,2024-03-06,1.00,oil,auto,1\n\
-                7,b,2024-03-05,3.00,tea,food,1\n";
+                9,b,2024-03-05,3.00,tea,food,1\n";
     let f = read(text.as_bytes());
     assert_eq!(f.rows, 4);
     assert_eq!(f.log.n_orders(), 3);
@@ -361,7 +364,7 @@ fn bad_inputs_give_exact_messages() {
             "unknown --map field",
             b"customer,date,amount\na,2024-03-05,1\n".to_vec(),
             &map_price,
-            "unknown field \"price\" in --map (valid fields: customer, date, amount, order_id, status, currency, product, category, quantity)".into(),
+            "unknown field \"price\" in --map (valid fields: customer, date, amount, order_id, status, currency, product, category, quantity, refunded_amount)".into(),
         ),
         (
             "--map header not in file",
@@ -417,4 +420,30 @@ fn bad_inputs_give_exact_messages() {
     for (what, bytes, o, want) in cases {
         assert_eq!(err_with(&bytes, o), want, "{what}");
     }
+}
+
+#[test]
+fn partial_refunds_wherever_they_are() {
+    // Order 7 (a, 100.00) is refunded 30.00 before its row and 20.00 after: 50.00. Order 8 (b,
+    // 40.00, refunded column 15.00) is refunded 25.00 more: nothing left, so it counts for nothing.
+    // Order 9 (c, 60.00) has a refunded column of 10.00: 50.00.
+    let text = "order_id,customer,date,amount,status,refunded\n\
+                7,a,2024-03-20,-30.00,refunded,\n\
+                7,a,2024-03-05,100.00,completed,\n\
+                8,b,2024-03-06,40.00,completed,15.00\n\
+                9,c,2024-03-07,60.00,completed,10.00\n\
+                7,a,2024-04-01,-20.00,refund,\n\
+                8,b,2024-04-02,-25.00,chargeback,\n";
+    let f = read(text.as_bytes());
+    assert_eq!((f.rows, f.refund_rows, f.excluded_by_status), (6, 3, 0));
+    assert_eq!(f.log.customer_ids().to_vec(), ["a", "c"]);
+    assert_eq!(all_amounts(&f), [5000, 5000]);
+    assert_eq!(all_times(&f), [MAR5_MSK, MAR5_MSK + 2 * 86_400]);
+    let records = holdfast_import::read_order_records_bytes("orders.csv", text.as_bytes(), &opts(), &|_, _| {}).expect("records");
+    let got: Vec<(&str, i64, holdfast_import::OrderStatus)> = records.orders.iter().map(|o| (o.external_id.as_str(), o.amount_minor, o.status)).collect();
+    use holdfast_import::OrderStatus::*;
+    assert_eq!(got, [("7", 5000, Completed), ("8", 0, Refunded), ("9", 5000, Completed)]);
+    // A refunded column alone, ids increasing.
+    let f = read(b"order_id,customer,date,amount,refunded amount\n1,a,2024-03-05,100,10\n2,b,2024-03-05,50,50\n3,a,2024-03-05,7,\n");
+    assert_eq!((f.log.customer_ids().to_vec(), all_amounts(&f)), (vec!["a".to_string()], vec![9000, 700]));
 }

@@ -3,16 +3,19 @@
 
 use holdfast_core::{Calendar, Currency, OrderLog};
 use holdfast_import::{
-    read_orders_bytes, read_orders_bytes_in_blocks, read_orders_reference, read_table_bytes, DateFormat, FieldKind, FieldSpec, ImportOptions, OrderRows,
-    OrderStatus, TableSpec, Value,
+    read_order_records_bytes, read_orders_bytes, read_orders_bytes_in_blocks, read_table_bytes, AssembledOrders, DateFormat, FieldKind, FieldSpec,
+    ImportOptions, OrderRows, OrderStatus, TableSpec, Value,
 };
+use std::collections::BTreeMap;
 
 fn opts() -> ImportOptions {
     ImportOptions { calendar: Calendar::from_name("Europe/Moscow").expect("zone"), ..Default::default() }
 }
 
 /// A deterministic messy orders file: quotes with delimiters, doubled quotes and newlines, CRLF,
-/// refunds in three languages, order ids repeated (adjacent and not), several products per order.
+/// refunds and cancellations in three languages, order ids repeated for the same customer and day
+/// (adjacent and not, sometimes with another status), partial refunds of earlier orders (some
+/// refunding them in full), several products per order.
 fn messy(rows: usize) -> String {
     let mut s = String::from("Номер заказа;Клиент;Дата;Сумма;Статус;Товар;Категория;Кол-во\r\n");
     let mut x: u64 = 7;
@@ -20,52 +23,94 @@ fn messy(rows: usize) -> String {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         x >> 33
     };
-    let statuses = ["выполнен", "возврат", "paid", "Refunded", "скасовано", ""];
+    let statuses = ["выполнен", "возврат", "paid", "Refunded", "скасовано", "", "pending"];
+    let mut written: Vec<(String, String)> = Vec::new();
+    let mut is_order: Vec<bool> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     for i in 0..rows {
         let r = next();
-        let cust = match r % 5 {
+        let mut cust = match r % 5 {
             0 => format!("\"Иванов; \"\"ИП\"\" {}\"", r % 37),
             1 => format!("\"multi\nline {}\"", r % 11),
             _ => format!("c{}", r % 97),
         };
-        let id = if r % 7 == 0 { format!("{}", i.saturating_sub(3)) } else { format!("{i}") };
-        let status = statuses[(r / 5 % 6) as usize];
+        let mut date = format!("{:02}.{:02}.20{:02}", r % 28 + 1, r / 28 % 12 + 1, 20 + r % 5);
+        let mut id = format!("{i}");
+        if r % 7 == 0 && i >= 3 && is_order[i - 3] {
+            // A further line of order i - 3 (same customer, same day).
+            id = ids[i - 3].clone();
+            (cust, date) = written[i - 3].clone();
+        }
+        written.push((cust.clone(), date.clone()));
+        ids.push(id.clone());
         let amount = format!("{} {:02}", (r / 30) % 5000, r % 100).replace(' ', if r % 2 == 0 { "," } else { "." });
-        let date = format!("{:02}.{:02}.20{:02}", r % 28 + 1, r / 28 % 12 + 1, 20 + r % 5);
+        if r % 11 == 0 && i >= 5 && is_order[i - 5] {
+            // A partial refund of order i - 5, a year later.
+            let (c, d) = written[i - 5].clone();
+            let later = format!("{}{}", &d[..8], d[8..].parse::<u32>().unwrap_or(20) + 1);
+            s.push_str(&format!("{};{c};{later};-{amount};возврат;;;1\r\n", ids[i - 5]));
+            is_order.push(false);
+            continue;
+        }
+        is_order.push(true);
+        let status = statuses[(r / 5 % 7) as usize];
         s.push_str(&format!("{id};{cust};{date};{amount};{status};p{};\"cat;{}\";{}\r\n", r % 13, r % 13 % 4, r % 3 + 1));
     }
     s
 }
 
-fn flatten(log: &OrderLog) -> Vec<(String, i64, i64, Vec<String>)> {
-    let mut v = Vec::new();
+type Flat = BTreeMap<String, Vec<(i64, i64, Vec<String>)>>;
+
+/// Counted orders per customer, each customer's in log order: (instant, amount, products).
+fn flatten(log: &OrderLog) -> Flat {
+    let mut v = Flat::new();
     for c in 0..log.n_customers() as u32 {
         for o in log.orders_of(c) {
             let products = log.products_of_order(o).iter().map(|&p| log.catalog().product_name(p).to_string()).collect();
-            v.push((log.customer_id(c).to_string(), log.at()[o], log.amount()[o], products));
+            v.entry(log.customer_id(c).to_string()).or_default().push((log.at()[o], log.amount()[o], products));
         }
     }
     v
 }
 
+/// The same for assembled orders (already by time, then order id).
+fn flatten_assembled(a: &AssembledOrders) -> Flat {
+    let mut v = Flat::new();
+    for o in a.counted() {
+        v.entry(o.customer_id.clone()).or_default().push((o.ordered_at, o.amount_minor, o.lines.iter().map(|l| l.product.clone()).collect()));
+    }
+    v
+}
+
 #[test]
-fn parallel_blocks_match_the_whole_file_reader() {
+fn parallel_blocks_match_the_assembled_orders() {
     let text = messy(3000);
     let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&text);
-    let want = match read_orders_reference("m.csv", &bytes, &opts(), &|_, _| {}) {
+    let want = match read_order_records_bytes("m.csv", &bytes, &opts(), &|_, _| {}) {
         Ok(f) => f,
-        Err(e) => panic!("reference: {e}"),
+        Err(e) => panic!("assembled: {e}"),
     };
+    assert!(want.summary.refund_rows > 100, "{}", want.summary.refund_rows);
+    assert!(want.orders.iter().any(|o| o.status == OrderStatus::Refunded && o.lines.iter().all(|l| l.amount_minor.unwrap_or(0) > 0)), "refunded to zero");
+    assert!(want.orders.iter().any(|o| o.status == OrderStatus::Completed && o.lines.len() > 1), "lines of one order");
     for block in [64, 1000, 4096, 1 << 20] {
         let got = match read_orders_bytes_in_blocks("m.csv", &bytes, &opts(), block) {
             Ok(f) => f,
             Err(e) => panic!("block {block}: {e}"),
         };
         assert_eq!(got.encoding, "windows-1251");
-        assert_eq!((got.rows, got.excluded_by_status), (want.rows, want.excluded_by_status), "block {block}");
-        assert_eq!(got.log.customer_ids(), want.log.customer_ids(), "block {block}");
-        assert_eq!(flatten(&got.log), flatten(&want.log), "block {block}");
+        let s = &want.summary;
+        assert_eq!((got.rows, got.excluded_by_status, got.refund_rows), (s.rows, s.excluded_by_status, s.refund_rows), "block {block}");
+        same_orders(&flatten(&got.log), &flatten_assembled(&want), &format!("block {block}"));
     }
+}
+
+/// Equal maps, or a panic naming the first customer that differs.
+fn same_orders(got: &Flat, want: &Flat, what: &str) {
+    for (c, w) in want {
+        assert_eq!(got.get(c), Some(w), "{what}: customer {c:?}");
+    }
+    assert_eq!(got.len(), want.len(), "{what}: customers");
 }
 
 #[test]
@@ -119,11 +164,11 @@ fn non_adjacent_rows_of_one_order_merge_and_ids_restart_across_blocks() {
     for i in 0..300 {
         text.push_str(&format!("{i},c{},2024-03-05,1,p\n", i % 10));
     }
-    // Order 5 of c5 again, far from its first line; order 7 for another customer stays separate.
-    text.push_str("5,c5,2024-03-06,2,q\n7,c1,2024-03-06,4,q\n");
+    // Order 5 of c5 again, far from its first line, on the same day: one more line of it.
+    text.push_str("5,c5,2024-03-05 18:00,2,q\n");
     for block in [128, 1 << 20] {
         let f = read_orders_bytes_in_blocks("o.csv", text.as_bytes(), &opts(), block).expect("read");
-        assert_eq!(f.log.n_orders(), 301, "block {block}");
+        assert_eq!(f.log.n_orders(), 300, "block {block}");
         let c5 = f.log.customer_ids().iter().position(|c| c == "c5").expect("c5") as u32;
         let first = f.log.orders_of(c5).start;
         assert_eq!(f.log.amount()[first], 300, "block {block}");
@@ -134,6 +179,17 @@ fn non_adjacent_rows_of_one_order_merge_and_ids_restart_across_blocks() {
         [("customer", "customer"), ("date", "date"), ("amount", "amount"), ("order_id", "order_id"), ("product", "product")]
             .map(|(a, b)| (a.to_string(), b.to_string()))
     );
+    // Order 7 (c7) again for another customer, a day later: an error naming both lines; skipped
+    // with --skip-bad-rows.
+    text.push_str("7,c1,2024-03-06,4,q\n");
+    let want = "o.csv:303: order id \"7\" was already used on line 9 for customer c7 on 2024-03-05; here it is c1 on 2024-03-06 — an order id must name one order";
+    for block in [128, 1 << 20] {
+        let e = read_orders_bytes_in_blocks("o.csv", text.as_bytes(), &opts(), block).map(|_| ()).expect_err("repeated id");
+        assert_eq!(e.to_string(), want, "block {block}");
+        let o = ImportOptions { skip_bad_rows: true, ..opts() };
+        let f = read_orders_bytes_in_blocks("o.csv", text.as_bytes(), &o, block).expect("skipped");
+        assert_eq!((f.log.n_orders(), f.skipped, f.skip_reasons.as_slice()), (300, 1, [want.to_string()].as_slice()), "block {block}");
+    }
 }
 
 #[test]
@@ -146,8 +202,8 @@ fn order_rows_stream_with_statuses() {
     }
     assert_eq!(r.currency(), Currency::RUB);
     let s: Vec<_> = rows.iter().map(|r| (r.line, r.customer_id.as_str(), r.amount_minor, r.status)).collect();
-    assert_eq!(s, [(2, "a", 1050, OrderStatus::Counted), (3, "b", -1050, OrderStatus::Refunded), (4, "c", 100, OrderStatus::Cancelled)]);
-    assert_eq!(r.summary().excluded_by_status, 2);
+    assert_eq!(s, [(2, "a", 1050, OrderStatus::Completed), (3, "b", -1050, OrderStatus::Refunded), (4, "c", 100, OrderStatus::Cancelled)]);
+    assert_eq!((r.summary().excluded_by_status, r.summary().refund_rows), (1, 1));
     // Any bad row: the stream ends in one error listing it, no rows before it count.
     let bad = "customer,date,amount\na,2024-03-05,1\nb,2024-03-05,x\n";
     let mut r = OrderRows::from_bytes("o.csv", bad.as_bytes().to_vec(), &opts()).expect("open");
@@ -221,4 +277,39 @@ fn events_json_subscriptions_money_and_custom_specs() {
     let t = read_table_bytes("x.csv", "who|ok|w\na|да|1,5\nb|no|2\n".as_bytes().to_vec(), &spec, &o).expect("custom");
     assert_eq!(t.rows[0].values, [Value::Text("a".into()), Value::Bool(true), Value::Decimal(1500)]);
     assert_eq!(t.rows[1].bool(1), Some(false));
+}
+
+#[test]
+fn increasing_ids_multi_line_orders_and_refunds_across_blocks() {
+    // Orders 0..700 of three adjacent lines each (ids increasing: without `mixed` the file path
+    // needs no id resolution), some wholly cancelled, with `mixed` some with one pending line (the
+    // order counts for nothing), partial refunds of every 50th order at the end (one refunding
+    // order 100 in full).
+    for mixed in [false, true] {
+        let mut text = String::from("order_id,customer,date,amount,status,product\n");
+        for o in 0..700u32 {
+            for line in 0..3 {
+                let status = match (o % 37, line) {
+                    (5, _) => "cancelled",
+                    (11, 2) if mixed => "pending",
+                    _ => "paid",
+                };
+                text.push_str(&format!("{o},c{},2024-{:02}-{:02} {:02}:00,{}.{:02},{status},p{line}\n", o % 50, o % 12 + 1, o % 28 + 1, line + 8, o % 90 + 1, line));
+            }
+        }
+        for o in (0..700u32).step_by(50) {
+            let amount = if o == 100 { "-1000.00".to_string() } else { format!("-0.{:02}", o % 90 + 1) };
+            text.push_str(&format!("{o},c{},2025-01-01,{amount},refunded,\n", o % 50));
+        }
+        let want = read_order_records_bytes("o.csv", text.as_bytes(), &opts(), &|_, _| {}).expect("assembled");
+        let pending = if mixed { 19 } else { 0 };
+        assert_eq!(want.summary.refund_rows, 14);
+        assert_eq!(want.orders.iter().filter(|o| o.status == OrderStatus::Refunded).count(), 1);
+        assert_eq!(want.orders.iter().filter(|o| o.status == OrderStatus::Pending).count(), pending);
+        assert_eq!(want.counted().count(), 700 - 19 - pending - 1);
+        for block in [64, 300, 4096, 1 << 20] {
+            let got = read_orders_bytes_in_blocks("o.csv", text.as_bytes(), &opts(), block).unwrap_or_else(|e| panic!("block {block}: {e}"));
+            same_orders(&flatten(&got.log), &flatten_assembled(&want), &format!("mixed {mixed}, block {block}"));
+        }
+    }
 }

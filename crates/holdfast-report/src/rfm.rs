@@ -1,7 +1,8 @@
 //! The RFM grid of the retention report: customers and revenue by recency score × frequency score,
 //! and how many customers hold each monetary score.
 //!
-//! Scores come from `holdfast_core::rfm` (1–5 by rank-based quintiles, 5 best; see METRICS.md).
+//! Scores come from `holdfast_core::rfm` (1–5, `1 + ⌊5 b / n⌋` with `b` the customers strictly worse,
+//! 5 best, the worst value always 1; see METRICS.md).
 //! The grid is the classic way to see the customer base at a glance: top-right (recent and
 //! frequent) are the best customers, bottom-right (frequent but long silent) the ones to win back.
 
