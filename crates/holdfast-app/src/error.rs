@@ -46,13 +46,15 @@ impl ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// The reading option that would resolve it, for the front end to name (a flag, a field).
+    pub option: Option<holdfast_import::ReadOption>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), option: None }
     }
     pub fn user(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::User, message)
@@ -65,7 +67,7 @@ impl Error {
     }
     /// The same error with `context: ` in front of its message.
     pub fn context(self, context: impl std::fmt::Display) -> Error {
-        Error { kind: self.kind, message: format!("{context}: {}", self.message) }
+        Error { kind: self.kind, message: format!("{context}: {}", self.message), option: self.option }
     }
 }
 
@@ -106,7 +108,7 @@ impl From<holdfast_store::Error> for Error {
 
 impl From<holdfast_import::ImportError> for Error {
     fn from(e: holdfast_import::ImportError) -> Error {
-        Error::user(e.to_string())
+        Error { option: e.option(), ..Error::user(e.to_string()) }
     }
 }
 

@@ -76,6 +76,9 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(exit_code(&e))
         }
         Err(_) => {
@@ -83,6 +86,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// What to type to resolve a reading error, in this command line's terms.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    use holdfast_import::ReadOption;
+    let option = e.chain().find_map(|c| c.downcast_ref::<holdfast_app::Error>()).and_then(|a| a.option)?;
+    Some(match option {
+        ReadOption::Encoding => "--encoding NAME, e.g. --encoding windows-1251",
+        ReadOption::ColumnMap => "--map FIELD=HEADER names the column of a field, e.g. --map amount=Итого",
+        ReadOption::DateFormat => "--date-format DD/MM/YYYY or --date-format MM/DD/YYYY",
+        ReadOption::SkipBadRows => "--skip-bad-rows reads the rest and reports the rows it skipped",
+    })
 }
 
 /// The exit code of an error: 1 for what the user can fix, 2 for an outage or a bug

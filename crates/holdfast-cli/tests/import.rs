@@ -85,7 +85,7 @@ fn ambiguous_dates_need_a_date_format() {
     let f = f.display().to_string();
     let out = holdfast(&["analyze", &f, "--json"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("use --date-format DD/MM/YYYY|MM/DD/YYYY"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: --date-format DD/MM/YYYY or --date-format MM/DD/YYYY"));
     let out = holdfast(&["analyze", &f, "--json", "--quiet", "--date-format", "MM/DD/YYYY"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");

@@ -632,7 +632,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
                     Fatal::Rec(e) => e.into_error(&plan.path, base),
                     Fatal::Utf8 { good, bad } => match utf8_line.or(good.map(|g| base + g + 1)) {
                         Some(u) => ImportError::MixedEncoding { path: plan.path.clone(), utf8_line: u, other_line: base + bad + 1 },
-                        None => ImportError::Csv { path: plan.path.clone(), line: base + bad + 1, message: "the text is not valid UTF-8 (use --encoding)".into() },
+                        None => ImportError::Csv { path: plan.path.clone(), line: base + bad + 1, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
                     },
                 });
             }

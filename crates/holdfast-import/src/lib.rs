@@ -141,11 +141,11 @@ pub enum ImportError {
     Empty { path: String },
     #[error("{path}: the file has a header but no orders")]
     NoRows { path: String },
-    #[error("{path}: no {field} column (accepted headers: {aliases}; or use --map {field}=HEADER)")]
+    #[error("{path}: no {field} column (accepted headers: {aliases}; or map the {field} field to a column of the file)")]
     MissingColumn { path: String, field: &'static str, aliases: String },
-    #[error("unknown field {field:?} in --map (valid fields: {valid})")]
+    #[error("unknown field {field:?} in the column map (valid fields: {valid})")]
     UnknownField { field: String, valid: String },
-    #[error("{path}: --map {field}={header}: no column {header:?} in the header (columns: {columns})")]
+    #[error("{path}: the column map gives {field} = {header:?}, but the header has no such column (columns: {columns})")]
     MapHeaderNotFound { path: String, field: String, header: String, columns: String },
     #[error("{path}: mixed encodings: line {utf8_line} is UTF-8 but line {other_line} is not")]
     MixedEncoding { path: String, utf8_line: u64, other_line: u64 },
@@ -155,7 +155,7 @@ pub enum ImportError {
     Ragged { path: String, line: u64, found: usize, expected: usize },
     #[error("{path}:{line}: a field is longer than 1 MB")]
     FieldTooLong { path: String, line: u64 },
-    #[error("{path}: column {header:?}: dates such as {example:?} fit both DD/MM/YYYY and MM/DD/YYYY; use --date-format DD/MM/YYYY|MM/DD/YYYY")]
+    #[error("{path}: column {header:?}: dates such as {example:?} fit both DD/MM/YYYY and MM/DD/YYYY; say which the file uses")]
     AmbiguousDates { path: String, header: String, example: String },
     #[error("{path}: column {header:?}: some dates are DD/MM ({dmy:?}) and some MM/DD ({mdy:?})")]
     MixedDateOrder { path: String, header: String, dmy: String, mdy: String },
@@ -163,6 +163,34 @@ pub enum ImportError {
     Csv { path: String, line: u64, message: String },
     #[error("{}", RowList(.errors, *.total))]
     Rows { errors: Vec<String>, total: usize },
+}
+
+/// The reading option that would resolve an error, for a front end to name in its own terms (a
+/// command-line flag, a form field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadOption {
+    /// The text encoding of the file.
+    Encoding,
+    /// Which column holds a field.
+    ColumnMap,
+    /// The order of day and month in slash dates.
+    DateFormat,
+    /// Skipping the rows that cannot be read (counted and reported).
+    SkipBadRows,
+}
+
+impl ImportError {
+    /// The option that would resolve this error, when one would.
+    pub fn option(&self) -> Option<ReadOption> {
+        match self {
+            ImportError::MissingColumn { .. } | ImportError::UnknownField { .. } | ImportError::MapHeaderNotFound { .. } => Some(ReadOption::ColumnMap),
+            ImportError::AmbiguousDates { .. } => Some(ReadOption::DateFormat),
+            ImportError::MixedEncoding { .. } => Some(ReadOption::Encoding),
+            ImportError::Csv { message, .. } if message.contains("UTF-8") => Some(ReadOption::Encoding),
+            ImportError::Rows { .. } | ImportError::Ragged { .. } | ImportError::Csv { .. } => Some(ReadOption::SkipBadRows),
+            _ => None,
+        }
+    }
 }
 
 struct RowList<'a>(&'a Vec<String>, usize);

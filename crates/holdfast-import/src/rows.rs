@@ -772,7 +772,7 @@ impl OrderRows {
                 let utf8 = self.utf8_line.or(good.map(|g| base + g + 1));
                 return Err(match utf8 {
                     Some(u) => ImportError::MixedEncoding { path: self.plan.path.clone(), utf8_line: u, other_line: other },
-                    None => ImportError::Csv { path: self.plan.path.clone(), line: other, message: "the text is not valid UTF-8 (use --encoding)".into() },
+                    None => ImportError::Csv { path: self.plan.path.clone(), line: other, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
                 });
             }
         };

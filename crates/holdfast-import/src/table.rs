@@ -461,7 +461,7 @@ impl TableReader {
                     let other = base + bad.unwrap_or(0) + 1;
                     return Err(match self.utf8_line.or(good.map(|g| base + g + 1)) {
                         Some(u) => ImportError::MixedEncoding { path: self.src.path.clone(), utf8_line: u, other_line: other },
-                        None => ImportError::Csv { path: self.src.path.clone(), line: other, message: "the text is not valid UTF-8 (use --encoding)".into() },
+                        None => ImportError::Csv { path: self.src.path.clone(), line: other, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
                     });
                 }
             };

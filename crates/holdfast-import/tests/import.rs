@@ -286,19 +286,19 @@ fn bad_inputs_give_exact_messages() {
             "missing customer column",
             b"date,amount\n2024-03-05,1\n".to_vec(),
             &d,
-            "orders.csv: no customer column (accepted headers: customer_id, customer, client, client_id, email, клиент, покупатель, код клиента, клієнт, покупець; or use --map customer=HEADER)".into(),
+            "orders.csv: no customer column (accepted headers: customer_id, customer, client, client_id, email, клиент, покупатель, код клиента, клієнт, покупець; or map the customer field to a column of the file)".into(),
         ),
         (
             "missing date column",
             b"customer,amount\na,1\n".to_vec(),
             &d,
-            "orders.csv: no date column (accepted headers: ordered_at, date, order date, order_date, дата, дата заказа, дата замовлення, дата на поръчка; or use --map date=HEADER)".into(),
+            "orders.csv: no date column (accepted headers: ordered_at, date, order date, order_date, дата, дата заказа, дата замовлення, дата на поръчка; or map the date field to a column of the file)".into(),
         ),
         (
             "missing amount column",
             b"customer,date\na,2024-03-05\n".to_vec(),
             &d,
-            "orders.csv: no amount column (accepted headers: amount, total, sum, revenue, сумма, сума, стойност, итого; or use --map amount=HEADER)".into(),
+            "orders.csv: no amount column (accepted headers: amount, total, sum, revenue, сумма, сума, стойност, итого; or map the amount field to a column of the file)".into(),
         ),
         (
             "unparseable amount",
@@ -342,7 +342,7 @@ fn bad_inputs_give_exact_messages() {
             "ambiguous slash dates",
             b"customer,date,amount\na,03/04/2024,1\nb,05/06/2024,1\n".to_vec(),
             &d,
-            "orders.csv: column \"date\": dates such as \"03/04/2024\" fit both DD/MM/YYYY and MM/DD/YYYY; use --date-format DD/MM/YYYY|MM/DD/YYYY".into(),
+            "orders.csv: column \"date\": dates such as \"03/04/2024\" fit both DD/MM/YYYY and MM/DD/YYYY; say which the file uses".into(),
         ),
         (
             "both slash orders",
@@ -364,13 +364,13 @@ fn bad_inputs_give_exact_messages() {
             "unknown --map field",
             b"customer,date,amount\na,2024-03-05,1\n".to_vec(),
             &map_price,
-            "unknown field \"price\" in --map (valid fields: customer, date, amount, order_id, status, currency, product, category, quantity, refunded_amount)".into(),
+            "unknown field \"price\" in the column map (valid fields: customer, date, amount, order_id, status, currency, product, category, quantity, refunded_amount)".into(),
         ),
         (
             "--map header not in file",
             b"customer,date,amount\na,2024-03-05,1\n".to_vec(),
             &map_total,
-            "orders.csv: --map amount=Итого: no column \"Итого\" in the header (columns: customer, date, amount)".into(),
+            "orders.csv: the column map gives amount = \"Итого\", but the header has no such column (columns: customer, date, amount)".into(),
         ),
         (
             "two currencies",

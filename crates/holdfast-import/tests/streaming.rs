@@ -239,7 +239,7 @@ fn table_errors_name_line_column_value_and_expectation() {
         ("customer,nps\na,good\n", "f.csv:2: column \"nps\": \"good\" is not a whole number"),
         ("customer,score,date\na,5,31.02.2024\n", "f.csv:2: column \"date\": \"31.02.2024\" is not a date (expected DD.MM.YYYY)"),
         ("customer,score\n,5\n", "f.csv:2: column \"customer\": the customer id is empty"),
-        ("client\na\n", "f.csv: no score column (accepted headers: score, nps, rating, оценка, балл, оцінка, бал; or use --map score=HEADER)"),
+        ("client\na\n", "f.csv: no score column (accepted headers: score, nps, rating, оценка, балл, оцінка, бал; or map the score field to a column of the file)"),
     ];
     for (text, want) in cases {
         let e = read_table_bytes("f.csv", text.as_bytes().to_vec(), &spec, &opts()).map(|_| ()).expect_err(text);
@@ -247,7 +247,7 @@ fn table_errors_name_line_column_value_and_expectation() {
     }
     let o = ImportOptions { column_map: vec![("nps".into(), "x".into())], ..opts() };
     let e = read_table_bytes("f.csv", b"customer,score\na,1\n".to_vec(), &spec, &o).map(|_| ()).expect_err("map");
-    assert_eq!(e.to_string(), "unknown field \"nps\" in --map (valid fields: customer_id, score, survey, comment, touchpoint, at)");
+    assert_eq!(e.to_string(), "unknown field \"nps\" in the column map (valid fields: customer_id, score, survey, comment, touchpoint, at)");
 }
 
 #[test]
