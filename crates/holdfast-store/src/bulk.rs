@@ -7,8 +7,7 @@
 use crate::error::{Error, Result};
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgConnection;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::Row;
+use sqlx::sqlite::SqliteConnection;
 use std::borrow::Cow;
 
 /// A connection of either backend (a pool connection or an open transaction).
@@ -22,6 +21,7 @@ pub(crate) enum Conn<'c> {
 enum Cell {
     Null,
     Int(i64),
+    Float(f64),
     Bool(bool),
     Text(u32, u32),
 }
@@ -59,6 +59,12 @@ impl RowBuf {
 
     pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
         self.cells.push(v.map_or(Cell::Null, Cell::Int));
+        self
+    }
+
+    /// A real number; not finite ones are stored as NULL.
+    pub fn opt_float(&mut self, v: Option<f64>) -> &mut Self {
+        self.cells.push(v.filter(|x| x.is_finite()).map_or(Cell::Null, Cell::Float));
         self
     }
 
@@ -122,6 +128,7 @@ async fn write_sqlite(c: &mut SqliteConnection, table: &str, columns: &[&str], b
             q = match *cell {
                 Cell::Null => q.bind(None::<i64>),
                 Cell::Int(v) => q.bind(v),
+                Cell::Float(v) => q.bind(v),
                 Cell::Bool(v) => q.bind(v),
                 Cell::Text(s, n) => q.bind(buf.str(s, n)),
             };
@@ -166,6 +173,8 @@ async fn write_pg(c: &mut PgConnection, table: &str, columns: &[&str], buf: &Row
             match *cell {
                 Cell::Null => out.extend_from_slice(b"\\N"),
                 Cell::Int(v) => out.extend_from_slice(format_i64(v, &mut digits)),
+                // The shortest text that reads back as the same number.
+                Cell::Float(v) => out.extend_from_slice(format!("{v:?}").as_bytes()),
                 Cell::Bool(v) => out.push(if v { b't' } else { b'f' }),
                 Cell::Text(s, n) => copy_escape(buf.str(s, n), &mut out),
             }
@@ -223,29 +232,62 @@ fn copy_escape(s: &str, out: &mut Vec<u8>) {
     }
 }
 
-/// One row read by [`scan`]: integer, boolean and text columns by position.
+/// One row read by [`scan`]: integer, real, boolean and text columns by position.
 pub(crate) enum Fields<'a> {
-    Sqlite(&'a SqliteRow),
+    Sqlite(&'a crate::sqlite::RawRow),
     /// The row's fields in COPY text format (escaped, `\N` for NULL).
     Pg(&'a [&'a [u8]]),
 }
 
 impl Fields<'_> {
+    fn pg_field<'b>(f: &[&'b [u8]], k: usize) -> Option<&'b [u8]> {
+        match f.get(k).copied() {
+            None | Some(b"\\N") => None,
+            Some(b) => Some(b),
+        }
+    }
+
     pub fn int(&self, k: usize) -> Result<Option<i64>> {
         match self {
-            Fields::Sqlite(r) => Ok(r.try_get(k)?),
-            Fields::Pg(f) => match f.get(k).copied() {
-                None | Some(b"\\N") => Ok(None),
+            Fields::Sqlite(r) => r.int(k),
+            Fields::Pg(f) => match Self::pg_field(f, k) {
+                None => Ok(None),
                 Some(b) => parse_i64(b).map(Some).ok_or_else(|| Error::Corrupt(format!("{:?} is not an integer", String::from_utf8_lossy(b)))),
+            },
+        }
+    }
+
+    pub fn float(&self, k: usize) -> Result<Option<f64>> {
+        match self {
+            Fields::Sqlite(r) => r.float(k),
+            Fields::Pg(f) => match Self::pg_field(f, k) {
+                None => Ok(None),
+                Some(b) => std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .map(Some)
+                    .ok_or_else(|| Error::Corrupt(format!("{:?} is not a number", String::from_utf8_lossy(b)))),
+            },
+        }
+    }
+
+    pub fn boolean(&self, k: usize) -> Result<Option<bool>> {
+        match self {
+            Fields::Sqlite(r) => Ok(r.int(k)?.map(|v| v != 0)),
+            Fields::Pg(f) => match Self::pg_field(f, k) {
+                None => Ok(None),
+                Some(b"t") => Ok(Some(true)),
+                Some(b"f") => Ok(Some(false)),
+                Some(b) => Err(Error::Corrupt(format!("{:?} is not a boolean", String::from_utf8_lossy(b)))),
             },
         }
     }
 
     pub fn text(&self, k: usize) -> Result<Option<Cow<'_, str>>> {
         match self {
-            Fields::Sqlite(r) => Ok(r.try_get::<Option<&str>, _>(k)?.map(Cow::Borrowed)),
-            Fields::Pg(f) => match f.get(k).copied() {
-                None | Some(b"\\N") => Ok(None),
+            Fields::Sqlite(r) => Ok(r.text(k)?.map(Cow::Borrowed)),
+            Fields::Pg(f) => match Self::pg_field(f, k) {
+                None => Ok(None),
                 Some(b) => copy_unescape(b).map(Some),
             },
         }
@@ -318,16 +360,12 @@ fn copy_unescape(b: &[u8]) -> Result<Cow<'_, str>> {
 }
 
 /// Streams every row of `sql` through `f`. `sql` is a `SELECT` without parameters (callers inline
-/// integer ids only); on PostgreSQL it runs as `COPY (sql) TO STDOUT`, which skips the per-row
-/// protocol overhead of a query.
+/// integer ids only); on SQLite it is stepped on the connection's own handle
+/// ([`crate::sqlite::scan`]), on PostgreSQL it runs as `COPY (sql) TO STDOUT`: both skip the
+/// per-row costs of a query through sqlx.
 pub(crate) async fn scan(conn: Conn<'_>, sql: &str, mut f: impl FnMut(&Fields) -> Result<()>) -> Result<()> {
     match conn {
-        Conn::Sqlite(c) => {
-            let mut rows = sqlx::query(sql).fetch(&mut *c);
-            while let Some(r) = rows.try_next().await? {
-                f(&Fields::Sqlite(&r))?;
-            }
-        }
+        Conn::Sqlite(c) => crate::sqlite::scan(c, sql, |r| f(&Fields::Sqlite(r))).await?,
         Conn::Postgres(c) => {
             let mut stream = c.copy_out_raw(&format!("COPY ({sql}) TO STDOUT")).await?;
             let mut carry: Vec<u8> = Vec::new();

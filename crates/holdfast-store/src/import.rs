@@ -10,12 +10,12 @@
 //! trip. Changed rows go through a staging table and one `UPDATE … FROM`, and their children
 //! (order lines, consents, a birthday) are replaced. An unchanged file writes nothing.
 
-use crate::bulk::{scan, write_rows, Conn, IdAlloc, RowBuf};
+use crate::bulk::{scan, write_rows, IdAlloc, RowBuf};
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::tx::{Tx, IMPORT_LOCK};
 use crate::{Pool, RowHash, Store};
 use rustc_hash::FxHashMap;
-use sqlx::{Postgres, Sqlite, Transaction};
 
 /// The entities a file can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -238,27 +238,6 @@ impl Record {
 /// Rows buffered before they are written.
 const FLUSH_ROWS: usize = 50_000;
 
-pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-impl Tx {
-    fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Tx::Sqlite(t) => Conn::Sqlite(t),
-            Tx::Postgres(t) => Conn::Postgres(t),
-        }
-    }
-
-    async fn exec(&mut self, sql: &str) -> Result<u64> {
-        Ok(match self {
-            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
-            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
-        })
-    }
-}
-
 /// A stored row of the imported entity: its id, its hash, and the source line that named it in
 /// this import (0 = not yet).
 #[derive(Clone, Copy)]
@@ -372,16 +351,12 @@ impl Store {
     /// Starts importing rows of `entity` into workspace `ws`: opens the transaction (waiting for
     /// any other import into the workspace) and reads the stored rows to compare against.
     pub async fn begin_import(&self, ws: WorkspaceId, entity: Entity) -> Result<Import> {
-        let mut tx = match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        };
+        // Imports into one workspace take turns (see the crate docs on concurrency).
+        let mut tx = Tx::write(&self.pool, IMPORT_LOCK, ws).await?;
         match &mut tx {
             Tx::Postgres(c) => {
-                // Imports into one workspace take turns (see the crate docs on concurrency). The
-                // transaction does not wait for its WAL to reach the disk at commit: a crash loses
-                // the import as a whole, never part of it.
-                sqlx::query("SELECT pg_advisory_xact_lock(7261, $1)").bind(ws.0 as i32).execute(&mut **c).await?;
+                // The transaction does not wait for its WAL to reach the disk at commit: a crash
+                // loses the import as a whole, never part of it.
                 sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut **c).await?;
             }
             Tx::Sqlite(c) => {

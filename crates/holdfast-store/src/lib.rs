@@ -28,7 +28,7 @@
 //!   feeds `holdfast_core::subscriptions`; [`Store::load_activity`] gives events, feedback and
 //!   subscriptions in bulk for red flags.
 //! - The scoring snapshot ([`Score`], [`Store::replace_scores`]) and the action queue ([`Task`],
-//!   [`Store::open_tasks`], [`Store::upsert_tasks`], [`Store::set_task_state`]).
+//!   [`Store::open_tasks`], [`Store::sync_tasks`], [`Store::set_task_state`]).
 //! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
 //!
 //! Money is `i64` minor units, time `i64` seconds UTC on both backends (`BIGINT` columns), so both
@@ -48,8 +48,10 @@ pub mod export;
 mod import;
 mod model;
 mod read;
+mod sqlite;
 mod tasks;
-pub use tasks::TaskUpsert;
+mod tx;
+pub use tasks::{SyncedTask, TaskSync};
 
 pub use error::{Error, Result};
 pub use import::{Entity, Import, Record, BIRTHDAY_PREFIX};

@@ -352,7 +352,7 @@ impl TaskState {
     }
 }
 
-/// A task proposed for the action queue (see [`crate::Store::upsert_tasks`]).
+/// A task proposed for the action queue (see [`crate::Store::sync_tasks`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTask {
     pub customer: String,

@@ -1,65 +1,144 @@
 //! The action queue: tasks made from red flags, at most one open task per customer and kind.
 
+use crate::bulk::{scan, write_rows, RowBuf};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::read::{query_rows, RowExt};
-use crate::{with_pool, Pool, Store};
+use crate::tx::{Tx, TASKS_LOCK};
+use crate::{with_pool, Store};
 use holdfast_core::Instant;
+use rustc_hash::FxHashMap;
 
 const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at";
 
-/// What [`Store::upsert_tasks`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct TaskUpsert {
+/// What [`Store::sync_tasks`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TaskSync {
     /// Tasks opened now.
     pub created: u64,
-    /// Open tasks whose reason, step, due date or stake were refreshed.
+    /// Proposed tasks whose customer and kind already had an open task: its reason, step, due
+    /// date and stake were refreshed.
     pub refreshed: u64,
+    /// One entry per proposed task, in the order given.
+    pub tasks: Vec<SyncedTask>,
 }
 
+/// The open task a proposed task ended up as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SyncedTask {
+    /// The id of the open task of the proposed task's customer and kind.
+    pub id: i64,
+    /// Whether that task was open before this sync (refreshed rather than opened). A second
+    /// proposal of the same customer and kind in one call counts as already open.
+    pub already_open: bool,
+}
+
+/// The staging tables of [`Store::sync_tasks`]: the proposals as given (these columns), then
+/// joined with their customers and open tasks.
+const STAGE: &str = "stage_tasks";
+const RESOLVED: &str = "stage_tasks_resolved";
+const STAGE_COLUMNS: [&str; 7] = ["k", "customer", "kind", "reason", "suggested_step", "due_at", "stake"];
+
 impl Store {
-    /// Opens a task per entry, or refreshes the open task of the same customer and kind: there is
-    /// never a second open task for one customer and kind. `now` stamps new tasks.
-    pub async fn upsert_tasks(&self, ws: WorkspaceId, tasks: &[NewTask], now: Instant) -> Result<TaskUpsert> {
-        let mut out = TaskUpsert::default();
-        macro_rules! body {
-            ($tx:ident) => {{
-                for t in tasks {
-                    let existing: Option<i64> = sqlx::query_scalar("SELECT t.id FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND c.external_id = $2 AND t.kind = $3 AND t.state = 'open'")
-                        .bind(ws.0).bind(&t.customer).bind(&t.kind).fetch_optional(&mut *$tx).await?;
-                    match existing {
-                        Some(id) => {
-                            sqlx::query("UPDATE tasks SET reason = $2, suggested_step = $3, due_at = $4, stake = $5 WHERE id = $1")
-                                .bind(id).bind(&t.reason).bind(&t.suggested_step).bind(t.due_at).bind(t.stake).execute(&mut *$tx).await?;
-                            out.refreshed += 1;
-                        }
-                        None => {
-                            let n = sqlx::query("INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
-                                SELECT $1, c.id, $3, $4, $5, $6, $7, 'open', $8 FROM customers c WHERE c.workspace_id = $1 AND c.external_id = $2")
-                                .bind(ws.0).bind(&t.customer).bind(&t.kind).bind(&t.reason).bind(&t.suggested_step).bind(t.due_at).bind(t.stake).bind(now)
-                                .execute(&mut *$tx).await?.rows_affected();
-                            if n == 0 {
-                                return Err(Error::NotFound { what: format!("customer {:?}", t.customer) });
-                            }
-                            out.created += 1;
-                        }
-                    }
-                }
-                $tx.commit().await?;
-            }};
+    /// Opens a task for each proposed (customer, kind) that has no open task, and refreshes the
+    /// reason, step, due date and stake of the open ones: there is never a second open task for
+    /// one customer and kind (a unique index says so). `now` stamps new tasks. When the same
+    /// customer and kind are proposed twice, the last proposal's fields win.
+    ///
+    /// One write transaction and a constant number of statements whatever the number of tasks:
+    /// the proposals are staged in bulk, the customers and open tasks looked up, the open tasks
+    /// updated and the new ones inserted with one statement each. Two syncs of one workspace at
+    /// once take turns (`BEGIN IMMEDIATE` on SQLite, an advisory lock on PostgreSQL), so the second
+    /// sees what the first opened. A customer not in the workspace fails the whole sync with
+    /// [`Error::NotFound`].
+    pub async fn sync_tasks(&self, ws: WorkspaceId, tasks: &[NewTask], now: Instant) -> Result<TaskSync> {
+        if tasks.is_empty() {
+            return Ok(TaskSync::default());
         }
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                body!(tx)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                // Two runs proposing the same task take turns instead of racing on the unique index.
-                sqlx::query("SELECT pg_advisory_xact_lock(7263, $1)").bind(ws.0 as i32).execute(&mut *tx).await?;
-                body!(tx)
-            }
+        // One staged row per (customer, kind): its slot, filled with the last proposal's fields.
+        let mut slot_of_key: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+        let mut slot_of: Vec<usize> = Vec::with_capacity(tasks.len());
+        let mut last: Vec<usize> = Vec::new();
+        for (k, t) in tasks.iter().enumerate() {
+            let slot = *slot_of_key.entry((t.customer.as_str(), t.kind.as_str())).or_insert_with(|| {
+                last.push(k);
+                last.len() - 1
+            });
+            last[slot] = k;
+            slot_of.push(slot);
         }
+        let mut buf = RowBuf::new(STAGE_COLUMNS.len());
+        for (slot, &k) in last.iter().enumerate() {
+            let t = &tasks[k];
+            buf.int(slot as i64).text(&t.customer).text(&t.kind).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+        }
+
+        let w = ws.0;
+        let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
+        tx.stage(STAGE, "k BIGINT, customer TEXT, kind TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+        write_rows(tx.conn(), STAGE, &STAGE_COLUMNS, &buf).await?;
+        // Each staged row with its customer and its open task, if any: one join driven by the
+        // staged rows (index lookups of customers by external id and of the open task by the
+        // unique index), whichever backend plans it.
+        tx.stage_as(
+            RESOLVED,
+            &format!(
+                "SELECT s.k, s.kind, s.reason, s.suggested_step, s.due_at, s.stake, s.customer, c.id AS customer_id, t.id AS task_id FROM {STAGE} s \
+                 LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer \
+                 LEFT JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = c.id AND t.kind = s.kind AND t.state = 'open'"
+            ),
+        )
+        .await?;
+        let mut unknown = None;
+        scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
+            unknown = Some(r.text_req(0)?.into_owned());
+            Ok(())
+        })
+        .await?;
+        if let Some(c) = unknown {
+            return Err(Error::NotFound { what: format!("customer {c:?}") });
+        }
+        // Open tasks: refreshed where anything changed.
+        tx.exec(&format!(
+            "UPDATE tasks SET reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake FROM {RESOLVED} s \
+             WHERE tasks.id = s.task_id AND (tasks.reason <> s.reason OR tasks.suggested_step <> s.suggested_step \
+             OR tasks.due_at IS DISTINCT FROM s.due_at OR tasks.stake IS DISTINCT FROM s.stake)"
+        ))
+        .await?;
+        let created = tx
+            .exec(&format!(
+                "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
+                 SELECT {w}, customer_id, kind, reason, suggested_step, due_at, stake, 'open', {now} FROM {RESOLVED} WHERE task_id IS NULL ORDER BY k"
+            ))
+            .await?;
+        // The open task of every staged row, and whether it was open before.
+        let mut ids: Vec<(i64, bool)> = vec![(0, false); last.len()];
+        scan(
+            tx.conn(),
+            &format!(
+                "SELECT s.k, t.id, s.task_id FROM {RESOLVED} s JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = s.customer_id AND t.kind = s.kind AND t.state = 'open'"
+            ),
+            |r| {
+                let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < ids.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
+                ids[slot] = (r.int_req(1)?, r.int(2)?.is_some());
+                Ok(())
+            },
+        )
+        .await?;
+        tx.unstage(RESOLVED).await?;
+        tx.unstage(STAGE).await?;
+        tx.commit().await?;
+
+        let mut seen = vec![false; last.len()];
+        let mut out = TaskSync { tasks: Vec::with_capacity(tasks.len()), ..Default::default() };
+        for &slot in &slot_of {
+            let (id, was_open) = ids[slot];
+            let already_open = was_open || seen[slot];
+            seen[slot] = true;
+            out.tasks.push(SyncedTask { id, already_open });
+        }
+        out.created = created;
+        out.refreshed = tasks.len() as u64 - created;
         Ok(out)
     }
 

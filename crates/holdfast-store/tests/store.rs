@@ -205,7 +205,7 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     s.import(ws.id, Entity::Notes, knowledge(Record::Note(Note { external_id: "n2".into(), customer: "newco".into(), body: "met at a fair".into(), ..Default::default() }))).await.unwrap();
     assert_eq!(s.count(ws.id, Entity::Customers).await.unwrap(), 2);
     s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some("champions".into()), p_alive: Some(0.9), clv: Some(12_345), flags: vec!["nps_detractor".into()], computed_at: T0 + 7 * DAY }]).await.unwrap();
-    s.upsert_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: "nps_detractor".into(), reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
+    s.sync_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: "nps_detractor".into(), reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
 
     let v = s.customer_view(ws.id, "acme").await.unwrap();
     assert_eq!(v.customer, match &customers[0].1 { Record::Customer(c) => c.clone(), _ => unreachable!() });
@@ -256,17 +256,17 @@ async fn one_open_task_per_customer_and_kind(url: String) {
     let ws = s.workspace("default").await.unwrap();
     s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
     let t = |c: &str, kind: &str, stake: i64| NewTask { customer: c.into(), kind: kind.into(), reason: format!("{kind} for {c}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) };
-    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 10), t("bob", "overdue", 50)], T0).await.unwrap();
-    assert_eq!(r, TaskUpsert { created: 2, refreshed: 0 });
-    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 70), t("alice", "detractor", 5)], T0 + DAY).await.unwrap();
-    assert_eq!(r, TaskUpsert { created: 1, refreshed: 1 });
+    let r = s.sync_tasks(ws.id, &[t("alice", "overdue", 10), t("bob", "overdue", 50)], T0).await.unwrap();
+    assert_eq!((r.created, r.refreshed), (2, 0));
+    let r = s.sync_tasks(ws.id, &[t("alice", "overdue", 70), t("alice", "detractor", 5)], T0 + DAY).await.unwrap();
+    assert_eq!((r.created, r.refreshed), (1, 1));
     let open = s.open_tasks(ws.id).await.unwrap();
     let seen: Vec<(&str, &str, Option<i64>)> = open.iter().map(|t| (t.customer.as_str(), t.kind.as_str(), t.stake)).collect();
     assert_eq!(seen, [("alice", "overdue", Some(70)), ("bob", "overdue", Some(50)), ("alice", "detractor", Some(5))]);
     let id = open[0].id;
     s.set_task_state(ws.id, id, TaskState::Dismissed, Some("already called"), T0 + 2 * DAY).await.unwrap();
     assert_eq!(s.open_tasks(ws.id).await.unwrap().len(), 2);
-    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 70)], T0 + 3 * DAY).await.unwrap();
+    let r = s.sync_tasks(ws.id, &[t("alice", "overdue", 70)], T0 + 3 * DAY).await.unwrap();
     assert_eq!(r.created, 1);
     let err = s.set_task_state(ws.id, id, TaskState::Open, None, T0).await.unwrap_err();
     assert!(err.to_string().contains("cannot be reopened"), "{err}");
@@ -274,7 +274,7 @@ async fn one_open_task_per_customer_and_kind(url: String) {
     let dismissed = mine.iter().find(|t| t.id == id).unwrap();
     assert_eq!((dismissed.state, dismissed.dismiss_reason.as_deref(), dismissed.closed_at), (TaskState::Dismissed, Some("already called"), Some(T0 + 2 * DAY)));
     assert!(matches!(s.set_task_state(ws.id, 999_999, TaskState::Done, None, T0).await, Err(Error::NotFound { .. })));
-    assert!(matches!(s.upsert_tasks(ws.id, &[t("nobody", "x", 1)], T0).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.sync_tasks(ws.id, &[t("nobody", "x", 1)], T0).await, Err(Error::NotFound { .. })));
 }
 both!(one_open_task_per_customer_and_kind);
 
@@ -377,3 +377,97 @@ async fn bad_urls_and_settings() {
     s.update_workspace(&ws).await.unwrap();
     assert_eq!(s.workspace("default").await.unwrap(), ws);
 }
+
+fn proposal(customer: &str, kind: &str, stake: i64) -> NewTask {
+    NewTask { customer: customer.into(), kind: kind.into(), reason: format!("{kind} for {customer}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) }
+}
+
+/// 300 customers with one order each, for the task tests.
+async fn customers_with_orders(s: &Store, ws: WorkspaceId, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n).map(|k| format!("c{k:04}")).collect();
+    let rows = ids.iter().enumerate().map(|(k, c)| (k as u64 + 2, order(&format!("o{k}"), c, k as i64, 100, "completed", &[])));
+    s.import(ws, Entity::Orders, rows).await.unwrap();
+    ids
+}
+
+/// `sync_tasks`: N new; the same again opens nothing and refreshes N; a dismissed task's flag
+/// opens a new task; the result tells, per proposal, its task and whether it was open before.
+async fn sync_tasks_opens_refreshes_and_reopens(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 300).await;
+    let kinds = ["overdue_order", "nps_detractor"];
+    let proposed: Vec<NewTask> = ids.iter().flat_map(|c| kinds.iter().map(move |k| proposal(c, k, 10))).collect();
+    let n = proposed.len() as u64;
+    let first = s.sync_tasks(ws.id, &proposed, T0).await.unwrap();
+    assert_eq!((first.created, first.refreshed), (n, 0));
+    assert!(first.tasks.iter().all(|t| !t.already_open));
+    let mut task_ids: Vec<i64> = first.tasks.iter().map(|t| t.id).collect();
+    assert!(task_ids.windows(2).all(|w| w[0] < w[1]), "new tasks get ids in the order proposed");
+    task_ids.dedup();
+    assert_eq!(task_ids.len() as u64, n);
+    assert_eq!(s.open_tasks(ws.id).await.unwrap().len() as u64, n);
+
+    // The same proposals with a new stake: nothing opened, every task refreshed in place.
+    let again: Vec<NewTask> = proposed.iter().map(|t| NewTask { stake: Some(99), reason: "still".into(), ..t.clone() }).collect();
+    let second = s.sync_tasks(ws.id, &again, T0 + DAY).await.unwrap();
+    assert_eq!((second.created, second.refreshed), (0, n));
+    assert!(second.tasks.iter().zip(&first.tasks).all(|(b, a)| b.already_open && b.id == a.id));
+    let open = s.open_tasks(ws.id).await.unwrap();
+    assert_eq!(open.len() as u64, n);
+    assert!(open.iter().all(|t| t.stake == Some(99) && t.reason == "still" && t.created_at == T0));
+
+    // Dismissing one: the next sync opens a new task for it, and only for it.
+    let gone = first.tasks[5].id;
+    s.set_task_state(ws.id, gone, TaskState::Dismissed, Some("on holiday"), T0 + 2 * DAY).await.unwrap();
+    let third = s.sync_tasks(ws.id, &again, T0 + 3 * DAY).await.unwrap();
+    assert_eq!((third.created, third.refreshed), (1, n - 1));
+    assert!(!third.tasks[5].already_open && third.tasks[5].id != gone);
+    assert_eq!(s.open_tasks(ws.id).await.unwrap().len() as u64, n);
+
+    // One customer and kind proposed twice in one call: one task, the last proposal's fields.
+    let twice = [proposal("c0000", "missed_initiative", 1), proposal("c0000", "missed_initiative", 2)];
+    let r = s.sync_tasks(ws.id, &twice, T0).await.unwrap();
+    assert_eq!((r.created, r.refreshed), (1, 1));
+    assert_eq!(r.tasks[0].id, r.tasks[1].id);
+    assert_eq!((r.tasks[0].already_open, r.tasks[1].already_open), (false, true));
+    let mine: Vec<Task> = s.tasks_of(ws.id, "c0000").await.unwrap().into_iter().filter(|t| t.kind == "missed_initiative").collect();
+    assert_eq!((mine.len(), mine[0].stake), (1, Some(2)));
+
+    // An unknown customer fails the whole sync: nothing opened, nothing refreshed.
+    let before = s.open_tasks(ws.id).await.unwrap();
+    let bad = [proposal("c0001", "complaint", 5), proposal("nobody", "complaint", 5)];
+    assert!(matches!(s.sync_tasks(ws.id, &bad, T0).await, Err(Error::NotFound { what }) if what.contains("nobody")));
+    assert_eq!(s.open_tasks(ws.id).await.unwrap(), before);
+    assert_eq!(s.sync_tasks(ws.id, &[], T0).await.unwrap(), TaskSync::default());
+}
+both!(sync_tasks_opens_refreshes_and_reopens);
+
+/// Syncs of overlapping proposals at once, each through its own pool (as separate processes
+/// would): every one completes, and there is never a second open task for a customer and kind.
+async fn concurrent_syncs_never_open_a_task_twice(url: String) {
+    let setup = Store::open(&url).await.unwrap();
+    let ws = setup.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&setup, ws.id, 2000).await;
+    let mut runs = Vec::new();
+    for k in 0..4usize {
+        let store = Store::open(&url).await.unwrap();
+        // Each run proposes a different half of the customers, overlapping the others'.
+        let mine: Vec<NewTask> = ids.iter().enumerate().filter(|(j, _)| (j + k * 500) % 2000 < 1000).map(|(_, c)| proposal(c, "overdue_order", k as i64)).collect();
+        runs.push(tokio::spawn(async move { store.sync_tasks(ws.id, &mine, T0).await }));
+    }
+    let mut created = 0;
+    for r in runs {
+        let r = r.await.unwrap().unwrap();
+        assert_eq!(r.created + r.refreshed, 1000);
+        created += r.created;
+    }
+    let open = setup.open_tasks(ws.id).await.unwrap();
+    let mut keys: Vec<(&str, &str)> = open.iter().map(|t| (t.customer.as_str(), t.kind.as_str())).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), open.len(), "a customer and kind with two open tasks");
+    assert_eq!(open.len() as u64, created);
+    assert_eq!(created, 2000);
+}
+both!(concurrent_syncs_never_open_a_task_twice);

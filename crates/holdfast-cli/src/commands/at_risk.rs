@@ -3,8 +3,8 @@
 use crate::commands::analyze::{print, print_json, When};
 use crate::commands::segments::csv_field;
 use crate::Global;
-use holdfast_core::actions::{action_queue_top, action_queue_with, OpenTask, QueueOptions};
-use holdfast_core::flags::{FlagKind, Severity};
+use holdfast_core::actions::{action_queue_top, action_queue_with, QueueOptions};
+use holdfast_core::flags::Severity;
 use holdfast_store::NewTask;
 use std::collections::BTreeMap;
 use holdfast_core::nbo::{service_chains, NboOptions};
@@ -134,18 +134,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(d) = &db {
         let a = d.run(d.store.load_activity(d.ws.id, None))?;
         activity = Some(a.to_core());
-        for c in d.run(d.store.customers(d.ws.id))? {
-            if let Some(o) = c.owner.filter(|o| !o.trim().is_empty()) {
-                opts.owners.entry(c.external_id).or_insert(o);
-            }
-        }
-    }
-    // Every current flag is shown; only those without an open task in the store become new tasks.
-    let mut open = std::collections::BTreeSet::new();
-    if let Some(d) = &db {
-        for t in d.run(d.store.open_tasks(d.ws.id))? {
-            if let Some(kind) = FlagKind::parse(&t.kind) {
-                open.insert(OpenTask { customer_id: t.customer, kind });
+        for (c, o) in d.run(d.store.owners(d.ws.id))? {
+            if !o.trim().is_empty() {
+                opts.owners.entry(c).or_insert(o);
             }
         }
     }
@@ -160,11 +151,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     } else {
         action_queue_top(&log, activity.as_ref(), &chains, &opts, &basis, limit)
     };
+    // Every current flag is shown and synced: a new task for each flag without an open task, the
+    // open ones refreshed.
     if let Some(d) = &db {
-        let new: Vec<NewTask> = queue
+        let proposed: Vec<NewTask> = queue
             .iter()
             .flat_map(|t| {
-                t.flags.iter().filter(|f| !open.contains(&OpenTask { customer_id: t.customer_id.clone(), kind: f.kind })).map(|f| NewTask {
+                t.flags.iter().map(|f| NewTask {
                     customer: t.customer_id.clone(),
                     kind: f.kind.as_str().to_string(),
                     reason: f.explanation.to_string(),
@@ -174,9 +167,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        let up = d.run(d.store.upsert_tasks(d.ws.id, &new, as_of))?;
+        let sync = d.run(d.store.sync_tasks(d.ws.id, &proposed, as_of))?;
         if !g.quiet {
-            eprintln!("store {}: {} new tasks opened; {} flags already had an open task", holdfast_store::redact_url(&g.db), up.created, open.len());
+            eprintln!("store {}: {} new tasks opened; {} flags already had an open task", holdfast_store::redact_url(&g.db), sync.created, sync.refreshed);
         }
     }
     let k = log.currency().minor_per_major().max(1) as f64;
