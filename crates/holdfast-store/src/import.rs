@@ -487,7 +487,7 @@ fn check_id(line: u64, column: &str, s: &str) -> Result<()> {
 fn validate(line: u64, rec: &Record) -> Result<RowHash> {
     Ok(match rec {
         Record::Order(o) => {
-            let mut h = RowHash::new().str(&o.customer).int(o.ordered_at).int(o.amount).str(o.currency.as_str()).str(&o.status);
+            let mut h = RowHash::new().str(&o.customer).int(o.ordered_at).int(o.amount).str(o.currency.as_str()).str(o.status.as_str());
             for ln in &o.lines {
                 h = h.str(&ln.sku).opt(ln.category.as_deref()).int(ln.quantity as i64).opt_int(ln.amount);
             }
@@ -659,7 +659,7 @@ impl Import {
                 buf.text(c.kind.as_str()).opt_text(c.name.as_deref()).opt_text(c.email.as_deref()).opt_text(c.phone.as_deref()).opt_text(c.owner.as_deref()).text(&tags).opt_int(c.created_at);
             }
             Record::Order(o) => {
-                buf.int(o.ordered_at).int(o.amount).text(o.currency.as_str()).text(&o.status.to_ascii_lowercase());
+                buf.int(o.ordered_at).int(o.amount).text(o.currency.as_str()).text(o.status.as_str());
             }
             Record::Event(e) => {
                 buf.text(&e.kind).int(e.occurred_at).text(&e.properties.to_string());

@@ -1,8 +1,15 @@
 //! The rows the store takes in and gives back. Plain structs: money in minor units, time as
-//! `holdfast_core::Instant` (seconds UTC), customers named by their external id.
+//! `holdfast_core::Instant` (seconds UTC), customers named by their external id, and the typed
+//! values of `holdfast_core` (order status, flag kind, segment, task state) where the domain has
+//! them: text appears only inside SQL.
 
-use holdfast_core::{Currency, Instant};
+use holdfast_core::flags::FlagKind;
+use holdfast_core::segments::Segment;
+use holdfast_core::subscriptions::Subscription;
+use holdfast_core::{Currency, Instant, OrderStatus};
 use serde::{Deserialize, Serialize};
+
+pub use holdfast_core::actions::TaskState;
 
 /// The database id of a workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -132,8 +139,9 @@ pub struct LineRecord {
     pub amount: Option<i64>,
 }
 
-/// An order as imported. Orders whose status is `refunded` or `cancelled` are stored but never
-/// counted (`METRICS.md`, conventions).
+/// An order as imported. Orders of every status are stored; only those whose status is counted
+/// (`OrderStatus::is_counted`: not refunded, cancelled, failed, charged back or pending) are
+/// loaded for analytics (`METRICS.md`, conventions).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub external_id: String,
@@ -141,21 +149,15 @@ pub struct OrderRecord {
     pub ordered_at: Instant,
     pub amount: i64,
     pub currency: Currency,
-    /// Lower-case status: `completed`, `refunded`, `cancelled`, `pending`, …
-    pub status: String,
+    pub status: OrderStatus,
     pub lines: Vec<LineRecord>,
 }
 
 impl OrderRecord {
-    /// Whether the order counts (neither refunded nor cancelled).
+    /// Whether the order counts in orders and revenue.
     pub fn is_counted(&self) -> bool {
-        is_counted_status(&self.status)
+        self.status.is_counted()
     }
-}
-
-/// `false` for `refunded` and `cancelled` (any case).
-pub fn is_counted_status(s: &str) -> bool {
-    !matches!(s.to_ascii_lowercase().as_str(), "refunded" | "cancelled" | "canceled")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +171,13 @@ pub struct SubscriptionRecord {
     pub started_at: Instant,
     pub ended_at: Option<Instant>,
     pub cancel_reason: Option<String>,
+}
+
+impl SubscriptionRecord {
+    /// The subscription as `holdfast_core` reads it (MRR metrics, the `cancelled_addon` flag).
+    pub fn to_core(&self) -> Subscription {
+        Subscription { customer: self.customer.clone(), plan: self.plan.clone(), mrr: self.mrr, started_at: self.started_at, ended_at: self.ended_at }
+    }
 }
 
 /// An activity event: `login`, `feature_use`, `email_opened`, `email_clicked`, `ticket_opened`,
@@ -317,47 +326,21 @@ pub fn interaction_kind(s: &str) -> Option<&'static str> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub customer: String,
-    pub segment: Option<String>,
+    pub segment: Option<Segment>,
     pub p_alive: Option<f64>,
     /// Predicted CLV in minor units of the workspace currency.
     pub clv: Option<i64>,
-    /// The kinds of the customer's red flags (`holdfast_core::flags`), e.g. `overdue_order`.
-    pub flags: Vec<String>,
+    /// The kinds of the customer's red flags (`holdfast_core::flags`).
+    pub flags: Vec<FlagKind>,
     pub computed_at: Instant,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskState {
-    Open,
-    Done,
-    Dismissed,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Open => "open",
-            TaskState::Done => "done",
-            TaskState::Dismissed => "dismissed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(TaskState::Open),
-            "done" => Some(TaskState::Done),
-            "dismissed" => Some(TaskState::Dismissed),
-            _ => None,
-        }
-    }
 }
 
 /// A task proposed for the action queue (see [`crate::Store::sync_tasks`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTask {
     pub customer: String,
-    /// The flag kind, e.g. `overdue_order`, `nps_detractor`.
-    pub kind: String,
+    /// The flag the task is about: at most one open task per customer and kind.
+    pub kind: FlagKind,
     pub reason: String,
     pub suggested_step: String,
     pub due_at: Option<Instant>,
@@ -370,7 +353,7 @@ pub struct NewTask {
 pub struct Task {
     pub id: i64,
     pub customer: String,
-    pub kind: String,
+    pub kind: FlagKind,
     pub reason: String,
     pub suggested_step: String,
     pub due_at: Option<Instant>,

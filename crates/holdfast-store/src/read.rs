@@ -10,7 +10,8 @@ use crate::model::*;
 use crate::{with_pool, Store};
 use futures_util::TryStreamExt;
 use holdfast_core::order_log::{Catalog, OrderLines};
-use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, ProductIdx};
+use holdfast_core::segments::Segment;
+use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, OrderStatus, ProductIdx};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sqlx::Row;
@@ -28,7 +29,7 @@ impl Activity {
     /// whose properties say `"sentiment": "negative"` (or `"negative": true`) is a negative ticket;
     /// an event's `product`, `addon` or `plan` property is its detail.
     pub fn to_core(&self) -> holdfast_core::flags::Activity {
-        use holdfast_core::flags::{Activity as CoreActivity, Event, EventKind, Feedback, Subscription};
+        use holdfast_core::flags::{Activity as CoreActivity, Event, EventKind, Feedback};
         let mut out = CoreActivity::new();
         for e in &self.events {
             let p = &e.properties;
@@ -46,7 +47,7 @@ impl Activity {
             }
         }
         for s in &self.subscriptions {
-            out.push_subscription(&s.customer, Subscription { plan: s.plan.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at });
+            out.push_subscription(s.to_core());
         }
         out
     }
@@ -80,6 +81,16 @@ pub struct CustomerView {
 
 fn currency(s: &str) -> Result<Currency> {
     Currency::new(s).ok_or_else(|| Error::Corrupt(format!("currency {s:?}")))
+}
+
+/// A stored order status: one of the canonical names [`OrderStatus::as_str`] writes.
+fn order_status(s: &str) -> Result<OrderStatus> {
+    OrderStatus::from_canonical(s).ok_or_else(|| Error::Corrupt(format!("order status {s:?} (expected one of {})", OrderStatus::ALL.map(|x| x.as_str()).join(", "))))
+}
+
+/// The SQL condition on `status` that selects counted orders (`OrderStatus::is_counted`).
+pub(crate) fn counted_sql() -> String {
+    format!("status NOT IN ({})", OrderStatus::not_counted_sql_list())
 }
 
 const SUB_COLS: &str = "c.external_id, s.external_id, s.plan, s.mrr, s.currency, s.started_at, s.ended_at, s.cancel_reason";
@@ -214,7 +225,6 @@ impl Store {
     /// numbered in the order of their first stored order, so a log loaded from a time-sorted file
     /// equals the one built from the file itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        const COUNTED: &str = "status NOT IN ('refunded', 'cancelled', 'canceled')";
         let w = ws.0;
         let ws_currency = self.workspace_currency(ws).await?;
         let mut tx = Tx::read(&self.pool).await?;
@@ -228,7 +238,7 @@ impl Store {
         }
         let mut orders: Vec<Row> = Vec::new();
         let mut currencies: Vec<String> = Vec::new();
-        scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {COUNTED}"), |r| {
+        scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {}", counted_sql()), |r| {
             orders.push(Row { id: r.int_req(0)?, customer: r.int_req(1)?, at: r.int_req(2)?, amount: r.int_req(3)? });
             let cur = r.text_req(4)?;
             if currencies.last().map(String::as_str) != Some(&*cur) && !currencies.iter().any(|c| *c == *cur) {
@@ -411,7 +421,7 @@ impl Store {
                         ordered_at: r.try_get(3)?,
                         amount: r.try_get(4)?,
                         currency: currency(&r.try_get::<String, _>(5)?)?,
-                        status: r.try_get(6)?,
+                        status: order_status(&r.try_get::<String, _>(6)?)?,
                         lines: Vec::new(),
                     });
                     last = id;
@@ -557,7 +567,7 @@ impl Store {
         let mut buf = RowBuf::new(COLUMNS.len());
         for s in scores {
             let flags = serde_json::to_string(&s.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", s.customer)))?;
-            buf.text(&s.customer).opt_text(s.segment.as_deref()).opt_float(s.p_alive).opt_int(s.clv).text(&flags).int(s.computed_at);
+            buf.text(&s.customer).opt_text(s.segment.map(Segment::key)).opt_float(s.p_alive).opt_int(s.clv).text(&flags).int(s.computed_at);
         }
         let w = ws.0;
         let mut tx = Tx::write(&self.pool, SCORES_LOCK, ws).await?;
@@ -709,9 +719,13 @@ fn event_count_row(r: &impl RowExt) -> Result<EventCount> {
 
 fn score_row(r: &impl RowExt) -> Result<Score> {
     let flags = r.text(4)?;
+    let segment = match r.opt_text(1)? {
+        Some(k) => Some(Segment::from_key(&k).ok_or_else(|| Error::Corrupt(format!("segment {k:?}")))?),
+        None => None,
+    };
     Ok(Score {
         customer: r.text(0)?,
-        segment: r.opt_text(1)?,
+        segment,
         p_alive: r.opt_float(2)?,
         clv: r.opt_int(3)?,
         flags: serde_json::from_str(&flags).map_err(|e| Error::Corrupt(format!("stored flags {flags:?}: {e}")))?,

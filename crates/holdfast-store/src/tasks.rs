@@ -6,6 +6,7 @@ use crate::model::*;
 use crate::read::{query_rows, RowExt};
 use crate::tx::{Tx, TASKS_LOCK};
 use crate::{with_pool, Store};
+use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
 use rustc_hash::FxHashMap;
 
@@ -56,11 +57,11 @@ impl Store {
             return Ok(TaskSync::default());
         }
         // One staged row per (customer, kind): its slot, filled with the last proposal's fields.
-        let mut slot_of_key: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+        let mut slot_of_key: FxHashMap<(&str, FlagKind), usize> = FxHashMap::default();
         let mut slot_of: Vec<usize> = Vec::with_capacity(tasks.len());
         let mut last: Vec<usize> = Vec::new();
         for (k, t) in tasks.iter().enumerate() {
-            let slot = *slot_of_key.entry((t.customer.as_str(), t.kind.as_str())).or_insert_with(|| {
+            let slot = *slot_of_key.entry((t.customer.as_str(), t.kind)).or_insert_with(|| {
                 last.push(k);
                 last.len() - 1
             });
@@ -70,7 +71,7 @@ impl Store {
         let mut buf = RowBuf::new(STAGE_COLUMNS.len());
         for (slot, &k) in last.iter().enumerate() {
             let t = &tasks[k];
-            buf.int(slot as i64).text(&t.customer).text(&t.kind).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+            buf.int(slot as i64).text(&t.customer).text(t.kind.as_str()).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
         }
 
         let w = ws.0;
@@ -178,10 +179,11 @@ impl Store {
 
 fn task_row(r: &impl RowExt) -> Result<Task> {
     let state = r.text(7)?;
+    let kind = r.text(2)?;
     Ok(Task {
         id: r.int(0)?,
         customer: r.text(1)?,
-        kind: r.text(2)?,
+        kind: FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?,
         reason: r.text(3)?,
         suggested_step: r.text(4)?,
         due_at: r.opt_int(5)?,

@@ -159,7 +159,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             .flat_map(|t| {
                 t.flags.iter().map(|f| NewTask {
                     customer: t.customer_id.clone(),
-                    kind: f.kind.as_str().to_string(),
+                    kind: f.kind,
                     reason: f.explanation.to_string(),
                     suggested_step: t.suggested_step.as_str().to_string(),
                     due_at: Some(t.due),

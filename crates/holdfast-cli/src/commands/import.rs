@@ -101,11 +101,11 @@ fn located(path: &Path, e: holdfast_store::Error) -> anyhow::Error {
     }
 }
 
-fn status_text(s: OrderStatus) -> &'static str {
+fn stored_status(s: OrderStatus) -> holdfast_core::OrderStatus {
     match s {
-        OrderStatus::Counted => "completed",
-        OrderStatus::Refunded => "refunded",
-        OrderStatus::Cancelled => "cancelled",
+        OrderStatus::Counted => holdfast_core::OrderStatus::Completed,
+        OrderStatus::Refunded => holdfast_core::OrderStatus::Refunded,
+        OrderStatus::Cancelled => holdfast_core::OrderStatus::Cancelled,
     }
 }
 
@@ -138,7 +138,7 @@ fn import_orders(db: &Db, imp: &mut Import, path: &Path, opts: &ImportOptions, b
             };
             pending = Some((
                 line,
-                OrderRecord { external_id, customer: customer_id, ordered_at, amount: amount_minor, currency, status: status_text(status).into(), lines: line_rec.into_iter().collect() },
+                OrderRecord { external_id, customer: customer_id, ordered_at, amount: amount_minor, currency, status: stored_status(status), lines: line_rec.into_iter().collect() },
             ));
         }
         bar.set_position(reader.progress().0);
