@@ -47,6 +47,7 @@ mod error;
 pub mod export;
 mod import;
 mod model;
+mod postgres;
 mod read;
 mod sqlite;
 mod tasks;
@@ -60,17 +61,11 @@ pub use read::{Activity, CustomerView, EventCount};
 pub use tokio::runtime::Runtime;
 
 use holdfast_core::Currency;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::ConnectOptions;
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
-/// How long a SQLite writer waits for another writer before giving up.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Which database answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +78,29 @@ pub enum Backend {
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+impl Pool {
+    /// What differs between the backends in the SQL the store runs.
+    pub(crate) fn dialect(&self) -> &'static Dialect {
+        match self {
+            Pool::Sqlite(_) => &sqlite::DIALECT,
+            Pool::Postgres(_) => &postgres::DIALECT,
+        }
+    }
+}
+
+/// The statements and type names that differ between the backends, one constant per backend
+/// ([`sqlite::DIALECT`], [`postgres::DIALECT`]); longer backend-specific code is in those modules.
+pub(crate) struct Dialect {
+    /// The column type of a JSON document (`TEXT` / `JSONB`).
+    pub json_type: &'static str,
+    /// One row with 1 when sqlx's migrations table exists, else 0.
+    pub migrations_table_exists: &'static str,
+    /// Run first in an import's transaction.
+    pub import_setup: &'static str,
+    /// Run before an import builds an index again.
+    pub index_build_setup: Option<&'static str>,
 }
 
 /// Runs the same code on whichever pool the store holds: `with_pool!(self, p => query.fetch_all(p).await)`.
@@ -130,33 +148,9 @@ impl Store {
         let shown = redact_url(url);
         let open_err = |source| Error::Open { url: shown.clone(), source };
         let pool = if url.starts_with("sqlite:") {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(open_err)?
-                .create_if_missing(true)
-                .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .foreign_keys(true)
-                .pragma("temp_store", "memory")
-                .pragma("cache_size", "-262144")
-                .disable_statement_logging();
-            let pool = SqlitePoolOptions::new()
-                .max_connections(if memory { 1 } else { 4 })
-                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
-                .connect_with(opts)
-                .await
-                .map_err(open_err)?;
-            Pool::Sqlite(pool)
+            Pool::Sqlite(sqlite::connect(url).await.map_err(open_err)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(open_err)?.disable_statement_logging();
-            let pool = PgPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(opts)
-                .await
-                .map_err(open_err)?;
-            Pool::Postgres(pool)
+            Pool::Postgres(postgres::connect(url).await.map_err(open_err)?)
         } else {
             return Err(Error::BadUrl(shown));
         };
@@ -196,10 +190,7 @@ impl Store {
 
     /// The schema version recorded in the database (0 for a fresh one).
     pub async fn schema_version(&self) -> Result<i64> {
-        let exists_sql = match self.pool {
-            Pool::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-            Pool::Postgres(_) => "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'",
-        };
+        let exists_sql = self.pool.dialect().migrations_table_exists;
         let n: i64 = with_pool!(self, p => sqlx::query_scalar(exists_sql).fetch_one(p).await?);
         if n == 0 {
             return Ok(0);

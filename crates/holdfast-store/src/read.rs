@@ -571,7 +571,7 @@ impl Store {
         }
         let w = ws.0;
         let mut tx = Tx::write(&self.pool, SCORES_LOCK, ws).await?;
-        let json = if tx.is_sqlite() { "TEXT" } else { "JSONB" };
+        let json = tx.dialect().json_type;
         tx.stage(STAGE, &format!("customer TEXT, segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT")).await?;
         write_rows(tx.conn(), STAGE, &COLUMNS, &buf).await?;
         let mut unknown = None;

@@ -1,4 +1,8 @@
-//! What only SQLite does: bulk reads that step a statement on the connection's own handle.
+//! What only SQLite does: the connection pool (WAL, a long busy timeout), write transactions that
+//! take the database's write lock at once, staging tables dropped by hand, bulk writes as
+//! multi-row `INSERT`s, ids continuing from a table's largest, and bulk reads that step a
+//! statement on the connection's own handle. The SQL every backend shares stays with the code that
+//! uses it; this module holds what only SQLite understands.
 //!
 //! sqlx runs each SQLite connection on a worker thread and sends every row to the caller through
 //! a channel, copying each value into a fresh allocation on the way (`sqlite3_value_dup`). That
@@ -7,11 +11,130 @@
 //! (`lock_handle`), prepares and steps the statement here and hands each row to the caller without
 //! copying. The statement runs on the calling thread, as SQLite always does.
 
+use crate::bulk::{Cell, RowBuf};
 use crate::error::{Error, Result};
+use crate::Dialect;
 use libsqlite3_sys as ffi;
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Sqlite, Transaction};
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::{self, NonNull};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub(crate) const DIALECT: Dialect = Dialect {
+    json_type: "TEXT",
+    migrations_table_exists: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    // Foreign keys are checked at commit: a multi-row INSERT then needs no statement journal (a
+    // copy of every page it touches, kept to undo the statement alone).
+    import_setup: "PRAGMA defer_foreign_keys = ON",
+    index_build_setup: None,
+};
+
+/// How long a writer waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A pool of connections to the database at `url` (created if missing): WAL with
+/// `synchronous=NORMAL`, foreign keys on, staging tables in memory, a 256 MiB page cache, and a
+/// long busy timeout so a second writer waits for the first instead of failing. An in-memory
+/// database has one connection (each would be a database of its own).
+pub(crate) async fn connect(url: &str) -> std::result::Result<SqlitePool, sqlx::Error> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let opts = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .pragma("temp_store", "memory")
+        .pragma("cache_size", "-262144")
+        .disable_statement_logging();
+    SqlitePoolOptions::new().max_connections(if memory { 1 } else { 4 }).acquire_timeout(BUSY_TIMEOUT).connect_with(opts).await
+}
+
+/// A write transaction: `BEGIN IMMEDIATE` takes the database's write lock at once, so a second
+/// writer waits (busy timeout) instead of failing half-way with "database is locked".
+pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// A read transaction: deferred, so its snapshot is taken at the first read and kept to the end.
+pub(crate) async fn begin_read(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
+    Ok(pool.begin().await?)
+}
+
+/// The statements creating the staging table `name (columns)`: rolled back with the transaction
+/// if it fails, dropped by [`drop_temp`] otherwise.
+pub(crate) fn create_temp(name: &str, columns: &str) -> Vec<String> {
+    vec![format!("DROP TABLE IF EXISTS temp.{name}"), format!("CREATE TEMP TABLE {name} ({columns})")]
+}
+
+/// The statements creating the staging table `name` holding the rows of `select`.
+pub(crate) fn create_temp_as(name: &str, select: &str) -> Vec<String> {
+    vec![format!("DROP TABLE IF EXISTS temp.{name}"), format!("CREATE TEMP TABLE {name} AS {select}")]
+}
+
+pub(crate) fn drop_temp(name: &str) -> Option<String> {
+    Some(format!("DROP TABLE temp.{name}"))
+}
+
+/// The id after the largest of `table` (inside a write transaction, which keeps it so).
+pub(crate) async fn next_id(c: &mut SqliteConnection, table: &str) -> Result<i64> {
+    let max: Option<i64> = sqlx::query_scalar(&format!("SELECT MAX(id) FROM {table}")).fetch_one(&mut *c).await?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// Multi-row `INSERT`s, as many rows per statement as SQLite's parameter limit allows; the
+/// full-size statement is prepared once and cached.
+pub(crate) async fn write_rows(c: &mut SqliteConnection, table: &str, columns: &[&str], buf: &RowBuf) -> Result<()> {
+    let ncols = buf.ncols();
+    let per_stmt = (30_000 / ncols).min(1000);
+    let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let full = values_sql(&head, ncols, per_stmt);
+    for chunk in buf.cells().chunks(per_stmt * ncols) {
+        let nrows = chunk.len() / ncols;
+        let partial;
+        let sql: &str = if nrows == per_stmt {
+            &full
+        } else {
+            partial = values_sql(&head, ncols, nrows);
+            &partial
+        };
+        let mut q = sqlx::query(sql);
+        for cell in chunk {
+            q = match *cell {
+                Cell::Null => q.bind(None::<i64>),
+                Cell::Int(v) => q.bind(v),
+                Cell::Float(v) => q.bind(v),
+                Cell::Bool(v) => q.bind(v),
+                Cell::Text(s, n) => q.bind(buf.str(s, n)),
+            };
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+fn values_sql(head: &str, ncols: usize, nrows: usize) -> String {
+    let mut s = String::with_capacity(head.len() + nrows * (ncols * 2 + 3));
+    s.push_str(head);
+    for r in 0..nrows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for k in 0..ncols {
+            if k > 0 {
+                s.push(',');
+            }
+            // Anonymous `?` parameters: SQLite looks named ones (`$1`) up by name while parsing,
+            // which costs a scan of every earlier name per parameter.
+            s.push('?');
+        }
+        s.push(')');
+    }
+    s
+}
 
 /// One row of a statement being stepped: columns by position.
 pub(crate) struct RawRow {

@@ -6,12 +6,12 @@
 //! locked". On PostgreSQL it takes a transaction-scoped advisory lock on (`lock`, workspace), so
 //! writers of the same kind into one workspace take turns — two imports of overlapping customers
 //! do not deadlock on unique-index waits, two task syncs do not race to open the same task — while
-//! readers never wait.
+//! readers never wait. The statements themselves are in [`crate::sqlite`] and [`crate::postgres`].
 
 use crate::bulk::Conn;
 use crate::error::Result;
 use crate::model::WorkspaceId;
-use crate::Pool;
+use crate::{Dialect, Pool};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// Advisory lock keys of the PostgreSQL write transactions (the first half of the key; the
@@ -28,18 +28,24 @@ pub(crate) enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
+/// Runs the same code on whichever transaction `tx` holds: `with_tx!(tx, t => query.execute(&mut **t).await)`
+/// (for statements with bound values; [`Tx::exec`] runs those without).
+macro_rules! with_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match $tx {
+            $crate::tx::Tx::Sqlite($t) => $body,
+            $crate::tx::Tx::Postgres($t) => $body,
+        }
+    };
+}
+pub(crate) use with_tx;
+
 impl Tx {
     /// Begins a write transaction holding the lock `lock` for workspace `ws` (see the module docs).
     pub async fn write(pool: &Pool, lock: i32, ws: WorkspaceId) -> Result<Tx> {
         Ok(match pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => {
-                let mut t = p.begin().await?;
-                // The key's second half is an i32: workspace ids beyond it share keys (more
-                // waiting, never less safety).
-                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)").bind(lock).bind(ws.0 as i32).execute(&mut *t).await?;
-                Tx::Postgres(t)
-            }
+            Pool::Sqlite(p) => Tx::Sqlite(crate::sqlite::begin_write(p).await?),
+            Pool::Postgres(p) => Tx::Postgres(crate::postgres::begin_write(p, lock, ws).await?),
         })
     }
 
@@ -47,9 +53,8 @@ impl Tx {
     /// by separate statements (customers, then their orders) agree even while an import commits.
     pub async fn read(pool: &Pool) -> Result<Tx> {
         Ok(match pool {
-            // Deferred: the snapshot is taken at the first read and kept until the end (WAL).
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?),
+            Pool::Sqlite(p) => Tx::Sqlite(crate::sqlite::begin_read(p).await?),
+            Pool::Postgres(p) => Tx::Postgres(crate::postgres::begin_read(p).await?),
         })
     }
 
@@ -60,12 +65,24 @@ impl Tx {
         }
     }
 
+    /// What differs between the backends in the SQL this transaction runs.
+    pub fn dialect(&self) -> &'static Dialect {
+        match self {
+            Tx::Sqlite(_) => &crate::sqlite::DIALECT,
+            Tx::Postgres(_) => &crate::postgres::DIALECT,
+        }
+    }
+
     /// Runs one statement without parameters; returns the rows it changed.
     pub async fn exec(&mut self, sql: &str) -> Result<u64> {
-        Ok(match self {
-            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
-            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
-        })
+        Ok(with_tx!(self, t => sqlx::query(sql).execute(&mut **t).await?.rows_affected()))
+    }
+
+    async fn exec_all(&mut self, sqls: Vec<String>) -> Result<()> {
+        for sql in sqls {
+            self.exec(&sql).await?;
+        }
+        Ok(())
     }
 
     /// Creates the temporary table `name` (`columns`: `name TYPE, …`, in PostgreSQL's type names,
@@ -73,51 +90,36 @@ impl Tx {
     /// bulk write ([`crate::bulk::write_rows`]) joined against the real tables in one statement.
     /// Call [`Tx::unstage`] before committing.
     pub async fn stage(&mut self, name: &str, columns: &str) -> Result<()> {
-        match self {
-            Tx::Sqlite(_) => {
-                // Rolled back with the transaction if it fails, so none is ever left over; dropped
-                // by `unstage` otherwise. Kept in memory (`temp_store`).
-                self.exec(&format!("DROP TABLE IF EXISTS temp.{name}")).await?;
-                self.exec(&format!("CREATE TEMP TABLE {name} ({columns})")).await?;
-            }
-            Tx::Postgres(_) => {
-                self.exec(&format!("CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP")).await?;
-            }
-        }
-        Ok(())
+        let sqls = match self {
+            Tx::Sqlite(_) => crate::sqlite::create_temp(name, columns),
+            Tx::Postgres(_) => crate::postgres::create_temp(name, columns),
+        };
+        self.exec_all(sqls).await
     }
 
     /// Creates the temporary table `name` holding the rows of `select`, like [`Tx::stage`].
     pub async fn stage_as(&mut self, name: &str, select: &str) -> Result<()> {
-        match self {
-            Tx::Sqlite(_) => {
-                self.exec(&format!("DROP TABLE IF EXISTS temp.{name}")).await?;
-                self.exec(&format!("CREATE TEMP TABLE {name} AS {select}")).await?;
-            }
-            Tx::Postgres(_) => {
-                self.exec(&format!("CREATE TEMP TABLE {name} ON COMMIT DROP AS {select}")).await?;
-            }
-        }
-        Ok(())
+        let sqls = match self {
+            Tx::Sqlite(_) => crate::sqlite::create_temp_as(name, select),
+            Tx::Postgres(_) => crate::postgres::create_temp_as(name, select),
+        };
+        self.exec_all(sqls).await
     }
 
-    /// Drops a staging table made by [`Tx::stage`] (on PostgreSQL the commit does).
+    /// Drops a staging table made by [`Tx::stage`] or [`Tx::stage_as`].
     pub async fn unstage(&mut self, name: &str) -> Result<()> {
-        if self.is_sqlite() {
-            self.exec(&format!("DROP TABLE temp.{name}")).await?;
+        let sql = match self {
+            Tx::Sqlite(_) => crate::sqlite::drop_temp(name),
+            Tx::Postgres(_) => crate::postgres::drop_temp(name),
+        };
+        match sql {
+            Some(sql) => self.exec(&sql).await.map(|_| ()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
-        }
+        with_tx!(self, t => t.commit().await?);
         Ok(())
-    }
-
-    pub fn is_sqlite(&self) -> bool {
-        matches!(self, Tx::Sqlite(_))
     }
 }
