@@ -364,6 +364,91 @@ pub struct Task {
     pub closed_at: Option<Instant>,
 }
 
+/// One page of a list in a stable order, and where the next page starts: pass `next` back as
+/// `after` (`None`: this is the last page). Pages are keyset pages: a row added or removed while
+/// someone pages never makes another row appear twice or go missing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T, C> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+/// The most rows one page holds; larger limits are cut to it.
+pub const MAX_PAGE: u32 = 1000;
+
+/// A customer as the customer list shows it: its own fields, its score from the scoring snapshot
+/// (when scored) and how many tasks are open for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub external_id: String,
+    pub kind: CustomerKind,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: Option<Instant>,
+    pub segment: Option<Segment>,
+    pub p_alive: Option<f64>,
+    pub clv: Option<i64>,
+    pub open_tasks: u32,
+}
+
+/// Which tasks a page lists; `None` fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFilter {
+    pub state: Option<TaskState>,
+    /// The owner of the task's customer.
+    pub owner: Option<String>,
+    pub kind: Option<FlagKind>,
+    /// The task's customer (external id).
+    pub customer: Option<String>,
+}
+
+/// Where a page of tasks ended: the position of its last task in the queue's order (open first,
+/// then highest stake, earliest due, oldest). Opaque to callers; as text (`Display` / `FromStr`)
+/// it can travel in a URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskCursor {
+    pub(crate) closed: i64,
+    pub(crate) stake_key: i64,
+    pub(crate) due_key: i64,
+    pub(crate) id: i64,
+}
+
+impl std::fmt::Display for TaskCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}.{}", self.closed, self.stake_key, self.due_key, self.id)
+    }
+}
+
+impl std::str::FromStr for TaskCursor {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::Error::Invalid(format!("{s:?} is not a task cursor"));
+        let mut parts = s.split('.').map(|p| p.parse::<i64>().map_err(|_| bad()));
+        let mut next = || parts.next().unwrap_or_else(|| Err(bad()));
+        let c = TaskCursor { closed: next()?, stake_key: next()?, due_key: next()?, id: next()? };
+        if parts.next().is_some() || !(0..=1).contains(&c.closed) {
+            return Err(bad());
+        }
+        Ok(c)
+    }
+}
+
+impl Serialize for TaskCursor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// What an import changed: rows new, rows whose content differed, rows already identical.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {

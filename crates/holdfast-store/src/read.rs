@@ -492,6 +492,39 @@ impl Store {
         self.bulk_rows(&sql, |r| Ok((r.text_req(0)?.into_owned(), r.text_req(1)?.into_owned()))).await
     }
 
+    /// One page of a workspace's customers in the order of their external ids (byte order): at
+    /// most `limit` (1 to [`MAX_PAGE`]) after the external id `after` (the previous page's `next`;
+    /// `None`: from the start), each with its score and number of open tasks. Walks the
+    /// workspace's index of external ids.
+    pub async fn customers_page(&self, ws: WorkspaceId, after: Option<&str>, limit: u32) -> Result<Page<CustomerSummary, String>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let sql = format!(
+            "SELECT c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, s.segment, s.p_alive, s.clv, \
+             (SELECT COUNT(*) FROM tasks t WHERE t.workspace_id = c.workspace_id AND t.customer_id = c.id AND t.state = 'open') \
+             FROM customers c LEFT JOIN scores s ON s.customer_id = c.id WHERE c.workspace_id = $1 {} ORDER BY c.external_id LIMIT {}",
+            if after.is_some() { "AND c.external_id > $2" } else { "" },
+            limit + 1
+        );
+        let mut items: Vec<CustomerSummary> = Vec::new();
+        with_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ws.0);
+            if let Some(a) = after {
+                q = q.bind(a);
+            }
+            let mut rows = q.fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                items.push(customer_summary_row(&r)?);
+            }
+        });
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| c.external_id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
     /// All customers of a workspace, in id order.
     pub async fn customers(&self, ws: WorkspaceId) -> Result<Vec<CustomerRecord>> {
         self.customers_where(ws, None).await
@@ -660,6 +693,31 @@ fn customer_row(r: &impl RowExt) -> Result<CustomerRecord> {
     })
 }
 
+/// A stored segment: its [`Segment::key`].
+fn segment(key: Option<String>) -> Result<Option<Segment>> {
+    key.map(|k| Segment::from_key(&k).ok_or_else(|| Error::Corrupt(format!("segment {k:?}")))).transpose()
+}
+
+fn customer_summary_row(r: &impl RowExt) -> Result<CustomerSummary> {
+    let kind = r.text(1)?;
+    let tags = r.text(6)?;
+    let segment = segment(r.opt_text(8)?)?;
+    Ok(CustomerSummary {
+        external_id: r.text(0)?,
+        kind: CustomerKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("customer kind {kind:?}")))?,
+        name: r.opt_text(2)?,
+        email: r.opt_text(3)?,
+        phone: r.opt_text(4)?,
+        owner: r.opt_text(5)?,
+        tags: serde_json::from_str(&tags).map_err(|e| Error::Corrupt(format!("tags {tags:?}: {e}")))?,
+        created_at: r.opt_int(7)?,
+        segment,
+        p_alive: r.opt_float(9)?,
+        clv: r.opt_int(10)?,
+        open_tasks: u32::try_from(r.int(11)?).unwrap_or(u32::MAX),
+    })
+}
+
 /// A customer row joined with one of its consents (or none).
 fn customer_consent_row(r: &impl RowExt) -> Result<(i64, CustomerRecord, Option<Consent>)> {
     let consent = match r.opt_text(9)? {
@@ -719,10 +777,7 @@ fn event_count_row(r: &impl RowExt) -> Result<EventCount> {
 
 fn score_row(r: &impl RowExt) -> Result<Score> {
     let flags = r.text(4)?;
-    let segment = match r.opt_text(1)? {
-        Some(k) => Some(Segment::from_key(&k).ok_or_else(|| Error::Corrupt(format!("segment {k:?}")))?),
-        None => None,
-    };
+    let segment = segment(r.opt_text(1)?)?;
     Ok(Score {
         customer: r.text(0)?,
         segment,

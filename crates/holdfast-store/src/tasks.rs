@@ -12,6 +12,11 @@ use rustc_hash::FxHashMap;
 
 const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at";
 
+/// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
+/// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
+/// `tasks_page` and `tasks_customer` indexes hold in this order (schema 4).
+const QUEUE_ORDER: &str = "t.queue_closed, t.queue_stake, t.queue_due, t.id";
+
 /// What [`Store::sync_tasks`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TaskSync {
@@ -145,13 +150,66 @@ impl Store {
 
     /// Open tasks, highest stake first, then earliest due, then oldest.
     pub async fn open_tasks(&self, ws: WorkspaceId) -> Result<Vec<Task>> {
-        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.state = 'open' ORDER BY t.stake DESC NULLS LAST, t.due_at NULLS LAST, t.id");
+        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.queue_closed = 0 ORDER BY {QUEUE_ORDER}");
         self.task_query(&sql, ws, None).await
+    }
+
+    /// One page of a workspace's tasks in the queue's order — open tasks first (highest stake,
+    /// then earliest due, then oldest, as [`Store::open_tasks`]), then the closed ones in the same
+    /// order — filtered by `filter`: at most `limit` tasks (1 to [`MAX_PAGE`]) after the cursor
+    /// `after` (from the previous page; `None`: from the start). Walks the `tasks_page` index (for
+    /// one customer, `tasks_customer`) from the cursor.
+    pub async fn tasks_page(&self, ws: WorkspaceId, filter: &TaskFilter, after: Option<&TaskCursor>, limit: u32) -> Result<Page<Task, TaskCursor>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let mut conds = String::new();
+        let mut texts: Vec<&str> = Vec::new();
+        if let Some(st) = filter.state {
+            conds.push_str(&format!(" AND t.state = '{}'", st.as_str()));
+        }
+        if let Some(k) = filter.kind {
+            conds.push_str(&format!(" AND t.kind = '{}'", k.as_str()));
+        }
+        if let Some(o) = filter.owner.as_deref() {
+            texts.push(o);
+            conds.push_str(&format!(" AND c.owner = ${}", 1 + texts.len()));
+        }
+        if let Some(c) = filter.customer.as_deref() {
+            texts.push(c);
+            conds.push_str(&format!(" AND c.workspace_id = $1 AND c.external_id = ${}", 1 + texts.len()));
+        }
+        if let Some(a) = after {
+            conds.push_str(&format!(" AND ({QUEUE_ORDER}) > ({}, {}, {}, {})", a.closed, a.stake_key, a.due_key, a.id));
+        }
+        let sql = format!(
+            "SELECT {TASK_COLS}, t.queue_closed, t.queue_stake, t.queue_due FROM tasks t JOIN customers c ON c.id = t.customer_id \
+             WHERE t.workspace_id = $1{conds} ORDER BY {QUEUE_ORDER} LIMIT {}",
+            limit + 1
+        );
+        let mut rows: Vec<(Task, TaskCursor)> = Vec::new();
+        with_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ws.0);
+            for t in &texts {
+                q = q.bind(*t);
+            }
+            let mut stream = q.fetch(p);
+            while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
+                let t = task_row(&r)?;
+                let cursor = TaskCursor { closed: r.int(11)?, stake_key: r.int(12)?, due_key: r.int(13)?, id: t.id };
+                rows.push((t, cursor));
+            }
+        });
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|(_, c)| *c)
+        } else {
+            None
+        };
+        Ok(Page { items: rows.into_iter().map(|(t, _)| t).collect(), next })
     }
 
     /// All tasks of one customer, newest first.
     pub async fn tasks_of(&self, ws: WorkspaceId, customer: &str) -> Result<Vec<Task>> {
-        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND c.external_id = $2 ORDER BY t.id DESC");
+        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND c.workspace_id = $1 AND c.external_id = $2 ORDER BY t.id DESC");
         self.task_query(&sql, ws, Some(customer)).await
     }
 

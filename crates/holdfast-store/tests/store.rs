@@ -611,3 +611,138 @@ async fn typed_values_round_trip(url: String) {
     assert!(matches!(s.open_tasks(ws.id).await, Err(Error::Corrupt(m)) if m.contains("weird")));
 }
 both!(typed_values_round_trip);
+
+/// Pages of customers: every customer exactly once across the pages, in external-id order, with
+/// score and open tasks; customers added while paging (before and after the cursor) neither
+/// repeat nor hide anyone, and those after the cursor are listed.
+async fn customers_page_lists_everyone_once(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 250).await;
+    s.replace_scores(ws.id, &[Score { customer: ids[7].clone(), segment: Some(Segment::AtRisk), p_alive: Some(0.5), clv: Some(700), flags: vec![FlagKind::Detractor], computed_at: T0 }]).await.unwrap();
+    s.sync_tasks(ws.id, &[proposal(&ids[7], FlagKind::Detractor, 1), proposal(&ids[7], FlagKind::FrequencyDrop, 1)], T0).await.unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.customers_page(ws.id, after.as_deref(), 40).await.unwrap();
+        assert!(page.items.len() <= 40);
+        pages += 1;
+        if pages == 2 {
+            // Added while paging: one before the cursor (never listed), one after (listed once).
+            let rows = [(2, order("late1", "c0000a", 1, 100, "completed", &[])), (3, order("late2", "c9999", 1, 100, "completed", &[]))];
+            s.import(ws.id, Entity::Orders, rows).await.unwrap();
+        }
+        seen.extend(page.items.iter().map(|c| c.external_id.clone()));
+        if let Some(c) = page.items.iter().find(|c| c.external_id == ids[7]) {
+            assert_eq!((c.segment, c.clv, c.open_tasks), (Some(Segment::AtRisk), Some(700), 2));
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let mut want = ids.clone();
+    want.push("c9999".into());
+    assert_eq!(seen, want);
+    assert_eq!(pages, 7);
+    // A limit beyond the maximum is cut to it; 0 gives one row.
+    assert_eq!(s.customers_page(ws.id, None, 0).await.unwrap().items.len(), 1);
+    assert_eq!(s.customers_page(ws.id, None, 1_000_000).await.unwrap().items.len(), 252);
+}
+both!(customers_page_lists_everyone_once);
+
+/// Pages of tasks: the queue's order (open first, highest stake, earliest due, oldest), every task
+/// exactly once, filters by state, kind, owner and customer, and tasks opened while paging do not
+/// repeat or hide anyone.
+async fn tasks_page_walks_the_queue_in_order(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 120).await;
+    let owned: Vec<(u64, Record)> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (k as u64 + 2, Record::Customer(CustomerRecord { external_id: c.clone(), owner: Some(if k % 3 == 0 { "anna" } else { "oleg" }.into()), ..Default::default() })))
+        .collect();
+    s.import(ws.id, Entity::Customers, owned).await.unwrap();
+    // Stakes repeat (ties broken by due date, then id); some have none; due dates some none.
+    let proposed: Vec<NewTask> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(k, c)| {
+            [FlagKind::SilenceBeyondRhythm, FlagKind::Detractor].map(|kind| NewTask {
+                stake: (k % 7 != 0).then_some((k % 10) as i64 * 100),
+                due_at: (k % 5 != 0).then_some(T0 + (k % 4) as i64 * DAY),
+                ..proposal(c, kind, 0)
+            })
+        })
+        .collect();
+    let sync = s.sync_tasks(ws.id, &proposed, T0).await.unwrap();
+    // Close some: done, dismissed.
+    for (k, t) in sync.tasks.iter().enumerate().filter(|(k, _)| k % 9 == 0) {
+        let st = if k % 2 == 0 { TaskState::Done } else { TaskState::Dismissed };
+        s.set_task_state(ws.id, t.id, st, Some("x"), T0 + DAY).await.unwrap();
+    }
+    let order_key = |t: &Task| (t.state != TaskState::Open, t.stake.map_or(i64::MAX, |x| -x), t.due_at.unwrap_or(i64::MAX), t.id);
+    let walk = |filter: TaskFilter, limit: u32| {
+        let s = s.clone();
+        async move {
+            let mut all: Vec<Task> = Vec::new();
+            let mut after: Option<TaskCursor> = None;
+            loop {
+                let page = s.tasks_page(ws.id, &filter, after.as_ref(), limit).await.unwrap();
+                assert!(page.items.len() <= limit as usize);
+                all.extend(page.items);
+                match page.next {
+                    // The cursor travels as text.
+                    Some(n) => after = Some(n.to_string().parse().unwrap()),
+                    None => break,
+                }
+            }
+            all
+        }
+    };
+    let every = walk(TaskFilter::default(), 17).await;
+    assert_eq!(every.len(), 240);
+    let mut sorted = every.clone();
+    sorted.sort_by_key(order_key);
+    assert_eq!(every, sorted, "the queue's order");
+    let open_first: Vec<Task> = every.iter().take_while(|t| t.state == TaskState::Open).cloned().collect();
+    assert_eq!(open_first, s.open_tasks(ws.id).await.unwrap(), "open tasks first, as open_tasks orders them");
+    for (filter, keep) in [
+        (TaskFilter { state: Some(TaskState::Done), ..Default::default() }, Box::new(|t: &Task| t.state == TaskState::Done) as Box<dyn Fn(&Task) -> bool>),
+        (TaskFilter { kind: Some(FlagKind::Detractor), ..Default::default() }, Box::new(|t: &Task| t.kind == FlagKind::Detractor)),
+        (TaskFilter { customer: Some(ids[9].clone()), ..Default::default() }, Box::new(|t: &Task| t.customer == ids[9])),
+        (
+            TaskFilter { owner: Some("anna".into()), state: Some(TaskState::Open), kind: Some(FlagKind::SilenceBeyondRhythm), customer: None },
+            Box::new(|t: &Task| t.state == TaskState::Open && t.kind == FlagKind::SilenceBeyondRhythm && ids.iter().position(|c| *c == t.customer).unwrap() % 3 == 0),
+        ),
+    ] {
+        let want: Vec<Task> = every.iter().filter(|t| keep(t)).cloned().collect();
+        assert!(!want.is_empty());
+        assert_eq!(walk(filter, 5).await, want);
+    }
+    assert!(walk(TaskFilter { customer: Some("nobody".into()), ..Default::default() }, 5).await.is_empty());
+
+    // Tasks opened while paging: none repeats or goes missing; those after the cursor show up.
+    let first = s.tasks_page(ws.id, &TaskFilter::default(), None, 50).await.unwrap();
+    let cursor = first.next.unwrap();
+    let late = [NewTask { stake: Some(1_000_000), ..proposal(&ids[1], FlagKind::FewerLogins, 0) }, NewTask { stake: None, due_at: None, ..proposal(&ids[2], FlagKind::FewerLogins, 0) }];
+    s.sync_tasks(ws.id, &late, T0).await.unwrap();
+    let mut rest: Vec<Task> = Vec::new();
+    let mut after = Some(cursor);
+    while let Some(a) = after {
+        let page = s.tasks_page(ws.id, &TaskFilter::default(), Some(&a), 50).await.unwrap();
+        rest.extend(page.items);
+        after = page.next;
+    }
+    let mut ids_seen: Vec<i64> = first.items.iter().chain(&rest).map(|t| t.id).collect();
+    let n = ids_seen.len();
+    ids_seen.sort();
+    ids_seen.dedup();
+    assert_eq!(ids_seen.len(), n, "a task listed twice");
+    assert_eq!(n, 241, "the task with the highest stake was opened before the cursor; the one with none after it");
+    assert!(rest.iter().any(|t| t.kind == FlagKind::FewerLogins && t.stake.is_none()));
+    assert!("1.2.3".parse::<TaskCursor>().is_err() && "2.0.0.0".parse::<TaskCursor>().is_err());
+}
+both!(tasks_page_walks_the_queue_in_order);
