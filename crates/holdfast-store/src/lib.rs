@@ -2,9 +2,9 @@
 //!
 //! The customer knowledge base of Holdfast: every customer of a workspace with its whole history,
 //! kept in **SQLite** (embedded default, one file, nothing to install) or **PostgreSQL** (for
-//! teams), behind one API. Callers never know which database answers: the backend is picked from
-//! the URL (`sqlite://holdfast.db`, `sqlite::memory:`, `postgres://user@host/db`), and the
-//! backend-specific SQL lives beside each backend's migrations.
+//! teams), behind one API. The backend is picked from the URL (`sqlite://holdfast.db`,
+//! `sqlite::memory:`, `postgres://user@host/db`); callers see the same methods and the same
+//! answers from both.
 //!
 //! ## Brief overview
 //! - [`Store`]: a connection pool to one database. [`Store::open`] creates the SQLite file if
@@ -13,34 +13,55 @@
 //!   them with [`runtime`].
 //! - [`Workspace`]: settings every entity is scoped by (time zone, reporting currency, business
 //!   model, inactivity window W, contact budget defaults). [`Store::workspace`] opens or creates one.
-//! - Imports ([`Store::begin_import`] → [`Import`]): rows of one entity ([`OrderRecord`],
-//!   [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`], [`FeedbackRecord`], [`Note`],
-//!   [`ImportantDate`], [`Contact`], [`Interaction`]) in **one transaction**: dropping an
-//!   [`Import`] without [`Import::commit`] writes nothing. Rows are keyed by external id and
-//!   compared by a hash with what is stored, in memory: the same file twice changes nothing, a
-//!   changed row is updated ([`ImportSummary`]). New rows get their ids before they are written,
-//!   so rows and their children go in by bulk writes (multi-row `INSERT` on SQLite, `COPY FROM
-//!   STDIN` on PostgreSQL) without a join or a round trip per row. [`Store::add_record`] records
-//!   one note, date, contact or interaction entered by hand.
-//! - Reading for analytics: [`Store::load_order_log`] gives a workspace's counted orders as a
-//!   `holdfast_core::OrderLog` in a constant number of bulk reads (integer columns only; `COPY TO
-//!   STDOUT` on PostgreSQL); [`Store::load_subscriptions`]
-//!   feeds `holdfast_core::subscriptions`; [`Store::load_activity`] gives events, feedback and
-//!   subscriptions in bulk for red flags.
-//! - The scoring snapshot ([`Score`], [`Store::replace_scores`]) and the action queue ([`Task`],
-//!   [`Store::open_tasks`], [`Store::sync_tasks`], [`Store::set_task_state`]).
+//! - Imports ([`Store::begin_import`] → [`Import`], or [`Store::import`]): rows of one entity
+//!   ([`OrderRecord`], [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`],
+//!   [`FeedbackRecord`], [`Note`], [`ImportantDate`], [`Contact`], [`Interaction`]) in **one
+//!   transaction**: dropping an [`Import`] without [`Import::commit`] writes nothing. Rows are
+//!   keyed by external id and compared by a hash with what is stored, in memory: the same file
+//!   twice changes nothing, a changed row is updated ([`ImportSummary`]). New rows get their ids
+//!   before they are written, so rows and their children go in by bulk writes without a join or a
+//!   round trip per row. [`Store::add_record`] records one note, date, contact or interaction
+//!   entered by hand.
+//! - Reading for analytics, in bulk: [`Store::load_order_log`] gives a workspace's counted orders
+//!   (status [`holdfast_core::OrderStatus::is_counted`]) as a `holdfast_core::OrderLog`, read in
+//!   one snapshot as integer columns (orders, then their lines by key range: no join, no sort in
+//!   SQL); [`Store::load_subscriptions`] feeds `holdfast_core::subscriptions`
+//!   ([`SubscriptionRecord::to_core`]); [`Store::load_activity`] gives events, feedback and
+//!   subscriptions for the red flags ([`Activity::to_core`]); [`Store::owners`] the customers'
+//!   owners.
+//! - The scoring snapshot ([`Score`], [`Store::replace_scores`], [`Store::scores`]) and the action
+//!   queue ([`Task`]): [`Store::sync_tasks`] opens a task for each proposed (customer, flag kind)
+//!   without an open one and refreshes the open ones, in one transaction and a constant number of
+//!   statements; [`Store::open_tasks`], [`Store::tasks_of`], [`Store::set_task_state`]. Never two
+//!   open tasks for one customer and kind (a unique index says so).
+//! - Lists for the dashboard and the HTTP API, as keyset pages ([`Page`]):
+//!   [`Store::customers_page`] ([`CustomerSummary`], by external id) and [`Store::tasks_page`]
+//!   ([`TaskFilter`], [`TaskCursor`], in the queue's order).
 //! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
 //!
-//! Money is `i64` minor units, time `i64` seconds UTC on both backends (`BIGINT` columns), so both
-//! give the same answers. Reading files is `holdfast-import`'s job and computing metrics
-//! `holdfast-core`'s; this crate only stores and loads.
+//! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
+//! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
+//! the store does not know is [`Error::Corrupt`]. Money is `i64` minor units, time `i64` seconds
+//! UTC on both backends (`BIGINT` columns), so both give the same answers. Reading files is
+//! `holdfast-import`'s job and computing metrics `holdfast-core`'s; this crate only stores and
+//! loads.
+//!
+//! ## The backends
+//! SQL both backends understand is written once, where it is used. What differs is in one module
+//! per backend: `src/sqlite.rs` (pool settings, `BEGIN IMMEDIATE`, staging tables, multi-row
+//! `INSERT`s, bulk reads stepped on SQLite's own handle rather than row by row through sqlx) and
+//! `src/postgres.rs` (pool, advisory locks, staging tables dropped at commit, `COPY` in both
+//! directions, ids drawn from identity sequences in blocks). Bulk writes and reads go through one
+//! interface over both (`src/bulk.rs`), transactions through another (`src/tx.rs`).
 //!
 //! ## Concurrency
-//! SQLite runs in WAL mode with `synchronous=NORMAL` and a long busy timeout; write transactions
-//! start with `BEGIN IMMEDIATE`, so a second writer waits for the first instead of failing.
-//! On PostgreSQL, imports into one workspace take a transaction-scoped advisory lock, so two
-//! imports of overlapping customers serialise instead of deadlocking on unique-index waits;
-//! readers (analytics, scoring) never wait.
+//! Every write transaction begins through one helper. On SQLite (WAL, `synchronous=NORMAL`, a long
+//! busy timeout) it starts with `BEGIN IMMEDIATE`, so a second writer waits for the first instead
+//! of failing. On PostgreSQL it takes a transaction-scoped advisory lock on (kind of write,
+//! workspace) — imports, scoring snapshots and task syncs each have their own key — so two
+//! imports of overlapping customers serialise instead of deadlocking on unique-index waits, and
+//! two task syncs never race to open the same task. Readers never wait; a bulk read runs in one
+//! read transaction, so its statements see one snapshot.
 
 mod bulk;
 mod error;
