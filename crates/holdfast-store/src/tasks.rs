@@ -4,7 +4,7 @@ use crate::bulk::{scan, write_rows, RowBuf};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::read::{query_rows, RowExt};
-use crate::tx::{Tx, TASKS_LOCK};
+use crate::tx::{with_tx, Tx, TASKS_LOCK};
 use crate::{with_pool, Store};
 use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
@@ -39,11 +39,20 @@ pub struct SyncedTask {
     pub already_open: bool,
 }
 
-/// The staging tables of [`Store::sync_tasks`]: the proposals as given (these columns), then
-/// joined with their customers and open tasks.
-const STAGE: &str = "stage_tasks";
-const RESOLVED: &str = "stage_tasks_resolved";
-const STAGE_COLUMNS: [&str; 7] = ["k", "customer", "kind", "reason", "suggested_step", "due_at", "stake"];
+/// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, and tasks to open.
+const REFRESH: &str = "stage_task_refresh";
+const REFRESH_COLUMNS: [&str; 5] = ["id", "reason", "suggested_step", "due_at", "stake"];
+const OPEN: &str = "stage_task_open";
+const OPEN_COLUMNS: [&str; 7] = ["k", "customer", "kind", "reason", "suggested_step", "due_at", "stake"];
+
+/// An open task as [`Store::sync_tasks`] compares it with a proposal.
+struct OpenRow {
+    id: i64,
+    reason: String,
+    suggested_step: String,
+    due_at: Option<Instant>,
+    stake: Option<i64>,
+}
 
 impl Store {
     /// Opens a task for each proposed (customer, kind) that has no open task, and refreshes the
@@ -52,16 +61,17 @@ impl Store {
     /// customer and kind are proposed twice, the last proposal's fields win.
     ///
     /// One write transaction and a constant number of statements whatever the number of tasks:
-    /// the proposals are staged in bulk, the customers and open tasks looked up, the open tasks
-    /// updated and the new ones inserted with one statement each. Two syncs of one workspace at
-    /// once take turns (`BEGIN IMMEDIATE` on SQLite, an advisory lock on PostgreSQL), so the second
-    /// sees what the first opened. A customer not in the workspace fails the whole sync with
-    /// [`Error::NotFound`].
+    /// the workspace's open tasks are read in bulk and compared with the proposals in memory;
+    /// only the open tasks that change and the tasks to open are staged (in bulk), then updated
+    /// and inserted with one statement each — a sync that changes nothing writes nothing. Two
+    /// syncs of one workspace at once take turns (`BEGIN IMMEDIATE` on SQLite, an advisory lock on
+    /// PostgreSQL), so the second sees what the first opened. A customer not in the workspace fails
+    /// the whole sync with [`Error::NotFound`].
     pub async fn sync_tasks(&self, ws: WorkspaceId, tasks: &[NewTask], now: Instant) -> Result<TaskSync> {
         if tasks.is_empty() {
             return Ok(TaskSync::default());
         }
-        // One staged row per (customer, kind): its slot, filled with the last proposal's fields.
+        // One slot per (customer, kind), filled with the last proposal's fields.
         let mut slot_of_key: FxHashMap<(&str, FlagKind), usize> = FxHashMap::default();
         let mut slot_of: Vec<usize> = Vec::with_capacity(tasks.len());
         let mut last: Vec<usize> = Vec::new();
@@ -73,75 +83,107 @@ impl Store {
             last[slot] = k;
             slot_of.push(slot);
         }
-        let mut buf = RowBuf::new(STAGE_COLUMNS.len());
-        for (slot, &k) in last.iter().enumerate() {
-            let t = &tasks[k];
-            buf.int(slot as i64).text(&t.customer).text(t.kind.as_str()).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
-        }
 
         let w = ws.0;
         let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
-        tx.stage(STAGE, "k BIGINT, customer TEXT, kind TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
-        write_rows(tx.conn(), STAGE, &STAGE_COLUMNS, &buf).await?;
-        // Each staged row with its customer and its open task, if any: one join driven by the
-        // staged rows (index lookups of customers by external id and of the open task by the
-        // unique index), whichever backend plans it.
-        tx.stage_as(
-            RESOLVED,
-            &format!(
-                "SELECT s.k, s.kind, s.reason, s.suggested_step, s.due_at, s.stake, s.customer, c.id AS customer_id, t.id AS task_id FROM {STAGE} s \
-                 LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer \
-                 LEFT JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = c.id AND t.kind = s.kind AND t.state = 'open'"
-            ),
-        )
-        .await?;
-        let mut unknown = None;
-        scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
-            unknown = Some(r.text_req(0)?.into_owned());
-            Ok(())
-        })
-        .await?;
-        if let Some(c) = unknown {
-            return Err(Error::NotFound { what: format!("customer {c:?}") });
-        }
-        // Open tasks: refreshed where anything changed.
-        tx.exec(&format!(
-            "UPDATE tasks SET reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake FROM {RESOLVED} s \
-             WHERE tasks.id = s.task_id AND (tasks.reason <> s.reason OR tasks.suggested_step <> s.suggested_step \
-             OR tasks.due_at IS DISTINCT FROM s.due_at OR tasks.stake IS DISTINCT FROM s.stake)"
-        ))
-        .await?;
-        let created = tx
-            .exec(&format!(
-                "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
-                 SELECT {w}, customer_id, kind, reason, suggested_step, due_at, stake, 'open', {now} FROM {RESOLVED} WHERE task_id IS NULL ORDER BY k"
-            ))
-            .await?;
-        // The open task of every staged row, and whether it was open before.
-        let mut ids: Vec<(i64, bool)> = vec![(0, false); last.len()];
+        // The open tasks of the proposals' customers and kinds, by slot, read under the lock.
+        let mut open: Vec<Option<OpenRow>> = (0..last.len()).map(|_| None).collect();
         scan(
             tx.conn(),
             &format!(
-                "SELECT s.k, t.id, s.task_id FROM {RESOLVED} s JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = s.customer_id AND t.kind = s.kind AND t.state = 'open'"
+                "SELECT c.external_id, t.kind, t.id, t.reason, t.suggested_step, t.due_at, t.stake FROM tasks t JOIN customers c ON c.id = t.customer_id \
+                 WHERE t.workspace_id = {w} AND t.queue_closed = 0"
             ),
             |r| {
-                let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < ids.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
-                ids[slot] = (r.int_req(1)?, r.int(2)?.is_some());
+                let customer = r.text_req(0)?;
+                let kind = r.text_req(1)?;
+                let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
+                if let Some(&slot) = slot_of_key.get(&(&*customer, kind)) {
+                    open[slot] = Some(OpenRow { id: r.int_req(2)?, reason: r.text_req(3)?.into_owned(), suggested_step: r.text_req(4)?.into_owned(), due_at: r.int(5)?, stake: r.int(6)? });
+                }
                 Ok(())
             },
         )
         .await?;
-        tx.unstage(RESOLVED).await?;
-        tx.unstage(STAGE).await?;
+
+        // Each slot: its open task (refreshed if anything differs) or a task to open.
+        let mut ids: Vec<Option<i64>> = vec![None; last.len()];
+        let mut was_open = vec![false; last.len()];
+        let (mut refresh, mut to_open) = (RowBuf::new(REFRESH_COLUMNS.len()), RowBuf::new(OPEN_COLUMNS.len()));
+        for (slot, &k) in last.iter().enumerate() {
+            let t = &tasks[k];
+            match &open[slot] {
+                Some(o) => {
+                    ids[slot] = Some(o.id);
+                    was_open[slot] = true;
+                    if (o.reason.as_str(), o.suggested_step.as_str(), o.due_at, o.stake) != (t.reason.as_str(), t.suggested_step.as_str(), t.due_at, t.stake) {
+                        refresh.int(o.id).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+                    }
+                }
+                None => {
+                    to_open.int(slot as i64).text(&t.customer).text(t.kind.as_str()).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+                }
+            }
+        }
+        drop(open);
+
+        if !refresh.is_empty() {
+            tx.stage(REFRESH, "id BIGINT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+            write_rows(tx.conn(), REFRESH, &REFRESH_COLUMNS, &refresh).await?;
+            tx.exec(&format!(
+                "UPDATE tasks SET reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake FROM {REFRESH} s \
+                 WHERE tasks.id = s.id AND tasks.state = 'open'"
+            ))
+            .await?;
+            tx.unstage(REFRESH).await?;
+        }
+        let mut created = 0;
+        if !to_open.is_empty() {
+            tx.stage(OPEN, "k BIGINT, customer TEXT, kind TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+            write_rows(tx.conn(), OPEN, &OPEN_COLUMNS, &to_open).await?;
+            let mut unknown = None;
+            scan(
+                tx.conn(),
+                &format!("SELECT s.customer FROM {OPEN} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.workspace_id = {w} AND c.external_id = s.customer) LIMIT 1"),
+                |r| {
+                    unknown = Some(r.text_req(0)?.into_owned());
+                    Ok(())
+                },
+            )
+            .await?;
+            if let Some(c) = unknown {
+                return Err(Error::NotFound { what: format!("customer {c:?}") });
+            }
+            created = tx
+                .exec(&format!(
+                    "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
+                     SELECT {w}, c.id, s.kind, s.reason, s.suggested_step, s.due_at, s.stake, 'open', {now} FROM {OPEN} s \
+                     JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer ORDER BY s.k"
+                ))
+                .await?;
+            scan(
+                tx.conn(),
+                &format!(
+                    "SELECT s.k, t.id FROM {OPEN} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer \
+                     JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = c.id AND t.kind = s.kind AND t.state = 'open'"
+                ),
+                |r| {
+                    let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < ids.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
+                    ids[slot] = Some(r.int_req(1)?);
+                    Ok(())
+                },
+            )
+            .await?;
+            tx.unstage(OPEN).await?;
+        }
         tx.commit().await?;
 
         let mut seen = vec![false; last.len()];
         let mut out = TaskSync { tasks: Vec::with_capacity(tasks.len()), ..Default::default() };
         for &slot in &slot_of {
-            let (id, was_open) = ids[slot];
-            let already_open = was_open || seen[slot];
+            let id = ids[slot].ok_or_else(|| Error::Corrupt("a synced task has no id".into()))?;
+            out.tasks.push(SyncedTask { id, already_open: was_open[slot] || seen[slot] });
             seen[slot] = true;
-            out.tasks.push(SyncedTask { id, already_open });
         }
         out.created = created;
         out.refreshed = tasks.len() as u64 - created;
@@ -218,15 +260,16 @@ impl Store {
     }
 
     /// Marks a task done, dismissed (with a reason) or open again. Reopening fails if another
-    /// task of the same customer and kind is open.
+    /// task of the same customer and kind is open. Takes turns with [`Store::sync_tasks`].
     pub async fn set_task_state(&self, ws: WorkspaceId, task: i64, state: TaskState, dismiss_reason: Option<&str>, now: Instant) -> Result<()> {
         let closed = (state != TaskState::Open).then_some(now);
         let reason = if state == TaskState::Dismissed { dismiss_reason } else { None };
-        let r = with_pool!(self, p => sqlx::query("UPDATE tasks SET state = $3, dismiss_reason = $4, closed_at = $5 WHERE workspace_id = $1 AND id = $2")
-            .bind(ws.0).bind(task).bind(state.as_str()).bind(reason).bind(closed).execute(p).await.map(|r| r.rows_affected()));
+        let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
+        let sql = "UPDATE tasks SET state = $3, dismiss_reason = $4, closed_at = $5 WHERE workspace_id = $1 AND id = $2";
+        let r = with_tx!(&mut tx, t => sqlx::query(sql).bind(ws.0).bind(task).bind(state.as_str()).bind(reason).bind(closed).execute(&mut **t).await.map(|r| r.rows_affected()));
         match r {
             Ok(0) => Err(Error::NotFound { what: format!("task {task}") }),
-            Ok(_) => Ok(()),
+            Ok(_) => tx.commit().await,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(Error::Invalid(format!("task {task} cannot be reopened: the customer already has an open task of this kind")))
             }
