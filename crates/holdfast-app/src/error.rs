@@ -97,6 +97,8 @@ pub fn store_error_kind(e: &holdfast_store::Error) -> ErrorKind {
         },
         S::Migrate { .. } | S::Corrupt(_) => ErrorKind::Internal,
         S::Db(source) => sqlx_kind(source),
+        S::Sqlite(m) if m.contains("locked") || m.contains("busy") => ErrorKind::Unavailable,
+        S::Sqlite(_) => ErrorKind::Internal,
     }
 }
 

@@ -140,7 +140,7 @@ async fn import_orders(imp: &mut Import, input: Input<'_>, opts: &ImportOptions,
             ordered_at: o.ordered_at,
             amount: o.amount_minor,
             currency: o.currency,
-            status: o.status.as_str().into(),
+            status: o.status,
             lines,
         };
         imp.push(o.line, &Record::Order(rec)).await.map_err(|e| located(&path, e))?;

@@ -6,13 +6,13 @@ use crate::orders::{load_orders, ReadOptions, Source};
 use crate::progress::Progress;
 use crate::when::resolve_as_of;
 use crate::workspace::App;
-use holdfast_core::actions::{action_queue_top, OpenTask, QueueOptions, Task};
+use holdfast_core::actions::{action_queue_top, QueueOptions, Task};
 use holdfast_core::flags::Severity;
 use holdfast_core::nbo::{service_chains, NboOptions};
 use holdfast_core::segments::{Basis, TierOptions};
 use holdfast_core::{Calendar, Currency, Instant};
-use holdfast_store::{NewTask, TaskUpsert};
-use std::collections::{BTreeMap, BTreeSet};
+use holdfast_store::{NewTask, TaskSync};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// What to put in the queue.
@@ -60,8 +60,8 @@ pub struct AtRisk {
     /// Tasks in all (`tasks` may hold only the first ones).
     pub total: usize,
     pub tasks: Vec<Task>,
-    /// Over a store: what saving the queue did, and how many flags already had an open task.
-    pub saved: Option<(TaskUpsert, usize)>,
+    /// Over a store: what saving the queue did (tasks opened, open tasks refreshed).
+    pub saved: Option<TaskSync>,
 }
 
 /// Builds the queue of `source` (days cut in `cal`) and, over a store, saves its new tasks.
@@ -86,15 +86,13 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
     }
     let app = source.app();
     let mut activity = None;
-    let mut open = BTreeSet::new();
     if let Some(app) = app {
         activity = Some(app.store.load_activity(app.ws.id, None).await?.to_core());
-        for c in app.store.customers(app.ws.id).await? {
-            if let Some(o) = c.owner.filter(|o| !o.trim().is_empty()) {
-                q.owners.entry(c.external_id).or_insert(o);
+        for (c, o) in app.store.owners(app.ws.id).await? {
+            if !o.trim().is_empty() {
+                q.owners.entry(c).or_insert(o);
             }
         }
-        open = open_tasks(app).await?;
     }
     let basis = Basis::new(&log, as_of, &q.tiers);
     let chains = service_chains(&log, &NboOptions { window_days: opts.chain_window_days, ..NboOptions::new(as_of) });
@@ -102,32 +100,21 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
     let (total, tasks) = action_queue_top(&log, activity.as_ref(), &chains, &q, &basis, k);
     let mut saved = None;
     if let Some(app) = app {
-        let up = sync_action_queue(app, &tasks, &open, as_of).await?;
-        saved = Some((up, open.len()));
+        saved = Some(sync_action_queue(app, &tasks, as_of).await?);
     }
     Ok(AtRisk { as_of, currency: log.currency(), total, tasks, saved })
 }
 
-/// The (customer, flag kind) pairs with an open task in the store.
-pub async fn open_tasks(app: &App) -> Result<BTreeSet<OpenTask>> {
-    let mut open = BTreeSet::new();
-    for t in app.store.open_tasks(app.ws.id).await? {
-        if let Some(kind) = holdfast_core::flags::FlagKind::parse(&t.kind) {
-            open.insert(OpenTask { customer_id: t.customer, kind });
-        }
-    }
-    Ok(open)
-}
-
-/// Saves the queue's flags that have no open task yet as new tasks (one per customer and flag
-/// kind), stamped `now`.
-pub async fn sync_action_queue(app: &App, tasks: &[Task], open: &BTreeSet<OpenTask>, now: Instant) -> Result<TaskUpsert> {
-    let new: Vec<NewTask> = tasks
+/// Saves the queue in the store: every flag of every task is proposed; a (customer, flag kind)
+/// without an open task gets a new one, an open one is refreshed (reason, step, due date, stake),
+/// stamped `now`. Never two open tasks of one customer and kind.
+pub async fn sync_action_queue(app: &App, tasks: &[Task], now: Instant) -> Result<TaskSync> {
+    let proposed: Vec<NewTask> = tasks
         .iter()
         .flat_map(|t| {
-            t.flags.iter().filter(|f| !open.contains(&OpenTask { customer_id: t.customer_id.clone(), kind: f.kind })).map(|f| NewTask {
+            t.flags.iter().map(|f| NewTask {
                 customer: t.customer_id.clone(),
-                kind: f.kind.as_str().to_string(),
+                kind: f.kind,
                 reason: f.explanation.to_string(),
                 suggested_step: t.suggested_step.as_str().to_string(),
                 due_at: Some(t.due),
@@ -135,7 +122,7 @@ pub async fn sync_action_queue(app: &App, tasks: &[Task], open: &BTreeSet<OpenTa
             })
         })
         .collect();
-    Ok(app.store.upsert_tasks(app.ws.id, &new, now).await?)
+    Ok(app.store.sync_tasks(app.ws.id, &proposed, now).await?)
 }
 
 /// Owners by customer id from a customers file with an owner (manager) column.

@@ -62,11 +62,10 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
             let (p_alive, clv) = predicted.get(id).copied().unwrap_or((None, None));
             Score {
                 customer: id.to_owned(),
-                // The snake_case name, as in JSON output (`cant_lose_them`).
-                segment: serde_json::to_value(s.segment).ok().and_then(|v| v.as_str().map(str::to_owned)),
+                segment: Some(s.segment),
                 p_alive,
                 clv,
-                flags: flags.iter().map(|f| f.kind.as_str().to_owned()).collect(),
+                flags: flags.iter().map(|f| f.kind).collect(),
                 computed_at: as_of,
             }
         })

@@ -18,7 +18,8 @@
 //!   opportunity, not a risk: "personal call" for tier A, else "personal offer".
 //! - **due**: as-of + 2 days (high), 7 days (medium), 14 days (low).
 //! - **owner**: the customer's owner from `owners`, else `default_owner`, else none.
-//! - **state**: new tasks are open; [`Task::done`] and [`Task::dismiss`] (with a reason) close them.
+//! - **state**: new tasks are open; people close them (done, or dismissed with a reason) where the
+//!   tasks are kept (the store).
 //! - **lost customers** — last order more than the window W before as-of and no activity event
 //!   within W — get no task unless `include_lost` is set: they are past personal follow-up and
 //!   belong to a win-back campaign, and listing them would bury the customers still within reach.
@@ -42,7 +43,7 @@ use crate::segments::{Basis, Facts, Tier, TierOptions};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Suggested next step of a task.
@@ -108,32 +109,32 @@ impl Task {
     pub fn reason(&self) -> String {
         self.flags.iter().map(|f| f.explanation.to_string()).collect::<Vec<_>>().join("; ")
     }
-
-    pub fn done(&mut self) {
-        self.state = TaskState::Done;
-    }
-
-    pub fn dismiss(&mut self, reason: &str) {
-        self.state = TaskState::Dismissed { reason: reason.to_string() };
-    }
 }
 
-/// State of a task.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+/// State of a task: open until someone marks it done or dismisses it (the store keeps the
+/// reason of a dismissal beside it). Lower case in JSON and in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TaskState {
     Open,
     Done,
-    Dismissed { reason: String },
+    Dismissed,
 }
 
 impl TaskState {
-    pub fn as_str(&self) -> &'static str {
+    pub const ALL: [TaskState; 3] = [TaskState::Open, TaskState::Done, TaskState::Dismissed];
+
+    pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Open => "open",
             TaskState::Done => "done",
-            TaskState::Dismissed { .. } => "dismissed",
+            TaskState::Dismissed => "dismissed",
         }
+    }
+
+    /// The state named `s` (as [`TaskState::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<TaskState> {
+        TaskState::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -450,13 +451,10 @@ mod tests {
         opts.open.insert(OpenTask { customer_id: "other".into(), kind: FlagKind::FrequencyDrop });
         let q3 = action_queue(&log, Some(&act), &[], &opts);
         assert_eq!(q3.iter().map(|t| t.customer_id.as_str()).collect::<Vec<_>>(), ["big"]);
-        // closing a task
-        let mut t = q3[0].clone();
-        t.dismiss("moved abroad");
-        assert_eq!(t.state, TaskState::Dismissed { reason: "moved abroad".into() });
-        assert_eq!(t.state.as_str(), "dismissed");
-        t.done();
-        assert_eq!(t.state.as_str(), "done");
+        let t = &q3[0];
+        for st in TaskState::ALL {
+            assert_eq!(TaskState::parse(st.as_str()), Some(st));
+        }
         assert!(t.reason().starts_with("1 order in the last 90 days") || t.reason().contains("complaint"), "{}", t.reason());
     }
 

@@ -37,11 +37,13 @@
 use crate::rfm::n_before;
 use crate::segments::Facts;
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Kind of red flag (snake_case in JSON).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub use crate::subscriptions::Subscription;
+
+/// Kind of red flag (snake_case in JSON and in the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     SilenceBeyondRhythm,
@@ -88,6 +90,12 @@ impl FlagKind {
     /// The kind named `s` (snake_case, as in JSON).
     pub fn parse(s: &str) -> Option<FlagKind> {
         FlagKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for FlagKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -199,7 +207,7 @@ impl PartialEq<&str> for Explanation {
     fn eq(&self, other: &&str) -> bool {
         match self {
             Explanation::Text(t) => t == other,
-            e => e.to_string() == *other,
+            e => e.to_string() == **other,
         }
     }
 }
@@ -481,16 +489,6 @@ pub struct Feedback {
     pub score: u8,
 }
 
-/// One subscription (plan or add-on) of a customer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Subscription {
-    pub plan: String,
-    /// Monthly amount, minor units.
-    pub mrr: i64,
-    pub started_at: Instant,
-    pub ended_at: Option<Instant>,
-}
-
 /// Everything but orders known about one customer's behaviour.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CustomerActivity {
@@ -526,8 +524,9 @@ impl Activity {
         a.feedback.sort_by_key(|f| (f.at, f.score));
     }
 
-    pub fn push_subscription(&mut self, customer: &str, s: Subscription) {
-        let a = self.entry(customer);
+    /// Adds a subscription of `s.customer`.
+    pub fn push_subscription(&mut self, s: Subscription) {
+        let a = self.entry(&s.customer);
         a.subscriptions.push(s);
         a.subscriptions.sort_by(|x, y| (x.started_at, x.ended_at, &x.plan).cmp(&(y.started_at, y.ended_at, &y.plan)));
     }
@@ -874,14 +873,14 @@ mod tests {
     #[test]
     fn cancelled_addon_scenario() {
         let mut a = Activity::new();
-        a.push_subscription("c", Subscription { plan: "pro".into(), mrr: 9900, started_at: d(0), ended_at: None });
-        a.push_subscription("c", Subscription { plan: "reports".into(), mrr: 4500, started_at: d(30), ended_at: Some(d(180)) });
+        a.push_subscription(Subscription { customer: "c".into(), plan: "pro".into(), mrr: 9900, started_at: d(0), ended_at: None });
+        a.push_subscription(Subscription { customer: "c".into(), plan: "reports".into(), mrr: 4500, started_at: d(30), ended_at: Some(d(180)) });
         let f = cancelled_addon(a.get("c").unwrap(), d(200), 100).unwrap();
         assert_eq!(f.explanation, "cancelled add-on \"reports\" (45.00 a month) 20 days ago; still subscribed to \"pro\"");
         assert_eq!(f.severity, Severity::Medium);
         // the only subscription ended: that is churn, not a cancelled add-on
         let mut b = Activity::new();
-        b.push_subscription("c", Subscription { plan: "pro".into(), mrr: 9900, started_at: d(0), ended_at: Some(d(180)) });
+        b.push_subscription(Subscription { customer: "c".into(), plan: "pro".into(), mrr: 9900, started_at: d(0), ended_at: Some(d(180)) });
         assert!(cancelled_addon(b.get("c").unwrap(), d(200), 100).is_none());
         // an addon_cancelled event counts too
         let e = act(vec![Event { kind: EventKind::AddonCancelled, at: d(190), detail: Some("backup".into()) }]);

@@ -41,11 +41,11 @@
 use crate::rfm::{median_gap_days_min, n_before, quintile_scores, workspace_median_gap_days, Rfm};
 use crate::{CustomerIdx, Instant, OrderLog, DAY};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Named RFM segment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Named RFM segment (snake_case in JSON and in the store: [`Segment::key`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Segment {
     Champions,
@@ -130,6 +130,11 @@ impl Segment {
             Segment::Hibernating => "hibernating",
             Segment::Lost => "lost",
         }
+    }
+
+    /// The segment whose [`Segment::key`] is `s`.
+    pub fn from_key(s: &str) -> Option<Segment> {
+        Segment::ALL.into_iter().find(|x| x.key() == s)
     }
 
     /// Display name: `can't lose them`, `at risk`, ...

@@ -23,10 +23,14 @@ use crate::period::{Calendar, Granularity, Instant};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-/// One subscription: who, how much per month (minor units), from when to when.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One subscription (a plan or an add-on): who, which plan, how much per month (minor units),
+/// from when to when. The MRR metrics here and the `cancelled_addon` flag of
+/// [`crate::flags`] read the same type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Subscription {
     pub customer: String,
+    pub plan: String,
+    /// Monthly amount, minor units.
     pub mrr: i64,
     pub started_at: Instant,
     /// `None` while it runs.
@@ -239,7 +243,7 @@ mod tests {
     }
 
     fn sub(c: &str, mrr: i64, start: Instant, end: Option<Instant>) -> Subscription {
-        Subscription { customer: c.into(), mrr, started_at: start, ended_at: end }
+        Subscription { customer: c.into(), plan: "pro".into(), mrr, started_at: start, ended_at: end }
     }
 
     /// February 2024 (`[02-01, 03-01)`), amounts in cents:

@@ -23,6 +23,9 @@ pub enum Error {
     Invalid(String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// An error SQLite reported to a statement the store stepped itself (bulk reads).
+    #[error("database error: {0}")]
+    Sqlite(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -107,7 +107,7 @@ impl Store {
                 for o in self.orders(ws, None).await? {
                     let at = rfc3339(o.ordered_at);
                     if o.lines.is_empty() {
-                        w.row(&[o.external_id.as_str(), &o.customer, &at, &format_minor(o.amount, o.currency), o.currency.as_str(), &o.status, "", "", ""])?;
+                        w.row(&[o.external_id.as_str(), &o.customer, &at, &format_minor(o.amount, o.currency), o.currency.as_str(), o.status.as_str(), "", "", ""])?;
                     }
                     // The importer sums the amounts of rows sharing an order id, so each row carries
                     // its line's amount when the lines add up to the order, else the first row the
@@ -119,7 +119,7 @@ impl Store {
                             _ if k == 0 => o.amount,
                             _ => 0,
                         };
-                        w.row(&[o.external_id.as_str(), &o.customer, &at, &format_minor(a, o.currency), o.currency.as_str(), &o.status, &l.sku, l.category.as_deref().unwrap_or(""), &l.quantity.to_string()])?;
+                        w.row(&[o.external_id.as_str(), &o.customer, &at, &format_minor(a, o.currency), o.currency.as_str(), o.status.as_str(), &l.sku, l.category.as_deref().unwrap_or(""), &l.quantity.to_string()])?;
                     }
                     n += 1;
                 }

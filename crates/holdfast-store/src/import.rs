@@ -10,12 +10,12 @@
 //! trip. Changed rows go through a staging table and one `UPDATE … FROM`, and their children
 //! (order lines, consents, a birthday) are replaced. An unchanged file writes nothing.
 
-use crate::bulk::{scan, write_rows, Conn, IdAlloc, RowBuf};
+use crate::bulk::{scan, write_rows, IdAlloc, RowBuf};
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::tx::{with_tx, Tx, IMPORT_LOCK};
 use crate::{Pool, RowHash, Store};
 use rustc_hash::FxHashMap;
-use sqlx::{Postgres, Sqlite, Transaction};
 
 /// The entities a file can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -238,27 +238,6 @@ impl Record {
 /// Rows buffered before they are written.
 const FLUSH_ROWS: usize = 50_000;
 
-pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-impl Tx {
-    fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Tx::Sqlite(t) => Conn::Sqlite(t),
-            Tx::Postgres(t) => Conn::Postgres(t),
-        }
-    }
-
-    async fn exec(&mut self, sql: &str) -> Result<u64> {
-        Ok(match self {
-            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
-            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
-        })
-    }
-}
-
 /// A stored row of the imported entity: its id, its hash, and the source line that named it in
 /// this import (0 = not yet).
 #[derive(Clone, Copy)]
@@ -372,24 +351,9 @@ impl Store {
     /// Starts importing rows of `entity` into workspace `ws`: opens the transaction (waiting for
     /// any other import into the workspace) and reads the stored rows to compare against.
     pub async fn begin_import(&self, ws: WorkspaceId, entity: Entity) -> Result<Import> {
-        let mut tx = match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        };
-        match &mut tx {
-            Tx::Postgres(c) => {
-                // Imports into one workspace take turns (see the crate docs on concurrency). The
-                // transaction does not wait for its WAL to reach the disk at commit: a crash loses
-                // the import as a whole, never part of it.
-                sqlx::query("SELECT pg_advisory_xact_lock(7261, $1)").bind(ws.0 as i32).execute(&mut **c).await?;
-                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut **c).await?;
-            }
-            Tx::Sqlite(c) => {
-                // Foreign keys are checked at commit: a multi-row INSERT then needs no statement
-                // journal (a copy of every page it touches, kept to undo the statement alone).
-                sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **c).await?;
-            }
-        }
+        // Imports into one workspace take turns (see the crate docs on concurrency).
+        let mut tx = Tx::write(&self.pool, IMPORT_LOCK, ws).await?;
+        tx.exec(tx.dialect().import_setup).await?;
         let w = ws.0;
         let mut known = FxHashMap::default();
         scan(tx.conn(), &format!("SELECT external_id, id, row_hash FROM {} WHERE workspace_id = {w}", entity.table()), |r| {
@@ -512,7 +476,7 @@ fn check_id(line: u64, column: &str, s: &str) -> Result<()> {
 fn validate(line: u64, rec: &Record) -> Result<RowHash> {
     Ok(match rec {
         Record::Order(o) => {
-            let mut h = RowHash::new().str(&o.customer).int(o.ordered_at).int(o.amount).str(o.currency.as_str()).str(&o.status);
+            let mut h = RowHash::new().str(&o.customer).int(o.ordered_at).int(o.amount).str(o.currency.as_str()).str(o.status.as_str());
             for ln in &o.lines {
                 h = h.str(&ln.sku).opt(ln.category.as_deref()).int(ln.quantity as i64).opt_int(ln.amount);
             }
@@ -684,7 +648,7 @@ impl Import {
                 buf.text(c.kind.as_str()).opt_text(c.name.as_deref()).opt_text(c.email.as_deref()).opt_text(c.phone.as_deref()).opt_text(c.owner.as_deref()).text(&tags).opt_int(c.created_at);
             }
             Record::Order(o) => {
-                buf.int(o.ordered_at).int(o.amount).text(o.currency.as_str()).text(&o.status.to_ascii_lowercase());
+                buf.int(o.ordered_at).int(o.amount).text(o.currency.as_str()).text(o.status.as_str());
             }
             Record::Event(e) => {
                 buf.text(&e.kind).int(e.occurred_at).text(&e.properties.to_string());
@@ -848,10 +812,8 @@ impl Writer {
             self.started = true;
             // A bulk load: the first batch is full and the table (all workspaces) holds fewer rows.
             if let (Some((name, create)), true) = (bulk_index(self.entity), b.new_rows.rows() >= FLUSH_ROWS) {
-                let stored: i64 = match &mut self.tx {
-                    Tx::Sqlite(t) => sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", self.entity.table())).fetch_one(&mut **t).await?,
-                    Tx::Postgres(t) => sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", self.entity.table())).fetch_one(&mut **t).await?,
-                };
+                let count = format!("SELECT COUNT(*) FROM {}", self.entity.table());
+                let stored: i64 = with_tx!(&mut self.tx, t => sqlx::query_scalar(&count).fetch_one(&mut **t).await?);
                 if stored < FLUSH_ROWS as i64 {
                     self.tx.exec(&format!("DROP INDEX {name}")).await?;
                     self.rebuild = Some(create);
@@ -862,10 +824,7 @@ impl Writer {
         self.put("products", &["id", "workspace_id", "sku", "name", "category"], &b.new_products, "products").await?;
         for (id, category) in &b.recategorised {
             let q = "UPDATE products SET category = $1 WHERE id = $2";
-            match &mut self.tx {
-                Tx::Sqlite(t) => sqlx::query(q).bind(category.as_deref()).bind(*id).execute(&mut **t).await.map(|_| ())?,
-                Tx::Postgres(t) => sqlx::query(q).bind(category.as_deref()).bind(*id).execute(&mut **t).await.map(|_| ())?,
-            }
+            with_tx!(&mut self.tx, t => sqlx::query(q).bind(category.as_deref()).bind(*id).execute(&mut **t).await?.rows_affected());
         }
         let table = self.entity.table();
         let columns = self.entity.columns();
@@ -873,14 +832,8 @@ impl Writer {
         if !b.changed_rows.is_empty() {
             let t = std::time::Instant::now();
             if !self.staged {
-                let create = match self.tx {
-                    Tx::Sqlite(_) => format!("CREATE TEMP TABLE {stage} AS SELECT {} FROM main.{table} WHERE 0", columns.join(", ")),
-                    Tx::Postgres(_) => format!("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {} FROM {table} WITH NO DATA", columns.join(", ")),
-                };
-                if matches!(self.tx, Tx::Sqlite(_)) {
-                    self.tx.exec(&format!("DROP TABLE IF EXISTS temp.{stage}")).await?;
-                }
-                self.tx.exec(&create).await?;
+                // Empty, with the columns (and types) of the table.
+                self.tx.stage_as(&stage, &format!("SELECT {} FROM {table} WHERE 1 = 0", columns.join(", "))).await?;
                 self.staged = true;
             }
             write_rows(self.tx.conn(), &stage, columns, &b.changed_rows).await?;
@@ -922,23 +875,18 @@ impl Writer {
         let t0 = std::time::Instant::now();
         if let Some(create) = self.rebuild {
             let t = std::time::Instant::now();
-            if let Tx::Postgres(t) = &mut self.tx {
-                sqlx::query("SET LOCAL maintenance_work_mem = '256MB'").execute(&mut **t).await?;
+            if let Some(setup) = self.tx.dialect().index_build_setup {
+                self.tx.exec(setup).await?;
             }
             self.tx.exec(create).await?;
             self.spend("the rebuilt index", t);
         }
         let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
         let spent = std::mem::take(&mut self.spent);
-        match self.tx {
-            Tx::Sqlite(mut c) => {
-                if self.staged {
-                    sqlx::query(&format!("DROP TABLE temp.stage_{}", self.entity.table())).execute(&mut *c).await?;
-                }
-                c.commit().await?
-            }
-            Tx::Postgres(c) => c.commit().await?,
+        if self.staged {
+            self.tx.unstage(&format!("stage_{}", self.entity.table())).await?;
         }
+        self.tx.commit().await?;
         if trace {
             for (what, secs) in &spent {
                 eprintln!("writing {what}: {secs:.3} s");

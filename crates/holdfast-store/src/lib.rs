@@ -2,9 +2,9 @@
 //!
 //! The customer knowledge base of Holdfast: every customer of a workspace with its whole history,
 //! kept in **SQLite** (embedded default, one file, nothing to install) or **PostgreSQL** (for
-//! teams), behind one API. Callers never know which database answers: the backend is picked from
-//! the URL (`sqlite://holdfast.db`, `sqlite::memory:`, `postgres://user@host/db`), and the
-//! backend-specific SQL lives beside each backend's migrations.
+//! teams), behind one API. The backend is picked from the URL (`sqlite://holdfast.db`,
+//! `sqlite::memory:`, `postgres://user@host/db`); callers see the same methods and the same
+//! answers from both.
 //!
 //! ## Brief overview
 //! - [`Store`]: a connection pool to one database. [`Store::open`] creates the SQLite file if
@@ -13,43 +13,67 @@
 //!   them with [`runtime`].
 //! - [`Workspace`]: settings every entity is scoped by (time zone, reporting currency, business
 //!   model, inactivity window W, contact budget defaults). [`Store::workspace`] opens or creates one.
-//! - Imports ([`Store::begin_import`] → [`Import`]): rows of one entity ([`OrderRecord`],
-//!   [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`], [`FeedbackRecord`], [`Note`],
-//!   [`ImportantDate`], [`Contact`], [`Interaction`]) in **one transaction**: dropping an
-//!   [`Import`] without [`Import::commit`] writes nothing. Rows are keyed by external id and
-//!   compared by a hash with what is stored, in memory: the same file twice changes nothing, a
-//!   changed row is updated ([`ImportSummary`]). New rows get their ids before they are written,
-//!   so rows and their children go in by bulk writes (multi-row `INSERT` on SQLite, `COPY FROM
-//!   STDIN` on PostgreSQL) without a join or a round trip per row. [`Store::add_record`] records
-//!   one note, date, contact or interaction entered by hand.
-//! - Reading for analytics: [`Store::load_order_log`] gives a workspace's counted orders as a
-//!   `holdfast_core::OrderLog` in a constant number of bulk reads (integer columns only; `COPY TO
-//!   STDOUT` on PostgreSQL); [`Store::load_subscriptions`]
-//!   feeds `holdfast_core::subscriptions`; [`Store::load_activity`] gives events, feedback and
-//!   subscriptions in bulk for red flags.
-//! - The scoring snapshot ([`Score`], [`Store::replace_scores`]) and the action queue ([`Task`],
-//!   [`Store::open_tasks`], [`Store::upsert_tasks`], [`Store::set_task_state`]).
+//! - Imports ([`Store::begin_import`] → [`Import`], or [`Store::import`]): rows of one entity
+//!   ([`OrderRecord`], [`CustomerRecord`], [`EventRecord`], [`SubscriptionRecord`],
+//!   [`FeedbackRecord`], [`Note`], [`ImportantDate`], [`Contact`], [`Interaction`]) in **one
+//!   transaction**: dropping an [`Import`] without [`Import::commit`] writes nothing. Rows are
+//!   keyed by external id and compared by a hash with what is stored, in memory: the same file
+//!   twice changes nothing, a changed row is updated ([`ImportSummary`]). New rows get their ids
+//!   before they are written, so rows and their children go in by bulk writes without a join or a
+//!   round trip per row. [`Store::add_record`] records one note, date, contact or interaction
+//!   entered by hand.
+//! - Reading for analytics, in bulk: [`Store::load_order_log`] gives a workspace's counted orders
+//!   (status [`holdfast_core::OrderStatus::is_counted`]) as a `holdfast_core::OrderLog`, read in
+//!   one snapshot as integer columns (orders, then their lines by key range: no join, no sort in
+//!   SQL); [`Store::load_subscriptions`] feeds `holdfast_core::subscriptions`
+//!   ([`SubscriptionRecord::to_core`]); [`Store::load_activity`] gives events, feedback and
+//!   subscriptions for the red flags ([`Activity::to_core`]); [`Store::owners`] the customers'
+//!   owners.
+//! - The scoring snapshot ([`Score`], [`Store::replace_scores`], [`Store::scores`]) and the action
+//!   queue ([`Task`]): [`Store::sync_tasks`] opens a task for each proposed (customer, flag kind)
+//!   without an open one and refreshes the open ones, in one transaction and a constant number of
+//!   statements; [`Store::open_tasks`], [`Store::tasks_of`], [`Store::set_task_state`]. Never two
+//!   open tasks for one customer and kind (a unique index says so).
+//! - Lists for the dashboard and the HTTP API, as keyset pages ([`Page`]):
+//!   [`Store::customers_page`] ([`CustomerSummary`], by external id) and [`Store::tasks_page`]
+//!   ([`TaskFilter`], [`TaskCursor`], in the queue's order).
 //! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
 //!
-//! Money is `i64` minor units, time `i64` seconds UTC on both backends (`BIGINT` columns), so both
-//! give the same answers. Reading files is `holdfast-import`'s job and computing metrics
-//! `holdfast-core`'s; this crate only stores and loads.
+//! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
+//! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
+//! the store does not know is [`Error::Corrupt`]. Money is `i64` minor units, time `i64` seconds
+//! UTC on both backends (`BIGINT` columns), so both give the same answers. Reading files is
+//! `holdfast-import`'s job and computing metrics `holdfast-core`'s; this crate only stores and
+//! loads.
+//!
+//! ## The backends
+//! SQL both backends understand is written once, where it is used. What differs is in one module
+//! per backend: `src/sqlite.rs` (pool settings, `BEGIN IMMEDIATE`, staging tables, multi-row
+//! `INSERT`s, bulk reads stepped on SQLite's own handle rather than row by row through sqlx) and
+//! `src/postgres.rs` (pool, advisory locks, staging tables dropped at commit, `COPY` in both
+//! directions, ids drawn from identity sequences in blocks). Bulk writes and reads go through one
+//! interface over both (`src/bulk.rs`), transactions through another (`src/tx.rs`).
 //!
 //! ## Concurrency
-//! SQLite runs in WAL mode with `synchronous=NORMAL` and a long busy timeout; write transactions
-//! start with `BEGIN IMMEDIATE`, so a second writer waits for the first instead of failing.
-//! On PostgreSQL, imports into one workspace take a transaction-scoped advisory lock, so two
-//! imports of overlapping customers serialise instead of deadlocking on unique-index waits;
-//! readers (analytics, scoring) never wait.
+//! Every write transaction begins through one helper. On SQLite (WAL, `synchronous=NORMAL`, a long
+//! busy timeout) it starts with `BEGIN IMMEDIATE`, so a second writer waits for the first instead
+//! of failing. On PostgreSQL it takes a transaction-scoped advisory lock on (kind of write,
+//! workspace) — imports, scoring snapshots and task syncs each have their own key — so two
+//! imports of overlapping customers serialise instead of deadlocking on unique-index waits, and
+//! two task syncs never race to open the same task. Readers never wait; a bulk read runs in one
+//! read transaction, so its statements see one snapshot.
 
 mod bulk;
 mod error;
 pub mod export;
 mod import;
 mod model;
+mod postgres;
 mod read;
+mod sqlite;
 mod tasks;
-pub use tasks::TaskUpsert;
+mod tx;
+pub use tasks::{SyncedTask, TaskSync};
 
 pub use error::{Error, Result};
 pub use import::{Entity, Import, Record, BIRTHDAY_PREFIX};
@@ -58,17 +82,11 @@ pub use read::{Activity, CustomerView, EventCount};
 pub use tokio::runtime::Runtime;
 
 use holdfast_core::Currency;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::ConnectOptions;
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
-/// How long a SQLite writer waits for another writer before giving up.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Which database answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +99,29 @@ pub enum Backend {
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+impl Pool {
+    /// What differs between the backends in the SQL the store runs.
+    pub(crate) fn dialect(&self) -> &'static Dialect {
+        match self {
+            Pool::Sqlite(_) => &sqlite::DIALECT,
+            Pool::Postgres(_) => &postgres::DIALECT,
+        }
+    }
+}
+
+/// The statements and type names that differ between the backends, one constant per backend
+/// ([`sqlite::DIALECT`], [`postgres::DIALECT`]); longer backend-specific code is in those modules.
+pub(crate) struct Dialect {
+    /// The column type of a JSON document (`TEXT` / `JSONB`).
+    pub json_type: &'static str,
+    /// One row with 1 when sqlx's migrations table exists, else 0.
+    pub migrations_table_exists: &'static str,
+    /// Run first in an import's transaction.
+    pub import_setup: &'static str,
+    /// Run before an import builds an index again.
+    pub index_build_setup: Option<&'static str>,
 }
 
 /// Runs the same code on whichever pool the store holds: `with_pool!(self, p => query.fetch_all(p).await)`.
@@ -128,33 +169,9 @@ impl Store {
         let shown = redact_url(url);
         let open_err = |source| Error::Open { url: shown.clone(), source };
         let pool = if url.starts_with("sqlite:") {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(open_err)?
-                .create_if_missing(true)
-                .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .foreign_keys(true)
-                .pragma("temp_store", "memory")
-                .pragma("cache_size", "-262144")
-                .disable_statement_logging();
-            let pool = SqlitePoolOptions::new()
-                .max_connections(if memory { 1 } else { 4 })
-                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
-                .connect_with(opts)
-                .await
-                .map_err(open_err)?;
-            Pool::Sqlite(pool)
+            Pool::Sqlite(sqlite::connect(url).await.map_err(open_err)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(open_err)?.disable_statement_logging();
-            let pool = PgPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(opts)
-                .await
-                .map_err(open_err)?;
-            Pool::Postgres(pool)
+            Pool::Postgres(postgres::connect(url).await.map_err(open_err)?)
         } else {
             return Err(Error::BadUrl(shown));
         };
@@ -194,10 +211,7 @@ impl Store {
 
     /// The schema version recorded in the database (0 for a fresh one).
     pub async fn schema_version(&self) -> Result<i64> {
-        let exists_sql = match self.pool {
-            Pool::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-            Pool::Postgres(_) => "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'",
-        };
+        let exists_sql = self.pool.dialect().migrations_table_exists;
         let n: i64 = with_pool!(self, p => sqlx::query_scalar(exists_sql).fetch_one(p).await?);
         if n == 0 {
             return Ok(0);

@@ -1,8 +1,15 @@
 //! The rows the store takes in and gives back. Plain structs: money in minor units, time as
-//! `holdfast_core::Instant` (seconds UTC), customers named by their external id.
+//! `holdfast_core::Instant` (seconds UTC), customers named by their external id, and the typed
+//! values of `holdfast_core` (order status, flag kind, segment, task state) where the domain has
+//! them: text appears only inside SQL.
 
-use holdfast_core::{Currency, Instant};
+use holdfast_core::flags::FlagKind;
+use holdfast_core::segments::Segment;
+use holdfast_core::subscriptions::Subscription;
+use holdfast_core::{Currency, Instant, OrderStatus};
 use serde::{Deserialize, Serialize};
+
+pub use holdfast_core::actions::TaskState;
 
 /// The database id of a workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -132,8 +139,9 @@ pub struct LineRecord {
     pub amount: Option<i64>,
 }
 
-/// An order as imported. Orders whose status is `refunded` or `cancelled` are stored but never
-/// counted (`METRICS.md`, conventions).
+/// An order as imported. Orders of every status are stored; only those whose status is counted
+/// (`OrderStatus::is_counted`: not refunded, cancelled, failed, charged back or pending) are
+/// loaded for analytics (`METRICS.md`, conventions).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub external_id: String,
@@ -141,22 +149,15 @@ pub struct OrderRecord {
     pub ordered_at: Instant,
     pub amount: i64,
     pub currency: Currency,
-    /// Lower-case status: `completed`, `refunded`, `cancelled`, `pending`, …
-    pub status: String,
+    pub status: OrderStatus,
     pub lines: Vec<LineRecord>,
 }
 
 impl OrderRecord {
-    /// Whether the order counts (neither refunded nor cancelled).
+    /// Whether the order counts in orders and revenue.
     pub fn is_counted(&self) -> bool {
-        is_counted_status(&self.status)
+        self.status.is_counted()
     }
-}
-
-/// Whether an order with this status counts, by the one rule of `holdfast_core::OrderStatus`
-/// (refunded, cancelled, failed, void, chargeback and pending orders do not, in every language).
-pub fn is_counted_status(s: &str) -> bool {
-    holdfast_core::OrderStatus::parse(s).is_counted()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +171,13 @@ pub struct SubscriptionRecord {
     pub started_at: Instant,
     pub ended_at: Option<Instant>,
     pub cancel_reason: Option<String>,
+}
+
+impl SubscriptionRecord {
+    /// The subscription as `holdfast_core` reads it (MRR metrics, the `cancelled_addon` flag).
+    pub fn to_core(&self) -> Subscription {
+        Subscription { customer: self.customer.clone(), plan: self.plan.clone(), mrr: self.mrr, started_at: self.started_at, ended_at: self.ended_at }
+    }
 }
 
 /// An activity event: `login`, `feature_use`, `email_opened`, `email_clicked`, `ticket_opened`,
@@ -318,47 +326,21 @@ pub fn interaction_kind(s: &str) -> Option<&'static str> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub customer: String,
-    pub segment: Option<String>,
+    pub segment: Option<Segment>,
     pub p_alive: Option<f64>,
     /// Predicted CLV in minor units of the workspace currency.
     pub clv: Option<i64>,
-    /// The kinds of the customer's red flags (`holdfast_core::flags`), e.g. `overdue_order`.
-    pub flags: Vec<String>,
+    /// The kinds of the customer's red flags (`holdfast_core::flags`).
+    pub flags: Vec<FlagKind>,
     pub computed_at: Instant,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskState {
-    Open,
-    Done,
-    Dismissed,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Open => "open",
-            TaskState::Done => "done",
-            TaskState::Dismissed => "dismissed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(TaskState::Open),
-            "done" => Some(TaskState::Done),
-            "dismissed" => Some(TaskState::Dismissed),
-            _ => None,
-        }
-    }
-}
-
-/// A task proposed for the action queue (see [`crate::Store::upsert_tasks`]).
+/// A task proposed for the action queue (see [`crate::Store::sync_tasks`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTask {
     pub customer: String,
-    /// The flag kind, e.g. `overdue_order`, `nps_detractor`.
-    pub kind: String,
+    /// The flag the task is about: at most one open task per customer and kind.
+    pub kind: FlagKind,
     pub reason: String,
     pub suggested_step: String,
     pub due_at: Option<Instant>,
@@ -371,7 +353,7 @@ pub struct NewTask {
 pub struct Task {
     pub id: i64,
     pub customer: String,
-    pub kind: String,
+    pub kind: FlagKind,
     pub reason: String,
     pub suggested_step: String,
     pub due_at: Option<Instant>,
@@ -380,6 +362,91 @@ pub struct Task {
     pub dismiss_reason: Option<String>,
     pub created_at: Instant,
     pub closed_at: Option<Instant>,
+}
+
+/// One page of a list in a stable order, and where the next page starts: pass `next` back as
+/// `after` (`None`: this is the last page). Pages are keyset pages: a row added or removed while
+/// someone pages never makes another row appear twice or go missing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T, C> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+/// The most rows one page holds; larger limits are cut to it.
+pub const MAX_PAGE: u32 = 1000;
+
+/// A customer as the customer list shows it: its own fields, its score from the scoring snapshot
+/// (when scored) and how many tasks are open for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub external_id: String,
+    pub kind: CustomerKind,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: Option<Instant>,
+    pub segment: Option<Segment>,
+    pub p_alive: Option<f64>,
+    pub clv: Option<i64>,
+    pub open_tasks: u32,
+}
+
+/// Which tasks a page lists; `None` fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFilter {
+    pub state: Option<TaskState>,
+    /// The owner of the task's customer.
+    pub owner: Option<String>,
+    pub kind: Option<FlagKind>,
+    /// The task's customer (external id).
+    pub customer: Option<String>,
+}
+
+/// Where a page of tasks ended: the position of its last task in the queue's order (open first,
+/// then highest stake, earliest due, oldest). Opaque to callers; as text (`Display` / `FromStr`)
+/// it can travel in a URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskCursor {
+    pub(crate) closed: i64,
+    pub(crate) stake_key: i64,
+    pub(crate) due_key: i64,
+    pub(crate) id: i64,
+}
+
+impl std::fmt::Display for TaskCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}.{}", self.closed, self.stake_key, self.due_key, self.id)
+    }
+}
+
+impl std::str::FromStr for TaskCursor {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::Error::Invalid(format!("{s:?} is not a task cursor"));
+        let mut parts = s.split('.').map(|p| p.parse::<i64>().map_err(|_| bad()));
+        let mut next = || parts.next().unwrap_or_else(|| Err(bad()));
+        let c = TaskCursor { closed: next()?, stake_key: next()?, due_key: next()?, id: next()? };
+        if parts.next().is_some() || !(0..=1).contains(&c.closed) {
+            return Err(bad());
+        }
+        Ok(c)
+    }
+}
+
+impl Serialize for TaskCursor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// What an import changed: rows new, rows whose content differed, rows already identical.

@@ -2,14 +2,16 @@
 //! whole record, the scoring snapshot, and the small per-customer entities (notes, dates,
 //! contacts, interactions).
 
-use crate::bulk::{scan, PoolConn};
+use crate::bulk::{scan, write_rows, Fields, PoolConn, RowBuf};
+use crate::tx::{Tx, SCORES_LOCK};
 use crate::error::{Error, Result};
 use crate::import::BIRTHDAY_PREFIX;
 use crate::model::*;
-use crate::{with_pool, Pool, Store};
+use crate::{with_pool, Store};
 use futures_util::TryStreamExt;
 use holdfast_core::order_log::{Catalog, OrderLines};
-use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, ProductIdx};
+use holdfast_core::segments::Segment;
+use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, OrderStatus, ProductIdx};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sqlx::Row;
@@ -27,7 +29,7 @@ impl Activity {
     /// whose properties say `"sentiment": "negative"` (or `"negative": true`) is a negative ticket;
     /// an event's `product`, `addon` or `plan` property is its detail.
     pub fn to_core(&self) -> holdfast_core::flags::Activity {
-        use holdfast_core::flags::{Activity as CoreActivity, Event, EventKind, Feedback, Subscription};
+        use holdfast_core::flags::{Activity as CoreActivity, Event, EventKind, Feedback};
         let mut out = CoreActivity::new();
         for e in &self.events {
             let p = &e.properties;
@@ -45,7 +47,7 @@ impl Activity {
             }
         }
         for s in &self.subscriptions {
-            out.push_subscription(&s.customer, Subscription { plan: s.plan.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at });
+            out.push_subscription(s.to_core());
         }
         out
     }
@@ -79,6 +81,16 @@ pub struct CustomerView {
 
 fn currency(s: &str) -> Result<Currency> {
     Currency::new(s).ok_or_else(|| Error::Corrupt(format!("currency {s:?}")))
+}
+
+/// A stored order status: one of the canonical names [`OrderStatus::as_str`] writes.
+fn order_status(s: &str) -> Result<OrderStatus> {
+    OrderStatus::from_canonical(s).ok_or_else(|| Error::Corrupt(format!("order status {s:?} (expected one of {})", OrderStatus::ALL.map(|x| x.as_str()).join(", "))))
+}
+
+/// The SQL condition on `status` that selects counted orders (`OrderStatus::is_counted`).
+pub(crate) fn counted_sql() -> String {
+    format!("status NOT IN ({})", OrderStatus::not_counted_sql_list())
 }
 
 const SUB_COLS: &str = "c.external_id, s.external_id, s.plan, s.mrr, s.currency, s.started_at, s.ended_at, s.cancel_reason";
@@ -120,31 +132,37 @@ fn event_row(r: &impl RowExt) -> Result<EventRecord> {
     })
 }
 
-/// Every row of `$sql` (bound to the workspace id and, when given, a second value: a customer's external id, a time)
-/// decoded by `$row`, whichever backend answers.
+/// Every row of `$sql` decoded by `$row`, whichever backend answers. `$sql` names the workspace
+/// `$1` and, when `$customer` is `Some`, a customer's external id `$2`: one customer's rows are read
+/// through sqlx with the id bound; a whole workspace's in bulk ([`Store::bulk_rows`]), with the
+/// workspace id written into the statement.
 macro_rules! query_rows {
     ($store:expr, $sql:expr, $ws:expr, $customer:expr, $row:ident) => {{
-        let mut out = Vec::new();
-        $crate::with_pool!($store, p => {
-            let mut q = sqlx::query($sql).bind($ws.0);
-            if let Some(c) = $customer {
-                q = q.bind(c);
+        match $customer {
+            None => $store.bulk_rows(&$sql.replace("$1", &$ws.0.to_string()), |r| $row(r)).await?,
+            Some(c) => {
+                let mut out = Vec::new();
+                $crate::with_pool!($store, p => {
+                    let q = sqlx::query($sql).bind($ws.0).bind(c);
+                    let mut rows = futures_util::TryStreamExt::map_err(q.fetch(p), $crate::Error::from);
+                    while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                        out.push($row(&r)?);
+                    }
+                });
+                out
             }
-            let mut rows = futures_util::TryStreamExt::map_err(q.fetch(p), $crate::Error::from);
-            while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
-                out.push($row(&r)?);
-            }
-        });
-        out
+        }
     }};
 }
 
 pub(crate) use query_rows;
 
-/// Decoding of rows by column position, the same on both backends.
+/// Decoding of rows by column position, the same on both backends and for both ways of reading
+/// (sqlx rows and bulk [`Fields`]).
 pub(crate) trait RowExt {
     fn int(&self, k: usize) -> Result<i64>;
     fn opt_int(&self, k: usize) -> Result<Option<i64>>;
+    fn opt_float(&self, k: usize) -> Result<Option<f64>>;
     fn text(&self, k: usize) -> Result<String>;
     fn opt_text(&self, k: usize) -> Result<Option<String>>;
     fn boolean(&self, k: usize) -> Result<bool>;
@@ -155,12 +173,16 @@ where
     usize: sqlx::ColumnIndex<R>,
     String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    f64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     bool: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     fn int(&self, k: usize) -> Result<i64> {
         Ok(self.try_get(k)?)
     }
     fn opt_int(&self, k: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(k)?)
+    }
+    fn opt_float(&self, k: usize) -> Result<Option<f64>> {
         Ok(self.try_get(k)?)
     }
     fn text(&self, k: usize) -> Result<String> {
@@ -174,26 +196,58 @@ where
     }
 }
 
+impl RowExt for Fields<'_> {
+    fn int(&self, k: usize) -> Result<i64> {
+        self.int_req(k)
+    }
+    fn opt_int(&self, k: usize) -> Result<Option<i64>> {
+        Fields::int(self, k)
+    }
+    fn opt_float(&self, k: usize) -> Result<Option<f64>> {
+        Fields::float(self, k)
+    }
+    fn text(&self, k: usize) -> Result<String> {
+        Ok(self.text_req(k)?.into_owned())
+    }
+    fn opt_text(&self, k: usize) -> Result<Option<String>> {
+        Ok(Fields::text(self, k)?.map(|t| t.into_owned()))
+    }
+    fn boolean(&self, k: usize) -> Result<bool> {
+        Fields::boolean(self, k)?.ok_or_else(|| Error::Corrupt(format!("column {k} is NULL")))
+    }
+}
+
 impl Store {
-    /// The counted orders of a workspace as an [`OrderLog`], in bulk: the workspace's customers and
-    /// products once, then its orders with their lines in one integer-only scan in import order
-    /// (`COPY … TO STDOUT` on PostgreSQL), built column by column. Customers and products are
+    /// The counted orders of a workspace as an [`OrderLog`], in bulk and in one snapshot: the
+    /// workspace's customers and products, its counted orders (one integer scan, no join, no sort
+    /// in SQL), then the lines of the order ids it saw (a range scan of `order_lines`' key), built
+    /// column by column. Orders keep their import order (id order) and customers and products are
     /// numbered in the order of their first stored order, so a log loaded from a time-sorted file
     /// equals the one built from the file itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        // The one counted-order rule (`holdfast_core::OrderStatus`) on the canonical words the
-        // store keeps; `canceled` as older versions wrote it.
-        let counted = format!("status NOT IN ({}, 'canceled')", holdfast_core::OrderStatus::not_counted_sql_list());
-        let counted = counted.as_str();
         let w = ws.0;
         let ws_currency = self.workspace_currency(ws).await?;
-        let mut c = PoolConn::acquire(&self.pool).await?;
+        let mut tx = Tx::read(&self.pool).await?;
+
+        // Orders: id, customer, time, amount; the currency checked on the way.
+        struct Row {
+            id: i64,
+            customer: i64,
+            at: Instant,
+            amount: i64,
+        }
+        let mut orders: Vec<Row> = Vec::new();
         let mut currencies: Vec<String> = Vec::new();
-        scan(c.conn(), &format!("SELECT DISTINCT currency FROM orders WHERE workspace_id = {w} AND {counted} ORDER BY currency"), |r| {
-            currencies.push(r.text_req(0)?.into_owned());
+        scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {}", counted_sql()), |r| {
+            orders.push(Row { id: r.int_req(0)?, customer: r.int_req(1)?, at: r.int_req(2)?, amount: r.int_req(3)? });
+            let cur = r.text_req(4)?;
+            if currencies.last().map(String::as_str) != Some(&*cur) && !currencies.iter().any(|c| *c == *cur) {
+                currencies.push(cur.into_owned());
+            }
             Ok(())
         })
         .await?;
+        currencies.sort();
         let currency = match currencies.as_slice() {
             [] => ws_currency,
             [one] => currency(one)?,
@@ -201,81 +255,120 @@ impl Store {
                 return Err(Error::Invalid(format!("the stored orders are in more than one currency ({a} and {b}); convert them to one before analysing")));
             }
         };
+        if !orders.is_sorted_by_key(|o| o.id) {
+            orders.sort_unstable_by_key(|o| o.id);
+        }
+
+        // Lines of those orders: (order position, line number, product id, quantity), in order.
+        let mut lines_raw: Vec<(u32, i64, i64, u32)> = Vec::new();
+        if let (Some(lo), Some(hi)) = (orders.first().map(|o| o.id), orders.last().map(|o| o.id)) {
+            let mut cur = 0usize;
+            let mut sorted = true;
+            let mut last = (0u32, i64::MIN);
+            scan(tx.conn(), &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"), |r| {
+                let oid = r.int_req(0)?;
+                // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
+                if orders[cur].id != oid {
+                    if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
+                        cur += 1;
+                    }
+                    if orders[cur].id != oid {
+                        match orders.binary_search_by_key(&oid, |o| o.id) {
+                            Ok(k) => cur = k,
+                            // Not a counted order of the workspace.
+                            Err(_) => return Ok(()),
+                        }
+                    }
+                }
+                let key = (cur as u32, r.int_req(1)?);
+                sorted &= key > last;
+                last = key;
+                let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
+                lines_raw.push((key.0, key.1, r.int_req(2)?, q));
+                Ok(())
+            })
+            .await?;
+            if !sorted {
+                lines_raw.sort_unstable_by_key(|l| (l.0, l.1));
+            }
+        }
+
         let mut names: FxHashMap<i64, String> = FxHashMap::default();
-        scan(c.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
+        scan(tx.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
             names.insert(r.int_req(0)?, r.text_req(1)?.into_owned());
             Ok(())
         })
         .await?;
         let mut products: FxHashMap<i64, (String, Option<String>)> = FxHashMap::default();
-        scan(c.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
-            products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
-            Ok(())
-        })
-        .await?;
+        if !lines_raw.is_empty() {
+            scan(tx.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
+                products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
+                Ok(())
+            })
+            .await?;
+        }
+        tx.commit().await?;
 
         let mut customer_ids = CustomerIds::new();
         let mut customer_idx: FxHashMap<i64, CustomerIdx> = FxHashMap::default();
-        let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = Default::default();
-        let mut lines = OrderLines { offsets: vec![0], ..Default::default() };
+        let n = orders.len();
+        let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for o in &orders {
+            let idx = match customer_idx.get(&o.customer) {
+                Some(&i) => i,
+                None => {
+                    let i = customer_ids.len() as CustomerIdx;
+                    let name = names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
+                    customer_ids.push(name);
+                    customer_idx.insert(o.customer, i);
+                    i
+                }
+            };
+            customer.push(idx);
+            at.push(o.at);
+            amount.push(o.amount);
+        }
+        drop(names);
+
         let mut catalog = Catalog::default();
-        let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
-        let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
-        let mut last_order = i64::MIN;
-        let sql = format!(
-            "SELECT o.id, o.customer_id, o.ordered_at, o.amount, l.product_id, l.quantity FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id \
-             WHERE o.workspace_id = {w} AND o.{counted} ORDER BY o.id, l.line_no"
-        );
-        scan(c.conn(), &sql, |r| {
-            let order = r.int_req(0)?;
-            if order != last_order {
-                let cust = r.int_req(1)?;
-                let idx = match customer_idx.get(&cust) {
-                    Some(&i) => i,
-                    None => {
-                        let i = customer_ids.len() as CustomerIdx;
-                        customer_ids.push(names.get(&cust).ok_or_else(|| Error::Corrupt(format!("order {order} names customer {cust}, not in the workspace")))?);
-                        customer_idx.insert(cust, i);
-                        i
-                    }
-                };
-                customer.push(idx);
-                at.push(r.int_req(2)?);
-                amount.push(r.int_req(3)?);
+        let lines = if lines_raw.is_empty() {
+            None
+        } else {
+            let mut lines = OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
+            let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
+            let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
+            let mut next = lines_raw.iter().peekable();
+            for k in 0..n as u32 {
                 lines.offsets.push(lines.product.len() as u32);
-                last_order = order;
-            }
-            if let Some(pid) = r.int(4)? {
-                let p = match product_idx.get(&pid) {
-                    Some(&p) => p,
-                    None => {
-                        let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
-                        let cat = cat.map(|c| match category_idx.get(&c) {
-                            Some(&k) => k,
-                            None => {
-                                let k = catalog.categories.len() as u32;
-                                catalog.categories.push(c.clone());
-                                category_idx.insert(c, k);
-                                k
-                            }
-                        });
-                        let p = catalog.products.len() as ProductIdx;
-                        catalog.products.push(name);
-                        catalog.category_of.push(cat);
-                        product_idx.insert(pid, p);
-                        p
-                    }
-                };
-                lines.product.push(p);
-                lines.quantity.push(r.int(5)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32);
-                if let Some(last) = lines.offsets.last_mut() {
-                    *last = lines.product.len() as u32;
+                while let Some(&(_, _, pid, q)) = next.next_if(|l| l.0 == k) {
+                    let p = match product_idx.get(&pid) {
+                        Some(&p) => p,
+                        None => {
+                            let order = orders[k as usize].id;
+                            let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
+                            let cat = cat.map(|c| match category_idx.get(&c) {
+                                Some(&k) => k,
+                                None => {
+                                    let k = catalog.categories.len() as u32;
+                                    catalog.categories.push(c.clone());
+                                    category_idx.insert(c, k);
+                                    k
+                                }
+                            });
+                            let p = catalog.products.len() as ProductIdx;
+                            catalog.products.push(name);
+                            catalog.category_of.push(cat);
+                            product_idx.insert(pid, p);
+                            p
+                        }
+                    };
+                    lines.product.push(p);
+                    lines.quantity.push(q);
                 }
             }
-            Ok(())
-        })
-        .await?;
-        let lines = (!lines.product.is_empty()).then_some(lines);
+            lines.offsets.push(lines.product.len() as u32);
+            Some(lines)
+        };
         Ok(OrderLog::from_columns(customer_ids, customer, at, amount, currency, lines, catalog))
     }
 
@@ -285,6 +378,19 @@ impl Store {
             Some(c) => currency(&c),
             None => Err(Error::NotFound { what: format!("workspace {}", ws.0) }),
         }
+    }
+
+    /// Every row of `sql` (a statement without parameters) decoded by `row`, read in bulk in one
+    /// snapshot ([`scan`]).
+    pub(crate) async fn bulk_rows<T>(&self, sql: &str, mut row: impl FnMut(&Fields) -> Result<T>) -> Result<Vec<T>> {
+        let mut c = PoolConn::acquire(&self.pool).await?;
+        let mut out = Vec::new();
+        scan(c.conn(), sql, |r| {
+            out.push(row(r)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// All orders (counted or not) with their lines, in import order. For export and the customer view.
@@ -315,7 +421,7 @@ impl Store {
                         ordered_at: r.try_get(3)?,
                         amount: r.try_get(4)?,
                         currency: currency(&r.try_get::<String, _>(5)?)?,
-                        status: r.try_get(6)?,
+                        status: order_status(&r.try_get::<String, _>(6)?)?,
                         lines: Vec::new(),
                     });
                     last = id;
@@ -339,12 +445,12 @@ impl Store {
     /// Events (optionally only those at or after `since`), feedback and subscriptions of the
     /// whole workspace in three bulk queries, each sorted by customer then time.
     pub async fn load_activity(&self, ws: WorkspaceId, since: Option<Instant>) -> Result<Activity> {
-        let since = since.unwrap_or(i64::MIN);
+        let (w, since) = (ws.0, since.unwrap_or(i64::MIN));
         let mut a = Activity { subscriptions: self.load_subscriptions(ws).await?, ..Default::default() };
-        let sql = format!("SELECT {EVENT_COLS} FROM events e JOIN customers c ON c.id = e.customer_id WHERE e.workspace_id = $1 AND e.occurred_at >= $2 ORDER BY c.external_id, e.occurred_at, e.id");
-        a.events = query_rows!(self, &sql, ws, Some(since), event_row);
-        let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = $1 AND f.responded_at >= $2 ORDER BY c.external_id, f.responded_at, f.id");
-        a.feedback = query_rows!(self, &sql, ws, Some(since), feedback_row);
+        let sql = format!("SELECT {EVENT_COLS} FROM events e JOIN customers c ON c.id = e.customer_id WHERE e.workspace_id = {w} AND e.occurred_at >= {since} ORDER BY c.external_id, e.occurred_at, e.id");
+        a.events = self.bulk_rows(&sql, |r| event_row(r)).await?;
+        let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = {w} AND f.responded_at >= {since} ORDER BY c.external_id, f.responded_at, f.id");
+        a.feedback = self.bulk_rows(&sql, |r| feedback_row(r)).await?;
         Ok(a)
     }
 
@@ -356,26 +462,18 @@ impl Store {
             "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, k.channel, k.granted, k.consented_at, k.unsubscribed_at \
             FROM customers c LEFT JOIN customer_consents k ON k.customer_id = c.id WHERE c.workspace_id = $1 {only} ORDER BY c.id, k.channel"
         );
+        let rows = query_rows!(self, &sql, ws, customer, customer_consent_row);
         let mut out: Vec<CustomerRecord> = Vec::new();
         let mut last = i64::MIN;
-        with_pool!(self, p => {
-            let mut q = sqlx::query(&sql).bind(ws.0);
-            if let Some(c) = customer {
-                q = q.bind(c);
+        for (id, c, consent) in rows {
+            if id != last {
+                out.push(c);
+                last = id;
             }
-            let mut rows = q.fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                let id: i64 = r.try_get(0)?;
-                if id != last {
-                    out.push(customer_row(&r)?);
-                    last = id;
-                }
-                let channel: Option<String> = r.try_get(9)?;
-                if let (Some(channel), Some(c)) = (channel, out.last_mut()) {
-                    c.consents.push(Consent { channel, granted: r.try_get(10)?, consented_at: r.try_get(11)?, unsubscribed_at: r.try_get(12)? });
-                }
+            if let (Some(k), Some(c)) = (consent, out.last_mut()) {
+                c.consents.push(k);
             }
-        });
+        }
         let birthdays: FxHashMap<String, chrono::NaiveDate> =
             self.important_dates(ws, customer).await?.into_iter().filter(|d| d.external_id.starts_with(BIRTHDAY_PREFIX)).map(|d| (d.customer, d.date)).collect();
         if !birthdays.is_empty() {
@@ -384,6 +482,47 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The customers of a workspace that have an owner (their personal manager), as
+    /// (external id, owner) in id order: what the action queue needs of the customers, without
+    /// reading them whole.
+    pub async fn owners(&self, ws: WorkspaceId) -> Result<Vec<(String, String)>> {
+        let sql = format!("SELECT external_id, owner FROM customers WHERE workspace_id = {} AND owner IS NOT NULL ORDER BY id", ws.0);
+        self.bulk_rows(&sql, |r| Ok((r.text_req(0)?.into_owned(), r.text_req(1)?.into_owned()))).await
+    }
+
+    /// One page of a workspace's customers in the order of their external ids (byte order): at
+    /// most `limit` (1 to [`MAX_PAGE`]) after the external id `after` (the previous page's `next`;
+    /// `None`: from the start), each with its score and number of open tasks. Walks the
+    /// workspace's index of external ids.
+    pub async fn customers_page(&self, ws: WorkspaceId, after: Option<&str>, limit: u32) -> Result<Page<CustomerSummary, String>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let sql = format!(
+            "SELECT c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, s.segment, s.p_alive, s.clv, \
+             (SELECT COUNT(*) FROM tasks t WHERE t.workspace_id = c.workspace_id AND t.customer_id = c.id AND t.state = 'open') \
+             FROM customers c LEFT JOIN scores s ON s.customer_id = c.id WHERE c.workspace_id = $1 {} ORDER BY c.external_id LIMIT {}",
+            if after.is_some() { "AND c.external_id > $2" } else { "" },
+            limit + 1
+        );
+        let mut items: Vec<CustomerSummary> = Vec::new();
+        with_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ws.0);
+            if let Some(a) = after {
+                q = q.bind(a);
+            }
+            let mut rows = q.fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                items.push(customer_summary_row(&r)?);
+            }
+        });
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| c.external_id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 
     /// All customers of a workspace, in id order.
@@ -443,48 +582,55 @@ impl Store {
         Ok(query_rows!(self, &sql, ws, customer, interaction_row))
     }
 
-    /// Replaces the scoring snapshot of a workspace (rows of unknown customers are an error).
+    /// Replaces the scoring snapshot of a workspace in one write transaction. A customer named
+    /// twice, or not in the workspace, is an error and changes nothing.
+    ///
+    /// The rows are staged in bulk; then the scores of customers no longer in the snapshot are
+    /// deleted, and the new ones inserted or, for customers already scored, updated where they
+    /// differ — one statement each. Unchanged rows are not written again, and an update does not
+    /// check foreign keys again (which is most of the cost of an insert on PostgreSQL).
     pub async fn replace_scores(&self, ws: WorkspaceId, scores: &[Score]) -> Result<()> {
-        const PER: usize = 500;
-        macro_rules! body {
-            ($tx:ident) => {{
-                sqlx::query("DELETE FROM scores WHERE workspace_id = $1").bind(ws.0).execute(&mut *$tx).await?;
-                let mut written = 0u64;
-                for chunk in scores.chunks(PER) {
-                    let mut sql = String::from("INSERT INTO scores (customer_id, workspace_id, segment, p_alive, clv, flags, computed_at) SELECT c.id, $1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES ");
-                    for k in 0..chunk.len() {
-                        let b = 2 + k * 6;
-                        if k > 0 {
-                            sql.push(',');
-                        }
-                        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b, b + 1, b + 2, b + 3, b + 4, b + 5));
-                    }
-                    sql.push_str(") AS v JOIN customers c ON c.workspace_id = $1 AND c.external_id = v.column1 WHERE true");
-                    let mut q = sqlx::query(&sql).bind(ws.0);
-                    for s in chunk {
-                        let p = s.p_alive.filter(|x| x.is_finite());
-                        q = q.bind(&s.customer).bind(&s.segment).bind(p).bind(s.clv).bind(sqlx::types::Json(&s.flags)).bind(s.computed_at);
-                    }
-                    written += q.execute(&mut *$tx).await?.rows_affected();
-                }
-                if written != scores.len() as u64 {
-                    return Err(Error::Invalid(format!("{} of {} scores name customers not in the store (or twice)", scores.len() as u64 - written.min(scores.len() as u64), scores.len())));
-                }
-                $tx.commit().await?;
-            }};
+        const STAGE: &str = "stage_scores";
+        const COLUMNS: [&str; 6] = ["customer", "segment", "p_alive", "clv", "flags", "computed_at"];
+        let mut seen = rustc_hash::FxHashSet::default();
+        if let Some(s) = scores.iter().find(|s| !seen.insert(s.customer.as_str())) {
+            return Err(Error::Invalid(format!("customer {:?} is scored twice", s.customer)));
         }
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                body!(tx)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(7262, $1)").bind(ws.0 as i32).execute(&mut *tx).await?;
-                body!(tx)
-            }
+        drop(seen);
+        let mut buf = RowBuf::new(COLUMNS.len());
+        for s in scores {
+            let flags = serde_json::to_string(&s.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", s.customer)))?;
+            buf.text(&s.customer).opt_text(s.segment.map(Segment::key)).opt_float(s.p_alive).opt_int(s.clv).text(&flags).int(s.computed_at);
         }
-        Ok(())
+        let w = ws.0;
+        let mut tx = Tx::write(&self.pool, SCORES_LOCK, ws).await?;
+        let json = tx.dialect().json_type;
+        tx.stage(STAGE, &format!("customer TEXT, segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT")).await?;
+        write_rows(tx.conn(), STAGE, &COLUMNS, &buf).await?;
+        let mut unknown = None;
+        scan(tx.conn(), &format!("SELECT s.customer FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.workspace_id = {w} AND c.external_id = s.customer) LIMIT 1"), |r| {
+            unknown = Some(r.text_req(0)?.into_owned());
+            Ok(())
+        })
+        .await?;
+        if let Some(c) = unknown {
+            return Err(Error::Invalid(format!("the scores name customer {c:?}, not in the store")));
+        }
+        tx.exec(&format!(
+            "DELETE FROM scores WHERE workspace_id = {w} AND customer_id NOT IN (SELECT c.id FROM {STAGE} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer)"
+        ))
+        .await?;
+        // `WHERE true`: SQLite reads `ON CONFLICT` after a bare join as part of the join.
+        tx.exec(&format!(
+            "INSERT INTO scores (customer_id, workspace_id, segment, p_alive, clv, flags, computed_at) \
+             SELECT c.id, {w}, s.segment, s.p_alive, s.clv, s.flags, s.computed_at FROM {STAGE} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer WHERE true \
+             ON CONFLICT (customer_id) DO UPDATE SET segment = excluded.segment, p_alive = excluded.p_alive, clv = excluded.clv, flags = excluded.flags, computed_at = excluded.computed_at \
+             WHERE scores.segment IS DISTINCT FROM excluded.segment OR scores.p_alive IS DISTINCT FROM excluded.p_alive OR scores.clv IS DISTINCT FROM excluded.clv \
+             OR scores.flags <> excluded.flags OR scores.computed_at <> excluded.computed_at"
+        ))
+        .await?;
+        tx.unstage(STAGE).await?;
+        tx.commit().await
     }
 
     /// The scoring snapshot of one customer, or all of a workspace (`customer` = `None`).
@@ -547,6 +693,40 @@ fn customer_row(r: &impl RowExt) -> Result<CustomerRecord> {
     })
 }
 
+/// A stored segment: its [`Segment::key`].
+fn segment(key: Option<String>) -> Result<Option<Segment>> {
+    key.map(|k| Segment::from_key(&k).ok_or_else(|| Error::Corrupt(format!("segment {k:?}")))).transpose()
+}
+
+fn customer_summary_row(r: &impl RowExt) -> Result<CustomerSummary> {
+    let kind = r.text(1)?;
+    let tags = r.text(6)?;
+    let segment = segment(r.opt_text(8)?)?;
+    Ok(CustomerSummary {
+        external_id: r.text(0)?,
+        kind: CustomerKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("customer kind {kind:?}")))?,
+        name: r.opt_text(2)?,
+        email: r.opt_text(3)?,
+        phone: r.opt_text(4)?,
+        owner: r.opt_text(5)?,
+        tags: serde_json::from_str(&tags).map_err(|e| Error::Corrupt(format!("tags {tags:?}: {e}")))?,
+        created_at: r.opt_int(7)?,
+        segment,
+        p_alive: r.opt_float(9)?,
+        clv: r.opt_int(10)?,
+        open_tasks: u32::try_from(r.int(11)?).unwrap_or(u32::MAX),
+    })
+}
+
+/// A customer row joined with one of its consents (or none).
+fn customer_consent_row(r: &impl RowExt) -> Result<(i64, CustomerRecord, Option<Consent>)> {
+    let consent = match r.opt_text(9)? {
+        Some(channel) => Some(Consent { channel, granted: r.boolean(10)?, consented_at: r.opt_int(11)?, unsubscribed_at: r.opt_int(12)? }),
+        None => None,
+    };
+    Ok((r.int(0)?, customer_row(r)?, consent))
+}
+
 fn note_row(r: &impl RowExt) -> Result<Note> {
     Ok(Note {
         customer: r.text(0)?,
@@ -595,16 +775,13 @@ fn event_count_row(r: &impl RowExt) -> Result<EventCount> {
     Ok(EventCount { kind: r.text(0)?, count: r.int(1)?, last_at: r.int(2)? })
 }
 
-fn score_row<R: Row + RowExt>(r: &R) -> Result<Score>
-where
-    usize: sqlx::ColumnIndex<R>,
-    f64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn score_row(r: &impl RowExt) -> Result<Score> {
     let flags = r.text(4)?;
+    let segment = segment(r.opt_text(1)?)?;
     Ok(Score {
         customer: r.text(0)?,
-        segment: r.opt_text(1)?,
-        p_alive: r.try_get(2)?,
+        segment,
+        p_alive: r.opt_float(2)?,
         clv: r.opt_int(3)?,
         flags: serde_json::from_str(&flags).map_err(|e| Error::Corrupt(format!("stored flags {flags:?}: {e}")))?,
         computed_at: r.int(5)?,

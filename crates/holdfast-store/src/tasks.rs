@@ -1,147 +1,257 @@
 //! The action queue: tasks made from red flags, at most one open task per customer and kind.
 
+use crate::bulk::{scan, write_rows, RowBuf};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::read::{query_rows, RowExt};
-use crate::{with_pool, Pool, Store};
+use crate::tx::{with_tx, Tx, TASKS_LOCK};
+use crate::{with_pool, Store};
+use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
+use rustc_hash::FxHashMap;
 
 const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at";
 
-/// What [`Store::upsert_tasks`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct TaskUpsert {
+/// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
+/// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
+/// `tasks_page` and `tasks_customer` indexes hold in this order (schema 4).
+const QUEUE_ORDER: &str = "t.queue_closed, t.queue_stake, t.queue_due, t.id";
+
+/// What [`Store::sync_tasks`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TaskSync {
     /// Tasks opened now.
     pub created: u64,
-    /// Open tasks whose reason, step, due date or stake were refreshed.
+    /// Proposed tasks whose customer and kind already had an open task: its reason, step, due
+    /// date and stake were refreshed.
     pub refreshed: u64,
+    /// One entry per proposed task, in the order given.
+    pub tasks: Vec<SyncedTask>,
 }
 
-/// Rows per multi-row statement.
-const TASK_BATCH: usize = 500;
+/// The open task a proposed task ended up as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SyncedTask {
+    /// The id of the open task of the proposed task's customer and kind.
+    pub id: i64,
+    /// Whether that task was open before this sync (refreshed rather than opened). A second
+    /// proposal of the same customer and kind in one call counts as already open.
+    pub already_open: bool,
+}
 
-/// The work of [`Store::upsert_tasks`] inside its transaction `$tx`, the same SQL on both backends.
-macro_rules! sync_tasks {
-    ($tx:ident, $ws:expr, $tasks:expr, $now:expr) => {{
-        let (ws, tasks, now): (WorkspaceId, &[NewTask], Instant) = ($ws, $tasks, $now);
-        use sqlx::Row;
-        let mut out = TaskUpsert::default();
-        if !tasks.is_empty() {
-            // The last entry of each (customer, kind) wins.
-            let mut latest: rustc_hash::FxHashMap<(&str, &str), usize> = rustc_hash::FxHashMap::default();
-            for (i, t) in tasks.iter().enumerate() {
-                latest.insert((t.customer.as_str(), t.kind.as_str()), i);
-            }
-            let mut chosen: Vec<usize> = latest.values().copied().collect();
-            chosen.sort_unstable();
-            let mut open: rustc_hash::FxHashMap<(String, String), i64> = rustc_hash::FxHashMap::default();
-            let rows = sqlx::query(
-                "SELECT t.id, c.external_id, t.kind FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.state = 'open'",
-            )
-            .bind(ws.0)
-            .fetch_all(&mut *$tx)
-            .await?;
-            for r in &rows {
-                open.insert((r.try_get(1)?, r.try_get(2)?), r.try_get(0)?);
-            }
-            let mut customers: rustc_hash::FxHashMap<String, i64> = rustc_hash::FxHashMap::default();
-            let rows = sqlx::query("SELECT id, external_id FROM customers WHERE workspace_id = $1").bind(ws.0).fetch_all(&mut *$tx).await?;
-            for r in &rows {
-                customers.insert(r.try_get(1)?, r.try_get(0)?);
-            }
-            let (mut updates, mut inserts): (Vec<(i64, &NewTask)>, Vec<(i64, &NewTask)>) = (Vec::new(), Vec::new());
-            for &i in &chosen {
-                let t = &tasks[i];
-                match open.get(&(t.customer.clone(), t.kind.clone())) {
-                    Some(&id) => updates.push((id, t)),
-                    None => {
-                        let c = *customers.get(&t.customer).ok_or_else(|| Error::NotFound { what: format!("customer {:?}", t.customer) })?;
-                        inserts.push((c, t));
-                    }
-                }
-            }
-            out.refreshed = (tasks.len() - inserts.len()) as u64;
-            out.created = inserts.len() as u64;
-            for chunk in inserts.chunks(TASK_BATCH) {
-                let mut sql =
-                    String::from("INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) VALUES ");
-                for k in 0..chunk.len() {
-                    let b = k * 6;
-                    if k > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("($1, ${}, ${}, ${}, ${}, ${}, ${}, 'open', $2)", b + 3, b + 4, b + 5, b + 6, b + 7, b + 8));
-                }
-                let mut q = sqlx::query(&sql).bind(ws.0).bind(now);
-                for (c, t) in chunk {
-                    q = q.bind(*c).bind(t.kind.as_str()).bind(t.reason.as_str()).bind(t.suggested_step.as_str()).bind(t.due_at).bind(t.stake);
-                }
-                q.execute(&mut *$tx).await?;
-            }
-            for chunk in updates.chunks(TASK_BATCH) {
-                let mut sql = String::from(
-                    "UPDATE tasks SET reason = v.reason, suggested_step = v.step, due_at = v.due, stake = v.stake \
-             FROM (SELECT column1 AS id, column2 AS reason, column3 AS step, column4 AS due, column5 AS stake FROM (VALUES ",
-                );
-                for k in 0..chunk.len() {
-                    let b = k * 5;
-                    if k > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 2, b + 3, b + 4, b + 5, b + 6));
-                }
-                sql.push_str(") AS x) AS v WHERE tasks.workspace_id = $1 AND tasks.id = v.id");
-                let mut q = sqlx::query(&sql).bind(ws.0);
-                for (id, t) in chunk {
-                    q = q.bind(*id).bind(t.reason.as_str()).bind(t.suggested_step.as_str()).bind(t.due_at).bind(t.stake);
-                }
-                q.execute(&mut *$tx).await?;
-            }
-        }
-        out
-    }};
+/// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, and tasks to open.
+const REFRESH: &str = "stage_task_refresh";
+const REFRESH_COLUMNS: [&str; 5] = ["id", "reason", "suggested_step", "due_at", "stake"];
+const OPEN: &str = "stage_task_open";
+const OPEN_COLUMNS: [&str; 7] = ["k", "customer", "kind", "reason", "suggested_step", "due_at", "stake"];
+
+/// An open task as [`Store::sync_tasks`] compares it with a proposal.
+struct OpenRow {
+    id: i64,
+    reason: String,
+    suggested_step: String,
+    due_at: Option<Instant>,
+    stake: Option<i64>,
 }
 
 impl Store {
-    /// Opens a task per entry, or refreshes the open task of the same customer and kind: there is
-    /// never a second open task for one customer and kind (for an entry given twice, the last
-    /// wins). `now` stamps new tasks. In bulk, in one write transaction: the open tasks and the
-    /// customers' ids are read once, new tasks go in by multi-row `INSERT`s and refreshed ones by
-    /// multi-row `UPDATE … FROM (VALUES …)`, a constant number of statements per 500 tasks.
-    pub async fn upsert_tasks(&self, ws: WorkspaceId, tasks: &[NewTask], now: Instant) -> Result<TaskUpsert> {
-        macro_rules! body {
-            ($tx:ident) => {{
-                let out = sync_tasks!($tx, ws, tasks, now);
-                $tx.commit().await?;
-                out
-            }};
+    /// Opens a task for each proposed (customer, kind) that has no open task, and refreshes the
+    /// reason, step, due date and stake of the open ones: there is never a second open task for
+    /// one customer and kind (a unique index says so). `now` stamps new tasks. When the same
+    /// customer and kind are proposed twice, the last proposal's fields win.
+    ///
+    /// One write transaction and a constant number of statements whatever the number of tasks:
+    /// the workspace's open tasks are read in bulk and compared with the proposals in memory;
+    /// only the open tasks that change and the tasks to open are staged (in bulk), then updated
+    /// and inserted with one statement each — a sync that changes nothing writes nothing. Two
+    /// syncs of one workspace at once take turns (`BEGIN IMMEDIATE` on SQLite, an advisory lock on
+    /// PostgreSQL), so the second sees what the first opened. A customer not in the workspace fails
+    /// the whole sync with [`Error::NotFound`].
+    pub async fn sync_tasks(&self, ws: WorkspaceId, tasks: &[NewTask], now: Instant) -> Result<TaskSync> {
+        if tasks.is_empty() {
+            return Ok(TaskSync::default());
         }
-        let out = match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                body!(tx)
+        // One slot per (customer, kind), filled with the last proposal's fields.
+        let mut slot_of_key: FxHashMap<(&str, FlagKind), usize> = FxHashMap::default();
+        let mut slot_of: Vec<usize> = Vec::with_capacity(tasks.len());
+        let mut last: Vec<usize> = Vec::new();
+        for (k, t) in tasks.iter().enumerate() {
+            let slot = *slot_of_key.entry((t.customer.as_str(), t.kind)).or_insert_with(|| {
+                last.push(k);
+                last.len() - 1
+            });
+            last[slot] = k;
+            slot_of.push(slot);
+        }
+
+        let w = ws.0;
+        let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
+        // The open tasks of the proposals' customers and kinds, by slot, read under the lock.
+        let mut open: Vec<Option<OpenRow>> = (0..last.len()).map(|_| None).collect();
+        scan(
+            tx.conn(),
+            &format!(
+                "SELECT c.external_id, t.kind, t.id, t.reason, t.suggested_step, t.due_at, t.stake FROM tasks t JOIN customers c ON c.id = t.customer_id \
+                 WHERE t.workspace_id = {w} AND t.queue_closed = 0"
+            ),
+            |r| {
+                let customer = r.text_req(0)?;
+                let kind = r.text_req(1)?;
+                let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
+                if let Some(&slot) = slot_of_key.get(&(&*customer, kind)) {
+                    open[slot] = Some(OpenRow { id: r.int_req(2)?, reason: r.text_req(3)?.into_owned(), suggested_step: r.text_req(4)?.into_owned(), due_at: r.int(5)?, stake: r.int(6)? });
+                }
+                Ok(())
+            },
+        )
+        .await?;
+
+        // Each slot: its open task (refreshed if anything differs) or a task to open.
+        let mut ids: Vec<Option<i64>> = vec![None; last.len()];
+        let mut was_open = vec![false; last.len()];
+        let (mut refresh, mut to_open) = (RowBuf::new(REFRESH_COLUMNS.len()), RowBuf::new(OPEN_COLUMNS.len()));
+        for (slot, &k) in last.iter().enumerate() {
+            let t = &tasks[k];
+            match &open[slot] {
+                Some(o) => {
+                    ids[slot] = Some(o.id);
+                    was_open[slot] = true;
+                    if (o.reason.as_str(), o.suggested_step.as_str(), o.due_at, o.stake) != (t.reason.as_str(), t.suggested_step.as_str(), t.due_at, t.stake) {
+                        refresh.int(o.id).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+                    }
+                }
+                None => {
+                    to_open.int(slot as i64).text(&t.customer).text(t.kind.as_str()).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+                }
             }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                // Two runs proposing the same task take turns instead of racing on the unique index.
-                sqlx::query("SELECT pg_advisory_xact_lock(7263, $1)").bind(ws.0 as i32).execute(&mut *tx).await?;
-                body!(tx)
+        }
+        drop(open);
+
+        if !refresh.is_empty() {
+            tx.stage(REFRESH, "id BIGINT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+            write_rows(tx.conn(), REFRESH, &REFRESH_COLUMNS, &refresh).await?;
+            tx.exec(&format!(
+                "UPDATE tasks SET reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake FROM {REFRESH} s \
+                 WHERE tasks.id = s.id AND tasks.state = 'open'"
+            ))
+            .await?;
+            tx.unstage(REFRESH).await?;
+        }
+        let mut created = 0;
+        if !to_open.is_empty() {
+            tx.stage(OPEN, "k BIGINT, customer TEXT, kind TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+            write_rows(tx.conn(), OPEN, &OPEN_COLUMNS, &to_open).await?;
+            let mut unknown = None;
+            scan(
+                tx.conn(),
+                &format!("SELECT s.customer FROM {OPEN} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.workspace_id = {w} AND c.external_id = s.customer) LIMIT 1"),
+                |r| {
+                    unknown = Some(r.text_req(0)?.into_owned());
+                    Ok(())
+                },
+            )
+            .await?;
+            if let Some(c) = unknown {
+                return Err(Error::NotFound { what: format!("customer {c:?}") });
             }
-        };
+            created = tx
+                .exec(&format!(
+                    "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
+                     SELECT {w}, c.id, s.kind, s.reason, s.suggested_step, s.due_at, s.stake, 'open', {now} FROM {OPEN} s \
+                     JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer ORDER BY s.k"
+                ))
+                .await?;
+            scan(
+                tx.conn(),
+                &format!(
+                    "SELECT s.k, t.id FROM {OPEN} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer \
+                     JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = c.id AND t.kind = s.kind AND t.state = 'open'"
+                ),
+                |r| {
+                    let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < ids.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
+                    ids[slot] = Some(r.int_req(1)?);
+                    Ok(())
+                },
+            )
+            .await?;
+            tx.unstage(OPEN).await?;
+        }
+        tx.commit().await?;
+
+        let mut seen = vec![false; last.len()];
+        let mut out = TaskSync { tasks: Vec::with_capacity(tasks.len()), ..Default::default() };
+        for &slot in &slot_of {
+            let id = ids[slot].ok_or_else(|| Error::Corrupt("a synced task has no id".into()))?;
+            out.tasks.push(SyncedTask { id, already_open: was_open[slot] || seen[slot] });
+            seen[slot] = true;
+        }
+        out.created = created;
+        out.refreshed = tasks.len() as u64 - created;
         Ok(out)
     }
 
     /// Open tasks, highest stake first, then earliest due, then oldest.
     pub async fn open_tasks(&self, ws: WorkspaceId) -> Result<Vec<Task>> {
-        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.state = 'open' ORDER BY t.stake DESC NULLS LAST, t.due_at NULLS LAST, t.id");
+        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.queue_closed = 0 ORDER BY {QUEUE_ORDER}");
         self.task_query(&sql, ws, None).await
+    }
+
+    /// One page of a workspace's tasks in the queue's order — open tasks first (highest stake,
+    /// then earliest due, then oldest, as [`Store::open_tasks`]), then the closed ones in the same
+    /// order — filtered by `filter`: at most `limit` tasks (1 to [`MAX_PAGE`]) after the cursor
+    /// `after` (from the previous page; `None`: from the start). Walks the `tasks_page` index (for
+    /// one customer, `tasks_customer`) from the cursor.
+    pub async fn tasks_page(&self, ws: WorkspaceId, filter: &TaskFilter, after: Option<&TaskCursor>, limit: u32) -> Result<Page<Task, TaskCursor>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let mut conds = String::new();
+        let mut texts: Vec<&str> = Vec::new();
+        if let Some(st) = filter.state {
+            conds.push_str(&format!(" AND t.state = '{}'", st.as_str()));
+        }
+        if let Some(k) = filter.kind {
+            conds.push_str(&format!(" AND t.kind = '{}'", k.as_str()));
+        }
+        if let Some(o) = filter.owner.as_deref() {
+            texts.push(o);
+            conds.push_str(&format!(" AND c.owner = ${}", 1 + texts.len()));
+        }
+        if let Some(c) = filter.customer.as_deref() {
+            texts.push(c);
+            conds.push_str(&format!(" AND c.workspace_id = $1 AND c.external_id = ${}", 1 + texts.len()));
+        }
+        if let Some(a) = after {
+            conds.push_str(&format!(" AND ({QUEUE_ORDER}) > ({}, {}, {}, {})", a.closed, a.stake_key, a.due_key, a.id));
+        }
+        let sql = format!(
+            "SELECT {TASK_COLS}, t.queue_closed, t.queue_stake, t.queue_due FROM tasks t JOIN customers c ON c.id = t.customer_id \
+             WHERE t.workspace_id = $1{conds} ORDER BY {QUEUE_ORDER} LIMIT {}",
+            limit + 1
+        );
+        let mut rows: Vec<(Task, TaskCursor)> = Vec::new();
+        with_pool!(self, p => {
+            let mut q = sqlx::query(&sql).bind(ws.0);
+            for t in &texts {
+                q = q.bind(*t);
+            }
+            let mut stream = q.fetch(p);
+            while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
+                let t = task_row(&r)?;
+                let cursor = TaskCursor { closed: r.int(11)?, stake_key: r.int(12)?, due_key: r.int(13)?, id: t.id };
+                rows.push((t, cursor));
+            }
+        });
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|(_, c)| *c)
+        } else {
+            None
+        };
+        Ok(Page { items: rows.into_iter().map(|(t, _)| t).collect(), next })
     }
 
     /// All tasks of one customer, newest first.
     pub async fn tasks_of(&self, ws: WorkspaceId, customer: &str) -> Result<Vec<Task>> {
-        let sql = format!(
-            "SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND c.external_id = $2 ORDER BY t.id DESC"
-        );
+        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND c.workspace_id = $1 AND c.external_id = $2 ORDER BY t.id DESC");
         self.task_query(&sql, ws, Some(customer)).await
     }
 
@@ -150,15 +260,16 @@ impl Store {
     }
 
     /// Marks a task done, dismissed (with a reason) or open again. Reopening fails if another
-    /// task of the same customer and kind is open.
+    /// task of the same customer and kind is open. Takes turns with [`Store::sync_tasks`].
     pub async fn set_task_state(&self, ws: WorkspaceId, task: i64, state: TaskState, dismiss_reason: Option<&str>, now: Instant) -> Result<()> {
         let closed = (state != TaskState::Open).then_some(now);
         let reason = if state == TaskState::Dismissed { dismiss_reason } else { None };
-        let r = with_pool!(self, p => sqlx::query("UPDATE tasks SET state = $3, dismiss_reason = $4, closed_at = $5 WHERE workspace_id = $1 AND id = $2")
-            .bind(ws.0).bind(task).bind(state.as_str()).bind(reason).bind(closed).execute(p).await.map(|r| r.rows_affected()));
+        let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
+        let sql = "UPDATE tasks SET state = $3, dismiss_reason = $4, closed_at = $5 WHERE workspace_id = $1 AND id = $2";
+        let r = with_tx!(&mut tx, t => sqlx::query(sql).bind(ws.0).bind(task).bind(state.as_str()).bind(reason).bind(closed).execute(&mut **t).await.map(|r| r.rows_affected()));
         match r {
             Ok(0) => Err(Error::NotFound { what: format!("task {task}") }),
-            Ok(_) => Ok(()),
+            Ok(_) => tx.commit().await,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(Error::Invalid(format!("task {task} cannot be reopened: the customer already has an open task of this kind")))
             }
@@ -169,10 +280,11 @@ impl Store {
 
 fn task_row(r: &impl RowExt) -> Result<Task> {
     let state = r.text(7)?;
+    let kind = r.text(2)?;
     Ok(Task {
         id: r.int(0)?,
         customer: r.text(1)?,
-        kind: r.text(2)?,
+        kind: FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?,
         reason: r.text(3)?,
         suggested_step: r.text(4)?,
         due_at: r.opt_int(5)?,

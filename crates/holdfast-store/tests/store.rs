@@ -2,7 +2,9 @@
 
 mod common;
 
-use holdfast_core::{movement, Calendar, Currency, Granularity, MovementOptions, OrderLog, DAY};
+use holdfast_core::flags::FlagKind;
+use holdfast_core::segments::Segment;
+use holdfast_core::{movement, Calendar, Currency, Granularity, MovementOptions, OrderLog, OrderStatus, DAY};
 use holdfast_store::*;
 
 const T0: i64 = 852_076_800; // 1997-01-01T00:00:00Z
@@ -14,7 +16,7 @@ fn order(id: &str, customer: &str, day: i64, amount: i64, status: &str, products
         ordered_at: T0 + day * DAY,
         amount,
         currency: Currency::USD,
-        status: status.into(),
+        status: OrderStatus::parse(status),
         lines: products.iter().map(|(p, c, q)| LineRecord { sku: (*p).into(), category: Some((*c).into()), quantity: *q, amount: None }).collect(),
     })
 }
@@ -204,8 +206,8 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     // A note for a customer the store does not know yet creates the customer, as orders do.
     s.import(ws.id, Entity::Notes, knowledge(Record::Note(Note { external_id: "n2".into(), customer: "newco".into(), body: "met at a fair".into(), ..Default::default() }))).await.unwrap();
     assert_eq!(s.count(ws.id, Entity::Customers).await.unwrap(), 2);
-    s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some("champions".into()), p_alive: Some(0.9), clv: Some(12_345), flags: vec!["nps_detractor".into()], computed_at: T0 + 7 * DAY }]).await.unwrap();
-    s.upsert_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: "nps_detractor".into(), reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
+    s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some(Segment::Champions), p_alive: Some(0.9), clv: Some(12_345), flags: vec![FlagKind::Detractor], computed_at: T0 + 7 * DAY }]).await.unwrap();
+    s.sync_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: FlagKind::Detractor, reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
 
     let v = s.customer_view(ws.id, "acme").await.unwrap();
     assert_eq!(v.customer, match &customers[0].1 { Record::Customer(c) => c.clone(), _ => unreachable!() });
@@ -255,18 +257,18 @@ async fn one_open_task_per_customer_and_kind(url: String) {
     let s = Store::open(&url).await.unwrap();
     let ws = s.workspace("default").await.unwrap();
     s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
-    let t = |c: &str, kind: &str, stake: i64| NewTask { customer: c.into(), kind: kind.into(), reason: format!("{kind} for {c}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) };
-    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 10), t("bob", "overdue", 50)], T0).await.unwrap();
-    assert_eq!(r, TaskUpsert { created: 2, refreshed: 0 });
-    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 70), t("alice", "detractor", 5)], T0 + DAY).await.unwrap();
-    assert_eq!(r, TaskUpsert { created: 1, refreshed: 1 });
+    let t = |c: &str, kind: FlagKind, stake: i64| NewTask { customer: c.into(), kind, reason: format!("{kind} for {c}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) };
+    let r = s.sync_tasks(ws.id, &[t("alice", FlagKind::SilenceBeyondRhythm, 10), t("bob", FlagKind::SilenceBeyondRhythm, 50)], T0).await.unwrap();
+    assert_eq!((r.created, r.refreshed), (2, 0));
+    let r = s.sync_tasks(ws.id, &[t("alice", FlagKind::SilenceBeyondRhythm, 70), t("alice", FlagKind::Detractor, 5)], T0 + DAY).await.unwrap();
+    assert_eq!((r.created, r.refreshed), (1, 1));
     let open = s.open_tasks(ws.id).await.unwrap();
-    let seen: Vec<(&str, &str, Option<i64>)> = open.iter().map(|t| (t.customer.as_str(), t.kind.as_str(), t.stake)).collect();
-    assert_eq!(seen, [("alice", "overdue", Some(70)), ("bob", "overdue", Some(50)), ("alice", "detractor", Some(5))]);
+    let seen: Vec<(&str, FlagKind, Option<i64>)> = open.iter().map(|t| (t.customer.as_str(), t.kind, t.stake)).collect();
+    assert_eq!(seen, [("alice", FlagKind::SilenceBeyondRhythm, Some(70)), ("bob", FlagKind::SilenceBeyondRhythm, Some(50)), ("alice", FlagKind::Detractor, Some(5))]);
     let id = open[0].id;
     s.set_task_state(ws.id, id, TaskState::Dismissed, Some("already called"), T0 + 2 * DAY).await.unwrap();
     assert_eq!(s.open_tasks(ws.id).await.unwrap().len(), 2);
-    let r = s.upsert_tasks(ws.id, &[t("alice", "overdue", 70)], T0 + 3 * DAY).await.unwrap();
+    let r = s.sync_tasks(ws.id, &[t("alice", FlagKind::SilenceBeyondRhythm, 70)], T0 + 3 * DAY).await.unwrap();
     assert_eq!(r.created, 1);
     let err = s.set_task_state(ws.id, id, TaskState::Open, None, T0).await.unwrap_err();
     assert!(err.to_string().contains("cannot be reopened"), "{err}");
@@ -274,7 +276,7 @@ async fn one_open_task_per_customer_and_kind(url: String) {
     let dismissed = mine.iter().find(|t| t.id == id).unwrap();
     assert_eq!((dismissed.state, dismissed.dismiss_reason.as_deref(), dismissed.closed_at), (TaskState::Dismissed, Some("already called"), Some(T0 + 2 * DAY)));
     assert!(matches!(s.set_task_state(ws.id, 999_999, TaskState::Done, None, T0).await, Err(Error::NotFound { .. })));
-    assert!(matches!(s.upsert_tasks(ws.id, &[t("nobody", "x", 1)], T0).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.sync_tasks(ws.id, &[t("nobody", FlagKind::Detractor, 1)], T0).await, Err(Error::NotFound { .. })));
 }
 both!(one_open_task_per_customer_and_kind);
 
@@ -291,7 +293,7 @@ async fn synthetic_orders_give_the_same_analyses(url: String) {
                 ordered_at: o.at,
                 amount: o.amount_minor,
                 currency: Currency::USD,
-                status: o.status.as_str().into(),
+                status: OrderStatus::parse(o.status.as_str()),
                 lines: vec![LineRecord { sku: o.product_name().into(), category: Some(o.category_name().into()), quantity: o.quantity, amount: None }],
             }),
         )
@@ -377,3 +379,370 @@ async fn bad_urls_and_settings() {
     s.update_workspace(&ws).await.unwrap();
     assert_eq!(s.workspace("default").await.unwrap(), ws);
 }
+
+fn proposal(customer: &str, kind: FlagKind, stake: i64) -> NewTask {
+    NewTask { customer: customer.into(), kind, reason: format!("{kind} for {customer}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) }
+}
+
+/// 300 customers with one order each, for the task tests.
+async fn customers_with_orders(s: &Store, ws: WorkspaceId, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n).map(|k| format!("c{k:04}")).collect();
+    let rows = ids.iter().enumerate().map(|(k, c)| (k as u64 + 2, order(&format!("o{k}"), c, k as i64, 100, "completed", &[])));
+    s.import(ws, Entity::Orders, rows).await.unwrap();
+    ids
+}
+
+/// `sync_tasks`: N new; the same again opens nothing and refreshes N; a dismissed task's flag
+/// opens a new task; the result tells, per proposal, its task and whether it was open before.
+async fn sync_tasks_opens_refreshes_and_reopens(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 300).await;
+    let kinds = [FlagKind::SilenceBeyondRhythm, FlagKind::Detractor];
+    let proposed: Vec<NewTask> = ids.iter().flat_map(|c| kinds.iter().map(move |&k| proposal(c, k, 10))).collect();
+    let n = proposed.len() as u64;
+    let first = s.sync_tasks(ws.id, &proposed, T0).await.unwrap();
+    assert_eq!((first.created, first.refreshed), (n, 0));
+    assert!(first.tasks.iter().all(|t| !t.already_open));
+    let mut task_ids: Vec<i64> = first.tasks.iter().map(|t| t.id).collect();
+    assert!(task_ids.windows(2).all(|w| w[0] < w[1]), "new tasks get ids in the order proposed");
+    task_ids.dedup();
+    assert_eq!(task_ids.len() as u64, n);
+    assert_eq!(s.open_tasks(ws.id).await.unwrap().len() as u64, n);
+
+    // The same proposals with a new stake: nothing opened, every task refreshed in place.
+    let again: Vec<NewTask> = proposed.iter().map(|t| NewTask { stake: Some(99), reason: "still".into(), ..t.clone() }).collect();
+    let second = s.sync_tasks(ws.id, &again, T0 + DAY).await.unwrap();
+    assert_eq!((second.created, second.refreshed), (0, n));
+    assert!(second.tasks.iter().zip(&first.tasks).all(|(b, a)| b.already_open && b.id == a.id));
+    let open = s.open_tasks(ws.id).await.unwrap();
+    assert_eq!(open.len() as u64, n);
+    assert!(open.iter().all(|t| t.stake == Some(99) && t.reason == "still" && t.created_at == T0));
+
+    // Dismissing one: the next sync opens a new task for it, and only for it.
+    let gone = first.tasks[5].id;
+    s.set_task_state(ws.id, gone, TaskState::Dismissed, Some("on holiday"), T0 + 2 * DAY).await.unwrap();
+    let third = s.sync_tasks(ws.id, &again, T0 + 3 * DAY).await.unwrap();
+    assert_eq!((third.created, third.refreshed), (1, n - 1));
+    assert!(!third.tasks[5].already_open && third.tasks[5].id != gone);
+    assert_eq!(s.open_tasks(ws.id).await.unwrap().len() as u64, n);
+
+    // One customer and kind proposed twice in one call: one task, the last proposal's fields.
+    let twice = [proposal("c0000", FlagKind::MissedInitiative, 1), proposal("c0000", FlagKind::MissedInitiative, 2)];
+    let r = s.sync_tasks(ws.id, &twice, T0).await.unwrap();
+    assert_eq!((r.created, r.refreshed), (1, 1));
+    assert_eq!(r.tasks[0].id, r.tasks[1].id);
+    assert_eq!((r.tasks[0].already_open, r.tasks[1].already_open), (false, true));
+    let mine: Vec<Task> = s.tasks_of(ws.id, "c0000").await.unwrap().into_iter().filter(|t| t.kind == FlagKind::MissedInitiative).collect();
+    assert_eq!((mine.len(), mine[0].stake), (1, Some(2)));
+
+    // An unknown customer fails the whole sync: nothing opened, nothing refreshed.
+    let before = s.open_tasks(ws.id).await.unwrap();
+    let bad = [proposal("c0001", FlagKind::NegativeTicket, 5), proposal("nobody", FlagKind::NegativeTicket, 5)];
+    assert!(matches!(s.sync_tasks(ws.id, &bad, T0).await, Err(Error::NotFound { what }) if what.contains("nobody")));
+    assert_eq!(s.open_tasks(ws.id).await.unwrap(), before);
+    assert_eq!(s.sync_tasks(ws.id, &[], T0).await.unwrap(), TaskSync::default());
+}
+both!(sync_tasks_opens_refreshes_and_reopens);
+
+/// Syncs of overlapping proposals at once, each through its own pool (as separate processes
+/// would): every one completes, and there is never a second open task for a customer and kind.
+async fn concurrent_syncs_never_open_a_task_twice(url: String) {
+    let setup = Store::open(&url).await.unwrap();
+    let ws = setup.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&setup, ws.id, 2000).await;
+    let mut runs = Vec::new();
+    for k in 0..4usize {
+        let store = Store::open(&url).await.unwrap();
+        // Each run proposes a different half of the customers, overlapping the others'.
+        let mine: Vec<NewTask> = ids.iter().enumerate().filter(|(j, _)| (j + k * 500) % 2000 < 1000).map(|(_, c)| proposal(c, FlagKind::FrequencyDrop, k as i64)).collect();
+        runs.push(tokio::spawn(async move { store.sync_tasks(ws.id, &mine, T0).await }));
+    }
+    let mut created = 0;
+    for r in runs {
+        let r = r.await.unwrap().unwrap();
+        assert_eq!(r.created + r.refreshed, 1000);
+        created += r.created;
+    }
+    let open = setup.open_tasks(ws.id).await.unwrap();
+    let mut keys: Vec<(&str, FlagKind)> = open.iter().map(|t| (t.customer.as_str(), t.kind)).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), open.len(), "a customer and kind with two open tasks");
+    assert_eq!(open.len() as u64, created);
+    assert_eq!(created, 2000);
+}
+both!(concurrent_syncs_never_open_a_task_twice);
+
+/// Every order status is stored and read back as itself; only completed orders are in the order
+/// log (refunded, cancelled, failed, charged back and pending ones are kept but not counted).
+async fn order_statuses_round_trip_and_only_completed_count(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let rows: Vec<(u64, Record)> = OrderStatus::ALL
+        .iter()
+        .enumerate()
+        .map(|(k, st)| (k as u64 + 2, order(&format!("o{k}"), &format!("c{k}"), k as i64, 1000 + k as i64, st.as_str(), &[("oil", "car", 1)])))
+        .collect();
+    assert_eq!(s.import(ws.id, Entity::Orders, rows.clone()).await.unwrap().inserted, 6);
+    let stored = s.orders(ws.id, None).await.unwrap();
+    let statuses: Vec<OrderStatus> = stored.iter().map(|o| o.status).collect();
+    assert_eq!(statuses, OrderStatus::ALL);
+    assert!(stored.iter().all(|o| o.is_counted() == (o.status == OrderStatus::Completed)));
+    let log = s.load_order_log(ws.id).await.unwrap();
+    assert_eq!((log.n_orders(), log.n_customers()), (1, 1));
+    assert_eq!(log.customer_id(0), "c0");
+    // The same file again changes nothing: the row hashes read the canonical names.
+    assert_eq!(s.import(ws.id, Entity::Orders, rows).await.unwrap().unchanged, 6);
+    let mut csv = Vec::new();
+    s.export_csv(ws.id, Entity::Orders, &mut csv).await.unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    for st in OrderStatus::ALL {
+        assert!(csv.contains(&format!(",USD,{},oil,", st.as_str())), "{csv}");
+    }
+    // A word the store does not write is corruption, named.
+    s.close().await;
+    raw_exec(&url, "UPDATE orders SET status = 'shipped' WHERE external_id = 'o0'").await;
+    let s = Store::open(&url).await.unwrap();
+    let err = s.orders(ws.id, None).await.unwrap_err();
+    assert!(matches!(&err, Error::Corrupt(m) if m.contains("\"shipped\"")), "{err}");
+}
+both!(order_statuses_round_trip_and_only_completed_count);
+
+/// Runs one statement on the database at `url` outside the store.
+async fn raw_exec(url: &str, sql: &str) {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+}
+
+/// A database written before schema 3 may hold `canceled`: opening it normalises the word to
+/// `cancelled`, and the order stays uncounted.
+async fn schema_3_normalises_canceled(url: String) {
+    use sqlx::Connection;
+    let (sqlite, postgres) = (sqlx::migrate!("migrations/sqlite"), sqlx::migrate!("migrations/postgres"));
+    let mut old = if url.starts_with("sqlite:") { sqlite } else { postgres };
+    old.migrations = old.migrations.iter().filter(|m| m.version <= 2).cloned().collect::<Vec<_>>().into();
+    let insert = [
+        "INSERT INTO workspaces (slug, name, created_at) VALUES ('default', 'default', 0)",
+        "INSERT INTO customers (workspace_id, external_id) SELECT id, 'alice' FROM workspaces",
+        "INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status) SELECT workspace_id, 'o1', id, 852076800, 100, 'USD', 'completed' FROM customers",
+        "INSERT INTO orders (workspace_id, external_id, customer_id, ordered_at, amount, currency, status) SELECT workspace_id, 'o2', id, 852163200, 200, 'USD', 'canceled' FROM customers",
+    ];
+    if url.starts_with("sqlite:") {
+        let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let mut c = sqlx::SqliteConnection::connect_with(&opts.create_if_missing(true)).await.unwrap();
+        old.run(&mut c).await.unwrap();
+        for q in insert {
+            sqlx::query(q).execute(&mut c).await.unwrap();
+        }
+    } else {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        old.run(&mut c).await.unwrap();
+        for q in insert {
+            sqlx::query(q).execute(&mut c).await.unwrap();
+        }
+    }
+    let s = Store::open(&url).await.unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), s.known_schema_version());
+    let ws = s.workspace("default").await.unwrap();
+    let statuses: Vec<OrderStatus> = s.orders(ws.id, None).await.unwrap().iter().map(|o| o.status).collect();
+    assert_eq!(statuses, [OrderStatus::Completed, OrderStatus::Cancelled]);
+    assert_eq!(s.load_order_log(ws.id).await.unwrap().n_orders(), 1);
+}
+both!(schema_3_normalises_canceled);
+
+/// Flag kinds, segments and task states go in and come out as themselves.
+async fn typed_values_round_trip(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, Segment::ALL.len()).await;
+    let scores: Vec<Score> = Segment::ALL
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(k, (&seg, c))| Score {
+            customer: c.clone(),
+            segment: Some(seg),
+            p_alive: Some(k as f64 / 10.0 + 0.012_345_678_9),
+            clv: (k % 2 == 0).then_some(k as i64 * 1000),
+            flags: FlagKind::ALL.iter().copied().skip(k % FlagKind::ALL.len()).collect(),
+            computed_at: T0 + k as i64,
+        })
+        .collect();
+    let mut no_segment = scores[0].clone();
+    no_segment.segment = None;
+    let mut scores_in = scores.clone();
+    scores_in[0] = no_segment;
+    s.replace_scores(ws.id, &scores_in).await.unwrap();
+    assert_eq!(s.scores(ws.id, None).await.unwrap(), scores_in);
+    // Replaced again with changes: a customer left out loses its score, the others are updated.
+    s.replace_scores(ws.id, &scores[1..]).await.unwrap();
+    assert_eq!(s.scores(ws.id, None).await.unwrap(), scores[1..].to_vec());
+    assert_eq!(s.scores(ws.id, Some(&ids[3])).await.unwrap(), vec![scores[3].clone()]);
+    // Errors change nothing: an unknown customer, a customer scored twice.
+    let mut unknown = scores.clone();
+    unknown[2].customer = "nobody".into();
+    assert!(matches!(s.replace_scores(ws.id, &unknown).await, Err(Error::Invalid(m)) if m.contains("nobody")));
+    let twice = [scores[1].clone(), scores[1].clone()];
+    assert!(matches!(s.replace_scores(ws.id, &twice).await, Err(Error::Invalid(m)) if m.contains("twice")));
+    assert_eq!(s.scores(ws.id, None).await.unwrap(), scores[1..].to_vec());
+
+    let proposed: Vec<NewTask> = FlagKind::ALL.iter().map(|&k| proposal(&ids[0], k, 1)).collect();
+    s.sync_tasks(ws.id, &proposed, T0).await.unwrap();
+    let kinds: Vec<FlagKind> = s.tasks_of(ws.id, &ids[0]).await.unwrap().iter().rev().map(|t| t.kind).collect();
+    assert_eq!(kinds, FlagKind::ALL);
+    let open = s.open_tasks(ws.id).await.unwrap();
+    for (t, st) in open.iter().zip([TaskState::Done, TaskState::Dismissed, TaskState::Open]) {
+        s.set_task_state(ws.id, t.id, st, Some("reason"), T0 + DAY).await.unwrap();
+    }
+    let mine = s.tasks_of(ws.id, &ids[0]).await.unwrap();
+    let state_of = |id: i64| mine.iter().find(|t| t.id == id).map(|t| (t.state, t.dismiss_reason.clone(), t.closed_at)).unwrap();
+    assert_eq!(state_of(open[0].id), (TaskState::Done, None, Some(T0 + DAY)));
+    assert_eq!(state_of(open[1].id), (TaskState::Dismissed, Some("reason".into()), Some(T0 + DAY)));
+    assert_eq!(state_of(open[2].id), (TaskState::Open, None, None));
+    // A kind the store does not know is corruption, named.
+    raw_exec(&url, &format!("UPDATE tasks SET kind = 'weird' WHERE id = {}", open[3].id)).await;
+    assert!(matches!(s.open_tasks(ws.id).await, Err(Error::Corrupt(m)) if m.contains("weird")));
+}
+both!(typed_values_round_trip);
+
+/// Pages of customers: every customer exactly once across the pages, in external-id order, with
+/// score and open tasks; customers added while paging (before and after the cursor) neither
+/// repeat nor hide anyone, and those after the cursor are listed.
+async fn customers_page_lists_everyone_once(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 250).await;
+    s.replace_scores(ws.id, &[Score { customer: ids[7].clone(), segment: Some(Segment::AtRisk), p_alive: Some(0.5), clv: Some(700), flags: vec![FlagKind::Detractor], computed_at: T0 }]).await.unwrap();
+    s.sync_tasks(ws.id, &[proposal(&ids[7], FlagKind::Detractor, 1), proposal(&ids[7], FlagKind::FrequencyDrop, 1)], T0).await.unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.customers_page(ws.id, after.as_deref(), 40).await.unwrap();
+        assert!(page.items.len() <= 40);
+        pages += 1;
+        if pages == 2 {
+            // Added while paging: one before the cursor (never listed), one after (listed once).
+            let rows = [(2, order("late1", "c0000a", 1, 100, "completed", &[])), (3, order("late2", "c9999", 1, 100, "completed", &[]))];
+            s.import(ws.id, Entity::Orders, rows).await.unwrap();
+        }
+        seen.extend(page.items.iter().map(|c| c.external_id.clone()));
+        if let Some(c) = page.items.iter().find(|c| c.external_id == ids[7]) {
+            assert_eq!((c.segment, c.clv, c.open_tasks), (Some(Segment::AtRisk), Some(700), 2));
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let mut want = ids.clone();
+    want.push("c9999".into());
+    assert_eq!(seen, want);
+    assert_eq!(pages, 7);
+    // A limit beyond the maximum is cut to it; 0 gives one row.
+    assert_eq!(s.customers_page(ws.id, None, 0).await.unwrap().items.len(), 1);
+    assert_eq!(s.customers_page(ws.id, None, 1_000_000).await.unwrap().items.len(), 252);
+}
+both!(customers_page_lists_everyone_once);
+
+/// Pages of tasks: the queue's order (open first, highest stake, earliest due, oldest), every task
+/// exactly once, filters by state, kind, owner and customer, and tasks opened while paging do not
+/// repeat or hide anyone.
+async fn tasks_page_walks_the_queue_in_order(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 120).await;
+    let owned: Vec<(u64, Record)> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (k as u64 + 2, Record::Customer(CustomerRecord { external_id: c.clone(), owner: Some(if k % 3 == 0 { "anna" } else { "oleg" }.into()), ..Default::default() })))
+        .collect();
+    s.import(ws.id, Entity::Customers, owned).await.unwrap();
+    // Stakes repeat (ties broken by due date, then id); some have none; due dates some none.
+    let proposed: Vec<NewTask> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(k, c)| {
+            [FlagKind::SilenceBeyondRhythm, FlagKind::Detractor].map(|kind| NewTask {
+                stake: (k % 7 != 0).then_some((k % 10) as i64 * 100),
+                due_at: (k % 5 != 0).then_some(T0 + (k % 4) as i64 * DAY),
+                ..proposal(c, kind, 0)
+            })
+        })
+        .collect();
+    let sync = s.sync_tasks(ws.id, &proposed, T0).await.unwrap();
+    // Close some: done, dismissed.
+    for (k, t) in sync.tasks.iter().enumerate().filter(|(k, _)| k % 9 == 0) {
+        let st = if k % 2 == 0 { TaskState::Done } else { TaskState::Dismissed };
+        s.set_task_state(ws.id, t.id, st, Some("x"), T0 + DAY).await.unwrap();
+    }
+    let order_key = |t: &Task| (t.state != TaskState::Open, t.stake.map_or(i64::MAX, |x| -x), t.due_at.unwrap_or(i64::MAX), t.id);
+    let walk = |filter: TaskFilter, limit: u32| {
+        let s = s.clone();
+        async move {
+            let mut all: Vec<Task> = Vec::new();
+            let mut after: Option<TaskCursor> = None;
+            loop {
+                let page = s.tasks_page(ws.id, &filter, after.as_ref(), limit).await.unwrap();
+                assert!(page.items.len() <= limit as usize);
+                all.extend(page.items);
+                match page.next {
+                    // The cursor travels as text.
+                    Some(n) => after = Some(n.to_string().parse().unwrap()),
+                    None => break,
+                }
+            }
+            all
+        }
+    };
+    let every = walk(TaskFilter::default(), 17).await;
+    assert_eq!(every.len(), 240);
+    let mut sorted = every.clone();
+    sorted.sort_by_key(order_key);
+    assert_eq!(every, sorted, "the queue's order");
+    let open_first: Vec<Task> = every.iter().take_while(|t| t.state == TaskState::Open).cloned().collect();
+    assert_eq!(open_first, s.open_tasks(ws.id).await.unwrap(), "open tasks first, as open_tasks orders them");
+    for (filter, keep) in [
+        (TaskFilter { state: Some(TaskState::Done), ..Default::default() }, Box::new(|t: &Task| t.state == TaskState::Done) as Box<dyn Fn(&Task) -> bool>),
+        (TaskFilter { kind: Some(FlagKind::Detractor), ..Default::default() }, Box::new(|t: &Task| t.kind == FlagKind::Detractor)),
+        (TaskFilter { customer: Some(ids[9].clone()), ..Default::default() }, Box::new(|t: &Task| t.customer == ids[9])),
+        (
+            TaskFilter { owner: Some("anna".into()), state: Some(TaskState::Open), kind: Some(FlagKind::SilenceBeyondRhythm), customer: None },
+            Box::new(|t: &Task| t.state == TaskState::Open && t.kind == FlagKind::SilenceBeyondRhythm && ids.iter().position(|c| *c == t.customer).unwrap() % 3 == 0),
+        ),
+    ] {
+        let want: Vec<Task> = every.iter().filter(|t| keep(t)).cloned().collect();
+        assert!(!want.is_empty());
+        assert_eq!(walk(filter, 5).await, want);
+    }
+    assert!(walk(TaskFilter { customer: Some("nobody".into()), ..Default::default() }, 5).await.is_empty());
+
+    // Tasks opened while paging: none repeats or goes missing; those after the cursor show up.
+    let first = s.tasks_page(ws.id, &TaskFilter::default(), None, 50).await.unwrap();
+    let cursor = first.next.unwrap();
+    let late = [NewTask { stake: Some(1_000_000), ..proposal(&ids[1], FlagKind::FewerLogins, 0) }, NewTask { stake: None, due_at: None, ..proposal(&ids[2], FlagKind::FewerLogins, 0) }];
+    s.sync_tasks(ws.id, &late, T0).await.unwrap();
+    let mut rest: Vec<Task> = Vec::new();
+    let mut after = Some(cursor);
+    while let Some(a) = after {
+        let page = s.tasks_page(ws.id, &TaskFilter::default(), Some(&a), 50).await.unwrap();
+        rest.extend(page.items);
+        after = page.next;
+    }
+    let mut ids_seen: Vec<i64> = first.items.iter().chain(&rest).map(|t| t.id).collect();
+    let n = ids_seen.len();
+    ids_seen.sort();
+    ids_seen.dedup();
+    assert_eq!(ids_seen.len(), n, "a task listed twice");
+    assert_eq!(n, 241, "the task with the highest stake was opened before the cursor; the one with none after it");
+    assert!(rest.iter().any(|t| t.kind == FlagKind::FewerLogins && t.stake.is_none()));
+    assert!("1.2.3".parse::<TaskCursor>().is_err() && "2.0.0.0".parse::<TaskCursor>().is_err());
+}
+both!(tasks_page_walks_the_queue_in_order);

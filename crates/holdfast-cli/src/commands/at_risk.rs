@@ -130,9 +130,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let bar = s.bar();
     let q = s.run(holdfast_app::at_risk(&source, &cal, &opts, &bar))?;
     let (as_of, total, queue) = (q.as_of, q.total, q.tasks);
-    if let Some((up, already)) = q.saved {
+    if let Some(sync) = &q.saved {
         if !g.quiet {
-            eprintln!("store {}: {} new tasks opened; {} flags already had an open task", source.name(), up.created, already);
+            eprintln!("store {}: {} new tasks opened; {} open tasks refreshed", source.name(), sync.created, sync.refreshed);
         }
     }
     let k = q.currency.minor_per_major().max(1) as f64;

@@ -199,10 +199,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             s,
             "\nScore (as of {}): segment {}, P(alive) {}, CLV {}, flags {}",
             d(sc.computed_at),
-            sc.segment.as_deref().unwrap_or("–"),
+            sc.segment.map_or("–", |s| s.key()),
             sc.p_alive.map(|p| format!("{:.2}", p)).unwrap_or("–".into()),
             sc.clv.map(|x| format_minor(x, db.ws.currency)).unwrap_or("–".into()),
-            if sc.flags.is_empty() { "none".to_owned() } else { sc.flags.join(", ") }
+            if sc.flags.is_empty() { "none".to_owned() } else { sc.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ") }
         );
     }
     section(&mut s, "Contacts", v.contacts.iter().map(|k| format!("{} {} {}", k.name, k.role.as_deref().unwrap_or(""), k.email.as_deref().unwrap_or(""))));

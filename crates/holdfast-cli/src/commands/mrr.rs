@@ -46,8 +46,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(other) = stored.iter().find(|s| s.currency != currency) {
         anyhow::bail!("subscriptions are in more than one currency ({currency} and {}); MRR needs one", other.currency);
     }
-    let subs: Vec<Subscription> =
-        stored.iter().map(|s| Subscription { customer: s.customer.clone(), mrr: s.mrr, started_at: s.started_at, ended_at: s.ended_at }).collect();
+    let subs: Vec<Subscription> = stored.iter().map(|s| s.to_core()).collect();
     let first = subs.iter().map(|s| s.started_at).min().unwrap_or(0);
     let last = subs.iter().map(|s| s.ended_at.unwrap_or(s.started_at).max(s.started_at)).max().unwrap_or(first);
     let to = match &args.as_of {

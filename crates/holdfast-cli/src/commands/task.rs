@@ -63,7 +63,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 t.row(vec![
                     k.id.to_string(),
                     k.customer.clone(),
-                    k.kind.clone(),
+                    k.kind.to_string(),
                     k.stake.map(|s| format_minor(s, db.ws.currency)).unwrap_or_default(),
                     k.suggested_step.clone(),
                     k.due_at.map(|d| cal.date(d).to_string()).unwrap_or_default(),
