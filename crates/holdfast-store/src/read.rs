@@ -591,6 +591,7 @@ impl Store {
     /// check foreign keys again (which is most of the cost of an insert on PostgreSQL).
     pub async fn replace_scores(&self, ws: WorkspaceId, scores: &[Score]) -> Result<()> {
         const STAGE: &str = "stage_scores";
+        const RESOLVED: &str = "stage_scores_resolved";
         const COLUMNS: [&str; 6] = ["customer", "segment", "p_alive", "clv", "flags", "computed_at"];
         let mut seen = rustc_hash::FxHashSet::default();
         if let Some(s) = scores.iter().find(|s| !seen.insert(s.customer.as_str())) {
@@ -607,8 +608,18 @@ impl Store {
         let json = tx.dialect().json_type;
         tx.stage(STAGE, &format!("customer TEXT, segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT")).await?;
         write_rows(tx.conn(), STAGE, &COLUMNS, &buf).await?;
+        // Each staged row with its customer's id: the staged rows drive the join (the preserved
+        // side of a LEFT JOIN), so no plan visits them once per customer.
+        tx.stage_as(
+            RESOLVED,
+            &format!(
+                "SELECT c.id AS customer_id, s.customer, s.segment, s.p_alive, s.clv, s.flags, s.computed_at FROM {STAGE} s \
+                 LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
+            ),
+        )
+        .await?;
         let mut unknown = None;
-        scan(tx.conn(), &format!("SELECT s.customer FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.workspace_id = {w} AND c.external_id = s.customer) LIMIT 1"), |r| {
+        scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
             unknown = Some(r.text_req(0)?.into_owned());
             Ok(())
         })
@@ -616,19 +627,20 @@ impl Store {
         if let Some(c) = unknown {
             return Err(Error::Invalid(format!("the scores name customer {c:?}, not in the store")));
         }
-        tx.exec(&format!(
-            "DELETE FROM scores WHERE workspace_id = {w} AND customer_id NOT IN (SELECT c.id FROM {STAGE} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer)"
-        ))
-        .await?;
-        // `WHERE true`: SQLite reads `ON CONFLICT` after a bare join as part of the join.
+        // Indexed, so the scores left out are found by one lookup each (SQLite would scan the
+        // staged rows once per score otherwise).
+        tx.exec(&format!("CREATE INDEX {RESOLVED}_customer ON {RESOLVED} (customer_id)")).await?;
+        tx.exec(&format!("DELETE FROM scores WHERE workspace_id = {w} AND NOT EXISTS (SELECT 1 FROM {RESOLVED} x WHERE x.customer_id = scores.customer_id)")).await?;
+        // `WHERE true`: SQLite reads `ON CONFLICT` right after a `FROM` as part of a join.
         tx.exec(&format!(
             "INSERT INTO scores (customer_id, workspace_id, segment, p_alive, clv, flags, computed_at) \
-             SELECT c.id, {w}, s.segment, s.p_alive, s.clv, s.flags, s.computed_at FROM {STAGE} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer WHERE true \
+             SELECT customer_id, {w}, segment, p_alive, clv, flags, computed_at FROM {RESOLVED} WHERE true \
              ON CONFLICT (customer_id) DO UPDATE SET segment = excluded.segment, p_alive = excluded.p_alive, clv = excluded.clv, flags = excluded.flags, computed_at = excluded.computed_at \
              WHERE scores.segment IS DISTINCT FROM excluded.segment OR scores.p_alive IS DISTINCT FROM excluded.p_alive OR scores.clv IS DISTINCT FROM excluded.clv \
              OR scores.flags <> excluded.flags OR scores.computed_at <> excluded.computed_at"
         ))
         .await?;
+        tx.unstage(RESOLVED).await?;
         tx.unstage(STAGE).await?;
         tx.commit().await
     }
