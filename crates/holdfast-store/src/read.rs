@@ -218,166 +218,19 @@ impl RowExt for Fields<'_> {
 }
 
 impl Store {
-    /// The counted orders of a workspace as an [`OrderLog`], in bulk and in one snapshot: the
-    /// workspace's customers and products, its counted orders (one integer scan, no join, no sort
-    /// in SQL), then the lines of the order ids it saw (a range scan of `order_lines`' key), built
-    /// column by column. Orders keep their import order (id order) and customers and products are
-    /// numbered in the order of their first stored order, so a log loaded from a time-sorted file
-    /// equals the one built from the file itself.
+    /// The counted orders of a workspace as an [`OrderLog`], in one snapshot: from the stored
+    /// image of the log when it is current ([`crate::log_cache`], written by every orders import),
+    /// else built from the tables ([`build_order_log`]). Orders keep their import order (id order)
+    /// and customers and products are numbered in the order of their first stored order, so a log
+    /// loaded from a time-sorted file equals the one built from the file itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        let w = ws.0;
-        let ws_currency = self.workspace_currency(ws).await?;
         let mut tx = Tx::read(&self.pool).await?;
-
-        // Orders: id, customer, time, amount; the currency checked on the way.
-        struct Row {
-            id: i64,
-            customer: i64,
-            at: Instant,
-            amount: i64,
-        }
-        let mut orders: Vec<Row> = Vec::new();
-        let mut currencies: Vec<String> = Vec::new();
-        scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {}", counted_sql()), |r| {
-            orders.push(Row { id: r.int_req(0)?, customer: r.int_req(1)?, at: r.int_req(2)?, amount: r.int_req(3)? });
-            let cur = r.text_req(4)?;
-            if currencies.last().map(String::as_str) != Some(&*cur) && !currencies.iter().any(|c| *c == *cur) {
-                currencies.push(cur.into_owned());
-            }
-            Ok(())
-        })
-        .await?;
-        currencies.sort();
-        let currency = match currencies.as_slice() {
-            [] => ws_currency,
-            [one] => currency(one)?,
-            [a, b, ..] => {
-                return Err(Error::Invalid(format!("the stored orders are in more than one currency ({a} and {b}); convert them to one before analysing")));
-            }
+        let log = match crate::log_cache::load(&mut tx, ws).await? {
+            Some(log) => log,
+            None => build_order_log(&mut tx, ws).await?,
         };
-        if !orders.is_sorted_by_key(|o| o.id) {
-            orders.sort_unstable_by_key(|o| o.id);
-        }
-
-        // Lines of those orders: (order position, line number, product id, quantity), in order.
-        let mut lines_raw: Vec<(u32, i64, i64, u32)> = Vec::new();
-        if let (Some(lo), Some(hi)) = (orders.first().map(|o| o.id), orders.last().map(|o| o.id)) {
-            let mut cur = 0usize;
-            let mut sorted = true;
-            let mut last = (0u32, i64::MIN);
-            scan(tx.conn(), &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"), |r| {
-                let oid = r.int_req(0)?;
-                // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
-                if orders[cur].id != oid {
-                    if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
-                        cur += 1;
-                    }
-                    if orders[cur].id != oid {
-                        match orders.binary_search_by_key(&oid, |o| o.id) {
-                            Ok(k) => cur = k,
-                            // Not a counted order of the workspace.
-                            Err(_) => return Ok(()),
-                        }
-                    }
-                }
-                let key = (cur as u32, r.int_req(1)?);
-                sorted &= key > last;
-                last = key;
-                let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
-                lines_raw.push((key.0, key.1, r.int_req(2)?, q));
-                Ok(())
-            })
-            .await?;
-            if !sorted {
-                lines_raw.sort_unstable_by_key(|l| (l.0, l.1));
-            }
-        }
-
-        let mut names: FxHashMap<i64, String> = FxHashMap::default();
-        scan(tx.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
-            names.insert(r.int_req(0)?, r.text_req(1)?.into_owned());
-            Ok(())
-        })
-        .await?;
-        let mut products: FxHashMap<i64, (String, Option<String>)> = FxHashMap::default();
-        if !lines_raw.is_empty() {
-            scan(tx.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
-                products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
-                Ok(())
-            })
-            .await?;
-        }
         tx.commit().await?;
-
-        let mut customer_ids = CustomerIds::new();
-        let mut customer_idx: FxHashMap<i64, CustomerIdx> = FxHashMap::default();
-        let n = orders.len();
-        let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        for o in &orders {
-            let idx = match customer_idx.get(&o.customer) {
-                Some(&i) => i,
-                None => {
-                    let i = customer_ids.len() as CustomerIdx;
-                    let name = names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
-                    customer_ids.push(name);
-                    customer_idx.insert(o.customer, i);
-                    i
-                }
-            };
-            customer.push(idx);
-            at.push(o.at);
-            amount.push(o.amount);
-        }
-        drop(names);
-
-        let mut catalog = Catalog::default();
-        let lines = if lines_raw.is_empty() {
-            None
-        } else {
-            let mut lines = OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
-            let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
-            let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
-            let mut next = lines_raw.iter().peekable();
-            for k in 0..n as u32 {
-                lines.offsets.push(lines.product.len() as u32);
-                while let Some(&(_, _, pid, q)) = next.next_if(|l| l.0 == k) {
-                    let p = match product_idx.get(&pid) {
-                        Some(&p) => p,
-                        None => {
-                            let order = orders[k as usize].id;
-                            let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
-                            let cat = cat.map(|c| match category_idx.get(&c) {
-                                Some(&k) => k,
-                                None => {
-                                    let k = catalog.categories.len() as u32;
-                                    catalog.categories.push(c.clone());
-                                    category_idx.insert(c, k);
-                                    k
-                                }
-                            });
-                            let p = catalog.products.len() as ProductIdx;
-                            catalog.products.push(name);
-                            catalog.category_of.push(cat);
-                            product_idx.insert(pid, p);
-                            p
-                        }
-                    };
-                    lines.product.push(p);
-                    lines.quantity.push(q);
-                }
-            }
-            lines.offsets.push(lines.product.len() as u32);
-            Some(lines)
-        };
-        Ok(OrderLog::from_columns(customer_ids, customer, at, amount, currency, lines, catalog))
-    }
-
-    async fn workspace_currency(&self, ws: WorkspaceId) -> Result<Currency> {
-        let c: Option<String> = with_pool!(self, p => sqlx::query_scalar("SELECT currency FROM workspaces WHERE id = $1").bind(ws.0).fetch_optional(p).await?);
-        match c {
-            Some(c) => currency(&c),
-            None => Err(Error::NotFound { what: format!("workspace {}", ws.0) }),
-        }
+        Ok(log)
     }
 
     /// Every row of `sql` (a statement without parameters) decoded by `row`, read in bulk in one
@@ -677,6 +530,161 @@ impl Store {
             tasks: self.tasks_of(ws, customer).await?,
         })
     }
+}
+
+
+/// The counted orders of workspace `ws` built from the tables, read in `tx`: its counted orders
+/// (one integer scan, no join, no sort in SQL), the lines of the order ids seen (a range scan of
+/// `order_lines`' key), then the customers and products, built column by column.
+pub(crate) async fn build_order_log(tx: &mut Tx, ws: WorkspaceId) -> Result<OrderLog> {
+    let w = ws.0;
+    let mut ws_currency = None;
+    scan(tx.conn(), &format!("SELECT currency FROM workspaces WHERE id = {w}"), |r| {
+        ws_currency = Some(currency(&r.text_req(0)?)?);
+        Ok(())
+    })
+    .await?;
+    let ws_currency = ws_currency.ok_or_else(|| Error::NotFound { what: format!("workspace {w}") })?;
+    // Orders: id, customer, time, amount; the currency checked on the way.
+    struct Row {
+        id: i64,
+        customer: i64,
+        at: Instant,
+        amount: i64,
+    }
+    let mut orders: Vec<Row> = Vec::new();
+    let mut currencies: Vec<String> = Vec::new();
+    scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {}", counted_sql()), |r| {
+        orders.push(Row { id: r.int_req(0)?, customer: r.int_req(1)?, at: r.int_req(2)?, amount: r.int_req(3)? });
+        let cur = r.text_req(4)?;
+        if currencies.last().map(String::as_str) != Some(&*cur) && !currencies.iter().any(|c| *c == *cur) {
+            currencies.push(cur.into_owned());
+        }
+        Ok(())
+    })
+    .await?;
+    currencies.sort();
+    let currency = match currencies.as_slice() {
+        [] => ws_currency,
+        [one] => currency(one)?,
+        [a, b, ..] => {
+            return Err(Error::Invalid(format!("the stored orders are in more than one currency ({a} and {b}); convert them to one before analysing")));
+        }
+    };
+    if !orders.is_sorted_by_key(|o| o.id) {
+        orders.sort_unstable_by_key(|o| o.id);
+    }
+
+    // Lines of those orders: (order position, line number, product id, quantity), in order.
+    let mut lines_raw: Vec<(u32, i64, i64, u32)> = Vec::new();
+    if let (Some(lo), Some(hi)) = (orders.first().map(|o| o.id), orders.last().map(|o| o.id)) {
+        let mut cur = 0usize;
+        let mut sorted = true;
+        let mut last = (0u32, i64::MIN);
+        scan(tx.conn(), &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"), |r| {
+            let oid = r.int_req(0)?;
+            // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
+            if orders[cur].id != oid {
+                if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
+                    cur += 1;
+                }
+                if orders[cur].id != oid {
+                    match orders.binary_search_by_key(&oid, |o| o.id) {
+                        Ok(k) => cur = k,
+                        // Not a counted order of the workspace.
+                        Err(_) => return Ok(()),
+                    }
+                }
+            }
+            let key = (cur as u32, r.int_req(1)?);
+            sorted &= key > last;
+            last = key;
+            let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
+            lines_raw.push((key.0, key.1, r.int_req(2)?, q));
+            Ok(())
+        })
+        .await?;
+        if !sorted {
+            lines_raw.sort_unstable_by_key(|l| (l.0, l.1));
+        }
+    }
+
+    let mut names: FxHashMap<i64, String> = FxHashMap::default();
+    scan(tx.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
+        names.insert(r.int_req(0)?, r.text_req(1)?.into_owned());
+        Ok(())
+    })
+    .await?;
+    let mut products: FxHashMap<i64, (String, Option<String>)> = FxHashMap::default();
+    if !lines_raw.is_empty() {
+        scan(tx.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
+            products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
+            Ok(())
+        })
+        .await?;
+    }
+
+    let mut customer_ids = CustomerIds::new();
+    let mut customer_idx: FxHashMap<i64, CustomerIdx> = FxHashMap::default();
+    let n = orders.len();
+    let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for o in &orders {
+        let idx = match customer_idx.get(&o.customer) {
+            Some(&i) => i,
+            None => {
+                let i = customer_ids.len() as CustomerIdx;
+                let name = names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
+                customer_ids.push(name);
+                customer_idx.insert(o.customer, i);
+                i
+            }
+        };
+        customer.push(idx);
+        at.push(o.at);
+        amount.push(o.amount);
+    }
+    drop(names);
+
+    let mut catalog = Catalog::default();
+    let lines = if lines_raw.is_empty() {
+        None
+    } else {
+        let mut lines = OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
+        let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
+        let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
+        let mut next = lines_raw.iter().peekable();
+        for k in 0..n as u32 {
+            lines.offsets.push(lines.product.len() as u32);
+            while let Some(&(_, _, pid, q)) = next.next_if(|l| l.0 == k) {
+                let p = match product_idx.get(&pid) {
+                    Some(&p) => p,
+                    None => {
+                        let order = orders[k as usize].id;
+                        let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
+                        let cat = cat.map(|c| match category_idx.get(&c) {
+                            Some(&k) => k,
+                            None => {
+                                let k = catalog.categories.len() as u32;
+                                catalog.categories.push(c.clone());
+                                category_idx.insert(c, k);
+                                k
+                            }
+                        });
+                        let p = catalog.products.len() as ProductIdx;
+                        catalog.products.push(name);
+                        catalog.category_of.push(cat);
+                        product_idx.insert(pid, p);
+                        p
+                    }
+                };
+                lines.product.push(p);
+                lines.quantity.push(q);
+            }
+        }
+        lines.offsets.push(lines.product.len() as u32);
+        Some(lines)
+    };
+    Ok(OrderLog::from_columns(customer_ids, customer, at, amount, currency, lines, catalog))
 }
 
 /// `AND c.external_id = $2` when reading one customer's rows.

@@ -773,3 +773,65 @@ async fn bulk_writes_scale(url: String) {
     assert_eq!(s.scores(ws.id, None).await.unwrap().len(), n - 1);
 }
 both!(bulk_writes_scale);
+
+/// The stored image of the order log: written by every orders import, equal to the log built from
+/// the tables, replaced when an import changes orders, rebuilt by a re-import when missing, and
+/// never used for another version of the orders (a new workspace currency included).
+async fn the_stored_order_log_matches_the_tables(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let images = |url: String| async move {
+        let c = Store::open(&url).await.unwrap();
+        let n = match &url {
+            u if u.starts_with("sqlite:") => {
+                use sqlx::Connection;
+                let mut k = sqlx::SqliteConnection::connect(u).await.unwrap();
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM order_log_cache").fetch_one(&mut k).await.unwrap()
+            }
+            u => {
+                use sqlx::Connection;
+                let mut k = sqlx::PgConnection::connect(u).await.unwrap();
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM order_log_cache").fetch_one(&mut k).await.unwrap()
+            }
+        };
+        c.close().await;
+        n
+    };
+    let full = |log: &OrderLog| {
+        let c = log.catalog();
+        let lines = log.lines().map(|l| (l.offsets.clone(), l.product.clone(), l.quantity.clone()));
+        (log.customer_ids().to_vec(), log.offsets().to_vec(), log.at().to_vec(), log.amount().to_vec(), lines, c.products.clone(), c.category_of.clone(), c.categories.clone(), log.currency())
+    };
+    s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
+    assert_eq!(images(url.clone()).await, 1);
+    let cached = s.load_order_log(ws.id).await.unwrap();
+    raw_exec(&url, "DELETE FROM order_log_cache").await;
+    let built = s.load_order_log(ws.id).await.unwrap();
+    assert_eq!(full(&cached), full(&built));
+    assert_eq!(cached.n_orders(), 3);
+    // The same file again writes no order but stores the missing image.
+    assert_eq!(s.import(ws.id, Entity::Orders, small_orders()).await.unwrap().unchanged, 5);
+    assert_eq!(images(url.clone()).await, 1);
+    assert_eq!(full(&s.load_order_log(ws.id).await.unwrap()), full(&built));
+    // A changed order: a new image, with the change.
+    let mut rows = small_orders();
+    rows[0].1 = order("o1", "alice", 0, 4321, "completed", &[("oil", "car", 2)]);
+    rows.push((9, order("o6", "dave", 80, 10, "completed", &[("tea", "food", 1)])));
+    s.import(ws.id, Entity::Orders, rows).await.unwrap();
+    let after = s.load_order_log(ws.id).await.unwrap();
+    assert_eq!((after.n_orders(), after.amount().iter().sum::<i64>()), (4, 4321 + 2550 + 1200 + 10));
+    raw_exec(&url, "DELETE FROM order_log_cache").await;
+    assert_eq!(full(&s.load_order_log(ws.id).await.unwrap()), full(&after));
+    // An image written for an older version is not used.
+    s.import(ws.id, Entity::Orders, vec![(2, order("o7", "erin", 90, 5, "completed", &[]))]).await.unwrap();
+    raw_exec(&url, "UPDATE order_log_cache SET orders_version = orders_version - 1").await;
+    assert_eq!(s.load_order_log(ws.id).await.unwrap().n_orders(), 5);
+    // An empty log takes the workspace currency, also after the currency changes.
+    let mut other = s.workspace("empty").await.unwrap();
+    s.import(other.id, Entity::Orders, vec![(2, order("x1", "zed", 1, 5, "refunded", &[]))]).await.unwrap();
+    assert_eq!(s.load_order_log(other.id).await.unwrap().currency(), Currency::USD);
+    other.currency = Currency::new("EUR").unwrap();
+    s.update_workspace(&other).await.unwrap();
+    assert_eq!(s.load_order_log(other.id).await.unwrap().currency(), other.currency);
+}
+both!(the_stored_order_log_matches_the_tables);
