@@ -336,6 +336,7 @@ pub struct Import {
 /// The writing side of an import: owns the transaction.
 struct Writer {
     tx: Tx,
+    ws: WorkspaceId,
     entity: Entity,
     /// The staging table of changed rows exists.
     staged: bool,
@@ -395,7 +396,7 @@ impl Store {
         };
         let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Batch>(1);
         let (give_back, returned) = tokio::sync::mpsc::channel::<Batch>(2);
-        let mut w = Writer { tx, entity, staged: false, started: false, rebuild: None, spent: Vec::new() };
+        let mut w = Writer { tx, ws, entity, staged: false, started: false, rebuild: None, spent: Vec::new() };
         let writer = tokio::spawn(async move {
             while let Some(mut b) = batches.recv().await {
                 w.write(&b).await?;
@@ -788,7 +789,7 @@ impl Import {
             Some(h) => h.await.map_err(|e| Error::Invalid(format!("the import's writer failed: {e}")))??,
             None => return Err(Error::Corrupt("the import's writer is gone".into())),
         };
-        w.finish().await?;
+        w.finish(self.summary.inserted + self.summary.updated > 0).await?;
         Ok(self.summary)
     }
 }
@@ -855,6 +856,23 @@ impl Writer {
         Ok(())
     }
 
+    /// Raises the workspace's orders version when rows were written, and stores the image of its
+    /// order log for that version unless one is stored already (`crate::log_cache`). A log that
+    /// cannot be built (orders in two currencies) leaves no image; the analyses say why.
+    async fn refresh_order_log(&mut self, changed: bool) -> Result<()> {
+        let w = self.ws.0;
+        if changed {
+            self.tx.exec(&format!("UPDATE workspaces SET orders_version = orders_version + 1 WHERE id = {w}")).await?;
+        } else if crate::log_cache::is_current(&mut self.tx, self.ws).await? {
+            return Ok(());
+        }
+        match crate::read::build_order_log(&mut self.tx, self.ws).await {
+            Ok(log) => crate::log_cache::store(&mut self.tx, self.ws, Some(&log)).await,
+            Err(Error::Invalid(_)) => crate::log_cache::store(&mut self.tx, self.ws, None).await,
+            Err(e) => Err(e),
+        }
+    }
+
     async fn put(&mut self, table: &str, columns: &[&str], rows: &RowBuf, what: &'static str) -> Result<()> {
         let t = std::time::Instant::now();
         write_rows(self.tx.conn(), table, columns, rows).await?;
@@ -870,8 +888,9 @@ impl Writer {
         }
     }
 
-    /// Builds a dropped index again, clears up and commits.
-    async fn finish(mut self) -> Result<()> {
+    /// Builds a dropped index again, clears up, brings the stored order log up to date (orders
+    /// imports: `changed` = rows were written) and commits.
+    async fn finish(mut self, changed: bool) -> Result<()> {
         let t0 = std::time::Instant::now();
         if let Some(create) = self.rebuild {
             let t = std::time::Instant::now();
@@ -880,6 +899,11 @@ impl Writer {
             }
             self.tx.exec(create).await?;
             self.spend("the rebuilt index", t);
+        }
+        if self.entity == Entity::Orders {
+            let t = std::time::Instant::now();
+            self.refresh_order_log(changed).await?;
+            self.spend("the order log image", t);
         }
         let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
         let spent = std::mem::take(&mut self.spent);

@@ -67,6 +67,7 @@ mod bulk;
 mod error;
 pub mod export;
 mod import;
+mod log_cache;
 mod model;
 mod postgres;
 mod read;
@@ -258,7 +259,9 @@ impl Store {
         if ws.window_days == 0 {
             return Err(Error::Invalid("the inactivity window must be at least 1 day".into()));
         }
-        let n = with_pool!(self, p => sqlx::query("UPDATE workspaces SET name = $2, time_zone = $3, currency = $4, business_model = $5, window_days = $6, contacts_per_week = $7, contacts_per_month = $8 WHERE id = $1")
+        // A new currency is the currency of an empty order log: the stored log image is stale.
+        let n = with_pool!(self, p => sqlx::query("UPDATE workspaces SET name = $2, time_zone = $3, currency = $4, business_model = $5, window_days = $6, contacts_per_week = $7, contacts_per_month = $8, \
+            orders_version = orders_version + CASE WHEN currency = $4 THEN 0 ELSE 1 END WHERE id = $1")
             .bind(ws.id.0).bind(&ws.name).bind(&ws.time_zone).bind(ws.currency.as_str()).bind(ws.business_model.as_str())
             .bind(ws.window_days as i64).bind(ws.contacts_per_week as i64).bind(ws.contacts_per_month as i64)
             .execute(p).await?.rows_affected());

@@ -218,166 +218,19 @@ impl RowExt for Fields<'_> {
 }
 
 impl Store {
-    /// The counted orders of a workspace as an [`OrderLog`], in bulk and in one snapshot: the
-    /// workspace's customers and products, its counted orders (one integer scan, no join, no sort
-    /// in SQL), then the lines of the order ids it saw (a range scan of `order_lines`' key), built
-    /// column by column. Orders keep their import order (id order) and customers and products are
-    /// numbered in the order of their first stored order, so a log loaded from a time-sorted file
-    /// equals the one built from the file itself.
+    /// The counted orders of a workspace as an [`OrderLog`], in one snapshot: from the stored
+    /// image of the log when it is current ([`crate::log_cache`], written by every orders import),
+    /// else built from the tables ([`build_order_log`]). Orders keep their import order (id order)
+    /// and customers and products are numbered in the order of their first stored order, so a log
+    /// loaded from a time-sorted file equals the one built from the file itself.
     pub async fn load_order_log(&self, ws: WorkspaceId) -> Result<OrderLog> {
-        let w = ws.0;
-        let ws_currency = self.workspace_currency(ws).await?;
         let mut tx = Tx::read(&self.pool).await?;
-
-        // Orders: id, customer, time, amount; the currency checked on the way.
-        struct Row {
-            id: i64,
-            customer: i64,
-            at: Instant,
-            amount: i64,
-        }
-        let mut orders: Vec<Row> = Vec::new();
-        let mut currencies: Vec<String> = Vec::new();
-        scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {}", counted_sql()), |r| {
-            orders.push(Row { id: r.int_req(0)?, customer: r.int_req(1)?, at: r.int_req(2)?, amount: r.int_req(3)? });
-            let cur = r.text_req(4)?;
-            if currencies.last().map(String::as_str) != Some(&*cur) && !currencies.iter().any(|c| *c == *cur) {
-                currencies.push(cur.into_owned());
-            }
-            Ok(())
-        })
-        .await?;
-        currencies.sort();
-        let currency = match currencies.as_slice() {
-            [] => ws_currency,
-            [one] => currency(one)?,
-            [a, b, ..] => {
-                return Err(Error::Invalid(format!("the stored orders are in more than one currency ({a} and {b}); convert them to one before analysing")));
-            }
+        let log = match crate::log_cache::load(&mut tx, ws).await? {
+            Some(log) => log,
+            None => build_order_log(&mut tx, ws).await?,
         };
-        if !orders.is_sorted_by_key(|o| o.id) {
-            orders.sort_unstable_by_key(|o| o.id);
-        }
-
-        // Lines of those orders: (order position, line number, product id, quantity), in order.
-        let mut lines_raw: Vec<(u32, i64, i64, u32)> = Vec::new();
-        if let (Some(lo), Some(hi)) = (orders.first().map(|o| o.id), orders.last().map(|o| o.id)) {
-            let mut cur = 0usize;
-            let mut sorted = true;
-            let mut last = (0u32, i64::MIN);
-            scan(tx.conn(), &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"), |r| {
-                let oid = r.int_req(0)?;
-                // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
-                if orders[cur].id != oid {
-                    if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
-                        cur += 1;
-                    }
-                    if orders[cur].id != oid {
-                        match orders.binary_search_by_key(&oid, |o| o.id) {
-                            Ok(k) => cur = k,
-                            // Not a counted order of the workspace.
-                            Err(_) => return Ok(()),
-                        }
-                    }
-                }
-                let key = (cur as u32, r.int_req(1)?);
-                sorted &= key > last;
-                last = key;
-                let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
-                lines_raw.push((key.0, key.1, r.int_req(2)?, q));
-                Ok(())
-            })
-            .await?;
-            if !sorted {
-                lines_raw.sort_unstable_by_key(|l| (l.0, l.1));
-            }
-        }
-
-        let mut names: FxHashMap<i64, String> = FxHashMap::default();
-        scan(tx.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
-            names.insert(r.int_req(0)?, r.text_req(1)?.into_owned());
-            Ok(())
-        })
-        .await?;
-        let mut products: FxHashMap<i64, (String, Option<String>)> = FxHashMap::default();
-        if !lines_raw.is_empty() {
-            scan(tx.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
-                products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
-                Ok(())
-            })
-            .await?;
-        }
         tx.commit().await?;
-
-        let mut customer_ids = CustomerIds::new();
-        let mut customer_idx: FxHashMap<i64, CustomerIdx> = FxHashMap::default();
-        let n = orders.len();
-        let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        for o in &orders {
-            let idx = match customer_idx.get(&o.customer) {
-                Some(&i) => i,
-                None => {
-                    let i = customer_ids.len() as CustomerIdx;
-                    let name = names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
-                    customer_ids.push(name);
-                    customer_idx.insert(o.customer, i);
-                    i
-                }
-            };
-            customer.push(idx);
-            at.push(o.at);
-            amount.push(o.amount);
-        }
-        drop(names);
-
-        let mut catalog = Catalog::default();
-        let lines = if lines_raw.is_empty() {
-            None
-        } else {
-            let mut lines = OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
-            let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
-            let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
-            let mut next = lines_raw.iter().peekable();
-            for k in 0..n as u32 {
-                lines.offsets.push(lines.product.len() as u32);
-                while let Some(&(_, _, pid, q)) = next.next_if(|l| l.0 == k) {
-                    let p = match product_idx.get(&pid) {
-                        Some(&p) => p,
-                        None => {
-                            let order = orders[k as usize].id;
-                            let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
-                            let cat = cat.map(|c| match category_idx.get(&c) {
-                                Some(&k) => k,
-                                None => {
-                                    let k = catalog.categories.len() as u32;
-                                    catalog.categories.push(c.clone());
-                                    category_idx.insert(c, k);
-                                    k
-                                }
-                            });
-                            let p = catalog.products.len() as ProductIdx;
-                            catalog.products.push(name);
-                            catalog.category_of.push(cat);
-                            product_idx.insert(pid, p);
-                            p
-                        }
-                    };
-                    lines.product.push(p);
-                    lines.quantity.push(q);
-                }
-            }
-            lines.offsets.push(lines.product.len() as u32);
-            Some(lines)
-        };
-        Ok(OrderLog::from_columns(customer_ids, customer, at, amount, currency, lines, catalog))
-    }
-
-    async fn workspace_currency(&self, ws: WorkspaceId) -> Result<Currency> {
-        let c: Option<String> = with_pool!(self, p => sqlx::query_scalar("SELECT currency FROM workspaces WHERE id = $1").bind(ws.0).fetch_optional(p).await?);
-        match c {
-            Some(c) => currency(&c),
-            None => Err(Error::NotFound { what: format!("workspace {}", ws.0) }),
-        }
+        Ok(log)
     }
 
     /// Every row of `sql` (a statement without parameters) decoded by `row`, read in bulk in one
@@ -591,6 +444,7 @@ impl Store {
     /// check foreign keys again (which is most of the cost of an insert on PostgreSQL).
     pub async fn replace_scores(&self, ws: WorkspaceId, scores: &[Score]) -> Result<()> {
         const STAGE: &str = "stage_scores";
+        const RESOLVED: &str = "stage_scores_resolved";
         const COLUMNS: [&str; 6] = ["customer", "segment", "p_alive", "clv", "flags", "computed_at"];
         let mut seen = rustc_hash::FxHashSet::default();
         if let Some(s) = scores.iter().find(|s| !seen.insert(s.customer.as_str())) {
@@ -607,8 +461,18 @@ impl Store {
         let json = tx.dialect().json_type;
         tx.stage(STAGE, &format!("customer TEXT, segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT")).await?;
         write_rows(tx.conn(), STAGE, &COLUMNS, &buf).await?;
+        // Each staged row with its customer's id: the staged rows drive the join (the preserved
+        // side of a LEFT JOIN), so no plan visits them once per customer.
+        tx.stage_as(
+            RESOLVED,
+            &format!(
+                "SELECT c.id AS customer_id, s.customer, s.segment, s.p_alive, s.clv, s.flags, s.computed_at FROM {STAGE} s \
+                 LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
+            ),
+        )
+        .await?;
         let mut unknown = None;
-        scan(tx.conn(), &format!("SELECT s.customer FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.workspace_id = {w} AND c.external_id = s.customer) LIMIT 1"), |r| {
+        scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
             unknown = Some(r.text_req(0)?.into_owned());
             Ok(())
         })
@@ -616,19 +480,20 @@ impl Store {
         if let Some(c) = unknown {
             return Err(Error::Invalid(format!("the scores name customer {c:?}, not in the store")));
         }
-        tx.exec(&format!(
-            "DELETE FROM scores WHERE workspace_id = {w} AND customer_id NOT IN (SELECT c.id FROM {STAGE} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer)"
-        ))
-        .await?;
-        // `WHERE true`: SQLite reads `ON CONFLICT` after a bare join as part of the join.
+        // Indexed, so the scores left out are found by one lookup each (SQLite would scan the
+        // staged rows once per score otherwise).
+        tx.exec(&format!("CREATE INDEX {RESOLVED}_customer ON {RESOLVED} (customer_id)")).await?;
+        tx.exec(&format!("DELETE FROM scores WHERE workspace_id = {w} AND NOT EXISTS (SELECT 1 FROM {RESOLVED} x WHERE x.customer_id = scores.customer_id)")).await?;
+        // `WHERE true`: SQLite reads `ON CONFLICT` right after a `FROM` as part of a join.
         tx.exec(&format!(
             "INSERT INTO scores (customer_id, workspace_id, segment, p_alive, clv, flags, computed_at) \
-             SELECT c.id, {w}, s.segment, s.p_alive, s.clv, s.flags, s.computed_at FROM {STAGE} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer WHERE true \
+             SELECT customer_id, {w}, segment, p_alive, clv, flags, computed_at FROM {RESOLVED} WHERE true \
              ON CONFLICT (customer_id) DO UPDATE SET segment = excluded.segment, p_alive = excluded.p_alive, clv = excluded.clv, flags = excluded.flags, computed_at = excluded.computed_at \
              WHERE scores.segment IS DISTINCT FROM excluded.segment OR scores.p_alive IS DISTINCT FROM excluded.p_alive OR scores.clv IS DISTINCT FROM excluded.clv \
              OR scores.flags <> excluded.flags OR scores.computed_at <> excluded.computed_at"
         ))
         .await?;
+        tx.unstage(RESOLVED).await?;
         tx.unstage(STAGE).await?;
         tx.commit().await
     }
@@ -665,6 +530,161 @@ impl Store {
             tasks: self.tasks_of(ws, customer).await?,
         })
     }
+}
+
+
+/// The counted orders of workspace `ws` built from the tables, read in `tx`: its counted orders
+/// (one integer scan, no join, no sort in SQL), the lines of the order ids seen (a range scan of
+/// `order_lines`' key), then the customers and products, built column by column.
+pub(crate) async fn build_order_log(tx: &mut Tx, ws: WorkspaceId) -> Result<OrderLog> {
+    let w = ws.0;
+    let mut ws_currency = None;
+    scan(tx.conn(), &format!("SELECT currency FROM workspaces WHERE id = {w}"), |r| {
+        ws_currency = Some(currency(&r.text_req(0)?)?);
+        Ok(())
+    })
+    .await?;
+    let ws_currency = ws_currency.ok_or_else(|| Error::NotFound { what: format!("workspace {w}") })?;
+    // Orders: id, customer, time, amount; the currency checked on the way.
+    struct Row {
+        id: i64,
+        customer: i64,
+        at: Instant,
+        amount: i64,
+    }
+    let mut orders: Vec<Row> = Vec::new();
+    let mut currencies: Vec<String> = Vec::new();
+    scan(tx.conn(), &format!("SELECT id, customer_id, ordered_at, amount, currency FROM orders WHERE workspace_id = {w} AND {}", counted_sql()), |r| {
+        orders.push(Row { id: r.int_req(0)?, customer: r.int_req(1)?, at: r.int_req(2)?, amount: r.int_req(3)? });
+        let cur = r.text_req(4)?;
+        if currencies.last().map(String::as_str) != Some(&*cur) && !currencies.iter().any(|c| *c == *cur) {
+            currencies.push(cur.into_owned());
+        }
+        Ok(())
+    })
+    .await?;
+    currencies.sort();
+    let currency = match currencies.as_slice() {
+        [] => ws_currency,
+        [one] => currency(one)?,
+        [a, b, ..] => {
+            return Err(Error::Invalid(format!("the stored orders are in more than one currency ({a} and {b}); convert them to one before analysing")));
+        }
+    };
+    if !orders.is_sorted_by_key(|o| o.id) {
+        orders.sort_unstable_by_key(|o| o.id);
+    }
+
+    // Lines of those orders: (order position, line number, product id, quantity), in order.
+    let mut lines_raw: Vec<(u32, i64, i64, u32)> = Vec::new();
+    if let (Some(lo), Some(hi)) = (orders.first().map(|o| o.id), orders.last().map(|o| o.id)) {
+        let mut cur = 0usize;
+        let mut sorted = true;
+        let mut last = (0u32, i64::MIN);
+        scan(tx.conn(), &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"), |r| {
+            let oid = r.int_req(0)?;
+            // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
+            if orders[cur].id != oid {
+                if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
+                    cur += 1;
+                }
+                if orders[cur].id != oid {
+                    match orders.binary_search_by_key(&oid, |o| o.id) {
+                        Ok(k) => cur = k,
+                        // Not a counted order of the workspace.
+                        Err(_) => return Ok(()),
+                    }
+                }
+            }
+            let key = (cur as u32, r.int_req(1)?);
+            sorted &= key > last;
+            last = key;
+            let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
+            lines_raw.push((key.0, key.1, r.int_req(2)?, q));
+            Ok(())
+        })
+        .await?;
+        if !sorted {
+            lines_raw.sort_unstable_by_key(|l| (l.0, l.1));
+        }
+    }
+
+    let mut names: FxHashMap<i64, String> = FxHashMap::default();
+    scan(tx.conn(), &format!("SELECT id, external_id FROM customers WHERE workspace_id = {w}"), |r| {
+        names.insert(r.int_req(0)?, r.text_req(1)?.into_owned());
+        Ok(())
+    })
+    .await?;
+    let mut products: FxHashMap<i64, (String, Option<String>)> = FxHashMap::default();
+    if !lines_raw.is_empty() {
+        scan(tx.conn(), &format!("SELECT id, name, category FROM products WHERE workspace_id = {w}"), |r| {
+            products.insert(r.int_req(0)?, (r.text_req(1)?.into_owned(), r.text(2)?.map(|x| x.into_owned())));
+            Ok(())
+        })
+        .await?;
+    }
+
+    let mut customer_ids = CustomerIds::new();
+    let mut customer_idx: FxHashMap<i64, CustomerIdx> = FxHashMap::default();
+    let n = orders.len();
+    let (mut customer, mut at, mut amount): (Vec<CustomerIdx>, Vec<Instant>, Vec<i64>) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for o in &orders {
+        let idx = match customer_idx.get(&o.customer) {
+            Some(&i) => i,
+            None => {
+                let i = customer_ids.len() as CustomerIdx;
+                let name = names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
+                customer_ids.push(name);
+                customer_idx.insert(o.customer, i);
+                i
+            }
+        };
+        customer.push(idx);
+        at.push(o.at);
+        amount.push(o.amount);
+    }
+    drop(names);
+
+    let mut catalog = Catalog::default();
+    let lines = if lines_raw.is_empty() {
+        None
+    } else {
+        let mut lines = OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
+        let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
+        let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
+        let mut next = lines_raw.iter().peekable();
+        for k in 0..n as u32 {
+            lines.offsets.push(lines.product.len() as u32);
+            while let Some(&(_, _, pid, q)) = next.next_if(|l| l.0 == k) {
+                let p = match product_idx.get(&pid) {
+                    Some(&p) => p,
+                    None => {
+                        let order = orders[k as usize].id;
+                        let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
+                        let cat = cat.map(|c| match category_idx.get(&c) {
+                            Some(&k) => k,
+                            None => {
+                                let k = catalog.categories.len() as u32;
+                                catalog.categories.push(c.clone());
+                                category_idx.insert(c, k);
+                                k
+                            }
+                        });
+                        let p = catalog.products.len() as ProductIdx;
+                        catalog.products.push(name);
+                        catalog.category_of.push(cat);
+                        product_idx.insert(pid, p);
+                        p
+                    }
+                };
+                lines.product.push(p);
+                lines.quantity.push(q);
+            }
+        }
+        lines.offsets.push(lines.product.len() as u32);
+        Some(lines)
+    };
+    Ok(OrderLog::from_columns(customer_ids, customer, at, amount, currency, lines, catalog))
 }
 
 /// `AND c.external_id = $2` when reading one customer's rows.

@@ -39,11 +39,13 @@ pub struct SyncedTask {
     pub already_open: bool,
 }
 
-/// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, and tasks to open.
+/// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, tasks to open, and
+/// those with their customers' ids.
 const REFRESH: &str = "stage_task_refresh";
 const REFRESH_COLUMNS: [&str; 5] = ["id", "reason", "suggested_step", "due_at", "stake"];
 const OPEN: &str = "stage_task_open";
 const OPEN_COLUMNS: [&str; 7] = ["k", "customer", "kind", "reason", "suggested_step", "due_at", "stake"];
+const RESOLVED: &str = "stage_task_open_resolved";
 
 /// An open task as [`Store::sync_tasks`] compares it with a proposal.
 struct OpenRow {
@@ -141,39 +143,51 @@ impl Store {
         if !to_open.is_empty() {
             tx.stage(OPEN, "k BIGINT, customer TEXT, kind TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
             write_rows(tx.conn(), OPEN, &OPEN_COLUMNS, &to_open).await?;
-            let mut unknown = None;
-            scan(
-                tx.conn(),
-                &format!("SELECT s.customer FROM {OPEN} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.workspace_id = {w} AND c.external_id = s.customer) LIMIT 1"),
-                |r| {
-                    unknown = Some(r.text_req(0)?.into_owned());
-                    Ok(())
-                },
+            // Each staged task with its customer's id. The staged rows drive the join (the
+            // preserved side of a LEFT JOIN), so no plan visits them once per customer.
+            tx.stage_as(
+                RESOLVED,
+                &format!(
+                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.reason, s.suggested_step, s.due_at, s.stake FROM {OPEN} s \
+                     LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
+                ),
             )
+            .await?;
+            let mut slot_of_id: FxHashMap<(i64, FlagKind), usize> = FxHashMap::default();
+            let mut unknown = None;
+            scan(tx.conn(), &format!("SELECT k, customer_id, customer FROM {RESOLVED}"), |r| {
+                let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < last.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
+                match r.int(1)? {
+                    Some(c) => {
+                        slot_of_id.insert((c, tasks[last[slot]].kind), slot);
+                    }
+                    None => unknown = Some(r.text_req(2)?.into_owned()),
+                }
+                Ok(())
+            })
             .await?;
             if let Some(c) = unknown {
                 return Err(Error::NotFound { what: format!("customer {c:?}") });
             }
-            created = tx
-                .exec(&format!(
-                    "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
-                     SELECT {w}, c.id, s.kind, s.reason, s.suggested_step, s.due_at, s.stake, 'open', {now} FROM {OPEN} s \
-                     JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer ORDER BY s.k"
-                ))
-                .await?;
+            // Opened in the order proposed; the new ids come back with their customer and kind.
             scan(
                 tx.conn(),
                 &format!(
-                    "SELECT s.k, t.id FROM {OPEN} s JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer \
-                     JOIN tasks t ON t.workspace_id = {w} AND t.customer_id = c.id AND t.kind = s.kind AND t.state = 'open'"
+                    "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
+                     SELECT {w}, customer_id, kind, reason, suggested_step, due_at, stake, 'open', {now} FROM {RESOLVED} ORDER BY k \
+                     RETURNING id, customer_id, kind"
                 ),
                 |r| {
-                    let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < ids.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
-                    ids[slot] = Some(r.int_req(1)?);
+                    let kind = r.text_req(2)?;
+                    let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
+                    let slot = slot_of_id.get(&(r.int_req(1)?, kind)).copied().ok_or_else(|| Error::Corrupt("an opened task that was not proposed".into()))?;
+                    ids[slot] = Some(r.int_req(0)?);
+                    created += 1;
                     Ok(())
                 },
             )
             .await?;
+            tx.unstage(RESOLVED).await?;
             tx.unstage(OPEN).await?;
         }
         tx.commit().await?;

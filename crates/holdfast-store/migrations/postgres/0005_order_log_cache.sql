@@ -1,0 +1,15 @@
+-- Holdfast store schema 5, PostgreSQL flavour. Keep in step with ../sqlite/0005_order_log_cache.sql.
+-- The order log of a workspace kept ready to load (src/log_cache.rs): a binary image of its
+-- columns, in parts, valid for one orders_version of the workspace. Every orders import that
+-- writes anything raises orders_version and stores a new image in the same transaction.
+ALTER TABLE workspaces ADD COLUMN orders_version BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE order_log_cache (
+    workspace_id   BIGINT NOT NULL REFERENCES workspaces(id),
+    orders_version BIGINT NOT NULL,
+    part           BIGINT NOT NULL,
+    data           BYTEA  NOT NULL,
+    PRIMARY KEY (workspace_id, part)
+);
+-- Written once per import and read whole: kept out of line, uncompressed.
+ALTER TABLE order_log_cache ALTER COLUMN data SET STORAGE EXTERNAL;
