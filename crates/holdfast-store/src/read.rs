@@ -10,6 +10,7 @@ use crate::model::*;
 use crate::{with_pool, Store};
 use futures_util::TryStreamExt;
 use holdfast_core::order_log::{Catalog, OrderLines};
+use holdfast_core::flags::FlagKind;
 use holdfast_core::segments::Segment;
 use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, OrderStatus, ProductIdx};
 use rustc_hash::FxHashMap;
@@ -438,63 +439,99 @@ impl Store {
     /// Replaces the scoring snapshot of a workspace in one write transaction. A customer named
     /// twice, or not in the workspace, is an error and changes nothing.
     ///
-    /// The rows are staged in bulk; then the scores of customers no longer in the snapshot are
-    /// deleted, and the new ones inserted or, for customers already scored, updated where they
-    /// differ — one statement each. Unchanged rows are not written again, and an update does not
-    /// check foreign keys again (which is most of the cost of an insert on PostgreSQL).
+    /// The stored snapshot is read in bulk and compared with the new one in memory; then the
+    /// scores of customers left out are deleted, the changed ones updated and the new ones
+    /// inserted — each staged in bulk and written with one statement, so unchanged scores are not
+    /// written again (a snapshot that changes nothing writes nothing).
     pub async fn replace_scores(&self, ws: WorkspaceId, scores: &[Score]) -> Result<()> {
-        const STAGE: &str = "stage_scores";
-        const RESOLVED: &str = "stage_scores_resolved";
-        const COLUMNS: [&str; 6] = ["customer", "segment", "p_alive", "clv", "flags", "computed_at"];
-        let mut seen = rustc_hash::FxHashSet::default();
-        if let Some(s) = scores.iter().find(|s| !seen.insert(s.customer.as_str())) {
-            return Err(Error::Invalid(format!("customer {:?} is scored twice", s.customer)));
-        }
-        drop(seen);
-        let mut buf = RowBuf::new(COLUMNS.len());
-        for s in scores {
-            let flags = serde_json::to_string(&s.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", s.customer)))?;
-            buf.text(&s.customer).opt_text(s.segment.map(Segment::key)).opt_float(s.p_alive).opt_int(s.clv).text(&flags).int(s.computed_at);
+        const GONE: &str = "stage_scores_gone";
+        const CHANGED: &str = "stage_scores_changed";
+        const NEW: &str = "stage_scores_new";
+        const RESOLVED: &str = "stage_scores_new_resolved";
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        for (k, s) in scores.iter().enumerate() {
+            if index.insert(s.customer.as_str(), k).is_some() {
+                return Err(Error::Invalid(format!("customer {:?} is scored twice", s.customer)));
+            }
         }
         let w = ws.0;
         let mut tx = Tx::write(&self.pool, SCORES_LOCK, ws).await?;
         let json = tx.dialect().json_type;
-        tx.stage(STAGE, &format!("customer TEXT, segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT")).await?;
-        write_rows(tx.conn(), STAGE, &COLUMNS, &buf).await?;
-        // Each staged row with its customer's id: the staged rows drive the join (the preserved
-        // side of a LEFT JOIN), so no plan visits them once per customer.
-        tx.stage_as(
-            RESOLVED,
-            &format!(
-                "SELECT c.id AS customer_id, s.customer, s.segment, s.p_alive, s.clv, s.flags, s.computed_at FROM {STAGE} s \
-                 LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
-            ),
+        // The stored snapshot, against the new one: each stored score is gone, changed or the same.
+        let mut stored: Vec<Option<i64>> = vec![None; scores.len()];
+        let (mut gone, mut changed) = (RowBuf::new(1), RowBuf::new(6));
+        scan(
+            tx.conn(),
+            &format!("SELECT s.customer_id, c.external_id, s.segment, s.p_alive, s.clv, CAST(s.flags AS TEXT), s.computed_at FROM scores s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = {w}"),
+            |r| {
+                let id = r.int_req(0)?;
+                let Some(&k) = index.get(&*r.text_req(1)?) else {
+                    gone.int(id);
+                    return Ok(());
+                };
+                stored[k] = Some(id);
+                let new = &scores[k];
+                let flags = r.text_req(5)?;
+                let old_flags: Vec<FlagKind> = serde_json::from_str(&flags).map_err(|e| Error::Corrupt(format!("stored flags {flags:?}: {e}")))?;
+                let same = segment(r.text(2)?.map(|k| k.into_owned()))? == new.segment
+                    && r.float(3)? == new.p_alive.filter(|x| x.is_finite())
+                    && r.int(4)? == new.clv
+                    && old_flags == new.flags
+                    && r.int_req(6)? == new.computed_at;
+                if !same {
+                    let flags = serde_json::to_string(&new.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", new.customer)))?;
+                    changed.int(id).opt_text(new.segment.map(Segment::key)).opt_float(new.p_alive).opt_int(new.clv).text(&flags).int(new.computed_at);
+                }
+                Ok(())
+            },
         )
         .await?;
-        let mut unknown = None;
-        scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
-            unknown = Some(r.text_req(0)?.into_owned());
-            Ok(())
-        })
-        .await?;
-        if let Some(c) = unknown {
-            return Err(Error::Invalid(format!("the scores name customer {c:?}, not in the store")));
+        let mut fresh = RowBuf::new(6);
+        for s in scores.iter().zip(&stored).filter(|(_, id)| id.is_none()).map(|(s, _)| s) {
+            let flags = serde_json::to_string(&s.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", s.customer)))?;
+            fresh.text(&s.customer).opt_text(s.segment.map(Segment::key)).opt_float(s.p_alive).opt_int(s.clv).text(&flags).int(s.computed_at);
         }
-        // Indexed, so the scores left out are found by one lookup each (SQLite would scan the
-        // staged rows once per score otherwise).
-        tx.exec(&format!("CREATE INDEX {RESOLVED}_customer ON {RESOLVED} (customer_id)")).await?;
-        tx.exec(&format!("DELETE FROM scores WHERE workspace_id = {w} AND NOT EXISTS (SELECT 1 FROM {RESOLVED} x WHERE x.customer_id = scores.customer_id)")).await?;
-        // `WHERE true`: SQLite reads `ON CONFLICT` right after a `FROM` as part of a join.
-        tx.exec(&format!(
-            "INSERT INTO scores (customer_id, workspace_id, segment, p_alive, clv, flags, computed_at) \
-             SELECT customer_id, {w}, segment, p_alive, clv, flags, computed_at FROM {RESOLVED} WHERE true \
-             ON CONFLICT (customer_id) DO UPDATE SET segment = excluded.segment, p_alive = excluded.p_alive, clv = excluded.clv, flags = excluded.flags, computed_at = excluded.computed_at \
-             WHERE scores.segment IS DISTINCT FROM excluded.segment OR scores.p_alive IS DISTINCT FROM excluded.p_alive OR scores.clv IS DISTINCT FROM excluded.clv \
-             OR scores.flags <> excluded.flags OR scores.computed_at <> excluded.computed_at"
-        ))
-        .await?;
-        tx.unstage(RESOLVED).await?;
-        tx.unstage(STAGE).await?;
+        const FIELDS: [&str; 5] = ["segment", "p_alive", "clv", "flags", "computed_at"];
+        let field_types = format!("segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT");
+        if !fresh.is_empty() {
+            // New scores: their customers' ids first (the staged rows drive the join, the
+            // preserved side of a LEFT JOIN); a customer not in the workspace changes nothing.
+            tx.stage(NEW, &format!("customer TEXT, {field_types}")).await?;
+            write_rows(tx.conn(), NEW, &["customer", "segment", "p_alive", "clv", "flags", "computed_at"], &fresh).await?;
+            tx.stage_as(RESOLVED, &format!("SELECT c.id AS customer_id, s.* FROM {NEW} s LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer")).await?;
+            let mut unknown = None;
+            scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
+                unknown = Some(r.text_req(0)?.into_owned());
+                Ok(())
+            })
+            .await?;
+            if let Some(c) = unknown {
+                return Err(Error::Invalid(format!("the scores name customer {c:?}, not in the store")));
+            }
+        }
+        if !gone.is_empty() {
+            tx.stage(GONE, "customer_id BIGINT").await?;
+            write_rows(tx.conn(), GONE, &["customer_id"], &gone).await?;
+            tx.exec(&format!("DELETE FROM scores WHERE customer_id IN (SELECT customer_id FROM {GONE})")).await?;
+            tx.unstage(GONE).await?;
+        }
+        if !changed.is_empty() {
+            tx.stage(CHANGED, &format!("customer_id BIGINT, {field_types}")).await?;
+            write_rows(tx.conn(), CHANGED, &["customer_id", "segment", "p_alive", "clv", "flags", "computed_at"], &changed).await?;
+            let set: Vec<String> = FIELDS.iter().map(|f| format!("{f} = s.{f}")).collect();
+            tx.exec(&format!("UPDATE scores SET {} FROM {CHANGED} s WHERE scores.customer_id = s.customer_id", set.join(", "))).await?;
+            tx.unstage(CHANGED).await?;
+        }
+        if !fresh.is_empty() {
+            tx.exec(&format!(
+                "INSERT INTO scores (customer_id, workspace_id, {}) SELECT customer_id, {w}, {} FROM {RESOLVED}",
+                FIELDS.join(", "),
+                FIELDS.join(", ")
+            ))
+            .await?;
+            tx.unstage(RESOLVED).await?;
+            tx.unstage(NEW).await?;
+        }
         tx.commit().await
     }
 
