@@ -548,8 +548,8 @@ impl Store {
     pub async fn customer_view(&self, ws: WorkspaceId, customer: &str) -> Result<CustomerView> {
         let c = Some(customer);
         let record = self.customers_where(ws, c).await?.into_iter().next().ok_or_else(|| Error::NotFound { what: format!("customer {customer:?}") })?;
-        let mut subscriptions = self.load_subscriptions(ws).await?;
-        subscriptions.retain(|s| s.customer == customer);
+        let sql = format!("SELECT {SUB_COLS} FROM subscriptions s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = $1 AND c.workspace_id = $1 AND c.external_id = $2 ORDER BY s.started_at, s.id");
+        let subscriptions = query_rows!(self, &sql, ws, c, sub_row);
         let sql = "SELECT e.kind, COUNT(*), MAX(e.occurred_at) FROM events e JOIN customers c ON c.id = e.customer_id WHERE e.workspace_id = $1 AND c.external_id = $2 \
             GROUP BY e.kind ORDER BY COUNT(*) DESC, e.kind";
         let events = query_rows!(self, sql, ws, c, event_count_row);
