@@ -20,15 +20,8 @@ use serde::Serialize;
 /// Customers listed by value.
 const TOP: usize = 20;
 
-/// A fitted model as shown.
-#[derive(Clone, Debug, Serialize)]
-pub struct ModelFit {
-    pub model: &'static str,
-    pub params: Vec<(&'static str, f64)>,
-    pub log_likelihood: f64,
-    pub customers: f64,
-    pub converged: bool,
-}
+/// A fitted model as shown: the statistics `fit_value_models` reports.
+pub type ModelFit = FitInfo;
 
 /// One of the most valuable customers.
 #[derive(Clone, Debug, Serialize)]
@@ -112,15 +105,8 @@ impl PredictionSection {
         out.customers = summary.len();
         let fit_opts = FitOptions::default();
         let models = fit_value_models(PurchaseKind::Bgnbd, &summary, &summary.compress(), &fit_opts);
-        let info = |f: &FitInfo| ModelFit {
-            model: f.model,
-            params: f.params.clone(),
-            log_likelihood: f.log_likelihood,
-            customers: f.customers,
-            converged: f.converged,
-        };
-        out.purchases = models.purchase_fit.as_ref().map(info);
-        out.spend = models.spend_fit.as_ref().map(info);
+        out.purchases = models.purchase_fit;
+        out.spend = models.spend_fit;
         out.frequency_spend_correlation = models.frequency_spend_correlation;
         let Some(model) = models.purchases else {
             out.unavailable = models.purchases_unavailable.map(|u| format!("no predictions: {u}"));
