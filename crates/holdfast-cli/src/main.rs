@@ -67,6 +67,12 @@ enum Command {
     Bench(commands::bench::Args),
     /// Generates a demo data set and analyses it into report.html.
     Demo(commands::demo::Args),
+    /// Serves the web dashboard and the HTTP API over the store.
+    Serve(commands::serve::Args),
+    /// People who sign in to the dashboard: add, list.
+    User(commands::user::UserArgs),
+    /// API tokens for other tools: create, list, revoke.
+    Token(commands::user::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -134,5 +140,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => commands::export::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
+        Command::Serve(a) => commands::serve::run(a, g),
+        Command::User(a) => commands::user::run_user(a, g),
+        Command::Token(a) => commands::user::run_token(a, g),
     }
 }

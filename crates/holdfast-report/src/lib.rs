@@ -31,5 +31,5 @@ pub mod svg;
 pub mod table;
 
 pub use analyze::{analyze, cohort_table, ltv_table, movement_table, AnalyzeOptions, AnalyzeReport, CohortMetric, Headline, RateFigure, Sections, Source};
-pub use html::{render, Card, Page, Section};
+pub use html::{render, render_sections, Card, Page, Section, CSS};
 pub use table::Table;

@@ -38,6 +38,9 @@
 //!   [`Store::customers_page`] ([`CustomerSummary`], by external id) and [`Store::tasks_page`]
 //!   ([`TaskFilter`], [`TaskCursor`], in the queue's order).
 //! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
+//! - Accounts for the web server ([`accounts`]): people and their [`Role`] per workspace,
+//!   sessions, API tokens ([`Scope`]), one-time set-up links, the audit log and replies kept for
+//!   `Idempotency-Key` — secrets only as hashes.
 //!
 //! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
 //! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
@@ -63,6 +66,7 @@
 //! two task syncs never race to open the same task. Readers never wait; a bulk read runs in one
 //! read transaction, so its statements see one snapshot.
 
+pub mod accounts;
 mod bulk;
 mod error;
 pub mod export;
@@ -74,6 +78,7 @@ mod read;
 mod sqlite;
 mod tasks;
 mod tx;
+pub use accounts::{ApiToken, AuditEntry, KeptReply, Member, Role, Scope, SessionInfo, TokenCheck, User};
 pub use tasks::{SyncedTask, TaskSync};
 
 pub use error::{Error, Result};

@@ -14,4 +14,6 @@ pub mod next_offers;
 pub mod predict;
 pub mod score;
 pub mod segments;
+pub mod serve;
 pub mod task;
+pub mod user;
