@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::workspace::App;
 use holdfast_core::{Calendar, Currency, OrderLog};
-use holdfast_import::{encoding_rs::Encoding, DateFormat, ImportOptions};
+use holdfast_import::{encoding_rs::Encoding, DateFormat, DateRange, ImportOptions};
 use std::path::PathBuf;
 
 /// How to read a file (everything is sniffed unless given).
@@ -19,6 +19,8 @@ pub struct ReadOptions {
     pub skip_bad_rows: bool,
     /// Currency of the amounts when the file does not say.
     pub currency: Option<Currency>,
+    /// The dates accepted (default: 1900-01-01 to tomorrow); others are bad rows.
+    pub dates: Option<DateRange>,
 }
 
 impl ReadOptions {
@@ -32,6 +34,7 @@ impl ReadOptions {
             skip_bad_rows: self.skip_bad_rows,
             calendar: cal,
             currency: self.currency,
+            dates: self.dates.unwrap_or_default(),
         }
     }
 }
@@ -106,6 +109,7 @@ pub async fn load_orders(source: &Source, cal: &Calendar, lines: bool, progress:
             if log.is_empty() {
                 return Err(Error::user(format!("the store {} has no counted orders (import orders into it first)", app.url())));
             }
+            check_stored_dates(&log, cal, app.url())?;
             Ok(Orders { log, notes: ReadNotes::default() })
         }
     }
@@ -126,4 +130,24 @@ pub fn read_orders_file(path: &std::path::Path, read: &ReadOptions, cal: &Calend
         currency_assumed: file.currency_assumed.then(|| file.log.currency()),
     };
     Ok(Orders { log: file.log, notes })
+}
+
+/// Orders stored before the importer refused dates outside [`DateRange`] could still hold one
+/// (9999-12-31): reports over them would be sized by its distance, so they are refused with the
+/// customer and the date to correct.
+fn check_stored_dates(log: &OrderLog, cal: &Calendar, url: &str) -> Result<()> {
+    let range = DateRange::default().with_future();
+    let (lo, hi) = range.instants(cal);
+    let Some((first, last)) = log.time_range() else { return Ok(()) };
+    if first >= lo && last < hi {
+        return Ok(());
+    }
+    let bad = if first < lo { first } else { last };
+    let who = (0..log.n_customers() as u32).find(|&c| log.times_of(c).contains(&bad)).map(|c| log.customer_id(c).to_owned()).unwrap_or_default();
+    Err(Error::user(format!(
+        "the store {url} holds an order of customer {who:?} dated {}, outside the dates a report can cover ({} to {}); import the order again with its date corrected",
+        cal.date(bad),
+        range.earliest,
+        range.latest
+    )))
 }

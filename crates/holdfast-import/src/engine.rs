@@ -467,11 +467,10 @@ mod tests {
 
     #[test]
     fn quotes_delimiters_newlines() {
-        assert_eq!(split("a,b\r\n\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",5\" pipe\n"), vec![
-            vec!["a", "b"],
-            vec!["x,y", "he said \"hi\""],
-            vec!["multi\nline", "5\" pipe"]
-        ]);
+        assert_eq!(
+            split("a,b\r\n\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",5\" pipe\n"),
+            vec![vec!["a", "b"], vec!["x,y", "he said \"hi\""], vec!["multi\nline", "5\" pipe"]]
+        );
         assert_eq!(split("a,\n"), vec![vec!["a", ""]]);
     }
 

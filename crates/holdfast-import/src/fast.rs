@@ -18,7 +18,10 @@ use std::sync::Mutex;
 enum Fatal {
     Rec(RecErr),
     /// Not UTF-8 at line `bad`; `good`: an earlier line of the block with UTF-8 text.
-    Utf8 { good: Option<u64>, bad: u64 },
+    Utf8 {
+        good: Option<u64>,
+        bad: u64,
+    },
 }
 
 /// Customer ids interned by all workers at once: 16 shards chosen by hash, each a map to a
@@ -331,7 +334,13 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             Ok(Kind::Sale(p)) => p,
             Ok(Kind::Refund(r)) => {
                 out.refund_rows += 1;
-                out.side.push(Side { line: rel, id: r.order_id.map(str::to_string), customer: r.customer.to_string(), at: r.at, kind: PieceKind::Refund(r.minor) });
+                out.side.push(Side {
+                    line: rel,
+                    id: r.order_id.map(str::to_string),
+                    customer: r.customer.to_string(),
+                    at: r.at,
+                    kind: PieceKind::Refund(r.minor),
+                });
                 continue;
             }
             Ok(Kind::Other(st)) => {
@@ -485,10 +494,8 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
         out.head = Some(run.clone());
     }
     out.tail = live.then_some(run);
-    let names: Vec<&str> = cust_ref
-        .iter()
-        .map(|&(o, l)| if o == u32::MAX { owned[l as usize].as_str() } else { &text[o as usize..(o + l) as usize] })
-        .collect();
+    let names: Vec<&str> =
+        cust_ref.iter().map(|&(o, l)| if o == u32::MAX { owned[l as usize].as_str() } else { &text[o as usize..(o + l) as usize] }).collect();
     out.cust = vec![0; names.len()];
     interner.intern_block(block.index, &names, &mut out.cust);
     out
@@ -592,7 +599,14 @@ impl Default for Merged {
 /// Reads an orders file into an [`OrdersFile`] (see [`crate::read_orders`]).
 /// `lines: false` leaves the order lines (products, categories) out of the log; quantities are
 /// still checked.
-pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), block: Option<usize>, lines: bool) -> Result<OrdersFile, ImportError> {
+pub(crate) fn read(
+    path: String,
+    origin: Origin,
+    opts: &ImportOptions,
+    progress: &dyn Fn(u64, u64),
+    block: Option<usize>,
+    lines: bool,
+) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
     let mut src = Source::open(path, origin.clone(), opts, block.unwrap_or(BLOCK / 4))?;
     let whole = src.sample().len() as u64 + src.done >= src.total;
@@ -632,7 +646,11 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
                     Fatal::Rec(e) => e.into_error(&plan.path, base),
                     Fatal::Utf8 { good, bad } => match utf8_line.or(good.map(|g| base + g + 1)) {
                         Some(u) => ImportError::MixedEncoding { path: plan.path.clone(), utf8_line: u, other_line: base + bad + 1 },
-                        None => ImportError::Csv { path: plan.path.clone(), line: base + bad + 1, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
+                        None => ImportError::Csv {
+                            path: plan.path.clone(),
+                            line: base + bad + 1,
+                            message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into(),
+                        },
                     },
                 });
             }
@@ -669,8 +687,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
             m.cust.reserve_exact(more);
             m.at.reserve_exact(more);
             m.amount.reserve_exact(more);
-            if has_ids {
-            }
+            if has_ids {}
             if has_lines {
                 let lines_est = (m.product.len() as f64 * src.total as f64 / src.done as f64 * 1.02) as usize;
                 m.product.reserve_exact(lines_est.saturating_sub(m.product.len()));

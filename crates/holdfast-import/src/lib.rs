@@ -49,7 +49,7 @@ pub use holdfast_core::OrderStatus;
 pub use rows::{OrderRow, OrderRows, ReadSummary};
 pub use table::{read_table, read_table_bytes, FieldKind, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::Encoding;
 use holdfast_core::{Calendar, Currency, Instant, OrderLog};
 use std::fmt;
@@ -97,6 +97,84 @@ impl std::str::FromStr for DateFormat {
     }
 }
 
+/// The dates a file may hold: a date outside is a bad row (an error naming its line, column and
+/// value, or a counted skip), never a reason to size a table by its distance.
+///
+/// The default accepts 1900-01-01 to tomorrow by the machine's clock (UTC): an order cannot have
+/// been placed in the future, and one day of slack covers every time zone. Fields that may lie
+/// ahead (a subscription's end, a yearly date) accept dates up to [`DateRange::FUTURE_LIMIT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateRange {
+    pub earliest: NaiveDate,
+    pub latest: NaiveDate,
+}
+
+impl DateRange {
+    /// The earliest date accepted by default.
+    pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+        Some(d) => d,
+        None => NaiveDate::MIN,
+    };
+    /// The latest date a field that may lie ahead accepts.
+    pub const FUTURE_LIMIT: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
+        Some(d) => d,
+        None => NaiveDate::MAX,
+    };
+
+    /// 1900-01-01 to the day after `today`.
+    pub fn until_day_after(today: NaiveDate) -> DateRange {
+        DateRange { earliest: Self::EARLIEST, latest: today.succ_opt().unwrap_or(today) }
+    }
+
+    /// `[start, end)` of the range in `cal`'s zone, as instants.
+    pub fn instants(&self, cal: &Calendar) -> (Instant, Instant) {
+        (cal.start_of_day(self.earliest), cal.start_of_day(self.latest.succ_opt().unwrap_or(self.latest)))
+    }
+
+    /// The same range with the latest date moved to [`DateRange::FUTURE_LIMIT`] when that is
+    /// later: for fields that may lie ahead.
+    pub fn with_future(self) -> DateRange {
+        DateRange { earliest: self.earliest, latest: self.latest.max(Self::FUTURE_LIMIT) }
+    }
+
+    /// The phrase messages use: `(expected a date from 1900-01-01 to 2026-12-06)`.
+    pub(crate) fn expected(&self) -> String {
+        format!("is outside the accepted dates (expected a date from {} to {})", self.earliest, self.latest)
+    }
+}
+
+impl Default for DateRange {
+    fn default() -> Self {
+        DateRange::until_day_after(chrono::Utc::now().date_naive())
+    }
+}
+
+impl std::str::FromStr for DateRange {
+    type Err = String;
+    /// `FROM..TO` with `YYYY-MM-DD` dates; either side may be left out (`..2030-12-31`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a date range (expected FROM..TO, e.g. 1990-01-01..2030-12-31; either side may be left out)");
+        let (a, b) = s.trim().split_once("..").ok_or_else(bad)?;
+        let date = |v: &str, default: NaiveDate| -> Result<NaiveDate, String> {
+            let v = v.trim();
+            if v.is_empty() {
+                Ok(default)
+            } else {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad())
+            }
+        };
+        let d = DateRange::default();
+        let r = DateRange { earliest: date(a, d.earliest)?, latest: date(b, d.latest)? };
+        if r.earliest > r.latest {
+            return Err(format!("{s:?}: the first date is after the last"));
+        }
+        if r.earliest.year() < 1 || r.latest.year() > 9999 {
+            return Err(format!("{s:?}: dates must lie between the years 1 and 9999"));
+        }
+        Ok(r)
+    }
+}
+
 /// How to read an orders file. `Default` sniffs everything.
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
@@ -108,6 +186,8 @@ pub struct ImportOptions {
     pub skip_bad_rows: bool,
     pub calendar: Calendar,
     pub currency: Option<Currency>,
+    /// The dates accepted; others are bad rows.
+    pub dates: DateRange,
 }
 
 /// What [`read_orders`] read.
@@ -241,8 +321,22 @@ const FIELDS: [(Field, &str, &[&str]); 10] = [
         Field::Refunded,
         "refunded_amount",
         &[
-            "refunded_amount", "refunded amount", "refunded", "refund amount", "refund_amount", "amount refunded", "total refunded",
-            "сумма возврата", "возвращено", "возврат", "сума повернення", "повернено", "повернення", "върната сума", "възстановена сума", "възстановено",
+            "refunded_amount",
+            "refunded amount",
+            "refunded",
+            "refund amount",
+            "refund_amount",
+            "amount refunded",
+            "total refunded",
+            "сумма возврата",
+            "возвращено",
+            "возврат",
+            "сума повернення",
+            "повернено",
+            "повернення",
+            "върната сума",
+            "възстановена сума",
+            "възстановено",
         ],
     ),
 ];

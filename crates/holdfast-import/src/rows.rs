@@ -214,6 +214,10 @@ pub(crate) struct OrderPlan {
     pub digits: u32,
     pub cal: Calendar,
     pub utc: bool,
+    /// The dates accepted, and the instants `[lo, hi)` they span in `cal`'s zone.
+    pub dates: crate::DateRange,
+    pub lo: Instant,
+    pub hi: Instant,
 }
 
 /// A sale row, borrowing from the block text.
@@ -319,6 +323,9 @@ impl OrderPlan {
             digits: 2,
             cal: opts.calendar,
             utc: opts.calendar.tz == chrono_tz::Tz::UTC,
+            dates: opts.dates,
+            lo: opts.dates.instants(&opts.calendar).0,
+            hi: opts.dates.instants(&opts.calendar).1,
         };
         let named = match opts.currency {
             Some(c) => Some(c),
@@ -500,7 +507,8 @@ impl OrderPlan {
                 match q.parse::<u32>() {
                     Ok(n) => n,
                     Err(_) => {
-                        let d = crate::parse_amount(q).filter(|(d, c)| c.is_none() && d.value >= 0).ok_or_else(|| self.bad(line, qi, q, "is not a quantity"))?.0;
+                        let d =
+                            crate::parse_amount(q).filter(|(d, c)| c.is_none() && d.value >= 0).ok_or_else(|| self.bad(line, qi, q, "is not a quantity"))?.0;
                         let p = 10i128.pow(d.scale);
                         if d.value % p != 0 || d.value / p > u32::MAX as i128 {
                             return Err(self.bad(line, qi, q, "is not a whole quantity"));
@@ -531,7 +539,11 @@ impl OrderPlan {
     fn checked_date(&self, f: &[Cow<'_, str>], line: u64, ev: &mut SlashEvidence) -> Result<Instant, String> {
         let dv = trim(&f[self.di]);
         ev.see(dv, line);
-        self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))
+        let at = self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))?;
+        if at < self.lo || at >= self.hi {
+            return Err(self.bad(line, self.di, dv, &self.dates.expected()));
+        }
+        Ok(at)
     }
 
     /// A row whose status is not a sale: a partial refund when the status is a refund and the
@@ -571,8 +583,9 @@ impl OrderPlan {
         if amount.value < 0 && !negative_ok {
             return Err(self.bad(line, col, av, "is negative but the status is not a refund or cancellation"));
         }
-        crate::to_minor(amount, self.digits)
-            .ok_or_else(|| format!("{}:{line}: column \"{}\": \"{av}\" has more than {} decimals for {}", self.path, self.headers[col], self.digits, self.currency))
+        crate::to_minor(amount, self.digits).ok_or_else(|| {
+            format!("{}:{line}: column \"{}\": \"{av}\" has more than {} decimals for {}", self.path, self.headers[col], self.digits, self.currency)
+        })
     }
 
     /// The currency cell must be valid and agree even when the amount took the fast path.
@@ -593,7 +606,7 @@ impl OrderPlan {
     #[inline]
     pub(crate) fn other_key<'a>(&self, f: &'a [Cow<'a, str>]) -> Option<(Option<&'a str>, &'a str, Instant)> {
         let customer = cell(f, Some(self.ci))?;
-        let at = self.date(f.get(self.di)?.trim())?;
+        let at = self.date(f.get(self.di)?.trim()).filter(|t| (self.lo..self.hi).contains(t))?;
         Some((cell(f, self.oi), customer, at))
     }
 
@@ -601,9 +614,7 @@ impl OrderPlan {
     /// `None` without a customer or a date, amounts 0 when they cannot be read.
     pub(crate) fn other_row(&self, f: &[Cow<'_, str>], line: u64, status: OrderStatus) -> Option<OrderRow> {
         let (_, customer, at) = self.other_key(f)?;
-        let lenient = |i: Option<usize>| {
-            cell(f, i).and_then(crate::parse_amount).and_then(|(d, _)| crate::to_minor(d, self.digits)).unwrap_or(0)
-        };
+        let lenient = |i: Option<usize>| cell(f, i).and_then(crate::parse_amount).and_then(|(d, _)| crate::to_minor(d, self.digits)).unwrap_or(0);
         Some(OrderRow {
             line,
             order_id: cell(f, self.oi).map(str::to_string),
@@ -772,7 +783,11 @@ impl OrderRows {
                 let utf8 = self.utf8_line.or(good.map(|g| base + g + 1));
                 return Err(match utf8 {
                     Some(u) => ImportError::MixedEncoding { path: self.plan.path.clone(), utf8_line: u, other_line: other },
-                    None => ImportError::Csv { path: self.plan.path.clone(), line: other, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
+                    None => ImportError::Csv {
+                        path: self.plan.path.clone(),
+                        line: other,
+                        message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into(),
+                    },
                 });
             }
         };
