@@ -156,8 +156,7 @@ fn assemble_rows(mut reader: OrderRows, opts: &ImportOptions, progress: &dyn Fn(
     let plan = reader.plan();
     let pieces = RowPieces(&rows);
     let all: Vec<u32> = (0..rows.len() as u32).collect();
-    let idless_refunds: Vec<u32> =
-        all.iter().copied().filter(|&i| rows[i as usize].order_id.is_none() && matches!(row_kind(&rows[i as usize]), PieceKind::Refund(_))).collect();
+    let idless_refunds: Vec<u32> = all.iter().copied().filter(|&i| rows[i as usize].order_id.is_none() && matches!(row_kind(&rows[i as usize]), PieceKind::Refund(_))).collect();
     let groups = groups_of(&pieces, &all);
     let ctx = Ctx { path: &plan.path, cal: plan.cal, digits: plan.digits };
     let res = resolve(&ctx, &pieces, &groups, &idless_refunds);
@@ -213,12 +212,7 @@ fn assemble_rows(mut reader: OrderRows, opts: &ImportOptions, progress: &dyn Fn(
             .map(|&j| &rows[j as usize])
             .filter_map(|x| {
                 let product = x.product.clone()?;
-                Some(AssembledLine {
-                    product,
-                    category: x.category.clone(),
-                    quantity: x.quantity,
-                    amount_minor: Some(x.amount_minor.saturating_sub(x.refunded_minor)),
-                })
+                Some(AssembledLine { product, category: x.category.clone(), quantity: x.quantity, amount_minor: Some(x.amount_minor.saturating_sub(x.refunded_minor)) })
             })
             .collect();
         orders.push(AssembledOrder {
@@ -232,9 +226,7 @@ fn assemble_rows(mut reader: OrderRows, opts: &ImportOptions, progress: &dyn Fn(
             lines,
         });
     }
-    orders.sort_by(|a, b| {
-        a.ordered_at.cmp(&b.ordered_at).then_with(|| a.customer_id.cmp(&b.customer_id)).then_with(|| cmp_order_ids(&a.external_id, &b.external_id))
-    });
+    orders.sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then_with(|| a.customer_id.cmp(&b.customer_id)).then_with(|| cmp_order_ids(&a.external_id, &b.external_id)));
     Ok(AssembledOrders { orders, currency: reader.currency(), currency_assumed: reader.currency_assumed(), summary })
 }
 
@@ -370,13 +362,10 @@ pub(crate) struct Ctx<'a> {
 /// partial refund), each by line; `candidates` are the pieces to look at (pieces without an id
 /// are left out).
 pub(crate) fn groups_of(p: &impl Pieces, candidates: &[u32]) -> Vec<Vec<u32>> {
-    let mut keyed: Vec<(u64, u32)> = candidates
-        .par_iter()
-        .filter_map(|&i| {
-            let id = p.id(i as usize);
-            (id != IdRef::None).then(|| (id.key(), i))
-        })
-        .collect();
+    let mut keyed: Vec<(u64, u32)> = candidates.par_iter().filter_map(|&i| {
+        let id = p.id(i as usize);
+        (id != IdRef::None).then(|| (id.key(), i))
+    }).collect();
     keyed.par_sort_unstable();
     let mut out = Vec::new();
     let mut k = 0;
@@ -423,12 +412,7 @@ pub(crate) fn resolve(ctx: &Ctx<'_>, p: &impl Pieces, groups: &[Vec<u32>], idles
         let PieceKind::Refund(minor) = p.kind(i as usize) else { continue };
         r.errors.push((
             p.line(i as usize),
-            format!(
-                "{}:{}: a refund of {} names no order id — a partial refund lowers the order with the same order id",
-                ctx.path,
-                p.line(i as usize),
-                money(minor, ctx.digits)
-            ),
+            format!("{}:{}: a refund of {} names no order id — a partial refund lowers the order with the same order id", ctx.path, p.line(i as usize), money(minor, ctx.digits)),
         ));
         r.bad_rows += 1;
         r.target.insert(i, SKIP);
@@ -481,12 +465,7 @@ pub(crate) fn resolve(ctx: &Ctx<'_>, p: &impl Pieces, groups: &[Vec<u32>], idles
             let PieceKind::Refund(minor) = p.kind(i as usize) else { continue };
             let line = p.line(i as usize);
             let why = match leader {
-                None => Some(format!(
-                    "{}:{line}: a refund of {} for order id \"{}\", but no order has this id",
-                    ctx.path,
-                    money(minor, ctx.digits),
-                    p.id(i as usize)
-                )),
+                None => Some(format!("{}:{line}: a refund of {} for order id \"{}\", but no order has this id", ctx.path, money(minor, ctx.digits), p.id(i as usize))),
                 Some(l) if p.customer(l as usize) != p.customer(i as usize) => Some(format!(
                     "{}:{line}: a refund of {} for order id \"{}\" of customer {}, but that order (line {}) is customer {}'s — an order id must name one order",
                     ctx.path,

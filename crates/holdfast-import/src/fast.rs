@@ -6,7 +6,7 @@
 
 use crate::assemble::{groups_of, resolve, Ctx, IdRef, PieceKind, Pieces, Resolution, SKIP};
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
-use crate::rows::{check_map_fields, column_names, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
+use crate::rows::{check_map_fields, column_names, nul_error, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
 use crate::{ImportError, ImportOptions, OrdersFile, MAX_LISTED};
 use holdfast_core::{Catalog, CustomerIds, OrderLines, OrderLog, OrderStatus};
 use rayon::prelude::*;
@@ -311,6 +311,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     let mut live = false;
     let mut n_runs = 0usize;
     let mut recs = Records::new(&text, delim);
+    let has_nul = memchr::memchr(0, &block.raw).is_some();
     let mut f: Vec<Cow<str>> = Vec::with_capacity(plan.headers.len());
     // Slash evidence is ordered across blocks by (block, line).
     let tag = (block.index as u64) << 40;
@@ -330,7 +331,12 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             continue;
         }
         out.rows += 1;
-        let p = match plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo) {
+        let parsed = if has_nul && nul_error(&plan.path, &plan.headers, &f, 0).is_some() {
+            Err(String::new())
+        } else {
+            plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo)
+        };
+        let p = match parsed {
             Ok(Kind::Sale(p)) => p,
             Ok(Kind::Refund(r)) => {
                 out.refund_rows += 1;
@@ -609,9 +615,9 @@ pub(crate) fn read(
 ) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
     let mut src = Source::open(path, origin.clone(), opts, block.unwrap_or(BLOCK / 4))?;
-    let whole = src.sample().len() as u64 + src.done >= src.total;
+    let whole = src.is_whole();
     let plan = OrderPlan::new(&src, opts, whole)?;
-    let (enc, delim) = (src.encoding, src.delimiter);
+    let (enc, delim, enc_name) = (src.encoding, src.delimiter, src.encoding_name());
     let has_lines = plan.pi.is_some() && lines;
     let has_ids = plan.oi.is_some();
     let has_refunded = plan.ri.is_some();
@@ -664,7 +670,10 @@ pub(crate) fn read(
             for (rel, fields) in &out.bad {
                 let cows: Vec<Cow<str>> = fields.iter().map(|s| Cow::Borrowed(s.as_str())).collect();
                 let line = base + rel + 1;
-                let msg = match plan.parse(&cows, line, &mut SlashEvidence::default()) {
+                let msg = match nul_error(&plan.path, &plan.headers, &cows, line)
+                    .map(Err)
+                    .unwrap_or_else(|| plan.parse(&cows, line, &mut SlashEvidence::default()))
+                {
                     Err(e) => e,
                     Ok(_) => format!("{}:{line}: the row cannot be read", plan.path),
                 };
@@ -807,7 +816,7 @@ pub(crate) fn read(
         skip_reasons: if opts.skip_bad_rows { errors.listed } else { Vec::new() },
         currency: plan.currency,
         currency_assumed: plan.currency_assumed,
-        encoding: enc.name(),
+        encoding: enc_name,
         delimiter: delim,
         columns: column_names(&plan),
     })

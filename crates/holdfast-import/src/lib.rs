@@ -42,6 +42,7 @@ pub use encoding_rs;
 mod assemble;
 mod engine;
 mod fast;
+mod sheet;
 pub use assemble::{read_order_records, read_order_records_bytes, AssembledLine, AssembledOrder, AssembledOrders};
 mod rows;
 mod table;
@@ -219,6 +220,10 @@ pub enum ImportError {
     Io { path: String, source: std::io::Error },
     #[error("{path}: the file is empty")]
     Empty { path: String },
+    #[error("{path}: this is not a text or spreadsheet file (it looks like {what}); expected CSV or other delimited text, xlsx, xls or ods")]
+    NotText { path: String, what: &'static str },
+    #[error("{path}: cannot read the spreadsheet: {message}")]
+    Sheet { path: String, message: String },
     #[error("{path}: the file has a header but no orders")]
     NoRows { path: String },
     #[error("{path}: no {field} column (accepted headers: {aliases}; or map the {field} field to a column of the file)")]

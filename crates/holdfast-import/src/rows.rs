@@ -631,6 +631,18 @@ impl OrderPlan {
     }
 }
 
+/// A field holding a NUL byte: no text value may hold one (PostgreSQL refuses it, SQLite would
+/// keep it and cut the value short in other tools), so the row is bad, named with its line and
+/// column whatever the backend.
+pub(crate) fn nul_error(path: &str, headers: &[String], f: &[Cow<'_, str>], line: u64) -> Option<String> {
+    let k = f.iter().position(|c| c.as_bytes().contains(&0))?;
+    let shown: String = f[k].chars().take(60).map(|c| if c == '\0' { "\\0".to_string() } else { c.to_string() }).collect();
+    Some(format!(
+        "{path}:{line}: column \"{}\": \"{shown}\" holds a NUL byte (\\0), which no text value may hold",
+        headers.get(k).map(String::as_str).unwrap_or("")
+    ))
+}
+
 /// Row errors collected while reading: the first [`MAX_LISTED`] messages and the count.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Problems {
@@ -698,10 +710,10 @@ impl OrderRows {
         // --map is checked first: it is a usage error.
         crate::rows::check_map_fields(opts)?;
         let src = Source::open(path, origin, opts, BLOCK)?;
-        let whole = src.sample().len() as u64 + src.done >= src.total;
+        let whole = src.is_whole();
         let plan = OrderPlan::new(&src, opts, whole)?;
         let columns = column_names(&plan);
-        let summary = ReadSummary { encoding: src.encoding.name(), delimiter: src.delimiter, columns, ..Default::default() };
+        let summary = ReadSummary { encoding: src.encoding_name(), delimiter: src.delimiter, columns, ..Default::default() };
         let line_base = src.header_lines;
         Ok(OrderRows {
             src,
@@ -797,6 +809,7 @@ impl OrderRows {
             }
         }
         let mut recs = Records::new(&text, self.src.delimiter);
+        let has_nul = memchr::memchr(0, &block.raw).is_some();
         let mut f = Vec::new();
         let mut out = Vec::new();
         while let Some(r) = recs.next(&mut f) {
@@ -815,7 +828,11 @@ impl OrderRows {
             }
             let line = base + rel + 1;
             self.summary.rows += 1;
-            match self.plan.parse(&f, line, &mut self.evidence) {
+            let parsed = match if has_nul { nul_error(&self.plan.path, &self.plan.headers, &f, line) } else { None } {
+                Some(e) => Err(e),
+                None => self.plan.parse(&f, line, &mut self.evidence),
+            };
+            match parsed {
                 Ok(Kind::Sale(p)) => {
                     if self.errors.count == 0 {
                         out.push(OrderRow {

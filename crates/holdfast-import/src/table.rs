@@ -508,7 +508,7 @@ impl TableReader {
                 return Err(ImportError::MissingColumn { path: src.path.clone(), field: field.name, aliases: field.aliases.join(", ") });
             }
         }
-        let whole = src.sample().len() as u64 + src.done >= src.total;
+        let whole = src.is_whole();
         let mut dates = Vec::new();
         for (k, field) in spec.fields.iter().enumerate() {
             dates.push(match (field.kind, cols[k]) {
@@ -517,7 +517,7 @@ impl TableReader {
             });
         }
         let columns = spec.fields.iter().zip(&cols).filter_map(|(f, c)| c.map(|c| (f.name.to_string(), src.header[c].clone()))).collect();
-        let summary = ReadSummary { encoding: src.encoding.name(), delimiter: src.delimiter, columns, ..Default::default() };
+        let summary = ReadSummary { encoding: src.encoding_name(), delimiter: src.delimiter, columns, ..Default::default() };
         Ok(TableReader {
             line_base: src.header_lines,
             evidence: vec![SlashEvidence::default(); spec.fields.len()],
@@ -595,6 +595,7 @@ impl TableReader {
                 }
             }
             let mut recs = Records::new(&text, self.src.delimiter);
+            let has_nul = memchr::memchr(0, &block.raw).is_some();
             let mut f = Vec::new();
             let mut out = Vec::new();
             while let Some(r) = recs.next(&mut f) {
@@ -613,7 +614,11 @@ impl TableReader {
                 }
                 let line = base + rel + 1;
                 self.summary.rows += 1;
-                match self.row(&f, line) {
+                let row = match if has_nul { crate::rows::nul_error(&self.src.path, &self.src.header, &f, line) } else { None } {
+                    Some(e) => Err(e),
+                    None => self.row(&f, line),
+                };
+                match row {
                     Ok(row) => {
                         if self.errors.count == 0 {
                             out.push(row);

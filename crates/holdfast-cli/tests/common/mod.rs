@@ -71,3 +71,4 @@ macro_rules! both {
         }
     };
 }
+
