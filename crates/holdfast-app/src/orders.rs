@@ -86,6 +86,8 @@ pub struct ReadNotes {
     pub skip_reasons: Vec<String>,
     /// The currency taken for amounts when the file names none.
     pub currency_assumed: Option<Currency>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234).
+    pub warnings: Vec<String>,
 }
 
 /// Loaded orders.
@@ -128,6 +130,7 @@ pub fn read_orders_file(path: &std::path::Path, read: &ReadOptions, cal: &Calend
         skipped: file.skipped,
         skip_reasons: file.skip_reasons.clone(),
         currency_assumed: file.currency_assumed.then(|| file.log.currency()),
+        warnings: file.warnings.clone(),
     };
     Ok(Orders { log: file.log, notes })
 }

@@ -85,6 +85,9 @@ impl Session {
                 eprintln!("  … and {} more", n.skipped - n.skip_reasons.len());
             }
         }
+        for w in &n.warnings {
+            eprintln!("warning: {w}");
+        }
         if let Some(c) = n.currency_assumed {
             eprintln!("note: {source} names no currency; amounts are taken as {c} (use --currency)");
         }

@@ -6,7 +6,7 @@
 
 use crate::assemble::{groups_of, resolve, Ctx, IdRef, PieceKind, Pieces, Resolution, SKIP};
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
-use crate::rows::{check_map_fields, column_names, nul_error, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
+use crate::rows::{check_map_fields, column_names, nul_error, Ambiguous, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
 use crate::{ImportError, ImportOptions, OrdersFile, MAX_LISTED};
 use holdfast_core::{Catalog, CustomerIds, OrderLines, OrderLog, OrderStatus};
 use rayon::prelude::*;
@@ -268,6 +268,8 @@ struct BlockOut {
     head: Option<Run>,
     head_clean: bool,
     first_num: Option<u64>,
+    /// Amounts read with a comma as a thousands separator (lines relative to the block).
+    ambiguous: Ambiguous,
     /// The run the block ends in; `touched`: the block has rows that end or continue runs.
     tail: Option<Run>,
     touched: bool,
@@ -337,7 +339,12 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo)
         };
         let p = match parsed {
-            Ok(Kind::Sale(p)) => p,
+            Ok(Kind::Sale(p)) => {
+                if p.ambiguous {
+                    out.ambiguous.see(rel, &f[plan.ai]);
+                }
+                p
+            }
             Ok(Kind::Refund(r)) => {
                 out.refund_rows += 1;
                 out.side.push(Side {
@@ -634,6 +641,7 @@ pub(crate) fn read(
     let mut refund_rows = 0usize;
     let mut errors = Problems::default();
     let mut ev = SlashEvidence::default();
+    let mut ambiguous = Ambiguous::default();
     let mut utf8_line: Option<u64> = None;
     let mut sized = false;
     let mut pending: Vec<Block> = read_batch(&mut src, batch)?;
@@ -683,6 +691,9 @@ pub(crate) fn read(
             }
             errors.count += out.n_bad;
             ev.merge(out.ev.clone());
+            if let Some((rel, v)) = &out.ambiguous.first {
+                ambiguous.merge(&Ambiguous { count: out.ambiguous.count, first: Some((base + rel + 1, v.clone())) });
+            }
             let lines_in_block = out.lines;
             append(&mut m, out, has_lines, has_ids, has_refunded, base, &plan);
             base += lines_in_block;
@@ -819,6 +830,7 @@ pub(crate) fn read(
         encoding: enc_name,
         delimiter: delim,
         columns: column_names(&plan),
+        warnings: ambiguous.warning(&plan).into_iter().collect(),
     })
 }
 

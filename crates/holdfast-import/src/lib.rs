@@ -211,6 +211,9 @@ pub struct OrdersFile {
     pub delimiter: u8,
     /// `(field, header)` for every orders field found in the file.
     pub columns: Vec<(String, String)>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234), one
+    /// sentence each, for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// Why a file could not be read.
@@ -575,6 +578,17 @@ fn parse_amount(s: &str) -> Option<(Decimal, Option<Currency>)> {
     }
     let v: i128 = format!("{digits}{frac}").parse().ok()?;
     Some((Decimal { value: if neg { -v } else { v }, scale: frac.len() as u32 }, cur))
+}
+
+/// `1,234` (a comma before exactly three digits and no point, currency signs aside): read as a
+/// thousands separator, but a decimal comma to anyone whose currency has three decimals — worth
+/// a warning.
+pub(crate) fn ambiguous_thousands(v: &str) -> bool {
+    let core: String = v.chars().filter(|c| c.is_ascii_digit() || matches!(c, ',' | '.')).collect();
+    match core.split_once(',') {
+        Some((a, b)) => !core.contains('.') && (1..=3).contains(&a.len()) && b.len() == 3 && !b.contains(','),
+        None => false,
+    }
 }
 
 fn to_minor(d: Decimal, digits: u32) -> Option<i64> {

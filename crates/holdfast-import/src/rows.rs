@@ -232,6 +232,9 @@ pub(crate) struct Parsed<'a> {
     pub product: Option<&'a str>,
     pub category: Option<&'a str>,
     pub quantity: u32,
+    /// The amount was read with a comma before exactly three digits as a thousands separator
+    /// (`1,234` → 1234): see [`crate::ambiguous_thousands`].
+    pub ambiguous: bool,
 }
 
 /// A partial refund row: a refund status and a negative amount.
@@ -493,9 +496,13 @@ impl OrderPlan {
         let customer = self.customer(f, line)?;
         let at = self.checked_date(f, line, ev)?;
         let av = trim(&f[self.ai]);
+        let mut ambiguous = false;
         let minor = match self.fast_amount(av) {
             Some(m) => m,
-            None => self.slow_amount(f, self.ai, av, line, false)?,
+            None => {
+                ambiguous = crate::ambiguous_thousands(av);
+                self.slow_amount(f, self.ai, av, line, false)?
+            }
         };
         if minor < 0 {
             return Err(self.bad(line, self.ai, av, "is negative but the status is not a refund or cancellation"));
@@ -527,7 +534,17 @@ impl OrderPlan {
             _ => 0,
         };
         self.check_currency_cell(f, line)?;
-        Ok(Kind::Sale(Parsed { customer, order_id: cell(f, self.oi), at, minor, refunded, product: cell(f, self.pi), category: cell(f, self.cai), quantity }))
+        Ok(Kind::Sale(Parsed {
+            customer,
+            order_id: cell(f, self.oi),
+            at,
+            minor,
+            refunded,
+            product: cell(f, self.pi),
+            category: cell(f, self.cai),
+            quantity,
+            ambiguous,
+        }))
     }
 
     #[inline(always)]
@@ -643,6 +660,46 @@ pub(crate) fn nul_error(path: &str, headers: &[String], f: &[Cow<'_, str>], line
     ))
 }
 
+/// Amounts read with a comma before exactly three digits as a thousands separator.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ambiguous {
+    pub count: usize,
+    /// The first: its line and value.
+    pub first: Option<(u64, String)>,
+}
+
+impl Ambiguous {
+    pub fn see(&mut self, line: u64, v: &str) {
+        self.count += 1;
+        if self.first.as_ref().is_none_or(|f| line < f.0) {
+            self.first = Some((line, v.trim().to_string()));
+        }
+    }
+
+    pub fn merge(&mut self, o: &Ambiguous) {
+        self.count += o.count;
+        if let Some((line, v)) = &o.first {
+            if self.first.as_ref().is_none_or(|f| *line < f.0) {
+                self.first = Some((*line, v.clone()));
+            }
+        }
+    }
+
+    /// The warning to show, when an amount was read so.
+    pub fn warning(&self, plan: &OrderPlan) -> Option<String> {
+        let (line, v) = self.first.as_ref()?;
+        let read = crate::parse_amount(v).map(|(d, _)| d.value.to_string()).unwrap_or_default();
+        let others = match self.count {
+            1 => String::new(),
+            n => format!(" (and {} more amounts like it)", n - 1),
+        };
+        Some(format!(
+            "{}:{line}: column \"{}\": \"{v}\" was read as {read}{others}: a comma before exactly three digits is taken as a thousands separator; if the file's comma is a decimal mark, these amounts are wrong",
+            plan.path, plan.headers[plan.ai]
+        ))
+    }
+}
+
 /// Row errors collected while reading: the first [`MAX_LISTED`] messages and the count.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Problems {
@@ -675,6 +732,9 @@ pub struct ReadSummary {
     pub delimiter: u8,
     /// `(field, header)` for every field found in the file.
     pub columns: Vec<(String, String)>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234), one
+    /// sentence each, for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// The orders of a file as batches of [`OrderRow`], one block (about 8 MB) at a time.
@@ -693,6 +753,8 @@ pub struct OrderRows {
     skipped: Problems,
     evidence: SlashEvidence,
     utf8_line: Option<u64>,
+    /// Amounts read with a comma as a thousands separator: how many, and the first.
+    ambiguous: Ambiguous,
     done: bool,
 }
 
@@ -725,6 +787,7 @@ impl OrderRows {
             skipped: Problems::default(),
             evidence: SlashEvidence::default(),
             utf8_line: None,
+            ambiguous: Ambiguous::default(),
             done: false,
         })
     }
@@ -752,6 +815,7 @@ impl OrderRows {
         let mut s = self.summary.clone();
         s.skipped = self.skipped.count;
         s.skip_reasons = self.skipped.listed.clone();
+        s.warnings.extend(self.ambiguous.warning(&self.plan));
         s
     }
 
@@ -834,6 +898,9 @@ impl OrderRows {
             };
             match parsed {
                 Ok(Kind::Sale(p)) => {
+                    if p.ambiguous {
+                        self.ambiguous.see(line, &f[self.plan.ai]);
+                    }
                     if self.errors.count == 0 {
                         out.push(OrderRow {
                             line,

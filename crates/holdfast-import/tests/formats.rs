@@ -122,3 +122,20 @@ fn a_nul_byte_is_a_bad_row_with_its_position() {
     let e = read_table_bytes("c.csv", b"customer_id,name\nC1,A\x00nna\n".to_vec(), &TableSpec::customers(), &opts()).map(|_| ()).expect_err("nul");
     assert_eq!(e.to_string(), "c.csv:2: column \"name\": \"A\\0nna\" holds a NUL byte (\\0), which no text value may hold");
 }
+
+#[test]
+fn a_comma_before_three_digits_is_read_as_thousands_with_a_warning() {
+    // "1,234" is 1234.00 to most and 1.234 to a shop counting in a three-decimal currency: it is
+    // read as thousands, and said, on both paths. "1,234.50", "12,5" and "1 234" are not
+    // ambiguous and say nothing.
+    let text = b"customer_id;date;amount\nC1;2024-01-05;1,234\nC2;2024-01-06;12,5\nC3;2024-01-07;$2,500\nC4;2024-01-08;1,234.50\n";
+    let f = read_orders_bytes("t.csv", text, &opts(), &|_, _| {}).expect("read");
+    assert_eq!(f.log.amount().iter().sum::<i64>(), 123_400 + 1_250 + 250_000 + 123_450);
+    let want = "t.csv:2: column \"amount\": \"1,234\" was read as 1234 (and 1 more amounts like it): a comma before exactly three digits is taken as a thousands separator; if the file's comma is a decimal mark, these amounts are wrong";
+    assert_eq!(f.warnings, [want]);
+    let a = read_order_records_bytes("t.csv", text, &opts(), &|_, _| {}).expect("records");
+    assert_eq!(a.summary.warnings, [want]);
+    let plain =
+        read_orders_bytes("p.csv", b"customer_id,date,amount\nC1,2024-01-05,1234.50\nC2,2024-01-06,\"1,234.50\"\n", &opts(), &|_, _| {}).expect("plain");
+    assert!(plain.warnings.is_empty(), "{:?}", plain.warnings);
+}

@@ -177,6 +177,12 @@ impl Store {
             _ => Error::Open { url: shown.clone(), source },
         };
         let pool = if url.starts_with("sqlite:") {
+            let file = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or("");
+            if !file.is_empty() && !file.contains(":memory:") && !url.contains("mode=memory") {
+                if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+                    return Err(Error::NoDirectory { url: shown, dir: dir.display().to_string() });
+                }
+            }
             Pool::Sqlite(sqlite::connect(url).await.map_err(open_err)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Pool::Postgres(postgres::connect(url).await.map_err(open_err)?)
