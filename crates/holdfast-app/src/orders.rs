@@ -141,6 +141,13 @@ pub fn read_orders_file(path: &std::path::Path, read: &ReadOptions, cal: &Calend
 fn check_stored_dates(log: &OrderLog, cal: &Calendar, url: &str) -> Result<()> {
     let range = DateRange::default().with_future();
     let (lo, hi) = range.instants(cal);
+    let total: i128 = log.amount().iter().map(|&a| a as i128).sum();
+    if total.abs() > holdfast_import::MAX_TOTAL_MINOR {
+        return Err(Error::user(format!(
+            "the store {url} holds orders adding up to {total} minor units, more than Holdfast sums ({}); import the orders again with their amounts corrected",
+            holdfast_import::MAX_TOTAL_MINOR
+        )));
+    }
     let Some((first, last)) = log.time_range() else { return Ok(()) };
     if first >= lo && last < hi {
         return Ok(());

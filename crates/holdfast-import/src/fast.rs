@@ -6,7 +6,7 @@
 
 use crate::assemble::{groups_of, resolve, Ctx, IdRef, PieceKind, Pieces, Resolution, SKIP};
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
-use crate::rows::{check_map_fields, column_names, nul_error, Ambiguous, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
+use crate::rows::{check_map_fields, column_names, text_error, Ambiguous, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
 use crate::{ImportError, ImportOptions, OrdersFile, MAX_LISTED};
 use holdfast_core::{Catalog, CustomerIds, OrderLines, OrderLog, OrderStatus};
 use rayon::prelude::*;
@@ -313,7 +313,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     let mut live = false;
     let mut n_runs = 0usize;
     let mut recs = Records::new(&text, delim);
-    let has_nul = memchr::memchr(0, &block.raw).is_some();
+    let has_nul = crate::rows::has_bad_controls(&block.raw);
     let mut f: Vec<Cow<str>> = Vec::with_capacity(plan.headers.len());
     // Slash evidence is ordered across blocks by (block, line).
     let tag = (block.index as u64) << 40;
@@ -333,7 +333,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             continue;
         }
         out.rows += 1;
-        let parsed = if has_nul && nul_error(&plan.path, &plan.headers, &f, 0).is_some() {
+        let parsed = if has_nul && text_error(&plan.path, &plan.headers, &f, 0).is_some() {
             Err(String::new())
         } else {
             plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo)
@@ -678,13 +678,12 @@ pub(crate) fn read(
             for (rel, fields) in &out.bad {
                 let cows: Vec<Cow<str>> = fields.iter().map(|s| Cow::Borrowed(s.as_str())).collect();
                 let line = base + rel + 1;
-                let msg = match nul_error(&plan.path, &plan.headers, &cows, line)
-                    .map(Err)
-                    .unwrap_or_else(|| plan.parse(&cows, line, &mut SlashEvidence::default()))
-                {
-                    Err(e) => e,
-                    Ok(_) => format!("{}:{line}: the row cannot be read", plan.path),
-                };
+                let msg =
+                    match text_error(&plan.path, &plan.headers, &cows, line).map(Err).unwrap_or_else(|| plan.parse(&cows, line, &mut SlashEvidence::default()))
+                    {
+                        Err(e) => e,
+                        Ok(_) => format!("{}:{line}: the row cannot be read", plan.path),
+                    };
                 if errors.listed.len() < MAX_LISTED {
                     errors.listed.push(msg);
                 }
@@ -759,6 +758,7 @@ pub(crate) fn read(
         // A customer whose every sale was refunded, cancelled or skipped is no customer.
         customer_ids = drop_unused_customers(customer_ids, &mut m.cust);
     }
+    crate::check_total(&plan.path, m.amount.iter().copied())?;
     m.side = Vec::new();
     m.blocks = Vec::new();
     for v in [&mut m.cust, &mut m.product, &mut m.qty, &mut m.line_off] {

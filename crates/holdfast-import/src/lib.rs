@@ -58,6 +58,12 @@ use std::path::Path;
 
 /// Longest field accepted, in bytes.
 pub const MAX_FIELD: usize = 1 << 20;
+/// The largest amount of one order or row, in minor units (10^15: ten trillion in a currency
+/// with cents). Larger values are bad rows: they are ids or typos, never orders.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+/// The largest total of a file's counted orders, in minor units (10^17), so every sum over
+/// them — per customer, period, cohort or segment — fits in an `i64` with room to spare.
+pub const MAX_TOTAL_MINOR: i128 = 100_000_000_000_000_000;
 /// How many row errors are listed (and skip reasons kept).
 pub const MAX_LISTED: usize = 20;
 
@@ -227,6 +233,8 @@ pub enum ImportError {
     NotText { path: String, what: &'static str },
     #[error("{path}: cannot read the spreadsheet: {message}")]
     Sheet { path: String, message: String },
+    #[error("{path}: the counted orders add up to {total} minor units, more than Holdfast sums ({max}); is a column of ids read as amounts?")]
+    TooLarge { path: String, total: i128, max: i128 },
     #[error("{path}: the file has a header but no orders")]
     NoRows { path: String },
     #[error("{path}: no {field} column (accepted headers: {aliases}; or map the {field} field to a column of the file)")]
@@ -578,6 +586,15 @@ fn parse_amount(s: &str) -> Option<(Decimal, Option<Currency>)> {
     }
     let v: i128 = format!("{digits}{frac}").parse().ok()?;
     Some((Decimal { value: if neg { -v } else { v }, scale: frac.len() as u32 }, cur))
+}
+
+/// The counted orders' total must stay within [`MAX_TOTAL_MINOR`].
+pub(crate) fn check_total(path: &str, amounts: impl Iterator<Item = i64>) -> Result<(), ImportError> {
+    let total: i128 = amounts.map(|a| a as i128).sum();
+    if total.abs() > MAX_TOTAL_MINOR {
+        return Err(ImportError::TooLarge { path: path.to_owned(), total, max: MAX_TOTAL_MINOR });
+    }
+    Ok(())
 }
 
 /// `1,234` (a comma before exactly three digits and no point, currency signs aside): read as a

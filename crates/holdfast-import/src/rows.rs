@@ -369,6 +369,17 @@ impl OrderPlan {
         None
     }
 
+    /// An amount of at most [`crate::MAX_AMOUNT_MINOR`] minor units (in absolute value), so no
+    /// sum of a file's orders can overflow.
+    #[inline]
+    fn bounded(&self, line: u64, col: usize, v: &str, minor: i64) -> Result<i64, String> {
+        if minor.unsigned_abs() > crate::MAX_AMOUNT_MINOR as u64 {
+            let max = crate::MAX_AMOUNT_MINOR / 10i64.pow(self.digits);
+            return Err(self.bad(line, col, v, &format!("is larger than any order Holdfast accepts (at most {max} {})", self.currency)));
+        }
+        Ok(minor)
+    }
+
     fn bad(&self, line: u64, col: usize, v: &str, what: &str) -> String {
         format!("{}:{line}: column \"{}\": \"{}\" {what}", self.path, self.headers.get(col).map(String::as_str).unwrap_or(""), v)
     }
@@ -507,6 +518,7 @@ impl OrderPlan {
         if minor < 0 {
             return Err(self.bad(line, self.ai, av, "is negative but the status is not a refund or cancellation"));
         }
+        self.bounded(line, self.ai, av, minor)?;
         let quantity = match cell(f, self.qi) {
             None => 1,
             Some(q) => {
@@ -526,11 +538,16 @@ impl OrderPlan {
             }
         };
         let refunded = match (self.ri, cell(f, self.ri)) {
-            (Some(ri), Some(rv)) => match self.fast_amount(rv) {
-                Some(m) => m,
-                None => self.slow_amount(f, ri, rv, line, true)?,
-            }
-            .saturating_abs(),
+            (Some(ri), Some(rv)) => self.bounded(
+                line,
+                ri,
+                rv,
+                match self.fast_amount(rv) {
+                    Some(m) => m,
+                    None => self.slow_amount(f, ri, rv, line, true)?,
+                }
+                .saturating_abs(),
+            )?,
             _ => 0,
         };
         self.check_currency_cell(f, line)?;
@@ -575,6 +592,7 @@ impl OrderPlan {
         let customer = self.customer(f, line)?;
         let at = self.checked_date(f, line, ev)?;
         let minor = self.slow_amount(f, self.ai, av, line, true)?;
+        self.bounded(line, self.ai, av, minor.saturating_abs())?;
         self.check_currency_cell(f, line)?;
         Ok(Kind::Refund(RefundRow { order_id: cell(f, self.oi), customer, at, minor: minor.saturating_neg(), status }))
     }
@@ -648,16 +666,31 @@ impl OrderPlan {
     }
 }
 
-/// A field holding a NUL byte: no text value may hold one (PostgreSQL refuses it, SQLite would
-/// keep it and cut the value short in other tools), so the row is bad, named with its line and
-/// column whatever the backend.
-pub(crate) fn nul_error(path: &str, headers: &[String], f: &[Cow<'_, str>], line: u64) -> Option<String> {
-    let k = f.iter().position(|c| c.as_bytes().contains(&0))?;
-    let shown: String = f[k].chars().take(60).map(|c| if c == '\0' { "\\0".to_string() } else { c.to_string() }).collect();
-    Some(format!(
-        "{path}:{line}: column \"{}\": \"{shown}\" holds a NUL byte (\\0), which no text value may hold",
-        headers.get(k).map(String::as_str).unwrap_or("")
-    ))
+/// Whether a byte is a control character no text value may hold: NUL and the other C0 controls
+/// but tab, line feed and carriage return (those end fields or lines, or sit in quoted text), and
+/// DEL.
+#[inline]
+pub(crate) fn is_bad_control(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F
+}
+
+/// Whether a block holds any byte [`is_bad_control`] refuses (most blocks do not: their rows need
+/// no further look).
+pub(crate) fn has_bad_controls(raw: &[u8]) -> bool {
+    memchr::memchr(0, raw).is_some() || raw.iter().any(|&b| is_bad_control(b))
+}
+
+/// A field holding a NUL byte or another control character: no text value may hold one
+/// (PostgreSQL refuses NUL, SQLite would keep it and other tools cut the value there; escape
+/// sequences would repaint a terminal that prints the id), so the row is bad, named with its line
+/// and column whatever the backend.
+pub(crate) fn text_error(path: &str, headers: &[String], f: &[Cow<'_, str>], line: u64) -> Option<String> {
+    let k = f.iter().position(|c| c.bytes().any(is_bad_control))?;
+    let bad = f[k].bytes().find(|&b| is_bad_control(b)).unwrap_or(0);
+    let shown: String =
+        f[k].chars().take(60).map(|c| if (c as u32) < 0x80 && is_bad_control(c as u8) { format!("\\x{:02X}", c as u32) } else { c.to_string() }).collect();
+    let what = if bad == 0 { "a NUL byte (\\0)".to_string() } else { format!("a control character (\\x{bad:02X})") };
+    Some(format!("{path}:{line}: column \"{}\": \"{shown}\" holds {what}, which no text value may hold", headers.get(k).map(String::as_str).unwrap_or("")))
 }
 
 /// Amounts read with a comma before exactly three digits as a thousands separator.
@@ -873,7 +906,7 @@ impl OrderRows {
             }
         }
         let mut recs = Records::new(&text, self.src.delimiter);
-        let has_nul = memchr::memchr(0, &block.raw).is_some();
+        let has_nul = has_bad_controls(&block.raw);
         let mut f = Vec::new();
         let mut out = Vec::new();
         while let Some(r) = recs.next(&mut f) {
@@ -892,7 +925,7 @@ impl OrderRows {
             }
             let line = base + rel + 1;
             self.summary.rows += 1;
-            let parsed = match if has_nul { nul_error(&self.plan.path, &self.plan.headers, &f, line) } else { None } {
+            let parsed = match if has_nul { text_error(&self.plan.path, &self.plan.headers, &f, line) } else { None } {
                 Some(e) => Err(e),
                 None => self.plan.parse(&f, line, &mut self.evidence),
             };

@@ -595,7 +595,7 @@ impl TableReader {
                 }
             }
             let mut recs = Records::new(&text, self.src.delimiter);
-            let has_nul = memchr::memchr(0, &block.raw).is_some();
+            let has_nul = crate::rows::has_bad_controls(&block.raw);
             let mut f = Vec::new();
             let mut out = Vec::new();
             while let Some(r) = recs.next(&mut f) {
@@ -614,7 +614,7 @@ impl TableReader {
                 }
                 let line = base + rel + 1;
                 self.summary.rows += 1;
-                let row = match if has_nul { crate::rows::nul_error(&self.src.path, &self.src.header, &f, line) } else { None } {
+                let row = match if has_nul { crate::rows::text_error(&self.src.path, &self.src.header, &f, line) } else { None } {
                     Some(e) => Err(e),
                     None => self.row(&f, line),
                 };
@@ -703,6 +703,9 @@ impl TableReader {
                     let cur = sign.or(row_currency).or(self.opts.currency);
                     let digits = cur.map(|c| c.minor_digits()).unwrap_or(2);
                     let minor = crate::to_minor(d, digits).ok_or_else(|| bad(format!("has more than {digits} decimals")))?;
+                    if minor.unsigned_abs() > crate::MAX_AMOUNT_MINOR as u64 {
+                        return Err(bad(format!("is larger than any amount Holdfast accepts (at most {} in minor units)", crate::MAX_AMOUNT_MINOR)));
+                    }
                     Value::Money { minor, currency: cur }
                 }
                 Date | DateTime => {

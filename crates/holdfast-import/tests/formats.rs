@@ -112,15 +112,19 @@ fn binary_files_are_refused_as_such() {
 fn a_nul_byte_is_a_bad_row_with_its_position() {
     let text = b"customer_id,date,amount\nC1,2024-01-05,10\nC\x002,2024-01-06,20\nC3,2024-01-07,30\n";
     let e = both_err("nul.csv", text, &opts());
-    assert_eq!(e, "nul.csv:3: column \"customer_id\": \"C\\02\" holds a NUL byte (\\0), which no text value may hold");
+    assert_eq!(e, "nul.csv:3: column \"customer_id\": \"C\\x002\" holds a NUL byte (\\0), which no text value may hold");
     let skip = ImportOptions { skip_bad_rows: true, ..opts() };
     let f = read_orders_bytes("nul.csv", text, &skip, &|_, _| {}).expect("skipped");
     assert_eq!((f.log.n_orders(), f.skipped), (2, 1));
     let a = read_order_records_bytes("nul.csv", text, &skip, &|_, _| {}).expect("skipped");
     assert_eq!((a.orders.len(), a.summary.skipped), (2, 1));
+    // Other control characters: an escape sequence in an id would repaint the terminal that
+    // prints it.
+    let e = both_err("esc.csv", b"customer_id,date,amount\nC\x1b[31m1,2024-01-05,10\n", &opts());
+    assert_eq!(e, "esc.csv:2: column \"customer_id\": \"C\\x1B[31m1\" holds a control character (\\x1B), which no text value may hold");
     // Tables too.
     let e = read_table_bytes("c.csv", b"customer_id,name\nC1,A\x00nna\n".to_vec(), &TableSpec::customers(), &opts()).map(|_| ()).expect_err("nul");
-    assert_eq!(e.to_string(), "c.csv:2: column \"name\": \"A\\0nna\" holds a NUL byte (\\0), which no text value may hold");
+    assert_eq!(e.to_string(), "c.csv:2: column \"name\": \"A\\x00nna\" holds a NUL byte (\\0), which no text value may hold");
 }
 
 #[test]
@@ -138,4 +142,22 @@ fn a_comma_before_three_digits_is_read_as_thousands_with_a_warning() {
     let plain =
         read_orders_bytes("p.csv", b"customer_id,date,amount\nC1,2024-01-05,1234.50\nC2,2024-01-06,\"1,234.50\"\n", &opts(), &|_, _| {}).expect("plain");
     assert!(plain.warnings.is_empty(), "{:?}", plain.warnings);
+}
+
+#[test]
+fn amounts_are_bounded_so_no_sum_overflows() {
+    // One amount above 10^15 minor units is a bad row (two of 92,233,720,368,547,758.07 once
+    // overflowed the revenue sums); amounts within it that add up past 10^17 refuse the file.
+    let text = b"customer_id,date,amount\nC1,2024-01-05,92233720368547758.07\nC2,2024-01-06,999999999999999\n";
+    let e = both_err("big.csv", text, &opts());
+    assert!(
+        e.starts_with(
+            "big.csv:2: column \"amount\": \"92233720368547758.07\" is larger than any order Holdfast accepts (at most 10000000000000 USD)\nbig.csv:3:"
+        ),
+        "{e}"
+    );
+    let many: String =
+        std::iter::once("customer_id,date,amount\n".to_string()).chain((0..120).map(|i| format!("C{i},2024-01-05,9000000000000.00\n"))).collect();
+    let e = both_err("many.csv", many.as_bytes(), &opts());
+    assert_eq!(e, "many.csv: the counted orders add up to 108000000000000000 minor units, more than Holdfast sums (100000000000000000); is a column of ids read as amounts?");
 }
