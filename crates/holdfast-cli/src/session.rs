@@ -72,7 +72,11 @@ impl Session {
     }
 
     /// Says on stderr what reading `source` left out or assumed.
+    /// Warnings are said even with `--quiet` (it hides progress, not doubts about the data).
     pub fn say_read_notes(&self, source: &str, n: &ReadNotes) {
+        for w in &n.warnings {
+            eprintln!("warning: {w}");
+        }
         if self.quiet {
             return;
         }
@@ -84,9 +88,6 @@ impl Session {
             if n.skipped > n.skip_reasons.len() {
                 eprintln!("  … and {} more", n.skipped - n.skip_reasons.len());
             }
-        }
-        for w in &n.warnings {
-            eprintln!("warning: {w}");
         }
         if let Some(c) = n.currency_assumed {
             eprintln!("note: {source} names no currency; amounts are taken as {c} (use --currency)");

@@ -140,9 +140,17 @@ impl<R: Read> Read for CrReader<R> {
 pub(crate) fn to_csv(path: &str, bytes: Vec<u8>) -> Result<(String, Vec<u8>), ImportError> {
     let bad = |message: String| ImportError::Sheet { path: path.to_owned(), message };
     let zip = bytes.starts_with(b"PK");
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        bad(if zip { format!("a zip archive that is not a spreadsheet (xlsx, xlsb or ods): {e}") } else { format!("not a readable xls workbook: {e}") })
-    })?;
+    let mut book = match calamine::open_workbook_auto_from_rs(Cursor::new(bytes.clone())) {
+        Ok(b) => b,
+        Err(_) if zip => {
+            // Say why: a damaged archive, or one that holds no workbook.
+            return Err(bad(match calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(Cursor::new(bytes)) {
+                Err(calamine::XlsxError::Zip(e)) => format!("the zip archive is damaged or incomplete ({e})"),
+                _ => "a zip archive that holds no workbook (expected xlsx, xlsm, xlsb or ods)".to_string(),
+            }));
+        }
+        Err(e) => return Err(bad(format!("not a readable xls workbook ({e})"))),
+    };
     let sheets: Vec<String> = book
         .sheets_metadata()
         .iter()

@@ -69,9 +69,9 @@ fn spreadsheet_errors_name_the_sheet_row_and_column() {
     );
     // A zip that is no workbook, and a truncated workbook.
     let e = both_err("archive.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00garbage", &opts());
-    assert!(e.starts_with("archive.zip: cannot read the spreadsheet: a zip archive that is not a spreadsheet"), "{e}");
+    assert!(e.starts_with("archive.zip: cannot read the spreadsheet: the zip archive is damaged or incomplete"), "{e}");
     let e = both_err("cut.xlsx", &bytes[..bytes.len() / 2], &opts());
-    assert!(e.starts_with("cut.xlsx: cannot read the spreadsheet: "), "{e}");
+    assert!(e.starts_with("cut.xlsx: cannot read the spreadsheet: the zip archive is damaged or incomplete"), "{e}");
 }
 
 #[test]
