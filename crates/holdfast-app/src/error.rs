@@ -95,7 +95,7 @@ fn sqlx_kind(e: &sqlx::Error) -> ErrorKind {
 pub fn store_error_kind(e: &holdfast_store::Error) -> ErrorKind {
     use holdfast_store::Error as S;
     match e {
-        S::BadUrl(_) | S::TooNew { .. } | S::Row { .. } | S::Invalid(_) => ErrorKind::User,
+        S::BadUrl(_) | S::TooNew { .. } | S::Row { .. } | S::Invalid(_) | S::NoDatabase { .. } | S::NoDirectory { .. } => ErrorKind::User,
         S::NotFound { .. } => ErrorKind::NotFound,
         S::Open { source, .. } => match sqlx_kind(source) {
             ErrorKind::Internal => ErrorKind::Unavailable,

@@ -35,6 +35,8 @@ pub struct ImportReport {
     /// Rows skipped as unreadable (with `skip_bad_rows`), and the first reasons.
     pub skipped: usize,
     pub skip_reasons: Vec<String>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234).
+    pub warnings: Vec<String>,
 }
 
 /// Where the rows come from.
@@ -75,6 +77,7 @@ async fn import(app: &App, entity: Entity, input: Input<'_>, file: String, read:
         unchanged: sum.unchanged,
         skipped: read_summary.skipped,
         skip_reasons: read_summary.skip_reasons,
+        warnings: read_summary.warnings,
     })
 }
 

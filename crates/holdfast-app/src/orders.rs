@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::workspace::App;
 use holdfast_core::{Calendar, Currency, OrderLog};
-use holdfast_import::{encoding_rs::Encoding, DateFormat, ImportOptions};
+use holdfast_import::{encoding_rs::Encoding, DateFormat, DateRange, ImportOptions};
 use std::path::PathBuf;
 
 /// How to read a file (everything is sniffed unless given).
@@ -19,6 +19,8 @@ pub struct ReadOptions {
     pub skip_bad_rows: bool,
     /// Currency of the amounts when the file does not say.
     pub currency: Option<Currency>,
+    /// The dates accepted (default: 1900-01-01 to tomorrow); others are bad rows.
+    pub dates: Option<DateRange>,
 }
 
 impl ReadOptions {
@@ -32,6 +34,7 @@ impl ReadOptions {
             skip_bad_rows: self.skip_bad_rows,
             calendar: cal,
             currency: self.currency,
+            dates: self.dates.unwrap_or_default(),
         }
     }
 }
@@ -83,6 +86,8 @@ pub struct ReadNotes {
     pub skip_reasons: Vec<String>,
     /// The currency taken for amounts when the file names none.
     pub currency_assumed: Option<Currency>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234).
+    pub warnings: Vec<String>,
 }
 
 /// Loaded orders.
@@ -106,6 +111,7 @@ pub async fn load_orders(source: &Source, cal: &Calendar, lines: bool, progress:
             if log.is_empty() {
                 return Err(Error::user(format!("the store {} has no counted orders (import orders into it first)", app.url())));
             }
+            check_stored_dates(&log, cal, app.url())?;
             Ok(Orders { log, notes: ReadNotes::default() })
         }
     }
@@ -124,6 +130,34 @@ pub fn read_orders_file(path: &std::path::Path, read: &ReadOptions, cal: &Calend
         skipped: file.skipped,
         skip_reasons: file.skip_reasons.clone(),
         currency_assumed: file.currency_assumed.then(|| file.log.currency()),
+        warnings: file.warnings.clone(),
     };
     Ok(Orders { log: file.log, notes })
+}
+
+/// Orders stored before the importer refused dates outside [`DateRange`] could still hold one
+/// (9999-12-31): reports over them would be sized by its distance, so they are refused with the
+/// customer and the date to correct.
+fn check_stored_dates(log: &OrderLog, cal: &Calendar, url: &str) -> Result<()> {
+    let range = DateRange::default().with_future();
+    let (lo, hi) = range.instants(cal);
+    let total: i128 = log.amount().iter().map(|&a| a as i128).sum();
+    if total.abs() > holdfast_import::MAX_TOTAL_MINOR {
+        return Err(Error::user(format!(
+            "the store {url} holds orders adding up to {total} minor units, more than Holdfast sums ({}); import the orders again with their amounts corrected",
+            holdfast_import::MAX_TOTAL_MINOR
+        )));
+    }
+    let Some((first, last)) = log.time_range() else { return Ok(()) };
+    if first >= lo && last < hi {
+        return Ok(());
+    }
+    let bad = if first < lo { first } else { last };
+    let who = (0..log.n_customers() as u32).find(|&c| log.times_of(c).contains(&bad)).map(|c| log.customer_id(c).to_owned()).unwrap_or_default();
+    Err(Error::user(format!(
+        "the store {url} holds an order of customer {who:?} dated {}, outside the dates a report can cover ({} to {}); import the order again with its date corrected",
+        cal.date(bad),
+        range.earliest,
+        range.latest
+    )))
 }

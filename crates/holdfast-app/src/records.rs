@@ -331,6 +331,7 @@ pub async fn import_records(app: &App, entity: Entity, name: &str, records: &[Re
         unchanged: sum.unchanged,
         skipped: 0,
         skip_reasons: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

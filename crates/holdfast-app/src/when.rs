@@ -36,7 +36,16 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 /// orders in the message when there are none.
 pub fn resolve_as_of(explicit: Option<&str>, log: &OrderLog, cal: &Calendar, what: &str) -> Result<Instant> {
     match explicit {
-        Some(s) => parse_instant(s, cal).map_err(|e| Error::user(format!("as-of date: {e}"))),
+        Some(s) => {
+            let t = parse_instant(s, cal).map_err(|e| Error::user(format!("as-of date: {e}")))?;
+            // Reports are sized by the span up to as-of: a date centuries away is a typo.
+            let range = holdfast_import::DateRange::default().with_future();
+            let (lo, hi) = range.instants(cal);
+            if t < lo || t >= hi {
+                return Err(Error::user(format!("as-of date: {s:?} is outside the dates a report can cover ({} to {})", range.earliest, range.latest)));
+            }
+            Ok(t)
+        }
         None => log.default_as_of(cal).ok_or_else(|| Error::user(format!("{what} has no counted orders: nothing to report"))),
     }
 }

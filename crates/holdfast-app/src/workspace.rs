@@ -43,4 +43,16 @@ impl App {
     pub fn url(&self) -> &str {
         self.store.url()
     }
+
+    /// Closes the store ([`holdfast_store::Store::close`]): a SQLite file then holds every row by
+    /// itself. Front ends call it when they are done — the CLI after each command, a server on
+    /// shutdown. Clones of the app share the store and are closed too.
+    pub async fn close(self) -> Result<()> {
+        Ok(self.store.close().await?)
+    }
+
+    /// Writes a consistent copy of the store to `path` ([`holdfast_store::Store::backup`]).
+    pub async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        Ok(self.store.backup(path).await?)
+    }
 }

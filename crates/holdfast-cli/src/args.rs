@@ -3,7 +3,7 @@
 
 use holdfast_core::Currency;
 use holdfast_core::Granularity;
-use holdfast_import::{encoding_rs::Encoding, DateFormat};
+use holdfast_import::{encoding_rs::Encoding, DateFormat, DateRange};
 
 /// How to read an orders file (everything is sniffed unless given).
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -27,6 +27,11 @@ pub struct OrdersInput {
     /// Currency of the amounts (ISO code, e.g. RUB) when the file does not say.
     #[arg(long, value_name = "CODE", value_parser = parse_currency)]
     pub currency: Option<Currency>,
+    /// The dates a file may hold, FROM..TO (either side may be left out), e.g.
+    /// `--date-range 1990-01-01..2030-12-31`. A date outside is a bad row. Default: 1900-01-01 to
+    /// tomorrow.
+    #[arg(long, value_name = "FROM..TO")]
+    pub date_range: Option<DateRange>,
 }
 
 fn parse_encoding(s: &str) -> Result<&'static Encoding, String> {
@@ -63,6 +68,7 @@ impl OrdersInput {
             column_map: self.map.clone(),
             skip_bad_rows: self.skip_bad_rows,
             currency: self.currency,
+            dates: self.date_range,
         }
     }
 }

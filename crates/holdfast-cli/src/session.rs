@@ -7,11 +7,13 @@ use crate::Global;
 use holdfast_app::{App, ReadNotes, Source};
 use std::path::Path;
 
-/// One command's run.
+/// One command's run. The stores it opened are closed when it ends, whether the command
+/// succeeded or not ([`holdfast_app::App::close`]: a SQLite file then holds every row by itself).
 pub struct Session {
     pub rt: tokio::runtime::Runtime,
     pub db: String,
     pub quiet: bool,
+    opened: std::sync::Mutex<Vec<App>>,
 }
 
 impl Session {
@@ -21,7 +23,7 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| holdfast_app::Error::internal(format!("cannot start the async runtime: {e}")))?;
-        Ok(Session { rt, db: g.db.clone(), quiet: g.quiet })
+        Ok(Session { rt, db: g.db.clone(), quiet: g.quiet, opened: std::sync::Mutex::new(Vec::new()) })
     }
 
     /// Runs an application-layer future to completion.
@@ -31,18 +33,29 @@ impl Session {
 
     /// Opens the store of `--db`, creating a SQLite file when needed.
     pub fn open(&self) -> anyhow::Result<App> {
-        self.run(App::open(&self.db))
+        let app = self.run(App::open(&self.db))?;
+        Ok(self.keep(app))
+    }
+
+    /// Remembers an open store, to close it when the command ends.
+    fn keep(&self, app: App) -> App {
+        match self.opened.lock() {
+            Ok(mut v) => v.push(app.clone()),
+            Err(p) => p.into_inner().push(app.clone()),
+        }
+        app
     }
 
     /// Opens the store of `--db`, which must exist.
     pub fn open_existing(&self) -> anyhow::Result<App> {
-        self.run(App::open_existing(&self.db)).map_err(|e| match e.downcast::<holdfast_app::Error>() {
+        let app = self.run(App::open_existing(&self.db)).map_err(|e| match e.downcast::<holdfast_app::Error>() {
             Ok(e) if e.kind == holdfast_app::ErrorKind::NotFound => {
                 anyhow::Error::from(holdfast_app::Error::not_found(format!("{}; e.g. `holdfast --db {} import orders FILE`, or pass --db", e.message, self.db)))
             }
             Ok(e) => e.into(),
             Err(e) => e,
-        })
+        })?;
+        Ok(self.keep(app))
     }
 
     /// The orders of a command: the file when given, else the store of `--db`.
@@ -59,7 +72,11 @@ impl Session {
     }
 
     /// Says on stderr what reading `source` left out or assumed.
+    /// Warnings are said even with `--quiet` (it hides progress, not doubts about the data).
     pub fn say_read_notes(&self, source: &str, n: &ReadNotes) {
+        for w in &n.warnings {
+            eprintln!("warning: {w}");
+        }
         if self.quiet {
             return;
         }
@@ -74,6 +91,22 @@ impl Session {
         }
         if let Some(c) = n.currency_assumed {
             eprintln!("note: {source} names no currency; amounts are taken as {c} (use --currency)");
+        }
+    }
+}
+
+impl Drop for Session {
+    /// Closes every store the command opened (checkpointing SQLite's log into the file).
+    fn drop(&mut self) {
+        let opened = std::mem::take(match self.opened.get_mut() {
+            Ok(v) => v,
+            Err(p) => p.into_inner(),
+        });
+        for app in opened {
+            let url = app.url().to_owned();
+            if let Err(e) = self.rt.block_on(app.close()) {
+                eprintln!("warning: closing {url}: {e}");
+            }
         }
     }
 }

@@ -57,7 +57,13 @@ fn russian_cp1251() -> Vec<u8> {
             let month = 1 + (c + k * 3) % 12;
             let year = 2022 + (k % 3);
             let amount = 1000 + (c * 137 + k * 911) % 9000;
-            text.push_str(&format!("З-{n};Клиент {c};{day:02}.{month:02}.{year};{} {:03},{:02};{}\n", amount / 1000, amount % 1000, k * 7 % 100, statuses[(c + k) % statuses.len()]));
+            text.push_str(&format!(
+                "З-{n};Клиент {c};{day:02}.{month:02}.{year};{} {:03},{:02};{}\n",
+                amount / 1000,
+                amount % 1000,
+                k * 7 % 100,
+                statuses[(c + k) % statuses.len()]
+            ));
         }
     }
     holdfast_import::encoding_rs::WINDOWS_1251.encode(&text).0.into_owned()
@@ -135,7 +141,9 @@ both!(same_reports);
 fn same_rules(pg: bool) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../holdfast-import/tests/data/parity");
     let nodb = "sqlite:///nonexistent/never.db";
-    for name in ["cdnow.csv", "ru_cp1251.csv", "repeat_same_day.csv", "statuses.csv", "offsets.csv", "repeat_two_years.csv", "refund_errors.csv"] {
+    for name in
+        ["cdnow.csv", "ru_cp1251.csv", "repeat_same_day.csv", "statuses.csv", "offsets.csv", "repeat_two_years.csv", "refund_errors.csv", "far_dates.csv"]
+    {
         let file = dir.join(name);
         let file = file.to_str().unwrap();
         for skip in [false, true] {

@@ -8,7 +8,9 @@
 //! marked incomplete (`complete: false`), never silently shown as a drop.
 //!
 //! One pass over each customer's orders, parallel over customers; the only allocations are one
-//! cohort × offset matrix per worker.
+//! matrix per worker with a row for each cohort that has customers and a column per period of
+//! the data's span (a sparse cohort map: eight orders years apart make eight rows, not a square
+//! of every month between them).
 
 use crate::money::to_major;
 use crate::order_log::{CustomerIdx, OrderLog};
@@ -75,10 +77,7 @@ pub struct CohortTable {
 pub fn cohorts(log: &OrderLog, cal: &Calendar, opts: &CohortOptions) -> CohortTable {
     let as_of = opts.as_of;
     // First order before as-of over the whole log.
-    let first = (0..log.n_customers() as CustomerIdx)
-        .into_par_iter()
-        .filter_map(|c| log.times_of(c).first().copied().filter(|&t| t < as_of))
-        .min();
+    let first = (0..log.n_customers() as CustomerIdx).into_par_iter().filter_map(|c| log.times_of(c).first().copied().filter(|&t| t < as_of)).min();
     let periods: Vec<Period> = match first {
         Some(f) => cal.periods(opts.granularity, f, as_of),
         None => Vec::new(),
@@ -90,13 +89,43 @@ pub fn cohorts(log: &OrderLog, cal: &Calendar, opts: &CohortOptions) -> CohortTa
     let starts: Vec<Instant> = periods.iter().map(|p| p.start).collect();
     let nc = log.n_customers();
     let chunk = (nc / (rayon::current_num_threads() * 8)).max(1024);
-    // Flat m × m matrices indexed [cohort * m + offset].
-    let zero = || (vec![0u64; m * m], vec![0i64; m * m]);
+    // The cohorts that have customers: a row each, so the tables are sized by the cohorts the
+    // data has (at most one per customer) times the span, never span × span.
+    let present = (0..nc)
+        .into_par_iter()
+        .with_min_len(chunk)
+        .fold(
+            || vec![false; m],
+            |mut v, c| {
+                if let Some(k) = cohort_of(log, c as CustomerIdx, &starts, as_of) {
+                    v[k] = true;
+                }
+                v
+            },
+        )
+        .reduce(
+            || vec![false; m],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x |= y;
+                }
+                a
+            },
+        );
+    let mut row_of = vec![u32::MAX; m];
+    let mut cohort_rows = Vec::new();
+    for (k, _) in present.iter().enumerate().filter(|x| *x.1) {
+        row_of[k] = cohort_rows.len() as u32;
+        cohort_rows.push(k);
+    }
+    let rows = cohort_rows.len();
+    // Flat rows × m matrices indexed [row * m + offset].
+    let zero = || (vec![0u64; rows * m], vec![0i64; rows * m]);
     let (active, revenue) = (0..nc)
         .into_par_iter()
         .with_min_len(chunk)
         .fold(zero, |(mut act, mut rev), c| {
-            customer_cells(log, c as CustomerIdx, &starts, as_of, m, &mut act, &mut rev);
+            customer_cells(log, c as CustomerIdx, &starts, &row_of, as_of, m, &mut act, &mut rev);
             (act, rev)
         })
         .reduce(zero, |(mut a1, mut r1), (a2, r2)| {
@@ -110,8 +139,9 @@ pub fn cohorts(log: &OrderLog, cal: &Calendar, opts: &CohortOptions) -> CohortTa
         });
     let currency = log.currency();
     let mut out = Vec::new();
-    for (c, p) in periods.iter().enumerate() {
-        let size = active[c * m];
+    for (row, &c) in cohort_rows.iter().enumerate() {
+        let p = &periods[c];
+        let size = active[row * m];
         if size == 0 {
             continue;
         }
@@ -119,8 +149,8 @@ pub fn cohorts(log: &OrderLog, cal: &Calendar, opts: &CohortOptions) -> CohortTa
         let cells = (0..m - c)
             .map(|k| {
                 let q = &periods[c + k];
-                let n = active[c * m + k];
-                let r = revenue[c * m + k];
+                let n = active[row * m + k];
+                let r = revenue[row * m + k];
                 cum += r;
                 CohortCell {
                     offset: k,
@@ -140,25 +170,22 @@ pub fn cohorts(log: &OrderLog, cal: &Calendar, opts: &CohortOptions) -> CohortTa
     CohortTable { granularity: opts.granularity, cohorts: out }
 }
 
-/// Adds one customer's orders to the matrices: one pass over its orders, no allocation.
-fn customer_cells(
-    log: &OrderLog,
-    c: CustomerIdx,
-    starts: &[Instant],
-    as_of: Instant,
-    m: usize,
-    act: &mut [u64],
-    rev: &mut [i64],
-) {
+/// The period index of a customer's cohort (its first order's period), when that order is before
+/// `as_of`.
+fn cohort_of(log: &OrderLog, c: CustomerIdx, starts: &[Instant], as_of: Instant) -> Option<usize> {
+    let &first = log.times_of(c).first()?;
+    // The last start <= first.
+    (first < as_of).then(|| starts.partition_point(|&s| s <= first).saturating_sub(1))
+}
+
+/// Adds one customer's orders to the matrices (its cohort's row is `row_of[cohort]`): one pass
+/// over its orders, no allocation.
+#[allow(clippy::too_many_arguments)]
+fn customer_cells(log: &OrderLog, c: CustomerIdx, starts: &[Instant], row_of: &[u32], as_of: Instant, m: usize, act: &mut [u64], rev: &mut [i64]) {
     let times = log.times_of(c);
     let amounts = log.amounts_of(c);
-    let Some(&first) = times.first() else { return };
-    if first >= as_of {
-        return;
-    }
-    // Period index of the first order: the last start <= first.
-    let cohort = starts.partition_point(|&s| s <= first).saturating_sub(1);
-    let row = cohort * m;
+    let Some(cohort) = cohort_of(log, c, starts, as_of) else { return };
+    let row = row_of[cohort] as usize * m;
     let mut j = cohort;
     let mut last_j = usize::MAX;
     for (&t, &a) in times.iter().zip(amounts) {
@@ -252,11 +279,7 @@ mod tests {
         let log = b.build();
         let as_of = cal.start_of_day(NaiveDate::from_ymd_opt(2024, 7, 1).unwrap());
         let t = cohorts(&log, &cal, &CohortOptions { granularity: Granularity::Quarter, as_of });
-        let got: Vec<_> = t
-            .cohorts
-            .iter()
-            .map(|c| (c.label.clone(), c.cells.iter().map(|x| (x.customers, x.complete)).collect::<Vec<_>>()))
-            .collect();
+        let got: Vec<_> = t.cohorts.iter().map(|c| (c.label.clone(), c.cells.iter().map(|x| (x.customers, x.complete)).collect::<Vec<_>>())).collect();
         assert_eq!(got, [("2024-Q1".to_string(), vec![(1, true), (1, true)]), ("2024-Q2".to_string(), vec![(1, true)])]);
     }
 
@@ -308,6 +331,25 @@ mod tests {
             let customers = (0..log.n_customers() as u32).filter(|&c| log.times_of(c)[0] < as_of).count() as u64;
             proptest::prop_assert_eq!(seen, customers);
         }
+    }
+
+    /// Two customers 8,000 years apart (a date nobody checked): the table has a row per cohort
+    /// with customers, two rows of up to 96,000 months, where a square of every month between
+    /// them took 73 GB. a: 2024-01-05 and 2024-03-01; b: 9999-12-31, as of 10000-01-01.
+    #[test]
+    fn far_apart_cohorts_are_two_rows() {
+        let mut b = OrderLogBuilder::new(Currency::USD);
+        b.push("a", day("2024-01-05"), 1000);
+        b.push("a", day("2024-03-01"), 500);
+        b.push("b", day("9999-12-31"), 700);
+        let log = b.build();
+        let as_of = log.default_as_of(&Calendar::default()).expect("as of");
+        let t = cohorts(&log, &Calendar::default(), &CohortOptions { granularity: Granularity::Month, as_of });
+        let months = (9999 - 2024) * 12 + 12;
+        assert_eq!(t.cohorts.iter().map(|c| (c.label.as_str(), c.cells.len())).collect::<Vec<_>>(), [("2024-01", months), ("9999-12", 1)]);
+        let a = &t.cohorts[0];
+        assert_eq!((a.cells[2].customers, a.cells[2].revenue, a.cells[3].customers), (1, 5.0, 0));
+        assert_eq!((t.cohorts[1].customers, t.cohorts[1].cells[0].revenue), (1, 7.0));
     }
 
     #[test]

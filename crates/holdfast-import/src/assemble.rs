@@ -226,6 +226,7 @@ fn assemble_rows(mut reader: OrderRows, opts: &ImportOptions, progress: &dyn Fn(
             lines,
         });
     }
+    crate::check_total(&plan.path, orders.iter().filter(|o| o.status.is_counted()).map(|o| o.amount_minor))?;
     orders.sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then_with(|| a.customer_id.cmp(&b.customer_id)).then_with(|| cmp_order_ids(&a.external_id, &b.external_id)));
     Ok(AssembledOrders { orders, currency: reader.currency(), currency_assumed: reader.currency_assumed(), summary })
 }

@@ -6,6 +6,7 @@
 //! the delimiters as single ASCII bytes, so a block can be cut and decoded on its own, in parallel
 //! with the others. Line numbers inside a block are relative; readers add the block's first line.
 
+use crate::sheet::Sniffed;
 use crate::{ImportError, ImportOptions, MAX_FIELD};
 use encoding_rs::Encoding;
 use memchr::{memchr, memchr2, memchr3_iter, memchr_iter, memrchr};
@@ -67,6 +68,10 @@ pub(crate) struct Source {
     pub done: u64,
     next_index: usize,
     block_size: usize,
+    /// The file is UTF-16, read through a decoder (the blocks are UTF-8).
+    pub utf16: Option<&'static Encoding>,
+    /// What the file is was told from its first bytes.
+    sniffed: bool,
 }
 
 fn io_err(path: &str, source: std::io::Error) -> ImportError {
@@ -77,6 +82,12 @@ impl Source {
     /// Opens a file or in-memory bytes, reading the first block to detect the encoding and the
     /// delimiter and to parse the header.
     pub fn open(path: String, origin: Origin, opts: &ImportOptions, block_size: usize) -> Result<Source, ImportError> {
+        Source::open_as(path, origin, opts, block_size, true)
+    }
+
+    /// [`Source::open`]; `sniff`: tell what the file is by its first bytes (off for the text a
+    /// spreadsheet was turned into).
+    fn open_as(path: String, origin: Origin, opts: &ImportOptions, block_size: usize, sniff: bool) -> Result<Source, ImportError> {
         let (reader, total): (Box<dyn Read + Send>, u64) = match &origin {
             Origin::Path(p) => {
                 let f = std::fs::File::open(p).map_err(|e| io_err(&path, e))?;
@@ -101,8 +112,45 @@ impl Source {
             done: 0,
             next_index: 0,
             block_size: block_size.max(64),
+            utf16: None,
+            sniffed: sniff,
         };
         s.fill(s.block_size)?;
+        // What the file is, by its first bytes (not its name).
+        let sniffed = if sniff { crate::sheet::sniff(&s.carry) } else { Sniffed::Text };
+        let utf16 = match (opts.encoding, sniffed) {
+            (Some(e), _) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => Some(e),
+            (None, Sniffed::Utf16(e)) => Some(e),
+            _ => None,
+        };
+        match sniffed {
+            Sniffed::Binary(what) if utf16.is_none() => return Err(ImportError::NotText { path: s.path, what }),
+            Sniffed::Spreadsheet => {
+                let mut bytes = std::mem::take(&mut s.carry);
+                s.reader.read_to_end(&mut bytes).map_err(|e| io_err(&s.path, e))?;
+                let (name, csv) = crate::sheet::to_csv(&s.path, bytes)?;
+                let o = ImportOptions { encoding: Some(encoding_rs::UTF_8), delimiter: Some(b','), ..opts.clone() };
+                return Source::open_as(name, Origin::Bytes(Arc::new(csv)), &o, block_size, false);
+            }
+            _ => {}
+        }
+        if let Some(enc) = utf16 {
+            // Read on as UTF-8: the bytes read so far, then the rest, through a decoder.
+            let head = std::mem::take(&mut s.carry);
+            let rest = std::mem::replace(&mut s.reader, Box::new(std::io::empty()));
+            s.reader = Box::new(crate::sheet::Utf16Reader::new(std::io::Cursor::new(head).chain(rest), enc));
+            s.eof = false;
+            s.fill(s.block_size)?;
+            s.utf16 = Some(enc);
+        }
+        // Carriage returns alone end lines (old Mac files): read them as line feeds.
+        if memchr(b'\n', &s.carry).is_none() && memchr(b'\r', &s.carry).is_some() {
+            let head = std::mem::take(&mut s.carry);
+            let rest = std::mem::replace(&mut s.reader, Box::new(std::io::empty()));
+            s.reader = Box::new(crate::sheet::CrReader(std::io::Cursor::new(head).chain(rest)));
+            s.eof = false;
+            s.fill(s.block_size)?;
+        }
         // UTF-8 byte order mark.
         if s.carry.starts_with(b"\xEF\xBB\xBF") && opts.encoding.is_none_or(|e| e == encoding_rs::UTF_8) {
             s.carry.drain(..3);
@@ -114,9 +162,10 @@ impl Source {
         // Sample: whole lines of the first block.
         let sample_end = if s.eof { s.carry.len() } else { memrchr(b'\n', &s.carry).map(|i| i + 1).unwrap_or(s.carry.len()) };
         let sample = &s.carry[..sample_end];
-        s.encoding = match opts.encoding {
-            Some(e) => e,
-            None => crate::decode(&s.path, sample, None)?.1,
+        s.encoding = match (opts.encoding, s.utf16) {
+            (_, Some(_)) => encoding_rs::UTF_8,
+            (Some(e), None) => e,
+            (None, None) => crate::decode(&s.path, sample, None)?.1,
         };
         let text: Cow<str> = match decode_block(s.encoding, sample) {
             Ok(t) => t,
@@ -215,10 +264,20 @@ impl Source {
         }
     }
 
+    /// Whether the first block is the whole file (nothing left to read).
+    pub fn is_whole(&self) -> bool {
+        self.eof
+    }
+
+    /// The encoding to name in summaries: the file's, not the blocks' (UTF-16 is read as UTF-8).
+    pub fn encoding_name(&self) -> &'static str {
+        self.utf16.unwrap_or(self.encoding).name()
+    }
+
     /// A fresh source over the same bytes with the same settings (for a second pass).
     pub fn reopen(&self, opts: &ImportOptions) -> Result<Source, ImportError> {
-        let o = ImportOptions { encoding: Some(self.encoding), delimiter: Some(self.delimiter), ..opts.clone() };
-        Source::open(self.path.clone(), self.origin.clone(), &o, self.block_size)
+        let o = ImportOptions { encoding: Some(self.utf16.unwrap_or(self.encoding)), delimiter: Some(self.delimiter), ..opts.clone() };
+        Source::open_as(self.path.clone(), self.origin.clone(), &o, self.block_size, self.sniffed)
     }
 
     /// The whole records of the first block, not consumed.
@@ -467,11 +526,10 @@ mod tests {
 
     #[test]
     fn quotes_delimiters_newlines() {
-        assert_eq!(split("a,b\r\n\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",5\" pipe\n"), vec![
-            vec!["a", "b"],
-            vec!["x,y", "he said \"hi\""],
-            vec!["multi\nline", "5\" pipe"]
-        ]);
+        assert_eq!(
+            split("a,b\r\n\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",5\" pipe\n"),
+            vec![vec!["a", "b"], vec!["x,y", "he said \"hi\""], vec!["multi\nline", "5\" pipe"]]
+        );
         assert_eq!(split("a,\n"), vec![vec!["a", ""]]);
     }
 

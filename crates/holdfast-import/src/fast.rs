@@ -6,7 +6,7 @@
 
 use crate::assemble::{groups_of, resolve, Ctx, IdRef, PieceKind, Pieces, Resolution, SKIP};
 use crate::engine::{decode_block, utf8_facts, Block, Origin, RecErr, Records, Source, BLOCK};
-use crate::rows::{check_map_fields, column_names, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
+use crate::rows::{check_map_fields, column_names, text_error, Ambiguous, Kind, OrderPlan, Problems, SlashEvidence, StatusMemo};
 use crate::{ImportError, ImportOptions, OrdersFile, MAX_LISTED};
 use holdfast_core::{Catalog, CustomerIds, OrderLines, OrderLog, OrderStatus};
 use rayon::prelude::*;
@@ -18,7 +18,10 @@ use std::sync::Mutex;
 enum Fatal {
     Rec(RecErr),
     /// Not UTF-8 at line `bad`; `good`: an earlier line of the block with UTF-8 text.
-    Utf8 { good: Option<u64>, bad: u64 },
+    Utf8 {
+        good: Option<u64>,
+        bad: u64,
+    },
 }
 
 /// Customer ids interned by all workers at once: 16 shards chosen by hash, each a map to a
@@ -265,6 +268,8 @@ struct BlockOut {
     head: Option<Run>,
     head_clean: bool,
     first_num: Option<u64>,
+    /// Amounts read with a comma as a thousands separator (lines relative to the block).
+    ambiguous: Ambiguous,
     /// The run the block ends in; `touched`: the block has rows that end or continue runs.
     tail: Option<Run>,
     touched: bool,
@@ -308,6 +313,7 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
     let mut live = false;
     let mut n_runs = 0usize;
     let mut recs = Records::new(&text, delim);
+    let has_nul = crate::rows::has_bad_controls(&block.raw);
     let mut f: Vec<Cow<str>> = Vec::with_capacity(plan.headers.len());
     // Slash evidence is ordered across blocks by (block, line).
     let tag = (block.index as u64) << 40;
@@ -327,11 +333,27 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
             continue;
         }
         out.rows += 1;
-        let p = match plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo) {
-            Ok(Kind::Sale(p)) => p,
+        let parsed = if has_nul && text_error(&plan.path, &plan.headers, &f, 0).is_some() {
+            Err(String::new())
+        } else {
+            plan.parse_memo(&f, tag + rel, &mut out.ev, &mut memo)
+        };
+        let p = match parsed {
+            Ok(Kind::Sale(p)) => {
+                if p.ambiguous {
+                    out.ambiguous.see(rel, &f[plan.ai]);
+                }
+                p
+            }
             Ok(Kind::Refund(r)) => {
                 out.refund_rows += 1;
-                out.side.push(Side { line: rel, id: r.order_id.map(str::to_string), customer: r.customer.to_string(), at: r.at, kind: PieceKind::Refund(r.minor) });
+                out.side.push(Side {
+                    line: rel,
+                    id: r.order_id.map(str::to_string),
+                    customer: r.customer.to_string(),
+                    at: r.at,
+                    kind: PieceKind::Refund(r.minor),
+                });
                 continue;
             }
             Ok(Kind::Other(st)) => {
@@ -485,10 +507,8 @@ fn parse_block(plan: &OrderPlan, block: &Block, enc: &'static encoding_rs::Encod
         out.head = Some(run.clone());
     }
     out.tail = live.then_some(run);
-    let names: Vec<&str> = cust_ref
-        .iter()
-        .map(|&(o, l)| if o == u32::MAX { owned[l as usize].as_str() } else { &text[o as usize..(o + l) as usize] })
-        .collect();
+    let names: Vec<&str> =
+        cust_ref.iter().map(|&(o, l)| if o == u32::MAX { owned[l as usize].as_str() } else { &text[o as usize..(o + l) as usize] }).collect();
     out.cust = vec![0; names.len()];
     interner.intern_block(block.index, &names, &mut out.cust);
     out
@@ -592,12 +612,19 @@ impl Default for Merged {
 /// Reads an orders file into an [`OrdersFile`] (see [`crate::read_orders`]).
 /// `lines: false` leaves the order lines (products, categories) out of the log; quantities are
 /// still checked.
-pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress: &dyn Fn(u64, u64), block: Option<usize>, lines: bool) -> Result<OrdersFile, ImportError> {
+pub(crate) fn read(
+    path: String,
+    origin: Origin,
+    opts: &ImportOptions,
+    progress: &dyn Fn(u64, u64),
+    block: Option<usize>,
+    lines: bool,
+) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
     let mut src = Source::open(path, origin.clone(), opts, block.unwrap_or(BLOCK / 4))?;
-    let whole = src.sample().len() as u64 + src.done >= src.total;
+    let whole = src.is_whole();
     let plan = OrderPlan::new(&src, opts, whole)?;
-    let (enc, delim) = (src.encoding, src.delimiter);
+    let (enc, delim, enc_name) = (src.encoding, src.delimiter, src.encoding_name());
     let has_lines = plan.pi.is_some() && lines;
     let has_ids = plan.oi.is_some();
     let has_refunded = plan.ri.is_some();
@@ -614,6 +641,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
     let mut refund_rows = 0usize;
     let mut errors = Problems::default();
     let mut ev = SlashEvidence::default();
+    let mut ambiguous = Ambiguous::default();
     let mut utf8_line: Option<u64> = None;
     let mut sized = false;
     let mut pending: Vec<Block> = read_batch(&mut src, batch)?;
@@ -632,7 +660,11 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
                     Fatal::Rec(e) => e.into_error(&plan.path, base),
                     Fatal::Utf8 { good, bad } => match utf8_line.or(good.map(|g| base + g + 1)) {
                         Some(u) => ImportError::MixedEncoding { path: plan.path.clone(), utf8_line: u, other_line: base + bad + 1 },
-                        None => ImportError::Csv { path: plan.path.clone(), line: base + bad + 1, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
+                        None => ImportError::Csv {
+                            path: plan.path.clone(),
+                            line: base + bad + 1,
+                            message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into(),
+                        },
                     },
                 });
             }
@@ -646,16 +678,21 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
             for (rel, fields) in &out.bad {
                 let cows: Vec<Cow<str>> = fields.iter().map(|s| Cow::Borrowed(s.as_str())).collect();
                 let line = base + rel + 1;
-                let msg = match plan.parse(&cows, line, &mut SlashEvidence::default()) {
-                    Err(e) => e,
-                    Ok(_) => format!("{}:{line}: the row cannot be read", plan.path),
-                };
+                let msg =
+                    match text_error(&plan.path, &plan.headers, &cows, line).map(Err).unwrap_or_else(|| plan.parse(&cows, line, &mut SlashEvidence::default()))
+                    {
+                        Err(e) => e,
+                        Ok(_) => format!("{}:{line}: the row cannot be read", plan.path),
+                    };
                 if errors.listed.len() < MAX_LISTED {
                     errors.listed.push(msg);
                 }
             }
             errors.count += out.n_bad;
             ev.merge(out.ev.clone());
+            if let Some((rel, v)) = &out.ambiguous.first {
+                ambiguous.merge(&Ambiguous { count: out.ambiguous.count, first: Some((base + rel + 1, v.clone())) });
+            }
             let lines_in_block = out.lines;
             append(&mut m, out, has_lines, has_ids, has_refunded, base, &plan);
             base += lines_in_block;
@@ -669,8 +706,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
             m.cust.reserve_exact(more);
             m.at.reserve_exact(more);
             m.amount.reserve_exact(more);
-            if has_ids {
-            }
+            if has_ids {}
             if has_lines {
                 let lines_est = (m.product.len() as f64 * src.total as f64 / src.done as f64 * 1.02) as usize;
                 m.product.reserve_exact(lines_est.saturating_sub(m.product.len()));
@@ -722,6 +758,7 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
         // A customer whose every sale was refunded, cancelled or skipped is no customer.
         customer_ids = drop_unused_customers(customer_ids, &mut m.cust);
     }
+    crate::check_total(&plan.path, m.amount.iter().copied())?;
     m.side = Vec::new();
     m.blocks = Vec::new();
     for v in [&mut m.cust, &mut m.product, &mut m.qty, &mut m.line_off] {
@@ -790,9 +827,10 @@ pub(crate) fn read(path: String, origin: Origin, opts: &ImportOptions, progress:
         skip_reasons: if opts.skip_bad_rows { errors.listed } else { Vec::new() },
         currency: plan.currency,
         currency_assumed: plan.currency_assumed,
-        encoding: enc.name(),
+        encoding: enc_name,
         delimiter: delim,
         columns: column_names(&plan),
+        warnings: ambiguous.warning(&plan).into_iter().collect(),
     })
 }
 

@@ -42,6 +42,7 @@ pub use encoding_rs;
 mod assemble;
 mod engine;
 mod fast;
+mod sheet;
 pub use assemble::{read_order_records, read_order_records_bytes, AssembledLine, AssembledOrder, AssembledOrders};
 mod rows;
 mod table;
@@ -49,7 +50,7 @@ pub use holdfast_core::OrderStatus;
 pub use rows::{OrderRow, OrderRows, ReadSummary};
 pub use table::{read_table, read_table_bytes, FieldKind, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::Encoding;
 use holdfast_core::{Calendar, Currency, Instant, OrderLog};
 use std::fmt;
@@ -57,6 +58,12 @@ use std::path::Path;
 
 /// Longest field accepted, in bytes.
 pub const MAX_FIELD: usize = 1 << 20;
+/// The largest amount of one order or row, in minor units (10^15: ten trillion in a currency
+/// with cents). Larger values are bad rows: they are ids or typos, never orders.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+/// The largest total of a file's counted orders, in minor units (10^17), so every sum over
+/// them — per customer, period, cohort or segment — fits in an `i64` with room to spare.
+pub const MAX_TOTAL_MINOR: i128 = 100_000_000_000_000_000;
 /// How many row errors are listed (and skip reasons kept).
 pub const MAX_LISTED: usize = 20;
 
@@ -97,6 +104,84 @@ impl std::str::FromStr for DateFormat {
     }
 }
 
+/// The dates a file may hold: a date outside is a bad row (an error naming its line, column and
+/// value, or a counted skip), never a reason to size a table by its distance.
+///
+/// The default accepts 1900-01-01 to tomorrow by the machine's clock (UTC): an order cannot have
+/// been placed in the future, and one day of slack covers every time zone. Fields that may lie
+/// ahead (a subscription's end, a yearly date) accept dates up to [`DateRange::FUTURE_LIMIT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateRange {
+    pub earliest: NaiveDate,
+    pub latest: NaiveDate,
+}
+
+impl DateRange {
+    /// The earliest date accepted by default.
+    pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+        Some(d) => d,
+        None => NaiveDate::MIN,
+    };
+    /// The latest date a field that may lie ahead accepts.
+    pub const FUTURE_LIMIT: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
+        Some(d) => d,
+        None => NaiveDate::MAX,
+    };
+
+    /// 1900-01-01 to the day after `today`.
+    pub fn until_day_after(today: NaiveDate) -> DateRange {
+        DateRange { earliest: Self::EARLIEST, latest: today.succ_opt().unwrap_or(today) }
+    }
+
+    /// `[start, end)` of the range in `cal`'s zone, as instants.
+    pub fn instants(&self, cal: &Calendar) -> (Instant, Instant) {
+        (cal.start_of_day(self.earliest), cal.start_of_day(self.latest.succ_opt().unwrap_or(self.latest)))
+    }
+
+    /// The same range with the latest date moved to [`DateRange::FUTURE_LIMIT`] when that is
+    /// later: for fields that may lie ahead.
+    pub fn with_future(self) -> DateRange {
+        DateRange { earliest: self.earliest, latest: self.latest.max(Self::FUTURE_LIMIT) }
+    }
+
+    /// The phrase messages use: `(expected a date from 1900-01-01 to 2026-12-06)`.
+    pub(crate) fn expected(&self) -> String {
+        format!("is outside the accepted dates (expected a date from {} to {})", self.earliest, self.latest)
+    }
+}
+
+impl Default for DateRange {
+    fn default() -> Self {
+        DateRange::until_day_after(chrono::Utc::now().date_naive())
+    }
+}
+
+impl std::str::FromStr for DateRange {
+    type Err = String;
+    /// `FROM..TO` with `YYYY-MM-DD` dates; either side may be left out (`..2030-12-31`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a date range (expected FROM..TO, e.g. 1990-01-01..2030-12-31; either side may be left out)");
+        let (a, b) = s.trim().split_once("..").ok_or_else(bad)?;
+        let date = |v: &str, default: NaiveDate| -> Result<NaiveDate, String> {
+            let v = v.trim();
+            if v.is_empty() {
+                Ok(default)
+            } else {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad())
+            }
+        };
+        let d = DateRange::default();
+        let r = DateRange { earliest: date(a, d.earliest)?, latest: date(b, d.latest)? };
+        if r.earliest > r.latest {
+            return Err(format!("{s:?}: the first date is after the last"));
+        }
+        if r.earliest.year() < 1 || r.latest.year() > 9999 {
+            return Err(format!("{s:?}: dates must lie between the years 1 and 9999"));
+        }
+        Ok(r)
+    }
+}
+
 /// How to read an orders file. `Default` sniffs everything.
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
@@ -108,6 +193,8 @@ pub struct ImportOptions {
     pub skip_bad_rows: bool,
     pub calendar: Calendar,
     pub currency: Option<Currency>,
+    /// The dates accepted; others are bad rows.
+    pub dates: DateRange,
 }
 
 /// What [`read_orders`] read.
@@ -130,6 +217,9 @@ pub struct OrdersFile {
     pub delimiter: u8,
     /// `(field, header)` for every orders field found in the file.
     pub columns: Vec<(String, String)>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234), one
+    /// sentence each, for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// Why a file could not be read.
@@ -139,6 +229,12 @@ pub enum ImportError {
     Io { path: String, source: std::io::Error },
     #[error("{path}: the file is empty")]
     Empty { path: String },
+    #[error("{path}: this is not a text or spreadsheet file (it looks like {what}); expected CSV or other delimited text, xlsx, xls or ods")]
+    NotText { path: String, what: &'static str },
+    #[error("{path}: cannot read the spreadsheet: {message}")]
+    Sheet { path: String, message: String },
+    #[error("{path}: the counted orders add up to {total} minor units, more than Holdfast sums ({max}); is a column of ids read as amounts?")]
+    TooLarge { path: String, total: i128, max: i128 },
     #[error("{path}: the file has a header but no orders")]
     NoRows { path: String },
     #[error("{path}: no {field} column (accepted headers: {aliases}; or map the {field} field to a column of the file)")]
@@ -241,8 +337,22 @@ const FIELDS: [(Field, &str, &[&str]); 10] = [
         Field::Refunded,
         "refunded_amount",
         &[
-            "refunded_amount", "refunded amount", "refunded", "refund amount", "refund_amount", "amount refunded", "total refunded",
-            "сумма возврата", "возвращено", "возврат", "сума повернення", "повернено", "повернення", "върната сума", "възстановена сума", "възстановено",
+            "refunded_amount",
+            "refunded amount",
+            "refunded",
+            "refund amount",
+            "refund_amount",
+            "amount refunded",
+            "total refunded",
+            "сумма возврата",
+            "возвращено",
+            "возврат",
+            "сума повернення",
+            "повернено",
+            "повернення",
+            "върната сума",
+            "възстановена сума",
+            "възстановено",
         ],
     ),
 ];
@@ -476,6 +586,26 @@ fn parse_amount(s: &str) -> Option<(Decimal, Option<Currency>)> {
     }
     let v: i128 = format!("{digits}{frac}").parse().ok()?;
     Some((Decimal { value: if neg { -v } else { v }, scale: frac.len() as u32 }, cur))
+}
+
+/// The counted orders' total must stay within [`MAX_TOTAL_MINOR`].
+pub(crate) fn check_total(path: &str, amounts: impl Iterator<Item = i64>) -> Result<(), ImportError> {
+    let total: i128 = amounts.map(|a| a as i128).sum();
+    if total.abs() > MAX_TOTAL_MINOR {
+        return Err(ImportError::TooLarge { path: path.to_owned(), total, max: MAX_TOTAL_MINOR });
+    }
+    Ok(())
+}
+
+/// `1,234` (a comma before exactly three digits and no point, currency signs aside): read as a
+/// thousands separator, but a decimal comma to anyone whose currency has three decimals — worth
+/// a warning.
+pub(crate) fn ambiguous_thousands(v: &str) -> bool {
+    let core: String = v.chars().filter(|c| c.is_ascii_digit() || matches!(c, ',' | '.')).collect();
+    match core.split_once(',') {
+        Some((a, b)) => !core.contains('.') && (1..=3).contains(&a.len()) && b.len() == 3 && !b.contains(','),
+        None => false,
+    }
 }
 
 fn to_minor(d: Decimal, digits: u32) -> Option<i64> {

@@ -214,6 +214,10 @@ pub(crate) struct OrderPlan {
     pub digits: u32,
     pub cal: Calendar,
     pub utc: bool,
+    /// The dates accepted, and the instants `[lo, hi)` they span in `cal`'s zone.
+    pub dates: crate::DateRange,
+    pub lo: Instant,
+    pub hi: Instant,
 }
 
 /// A sale row, borrowing from the block text.
@@ -228,6 +232,9 @@ pub(crate) struct Parsed<'a> {
     pub product: Option<&'a str>,
     pub category: Option<&'a str>,
     pub quantity: u32,
+    /// The amount was read with a comma before exactly three digits as a thousands separator
+    /// (`1,234` → 1234): see [`crate::ambiguous_thousands`].
+    pub ambiguous: bool,
 }
 
 /// A partial refund row: a refund status and a negative amount.
@@ -319,6 +326,9 @@ impl OrderPlan {
             digits: 2,
             cal: opts.calendar,
             utc: opts.calendar.tz == chrono_tz::Tz::UTC,
+            dates: opts.dates,
+            lo: opts.dates.instants(&opts.calendar).0,
+            hi: opts.dates.instants(&opts.calendar).1,
         };
         let named = match opts.currency {
             Some(c) => Some(c),
@@ -357,6 +367,17 @@ impl OrderPlan {
             }
         }
         None
+    }
+
+    /// An amount of at most [`crate::MAX_AMOUNT_MINOR`] minor units (in absolute value), so no
+    /// sum of a file's orders can overflow.
+    #[inline]
+    fn bounded(&self, line: u64, col: usize, v: &str, minor: i64) -> Result<i64, String> {
+        if minor.unsigned_abs() > crate::MAX_AMOUNT_MINOR as u64 {
+            let max = crate::MAX_AMOUNT_MINOR / 10i64.pow(self.digits);
+            return Err(self.bad(line, col, v, &format!("is larger than any order Holdfast accepts (at most {max} {})", self.currency)));
+        }
+        Ok(minor)
     }
 
     fn bad(&self, line: u64, col: usize, v: &str, what: &str) -> String {
@@ -486,13 +507,18 @@ impl OrderPlan {
         let customer = self.customer(f, line)?;
         let at = self.checked_date(f, line, ev)?;
         let av = trim(&f[self.ai]);
+        let mut ambiguous = false;
         let minor = match self.fast_amount(av) {
             Some(m) => m,
-            None => self.slow_amount(f, self.ai, av, line, false)?,
+            None => {
+                ambiguous = crate::ambiguous_thousands(av);
+                self.slow_amount(f, self.ai, av, line, false)?
+            }
         };
         if minor < 0 {
             return Err(self.bad(line, self.ai, av, "is negative but the status is not a refund or cancellation"));
         }
+        self.bounded(line, self.ai, av, minor)?;
         let quantity = match cell(f, self.qi) {
             None => 1,
             Some(q) => {
@@ -500,7 +526,8 @@ impl OrderPlan {
                 match q.parse::<u32>() {
                     Ok(n) => n,
                     Err(_) => {
-                        let d = crate::parse_amount(q).filter(|(d, c)| c.is_none() && d.value >= 0).ok_or_else(|| self.bad(line, qi, q, "is not a quantity"))?.0;
+                        let d =
+                            crate::parse_amount(q).filter(|(d, c)| c.is_none() && d.value >= 0).ok_or_else(|| self.bad(line, qi, q, "is not a quantity"))?.0;
                         let p = 10i128.pow(d.scale);
                         if d.value % p != 0 || d.value / p > u32::MAX as i128 {
                             return Err(self.bad(line, qi, q, "is not a whole quantity"));
@@ -511,15 +538,30 @@ impl OrderPlan {
             }
         };
         let refunded = match (self.ri, cell(f, self.ri)) {
-            (Some(ri), Some(rv)) => match self.fast_amount(rv) {
-                Some(m) => m,
-                None => self.slow_amount(f, ri, rv, line, true)?,
-            }
-            .saturating_abs(),
+            (Some(ri), Some(rv)) => self.bounded(
+                line,
+                ri,
+                rv,
+                match self.fast_amount(rv) {
+                    Some(m) => m,
+                    None => self.slow_amount(f, ri, rv, line, true)?,
+                }
+                .saturating_abs(),
+            )?,
             _ => 0,
         };
         self.check_currency_cell(f, line)?;
-        Ok(Kind::Sale(Parsed { customer, order_id: cell(f, self.oi), at, minor, refunded, product: cell(f, self.pi), category: cell(f, self.cai), quantity }))
+        Ok(Kind::Sale(Parsed {
+            customer,
+            order_id: cell(f, self.oi),
+            at,
+            minor,
+            refunded,
+            product: cell(f, self.pi),
+            category: cell(f, self.cai),
+            quantity,
+            ambiguous,
+        }))
     }
 
     #[inline(always)]
@@ -531,7 +573,11 @@ impl OrderPlan {
     fn checked_date(&self, f: &[Cow<'_, str>], line: u64, ev: &mut SlashEvidence) -> Result<Instant, String> {
         let dv = trim(&f[self.di]);
         ev.see(dv, line);
-        self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))
+        let at = self.date(dv).ok_or_else(|| self.bad(line, self.di, dv, &format!("is not a date (expected {})", self.date.expected)))?;
+        if at < self.lo || at >= self.hi {
+            return Err(self.bad(line, self.di, dv, &self.dates.expected()));
+        }
+        Ok(at)
     }
 
     /// A row whose status is not a sale: a partial refund when the status is a refund and the
@@ -546,6 +592,7 @@ impl OrderPlan {
         let customer = self.customer(f, line)?;
         let at = self.checked_date(f, line, ev)?;
         let minor = self.slow_amount(f, self.ai, av, line, true)?;
+        self.bounded(line, self.ai, av, minor.saturating_abs())?;
         self.check_currency_cell(f, line)?;
         Ok(Kind::Refund(RefundRow { order_id: cell(f, self.oi), customer, at, minor: minor.saturating_neg(), status }))
     }
@@ -571,8 +618,9 @@ impl OrderPlan {
         if amount.value < 0 && !negative_ok {
             return Err(self.bad(line, col, av, "is negative but the status is not a refund or cancellation"));
         }
-        crate::to_minor(amount, self.digits)
-            .ok_or_else(|| format!("{}:{line}: column \"{}\": \"{av}\" has more than {} decimals for {}", self.path, self.headers[col], self.digits, self.currency))
+        crate::to_minor(amount, self.digits).ok_or_else(|| {
+            format!("{}:{line}: column \"{}\": \"{av}\" has more than {} decimals for {}", self.path, self.headers[col], self.digits, self.currency)
+        })
     }
 
     /// The currency cell must be valid and agree even when the amount took the fast path.
@@ -593,7 +641,7 @@ impl OrderPlan {
     #[inline]
     pub(crate) fn other_key<'a>(&self, f: &'a [Cow<'a, str>]) -> Option<(Option<&'a str>, &'a str, Instant)> {
         let customer = cell(f, Some(self.ci))?;
-        let at = self.date(f.get(self.di)?.trim())?;
+        let at = self.date(f.get(self.di)?.trim()).filter(|t| (self.lo..self.hi).contains(t))?;
         Some((cell(f, self.oi), customer, at))
     }
 
@@ -601,9 +649,7 @@ impl OrderPlan {
     /// `None` without a customer or a date, amounts 0 when they cannot be read.
     pub(crate) fn other_row(&self, f: &[Cow<'_, str>], line: u64, status: OrderStatus) -> Option<OrderRow> {
         let (_, customer, at) = self.other_key(f)?;
-        let lenient = |i: Option<usize>| {
-            cell(f, i).and_then(crate::parse_amount).and_then(|(d, _)| crate::to_minor(d, self.digits)).unwrap_or(0)
-        };
+        let lenient = |i: Option<usize>| cell(f, i).and_then(crate::parse_amount).and_then(|(d, _)| crate::to_minor(d, self.digits)).unwrap_or(0);
         Some(OrderRow {
             line,
             order_id: cell(f, self.oi).map(str::to_string),
@@ -617,6 +663,73 @@ impl OrderPlan {
             category: cell(f, self.cai).map(str::to_string),
             quantity: cell(f, self.qi).and_then(|q| q.parse().ok()).unwrap_or(1),
         })
+    }
+}
+
+/// Whether a byte is a control character no text value may hold: NUL and the other C0 controls
+/// but tab, line feed and carriage return (those end fields or lines, or sit in quoted text), and
+/// DEL.
+#[inline]
+pub(crate) fn is_bad_control(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F
+}
+
+/// Whether a block holds any byte [`is_bad_control`] refuses (most blocks do not: their rows need
+/// no further look).
+pub(crate) fn has_bad_controls(raw: &[u8]) -> bool {
+    memchr::memchr(0, raw).is_some() || raw.iter().any(|&b| is_bad_control(b))
+}
+
+/// A field holding a NUL byte or another control character: no text value may hold one
+/// (PostgreSQL refuses NUL, SQLite would keep it and other tools cut the value there; escape
+/// sequences would repaint a terminal that prints the id), so the row is bad, named with its line
+/// and column whatever the backend.
+pub(crate) fn text_error(path: &str, headers: &[String], f: &[Cow<'_, str>], line: u64) -> Option<String> {
+    let k = f.iter().position(|c| c.bytes().any(is_bad_control))?;
+    let bad = f[k].bytes().find(|&b| is_bad_control(b)).unwrap_or(0);
+    let shown: String =
+        f[k].chars().take(60).map(|c| if (c as u32) < 0x80 && is_bad_control(c as u8) { format!("\\x{:02X}", c as u32) } else { c.to_string() }).collect();
+    let what = if bad == 0 { "a NUL byte (\\0)".to_string() } else { format!("a control character (\\x{bad:02X})") };
+    Some(format!("{path}:{line}: column \"{}\": \"{shown}\" holds {what}, which no text value may hold", headers.get(k).map(String::as_str).unwrap_or("")))
+}
+
+/// Amounts read with a comma before exactly three digits as a thousands separator.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ambiguous {
+    pub count: usize,
+    /// The first: its line and value.
+    pub first: Option<(u64, String)>,
+}
+
+impl Ambiguous {
+    pub fn see(&mut self, line: u64, v: &str) {
+        self.count += 1;
+        if self.first.as_ref().is_none_or(|f| line < f.0) {
+            self.first = Some((line, v.trim().to_string()));
+        }
+    }
+
+    pub fn merge(&mut self, o: &Ambiguous) {
+        self.count += o.count;
+        if let Some((line, v)) = &o.first {
+            if self.first.as_ref().is_none_or(|f| *line < f.0) {
+                self.first = Some((*line, v.clone()));
+            }
+        }
+    }
+
+    /// The warning to show, when an amount was read so.
+    pub fn warning(&self, plan: &OrderPlan) -> Option<String> {
+        let (line, v) = self.first.as_ref()?;
+        let read = crate::parse_amount(v).map(|(d, _)| d.value.to_string()).unwrap_or_default();
+        let others = match self.count {
+            1 => String::new(),
+            n => format!(" (and {} more amounts like it)", n - 1),
+        };
+        Some(format!(
+            "{}:{line}: column \"{}\": \"{v}\" was read as {read}{others}: a comma before exactly three digits is taken as a thousands separator; if the file's comma is a decimal mark, these amounts are wrong",
+            plan.path, plan.headers[plan.ai]
+        ))
     }
 }
 
@@ -652,6 +765,9 @@ pub struct ReadSummary {
     pub delimiter: u8,
     /// `(field, header)` for every field found in the file.
     pub columns: Vec<(String, String)>,
+    /// What was read but may not be what the file meant (e.g. `1,234` read as 1234), one
+    /// sentence each, for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// The orders of a file as batches of [`OrderRow`], one block (about 8 MB) at a time.
@@ -670,6 +786,8 @@ pub struct OrderRows {
     skipped: Problems,
     evidence: SlashEvidence,
     utf8_line: Option<u64>,
+    /// Amounts read with a comma as a thousands separator: how many, and the first.
+    ambiguous: Ambiguous,
     done: bool,
 }
 
@@ -687,10 +805,10 @@ impl OrderRows {
         // --map is checked first: it is a usage error.
         crate::rows::check_map_fields(opts)?;
         let src = Source::open(path, origin, opts, BLOCK)?;
-        let whole = src.sample().len() as u64 + src.done >= src.total;
+        let whole = src.is_whole();
         let plan = OrderPlan::new(&src, opts, whole)?;
         let columns = column_names(&plan);
-        let summary = ReadSummary { encoding: src.encoding.name(), delimiter: src.delimiter, columns, ..Default::default() };
+        let summary = ReadSummary { encoding: src.encoding_name(), delimiter: src.delimiter, columns, ..Default::default() };
         let line_base = src.header_lines;
         Ok(OrderRows {
             src,
@@ -702,6 +820,7 @@ impl OrderRows {
             skipped: Problems::default(),
             evidence: SlashEvidence::default(),
             utf8_line: None,
+            ambiguous: Ambiguous::default(),
             done: false,
         })
     }
@@ -729,6 +848,7 @@ impl OrderRows {
         let mut s = self.summary.clone();
         s.skipped = self.skipped.count;
         s.skip_reasons = self.skipped.listed.clone();
+        s.warnings.extend(self.ambiguous.warning(&self.plan));
         s
     }
 
@@ -772,7 +892,11 @@ impl OrderRows {
                 let utf8 = self.utf8_line.or(good.map(|g| base + g + 1));
                 return Err(match utf8 {
                     Some(u) => ImportError::MixedEncoding { path: self.plan.path.clone(), utf8_line: u, other_line: other },
-                    None => ImportError::Csv { path: self.plan.path.clone(), line: other, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
+                    None => ImportError::Csv {
+                        path: self.plan.path.clone(),
+                        line: other,
+                        message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into(),
+                    },
                 });
             }
         };
@@ -782,6 +906,7 @@ impl OrderRows {
             }
         }
         let mut recs = Records::new(&text, self.src.delimiter);
+        let has_nul = has_bad_controls(&block.raw);
         let mut f = Vec::new();
         let mut out = Vec::new();
         while let Some(r) = recs.next(&mut f) {
@@ -800,8 +925,15 @@ impl OrderRows {
             }
             let line = base + rel + 1;
             self.summary.rows += 1;
-            match self.plan.parse(&f, line, &mut self.evidence) {
+            let parsed = match if has_nul { text_error(&self.plan.path, &self.plan.headers, &f, line) } else { None } {
+                Some(e) => Err(e),
+                None => self.plan.parse(&f, line, &mut self.evidence),
+            };
+            match parsed {
                 Ok(Kind::Sale(p)) => {
+                    if p.ambiguous {
+                        self.ambiguous.see(line, &f[self.plan.ai]);
+                    }
                     if self.errors.count == 0 {
                         out.push(OrderRow {
                             line,

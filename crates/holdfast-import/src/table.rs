@@ -42,11 +42,14 @@ pub struct FieldSpec {
     pub required: bool,
     /// Inclusive bounds for `Integer` values.
     pub range: Option<(i64, i64)>,
+    /// A date that may lie ahead (a subscription's end, a yearly date): accepted up to
+    /// [`crate::DateRange::FUTURE_LIMIT`].
+    pub future: bool,
 }
 
 impl FieldSpec {
     pub const fn new(name: &'static str, aliases: &'static [&'static str], kind: FieldKind) -> FieldSpec {
-        FieldSpec { name, aliases, kind, required: false, range: None }
+        FieldSpec { name, aliases, kind, required: false, range: None, future: false }
     }
 
     pub const fn required(mut self) -> FieldSpec {
@@ -56,6 +59,12 @@ impl FieldSpec {
 
     pub const fn range(mut self, lo: i64, hi: i64) -> FieldSpec {
         self.range = Some((lo, hi));
+        self
+    }
+
+    /// Dates of this field may lie ahead (see [`FieldSpec::future`]).
+    pub const fn future(mut self) -> FieldSpec {
+        self.future = true;
         self
     }
 }
@@ -148,14 +157,39 @@ impl TableRow {
 use FieldKind::*;
 
 const CUSTOMER_ID: &[&str] = &[
-    "customer_id", "customer id", "customer", "client", "client_id", "client id", "код клиента", "id клиента", "клиент", "покупатель", "код клієнта",
-    "клієнт", "покупець", "код на клиент",
+    "customer_id",
+    "customer id",
+    "customer",
+    "client",
+    "client_id",
+    "client id",
+    "код клиента",
+    "id клиента",
+    "клиент",
+    "покупатель",
+    "код клієнта",
+    "клієнт",
+    "покупець",
+    "код на клиент",
 ];
 
 /// In a customers file a bare `id` is the customer's.
 const CUSTOMER_ID_OR_ID: &[&str] = &[
-    "customer_id", "customer id", "customer", "client", "client_id", "client id", "код клиента", "id клиента", "клиент", "покупатель", "код клієнта",
-    "клієнт", "покупець", "код на клиент", "id",
+    "customer_id",
+    "customer id",
+    "customer",
+    "client",
+    "client_id",
+    "client id",
+    "код клиента",
+    "id клиента",
+    "клиент",
+    "покупатель",
+    "код клієнта",
+    "клієнт",
+    "покупець",
+    "код на клиент",
+    "id",
 ];
 
 impl TableSpec {
@@ -174,13 +208,35 @@ impl TableSpec {
             fields: vec![
                 FieldSpec::new("customer_id", CUSTOMER_ID_OR_ID, Text).required(),
                 FieldSpec::new("name", &["name", "full name", "customer name", "имя", "фио", "наименование", "ім'я", "піб", "назва", "име"], Text),
-                FieldSpec::new("email", &["email", "e-mail", "mail", "почта", "эл. почта", "электронная почта", "пошта", "ел. пошта", "имейл", "ел. поща"], Text),
+                FieldSpec::new(
+                    "email",
+                    &["email", "e-mail", "mail", "почта", "эл. почта", "электронная почта", "пошта", "ел. пошта", "имейл", "ел. поща"],
+                    Text,
+                ),
                 FieldSpec::new("phone", &["phone", "telephone", "mobile", "телефон", "тел", "тел.", "мобильный", "мобільний"], Text),
                 FieldSpec::new("kind", &["kind", "type", "customer type", "тип", "тип клиента", "тип клієнта", "вид"], Text),
                 FieldSpec::new("owner", &["owner", "manager", "account manager", "менеджер", "ответственный", "відповідальний", "отговорник"], Text),
                 FieldSpec::new("tags", &["tags", "tag", "labels", "теги", "метки", "мітки", "етикети", "тагове"], Text),
-                FieldSpec::new("created_at", &["created_at", "created", "registered", "signup date", "дата регистрации", "дата создания", "дата реєстрації", "дата на регистрация"], DateTime),
-                FieldSpec::new("birthday", &["birthday", "birth date", "date of birth", "день рождения", "дата рождения", "день народження", "дата народження", "рожден ден", "дата на раждане"], Date),
+                FieldSpec::new(
+                    "created_at",
+                    &["created_at", "created", "registered", "signup date", "дата регистрации", "дата создания", "дата реєстрації", "дата на регистрация"],
+                    DateTime,
+                ),
+                FieldSpec::new(
+                    "birthday",
+                    &[
+                        "birthday",
+                        "birth date",
+                        "date of birth",
+                        "день рождения",
+                        "дата рождения",
+                        "день народження",
+                        "дата народження",
+                        "рожден ден",
+                        "дата на раждане",
+                    ],
+                    Date,
+                ),
                 FieldSpec::new("consents", &["consents", "согласия", "згоди", "съгласия"], Json),
                 FieldSpec::new("email_consent_at", &["email_consent_at", "email consent", "согласие на email", "згода на email"], DateTime),
                 FieldSpec::new("email_unsubscribed_at", &["email_unsubscribed_at", "email unsubscribed", "отписка от email", "відписка від email"], DateTime),
@@ -188,8 +244,16 @@ impl TableSpec {
                 FieldSpec::new("sms_unsubscribed_at", &["sms_unsubscribed_at", "sms unsubscribed", "отписка от sms", "відписка від sms"], DateTime),
                 FieldSpec::new("phone_consent_at", &["phone_consent_at", "phone consent", "согласие на звонки", "згода на дзвінки"], DateTime),
                 FieldSpec::new("phone_unsubscribed_at", &["phone_unsubscribed_at", "phone unsubscribed", "отказ от звонков", "відмова від дзвінків"], DateTime),
-                FieldSpec::new("messenger_consent_at", &["messenger_consent_at", "messenger consent", "согласие на мессенджеры", "згода на месенджери"], DateTime),
-                FieldSpec::new("messenger_unsubscribed_at", &["messenger_unsubscribed_at", "messenger unsubscribed", "отписка от мессенджеров", "відписка від месенджерів"], DateTime),
+                FieldSpec::new(
+                    "messenger_consent_at",
+                    &["messenger_consent_at", "messenger consent", "согласие на мессенджеры", "згода на месенджери"],
+                    DateTime,
+                ),
+                FieldSpec::new(
+                    "messenger_unsubscribed_at",
+                    &["messenger_unsubscribed_at", "messenger unsubscribed", "отписка от мессенджеров", "відписка від месенджерів"],
+                    DateTime,
+                ),
             ],
         }
     }
@@ -205,10 +269,18 @@ impl TableSpec {
                 FieldSpec::new("body", &["note", "text", "notes", "заметка", "текст", "примечание", "нотатка", "примітка", "бележка"], Text),
                 FieldSpec::new("pain_points", &["pain points", "pains", "problems", "боли", "проблемы", "болі", "проблеми"], Text),
                 FieldSpec::new("goals", &["goal", "objectives", "цели", "цель", "цілі", "мета"], Text),
-                FieldSpec::new("preferred_channel", &["preferred channel", "channel", "предпочитаемый канал", "канал", "бажаний канал", "предпочитан канал"], Text),
+                FieldSpec::new(
+                    "preferred_channel",
+                    &["preferred channel", "channel", "предпочитаемый канал", "канал", "бажаний канал", "предпочитан канал"],
+                    Text,
+                ),
                 FieldSpec::new("preferred_time", &["preferred time", "best time", "удобное время", "время для связи", "зручний час", "удобно време"], Text),
                 FieldSpec::new("works_mornings", &["works mornings", "mornings", "работает утром", "утром", "працює вранці", "вранці", "работи сутрин"], Bool),
-                FieldSpec::new("communication_style", &["communication style", "style", "format", "стиль", "формат", "стиль общения", "стиль спілкування"], Text),
+                FieldSpec::new(
+                    "communication_style",
+                    &["communication style", "style", "format", "стиль", "формат", "стиль общения", "стиль спілкування"],
+                    Text,
+                ),
                 FieldSpec::new("author", &["written by", "by", "автор"], Text),
                 FieldSpec::new("created_at", &["created", "date", "at", "дата", "дата создания", "дата створення", "дата на създаване"], DateTime),
             ],
@@ -224,7 +296,7 @@ impl TableSpec {
                 FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
                 FieldSpec::new("kind", &["type", "occasion", "тип", "вид", "повод", "привід"], Text).required(),
                 FieldSpec::new("label", &["name", "title", "description", "название", "описание", "назва", "опис", "име"], Text),
-                FieldSpec::new("date", &["on", "day", "дата", "день"], Date).required(),
+                FieldSpec::new("date", &["on", "day", "дата", "день"], Date).required().future(),
                 FieldSpec::new("yearly", &["recurring", "annual", "repeats yearly", "ежегодно", "ежегодная", "щороку", "щорічно", "ежегодно"], Bool),
             ],
         }
@@ -237,7 +309,25 @@ impl TableSpec {
             fields: vec![
                 FieldSpec::new("contact_id", &["contact id", "id", "id контакта", "id контакту"], Text),
                 FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
-                FieldSpec::new("name", &["contact", "contact name", "full name", "имя", "фио", "контакт", "контактное лицо", "ім'я", "піб", "контактна особа", "име", "лице за контакт"], Text).required(),
+                FieldSpec::new(
+                    "name",
+                    &[
+                        "contact",
+                        "contact name",
+                        "full name",
+                        "имя",
+                        "фио",
+                        "контакт",
+                        "контактное лицо",
+                        "ім'я",
+                        "піб",
+                        "контактна особа",
+                        "име",
+                        "лице за контакт",
+                    ],
+                    Text,
+                )
+                .required(),
                 FieldSpec::new("role", &["position", "title", "job title", "должность", "роль", "посада", "длъжност"], Text),
                 FieldSpec::new("email", &["e-mail", "mail", "почта", "эл. почта", "пошта", "имейл"], Text),
                 FieldSpec::new("phone", &["telephone", "mobile", "телефон", "тел", "тел.", "мобильный", "мобільний"], Text),
@@ -253,10 +343,15 @@ impl TableSpec {
                 FieldSpec::new("interaction_id", &["interaction id", "id"], Text),
                 FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
                 FieldSpec::new("kind", &["type", "тип", "вид"], Text).required(),
-                FieldSpec::new("at", &["date", "time", "when", "occurred_at", "дата", "время", "дата и время", "час", "дата і час", "време"], DateTime).required(),
+                FieldSpec::new("at", &["date", "time", "when", "occurred_at", "дата", "время", "дата и время", "час", "дата і час", "време"], DateTime)
+                    .required(),
                 FieldSpec::new("with", &["with_whom", "with whom", "participant", "с кем", "з ким", "с кого"], Text),
                 FieldSpec::new("by", &["by_whom", "manager", "employee", "кто", "менеджер", "сотрудник", "хто", "працівник", "служител"], Text),
-                FieldSpec::new("summary", &["notes", "result", "outcome", "comment", "итог", "результат", "комментарий", "підсумок", "коментар", "резюме"], Text),
+                FieldSpec::new(
+                    "summary",
+                    &["notes", "result", "outcome", "comment", "итог", "результат", "комментарий", "підсумок", "коментар", "резюме"],
+                    Text,
+                ),
             ],
         }
     }
@@ -268,7 +363,12 @@ impl TableSpec {
             fields: vec![
                 FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
                 FieldSpec::new("kind", &["kind", "event", "type", "event type", "событие", "тип события", "подія", "тип події", "събитие"], Text).required(),
-                FieldSpec::new("at", &["at", "timestamp", "time", "date", "occurred_at", "дата", "время", "дата и время", "час", "дата і час", "време"], DateTime).required(),
+                FieldSpec::new(
+                    "at",
+                    &["at", "timestamp", "time", "date", "occurred_at", "дата", "время", "дата и время", "час", "дата і час", "време"],
+                    DateTime,
+                )
+                .required(),
                 FieldSpec::new("properties", &["properties", "props", "data", "payload", "свойства", "данные", "властивості", "дані"], Json),
             ],
         }
@@ -282,11 +382,26 @@ impl TableSpec {
                 FieldSpec::new("subscription_id", &["subscription_id", "subscription", "id", "id подписки", "подписка", "підписка", "абонамент"], Text),
                 FieldSpec::new("customer_id", CUSTOMER_ID, Text).required(),
                 FieldSpec::new("plan", &["plan", "tariff", "тариф", "план"], Text),
-                FieldSpec::new("monthly_amount", &["monthly_amount", "mrr", "amount", "price", "monthly", "сумма в месяц", "сумма", "цена", "сума", "ціна", "стойност", "месечна сума"], Money).required(),
+                FieldSpec::new(
+                    "monthly_amount",
+                    &["monthly_amount", "mrr", "amount", "price", "monthly", "сумма в месяц", "сумма", "цена", "сума", "ціна", "стойност", "месечна сума"],
+                    Money,
+                )
+                .required(),
                 FieldSpec::new("currency", &["currency", "валюта", "валута"], Text),
-                FieldSpec::new("started_at", &["started_at", "start", "start date", "начало", "дата начала", "початок", "дата початку", "начална дата"], Date).required(),
-                FieldSpec::new("ended_at", &["ended_at", "end", "end date", "cancelled_at", "окончание", "дата окончания", "кінець", "дата закінчення", "крайна дата"], Date),
-                FieldSpec::new("cancel_reason", &["cancel_reason", "reason", "churn reason", "причина", "причина отмены", "причина скасування", "причина за отказ"], Text),
+                FieldSpec::new("started_at", &["started_at", "start", "start date", "начало", "дата начала", "початок", "дата початку", "начална дата"], Date)
+                    .required(),
+                FieldSpec::new(
+                    "ended_at",
+                    &["ended_at", "end", "end date", "cancelled_at", "окончание", "дата окончания", "кінець", "дата закінчення", "крайна дата"],
+                    Date,
+                )
+                .future(),
+                FieldSpec::new(
+                    "cancel_reason",
+                    &["cancel_reason", "reason", "churn reason", "причина", "причина отмены", "причина скасування", "причина за отказ"],
+                    Text,
+                ),
             ],
         }
     }
@@ -378,7 +493,12 @@ impl TableReader {
                 match lower.iter().position(|c| *c == hl) {
                     Some(i) => cols[k] = Some(i),
                     None => {
-                        return Err(ImportError::MapHeaderNotFound { path: src.path.clone(), field: field.name.to_string(), header: h.clone(), columns: src.header.join(", ") })
+                        return Err(ImportError::MapHeaderNotFound {
+                            path: src.path.clone(),
+                            field: field.name.to_string(),
+                            header: h.clone(),
+                            columns: src.header.join(", "),
+                        })
                     }
                 }
             } else {
@@ -388,7 +508,7 @@ impl TableReader {
                 return Err(ImportError::MissingColumn { path: src.path.clone(), field: field.name, aliases: field.aliases.join(", ") });
             }
         }
-        let whole = src.sample().len() as u64 + src.done >= src.total;
+        let whole = src.is_whole();
         let mut dates = Vec::new();
         for (k, field) in spec.fields.iter().enumerate() {
             dates.push(match (field.kind, cols[k]) {
@@ -397,7 +517,7 @@ impl TableReader {
             });
         }
         let columns = spec.fields.iter().zip(&cols).filter_map(|(f, c)| c.map(|c| (f.name.to_string(), src.header[c].clone()))).collect();
-        let summary = ReadSummary { encoding: src.encoding.name(), delimiter: src.delimiter, columns, ..Default::default() };
+        let summary = ReadSummary { encoding: src.encoding_name(), delimiter: src.delimiter, columns, ..Default::default() };
         Ok(TableReader {
             line_base: src.header_lines,
             evidence: vec![SlashEvidence::default(); spec.fields.len()],
@@ -461,7 +581,11 @@ impl TableReader {
                     let other = base + bad.unwrap_or(0) + 1;
                     return Err(match self.utf8_line.or(good.map(|g| base + g + 1)) {
                         Some(u) => ImportError::MixedEncoding { path: self.src.path.clone(), utf8_line: u, other_line: other },
-                        None => ImportError::Csv { path: self.src.path.clone(), line: other, message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into() },
+                        None => ImportError::Csv {
+                            path: self.src.path.clone(),
+                            line: other,
+                            message: "the text is not valid UTF-8 (name the file's encoding, e.g. windows-1251)".into(),
+                        },
                     });
                 }
             };
@@ -471,6 +595,7 @@ impl TableReader {
                 }
             }
             let mut recs = Records::new(&text, self.src.delimiter);
+            let has_nul = crate::rows::has_bad_controls(&block.raw);
             let mut f = Vec::new();
             let mut out = Vec::new();
             while let Some(r) = recs.next(&mut f) {
@@ -489,7 +614,11 @@ impl TableReader {
                 }
                 let line = base + rel + 1;
                 self.summary.rows += 1;
-                match self.row(&f, line) {
+                let row = match if has_nul { crate::rows::text_error(&self.src.path, &self.src.header, &f, line) } else { None } {
+                    Some(e) => Err(e),
+                    None => self.row(&f, line),
+                };
+                match row {
                     Ok(row) => {
                         if self.errors.count == 0 {
                             out.push(row);
@@ -512,17 +641,20 @@ impl TableReader {
             return Err(format!("{path}:{line}: {} fields, but the header has {}", f.len(), self.src.header.len()));
         }
         // The row's currency, for money fields.
-        let row_currency = match self.currency_field.and_then(|k| self.cols[k]) {
-            Some(c) => {
-                let v = f[c].trim();
-                if v.is_empty() {
-                    None
-                } else {
-                    Some(crate::currency_of(v).ok_or_else(|| format!("{path}:{line}: column \"{}\": \"{v}\" is not a currency (expected e.g. RUB, EUR, USD)", self.src.header[c]))?)
+        let row_currency =
+            match self.currency_field.and_then(|k| self.cols[k]) {
+                Some(c) => {
+                    let v = f[c].trim();
+                    if v.is_empty() {
+                        None
+                    } else {
+                        Some(crate::currency_of(v).ok_or_else(|| {
+                            format!("{path}:{line}: column \"{}\": \"{v}\" is not a currency (expected e.g. RUB, EUR, USD)", self.src.header[c])
+                        })?)
+                    }
                 }
-            }
-            None => None,
-        };
+                None => None,
+            };
         let mut values = Vec::with_capacity(self.spec.fields.len());
         for (k, field) in self.spec.fields.iter().enumerate() {
             let Some(c) = self.cols[k] else {
@@ -557,7 +689,8 @@ impl TableReader {
                     Value::Integer(n)
                 }
                 Decimal(digits) => {
-                    let (d, _) = crate::parse_amount(v).filter(|(_, c)| c.is_none()).ok_or_else(|| bad("is not a number (expected e.g. 12.5 or 12,5)".into()))?;
+                    let (d, _) =
+                        crate::parse_amount(v).filter(|(_, c)| c.is_none()).ok_or_else(|| bad("is not a number (expected e.g. 12.5 or 12,5)".into()))?;
                     Value::Decimal(crate::to_minor(d, digits).ok_or_else(|| bad(format!("has more than {digits} decimals")))?)
                 }
                 Money => {
@@ -570,12 +703,20 @@ impl TableReader {
                     let cur = sign.or(row_currency).or(self.opts.currency);
                     let digits = cur.map(|c| c.minor_digits()).unwrap_or(2);
                     let minor = crate::to_minor(d, digits).ok_or_else(|| bad(format!("has more than {digits} decimals")))?;
+                    if minor.unsigned_abs() > crate::MAX_AMOUNT_MINOR as u64 {
+                        return Err(bad(format!("is larger than any amount Holdfast accepts (at most {} in minor units)", crate::MAX_AMOUNT_MINOR)));
+                    }
                     Value::Money { minor, currency: cur }
                 }
                 Date | DateTime => {
                     let plan = self.dates[k].as_ref().map(|p| (p.slash, p.expected)).unwrap_or((None, "YYYY-MM-DD"));
                     self.evidence[k].see(v, line);
                     let t = crate::parse_date(v, plan.0, &self.opts.calendar).ok_or_else(|| bad(format!("is not a date (expected {})", plan.1)))?;
+                    let range = if field.future { self.opts.dates.with_future() } else { self.opts.dates };
+                    let (lo, hi) = range.instants(&self.opts.calendar);
+                    if t < lo || t >= hi {
+                        return Err(bad(range.expected()));
+                    }
                     if field.kind == Date {
                         Value::Date(self.opts.calendar.date(t))
                     } else {

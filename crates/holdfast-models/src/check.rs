@@ -55,7 +55,13 @@ pub struct ModelCheck {
 
 /// The calibration summary (orders up to `cal_end` inclusive), the customers' indices in `occ`,
 /// and each customer's predicted vs actual repeat purchases in `(cal_end, holdout_end]`.
-pub fn holdout_rows(model: &dyn PurchaseModel, occ: &Occasions, cal_end: NaiveDate, holdout_end: NaiveDate, unit: TimeUnit) -> (Summary, Vec<usize>, Vec<HoldoutRow>) {
+pub fn holdout_rows(
+    model: &dyn PurchaseModel,
+    occ: &Occasions,
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    unit: TimeUnit,
+) -> (Summary, Vec<usize>, Vec<HoldoutRow>) {
     let (s, kept) = occ.summary(cal_end, unit);
     let len = (day_number(holdout_end) - day_number(cal_end)) as f64 / unit.days();
     let rows = s
@@ -114,16 +120,23 @@ pub fn model_check(model: &dyn PurchaseModel, occ: &Occasions, cal_end: NaiveDat
     }
 }
 
+/// Most points of a tracking curve: ten years of weeks.
+pub const MAX_TRACKING_POINTS: usize = 520;
+
 /// Cumulative actual vs expected repeat purchases of the calibration cohort (`kept`), week by
-/// week from the first purchase to `holdout_end`. The expectation sums the unconditional
-/// `E[X(t)]` of each customer from their first purchase; customers sharing a first day share one
-/// evaluation.
+/// week from the first purchase to `holdout_end` — every k weeks when that span is longer than
+/// [`MAX_TRACKING_POINTS`] weeks, so the work never grows with a date's distance. The expectation
+/// sums the unconditional `E[X(t)]` of each customer from their first purchase; customers sharing
+/// a first day share one evaluation.
 pub fn tracking(model: &dyn PurchaseModel, occ: &Occasions, kept: &[usize], holdout_end: NaiveDate, unit: TimeUnit) -> Vec<TrackingPoint> {
     let end = day_number(holdout_end);
     let Some(origin) = kept.iter().filter_map(|&c| occ.days_of(c).first().copied()).min() else {
         return Vec::new();
     };
-    let weeks = ((end - origin) / 7 + 1).max(0) as usize;
+    let all_weeks = ((end - origin) / 7 + 1).max(0);
+    // Days per point: a week, or whole weeks enough to keep the points within the limit.
+    let step = 7 * ((all_weeks + MAX_TRACKING_POINTS as i64 - 1) / MAX_TRACKING_POINTS as i64).max(1);
+    let weeks = ((end - origin) / step + 1).max(0) as usize;
     // Customers per first day, and repeat occasions per week.
     let mut first_days: Vec<i64> = kept.iter().filter_map(|&c| occ.days_of(c).first().copied()).collect();
     first_days.sort_unstable();
@@ -138,7 +151,7 @@ pub fn tracking(model: &dyn PurchaseModel, occ: &Occasions, kept: &[usize], hold
     for &c in kept {
         for &d in occ.days_of(c).iter().skip(1) {
             if d <= end {
-                let w = ((d - origin) / 7) as usize;
+                let w = ((d - origin) / step) as usize;
                 if w < weeks {
                     actual_week[w] += 1.0;
                 }
@@ -150,7 +163,7 @@ pub fn tracking(model: &dyn PurchaseModel, occ: &Occasions, kept: &[usize], hold
     for (w, a) in actual_week.iter().enumerate() {
         cum += a;
         // The week ends at the start of the next day after its last day (or after holdout_end).
-        let week_end = (origin + 7 * (w as i64 + 1)).min(end + 1);
+        let week_end = (origin + step * (w as i64 + 1)).min(end + 1);
         let expected: f64 = per_first
             .iter()
             .filter(|(d, _)| *d < week_end)
@@ -159,10 +172,14 @@ pub fn tracking(model: &dyn PurchaseModel, occ: &Occasions, kept: &[usize], hold
                 // from the end of the first day.
                 let t = (week_end - d - 1) as f64 / unit.days();
                 let e = model.expected_purchases(t, 0.0, 0.0, 0.0);
-                if e.is_finite() { n * e } else { 0.0 }
+                if e.is_finite() {
+                    n * e
+                } else {
+                    0.0
+                }
             })
             .sum();
-        out.push(TrackingPoint { week_start: date_of_day(origin + 7 * w as i64).unwrap_or_default(), actual: cum, expected });
+        out.push(TrackingPoint { week_start: date_of_day(origin + step * w as i64).unwrap_or_default(), actual: cum, expected });
     }
     out
 }

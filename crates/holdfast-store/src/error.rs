@@ -8,6 +8,12 @@ pub enum Error {
     BadUrl(String),
     #[error("cannot open the database {url}: {source}")]
     Open { url: String, source: sqlx::Error },
+    /// A SQLite file in a directory that does not exist.
+    #[error("cannot open the database {url}: the directory {dir} does not exist")]
+    NoDirectory { url: String, dir: String },
+    /// The PostgreSQL server answers but has no database of that name.
+    #[error("database {name} does not exist on {url} — create it with `createdb {name}`")]
+    NoDatabase { url: String, name: String },
     #[error("the database {url} has schema version {found}, newer than this Holdfast knows (up to {known}); upgrade holdfast to open it")]
     TooNew { url: String, found: i64, known: i64 },
     #[error("cannot upgrade the schema of {url}: {source}")]

@@ -173,8 +173,21 @@ impl Store {
     /// Opens (and for SQLite, creates) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Store> {
         let shown = redact_url(url);
-        let open_err = |source| Error::Open { url: shown.clone(), source };
+        let open_err = |source: sqlx::Error| match &source {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("3D000") => {
+                let name = url.split('?').next().unwrap_or(url).rsplit('/').next().unwrap_or("").to_owned();
+                let server = shown.split('?').next().unwrap_or(&shown).rsplit_once('/').map(|x| x.0.to_owned()).unwrap_or_else(|| shown.clone());
+                Error::NoDatabase { url: server, name }
+            }
+            _ => Error::Open { url: shown.clone(), source },
+        };
         let pool = if url.starts_with("sqlite:") {
+            let file = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or("");
+            if !file.is_empty() && !file.contains(":memory:") && !url.contains("mode=memory") {
+                if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+                    return Err(Error::NoDirectory { url: shown, dir: dir.display().to_string() });
+                }
+            }
             Pool::Sqlite(sqlite::connect(url).await.map_err(open_err)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Pool::Postgres(postgres::connect(url).await.map_err(open_err)?)
@@ -198,9 +211,39 @@ impl Store {
         &self.url
     }
 
-    /// Closes the pool, waiting for connections to finish.
-    pub async fn close(&self) {
-        with_pool!(self, p => p.close().await)
+    /// Closes the store: on SQLite the write-ahead log is checkpointed into the database file and
+    /// truncated first, so the `.db` file alone holds every row (a copy of it is a backup; see
+    /// [`Store::backup`]); then the pool closes, waiting for connections to finish. Every front
+    /// end calls it when it is done (the CLI at the end of each command, a server on shutdown).
+    /// When another process holds the database open and keeps the log busy for more than a few
+    /// seconds, the checkpoint is left to the last process that closes it; the rows are safe in
+    /// the log meanwhile. Clones of the store share the pool: they are closed too.
+    pub async fn close(self) -> Result<()> {
+        let checkpoint = match &self.pool {
+            Pool::Sqlite(p) if !p.is_closed() => sqlite::checkpoint(p).await,
+            _ => Ok(()),
+        };
+        with_pool!(self, p => p.close().await);
+        checkpoint
+    }
+
+    /// Writes a consistent copy of the whole database to `path` (SQLite: `VACUUM INTO`, a
+    /// compact single file that opens as a store of its own; it may be taken while others read
+    /// and write). `path` must not exist. A PostgreSQL store is backed up with `pg_dump`.
+    pub async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                if path.exists() {
+                    return Err(Error::Invalid(format!("{} already exists; a backup never overwrites a file", path.display())));
+                }
+                let target = path.to_str().ok_or_else(|| Error::Invalid(format!("{} is not a UTF-8 path", path.display())))?;
+                sqlx::query("VACUUM INTO $1").bind(target).execute(p).await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => {
+                Err(Error::Invalid(format!("{} is a PostgreSQL database: back it up with `pg_dump` (e.g. pg_dump -Fc DB > holdfast.dump)", self.url)))
+            }
+        }
     }
 
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
@@ -242,7 +285,8 @@ impl Store {
         let now = chrono::Utc::now().timestamp();
         with_pool!(self, p => sqlx::query("INSERT INTO workspaces (slug, name, created_at) VALUES ($1, $1, $2) ON CONFLICT (slug) DO NOTHING")
             .bind(slug).bind(now).execute(p).await?.rows_affected());
-        let sql = "SELECT id, slug, name, time_zone, currency, business_model, window_days, contacts_per_week, contacts_per_month FROM workspaces WHERE slug = $1";
+        let sql =
+            "SELECT id, slug, name, time_zone, currency, business_model, window_days, contacts_per_week, contacts_per_month FROM workspaces WHERE slug = $1";
         #[allow(clippy::type_complexity)]
         let (id, slug, name, time_zone, currency, model, window, per_week, per_month): (i64, String, String, String, String, String, i64, i64, i64) =
             with_pool!(self, p => sqlx::query_as(sql).bind(slug).fetch_one(p).await?);

@@ -52,6 +52,15 @@ pub(crate) async fn connect(url: &str) -> std::result::Result<SqlitePool, sqlx::
     SqlitePoolOptions::new().max_connections(if memory { 1 } else { 4 }).acquire_timeout(BUSY_TIMEOUT).connect_with(opts).await
 }
 
+/// Copies the write-ahead log into the database file and truncates it, waiting at most a few
+/// seconds for other connections (another process's readers or writer) to let it.
+pub(crate) async fn checkpoint(pool: &SqlitePool) -> Result<()> {
+    let mut c = pool.acquire().await?;
+    sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *c).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *c).await?;
+    Ok(())
+}
+
 /// A write transaction: `BEGIN IMMEDIATE` takes the database's write lock at once, so a second
 /// writer waits (busy timeout) instead of failing half-way with "database is locked".
 pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {

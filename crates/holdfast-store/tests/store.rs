@@ -86,7 +86,7 @@ async fn import_is_idempotent_and_updates(url: String) {
     assert_eq!(o2.amount, 3000);
     assert_eq!(o2.lines, vec![LineRecord { sku: "filter".into(), category: Some("car".into()), quantity: 4, amount: None }]);
     assert_eq!(all.len(), 5);
-    s.close().await;
+    s.close().await.unwrap();
 }
 both!(import_is_idempotent_and_updates);
 
@@ -114,7 +114,11 @@ async fn a_failed_import_leaves_the_store_as_it_was(url: String) {
     let mut failed = None;
     for k in 1..=100_000u64 {
         let line = k + 1;
-        let rec = if k == 90_000 { None } else { Some(order(&format!("n{k}"), &format!("c{}", k % 5000), (k % 900) as i64, 100 + k as i64, "completed", &[("oil", "car", 1)])) };
+        let rec = if k == 90_000 {
+            None
+        } else {
+            Some(order(&format!("n{k}"), &format!("c{}", k % 5000), (k % 900) as i64, 100 + k as i64, "completed", &[("oil", "car", 1)]))
+        };
         match rec {
             Some(r) => imp.push(line, &r).await.unwrap(),
             None => {
@@ -163,20 +167,93 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     assert_eq!(s.import(ws.id, Entity::Customers, customers.clone()).await.unwrap().unchanged, 1);
     s.import(ws.id, Entity::Orders, vec![(2, order("o1", "acme", 1, 5000, "completed", &[("audit", "services", 1)]))]).await.unwrap();
     let subs = vec![
-        (2, Record::Subscription(SubscriptionRecord { external_id: "s1".into(), customer: "acme".into(), plan: "pro".into(), mrr: 4900, currency: Currency::USD, started_at: T0, ended_at: Some(T0 + 40 * DAY), cancel_reason: Some("price".into()) })),
-        (3, Record::Subscription(SubscriptionRecord { external_id: "s2".into(), customer: "acme".into(), plan: "team".into(), mrr: 9900, currency: Currency::USD, started_at: T0 + 40 * DAY, ended_at: None, cancel_reason: None })),
+        (
+            2,
+            Record::Subscription(SubscriptionRecord {
+                external_id: "s1".into(),
+                customer: "acme".into(),
+                plan: "pro".into(),
+                mrr: 4900,
+                currency: Currency::USD,
+                started_at: T0,
+                ended_at: Some(T0 + 40 * DAY),
+                cancel_reason: Some("price".into()),
+            }),
+        ),
+        (
+            3,
+            Record::Subscription(SubscriptionRecord {
+                external_id: "s2".into(),
+                customer: "acme".into(),
+                plan: "team".into(),
+                mrr: 9900,
+                currency: Currency::USD,
+                started_at: T0 + 40 * DAY,
+                ended_at: None,
+                cancel_reason: None,
+            }),
+        ),
     ];
     assert_eq!(s.import(ws.id, Entity::Subscriptions, subs.clone()).await.unwrap().inserted, 2);
     let events = vec![
-        (2, Record::Event(EventRecord { external_id: "e1".into(), customer: "acme".into(), kind: "login".into(), occurred_at: T0 + DAY, properties: serde_json::json!({"ip": "10.0.0.1", "tab\there": "line\nbreak \\ back"}) })),
-        (3, Record::Event(EventRecord { external_id: "e2".into(), customer: "acme".into(), kind: "login".into(), occurred_at: T0 + 2 * DAY, properties: serde_json::json!({}) })),
-        (4, Record::Event(EventRecord { external_id: "e3".into(), customer: "acme".into(), kind: "complaint".into(), occurred_at: T0 + 3 * DAY, properties: serde_json::json!({"text": "late"}) })),
+        (
+            2,
+            Record::Event(EventRecord {
+                external_id: "e1".into(),
+                customer: "acme".into(),
+                kind: "login".into(),
+                occurred_at: T0 + DAY,
+                properties: serde_json::json!({"ip": "10.0.0.1", "tab\there": "line\nbreak \\ back"}),
+            }),
+        ),
+        (
+            3,
+            Record::Event(EventRecord {
+                external_id: "e2".into(),
+                customer: "acme".into(),
+                kind: "login".into(),
+                occurred_at: T0 + 2 * DAY,
+                properties: serde_json::json!({}),
+            }),
+        ),
+        (
+            4,
+            Record::Event(EventRecord {
+                external_id: "e3".into(),
+                customer: "acme".into(),
+                kind: "complaint".into(),
+                occurred_at: T0 + 3 * DAY,
+                properties: serde_json::json!({"text": "late"}),
+            }),
+        ),
     ];
     assert_eq!(s.import(ws.id, Entity::Events, events.clone()).await.unwrap().inserted, 3);
     assert_eq!(s.import(ws.id, Entity::Events, events.clone()).await.unwrap().unchanged, 3);
-    let fb = vec![(2, Record::Feedback(FeedbackRecord { external_id: "f1".into(), customer: "acme".into(), responded_at: T0 + 5 * DAY, score: Some(6), survey: Some("nps-q1".into()), comment: Some("slow support".into()), touchpoint: Some("support".into()) }))];
+    let fb = vec![(
+        2,
+        Record::Feedback(FeedbackRecord {
+            external_id: "f1".into(),
+            customer: "acme".into(),
+            responded_at: T0 + 5 * DAY,
+            score: Some(6),
+            survey: Some("nps-q1".into()),
+            comment: Some("slow support".into()),
+            touchpoint: Some("support".into()),
+        }),
+    )];
     s.import(ws.id, Entity::Feedback, fb).await.unwrap();
-    let bad = vec![(7, Record::Feedback(FeedbackRecord { external_id: "f2".into(), customer: "acme".into(), responded_at: T0, score: Some(11), survey: None, comment: None, touchpoint: None }))];
+    let bad = vec![(
+        7,
+        Record::Feedback(FeedbackRecord {
+            external_id: "f2".into(),
+            customer: "acme".into(),
+            responded_at: T0,
+            score: Some(11),
+            survey: None,
+            comment: None,
+            touchpoint: None,
+        }),
+    )];
     assert_eq!(s.import(ws.id, Entity::Feedback, bad).await.unwrap_err().to_string(), "line 7, column score: 11 is not an NPS score (expected 0 to 10)");
 
     let knowledge = |r: Record| vec![(2, r)];
@@ -192,11 +269,26 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     };
     assert_eq!(s.import(ws.id, Entity::Notes, knowledge(Record::Note(note.clone()))).await.unwrap().inserted, 1);
     assert_eq!(s.import(ws.id, Entity::Notes, knowledge(Record::Note(note.clone()))).await.unwrap().unchanged, 1);
-    let renewal = ImportantDate { external_id: "d1".into(), customer: "acme".into(), kind: DateKind::ContractRenewal, label: Some("annual".into()), date: chrono::NaiveDate::from_ymd_opt(1997, 6, 1).unwrap(), yearly: true };
+    let renewal = ImportantDate {
+        external_id: "d1".into(),
+        customer: "acme".into(),
+        kind: DateKind::ContractRenewal,
+        label: Some("annual".into()),
+        date: chrono::NaiveDate::from_ymd_opt(1997, 6, 1).unwrap(),
+        yearly: true,
+    };
     s.import(ws.id, Entity::Dates, knowledge(Record::Date(renewal.clone()))).await.unwrap();
     let ivan = Contact { external_id: "k1".into(), customer: "acme".into(), name: "Ivan".into(), role: Some("CTO".into()), ..Default::default() };
     s.import(ws.id, Entity::Contacts, knowledge(Record::Contact(ivan.clone()))).await.unwrap();
-    let call = Interaction { external_id: "i1".into(), customer: "acme".into(), kind: "call".into(), occurred_at: T0 + 6 * DAY, with_whom: Some("Ivan".into()), by_whom: Some("maria".into()), summary: Some("renewal".into()) };
+    let call = Interaction {
+        external_id: "i1".into(),
+        customer: "acme".into(),
+        kind: "call".into(),
+        occurred_at: T0 + 6 * DAY,
+        with_whom: Some("Ivan".into()),
+        by_whom: Some("maria".into()),
+        summary: Some("renewal".into()),
+    };
     s.import(ws.id, Entity::Interactions, knowledge(Record::Interaction(call.clone()))).await.unwrap();
     let bad = Interaction { kind: "fax".into(), ..call.clone() };
     assert_eq!(
@@ -204,22 +296,65 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
         "line 2, column kind: \"fax\" is not an interaction kind (expected call, meeting, email, message or other)"
     );
     // A note for a customer the store does not know yet creates the customer, as orders do.
-    s.import(ws.id, Entity::Notes, knowledge(Record::Note(Note { external_id: "n2".into(), customer: "newco".into(), body: "met at a fair".into(), ..Default::default() }))).await.unwrap();
+    s.import(
+        ws.id,
+        Entity::Notes,
+        knowledge(Record::Note(Note { external_id: "n2".into(), customer: "newco".into(), body: "met at a fair".into(), ..Default::default() })),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.count(ws.id, Entity::Customers).await.unwrap(), 2);
-    s.replace_scores(ws.id, &[Score { customer: "acme".into(), segment: Some(Segment::Champions), p_alive: Some(0.9), clv: Some(12_345), flags: vec![FlagKind::Detractor], computed_at: T0 + 7 * DAY }]).await.unwrap();
-    s.sync_tasks(ws.id, &[NewTask { customer: "acme".into(), kind: FlagKind::Detractor, reason: "scored 6".into(), suggested_step: "call".into(), due_at: None, stake: Some(100) }], T0).await.unwrap();
+    s.replace_scores(
+        ws.id,
+        &[Score {
+            customer: "acme".into(),
+            segment: Some(Segment::Champions),
+            p_alive: Some(0.9),
+            clv: Some(12_345),
+            flags: vec![FlagKind::Detractor],
+            computed_at: T0 + 7 * DAY,
+        }],
+    )
+    .await
+    .unwrap();
+    s.sync_tasks(
+        ws.id,
+        &[NewTask {
+            customer: "acme".into(),
+            kind: FlagKind::Detractor,
+            reason: "scored 6".into(),
+            suggested_step: "call".into(),
+            due_at: None,
+            stake: Some(100),
+        }],
+        T0,
+    )
+    .await
+    .unwrap();
 
     let v = s.customer_view(ws.id, "acme").await.unwrap();
-    assert_eq!(v.customer, match &customers[0].1 { Record::Customer(c) => c.clone(), _ => unreachable!() });
+    assert_eq!(
+        v.customer,
+        match &customers[0].1 {
+            Record::Customer(c) => c.clone(),
+            _ => unreachable!(),
+        }
+    );
     assert_eq!(v.orders.len(), 1);
     assert_eq!(v.subscriptions.len(), 2);
     assert_eq!(v.subscriptions[1].mrr, 9900);
-    assert_eq!(v.events, vec![EventCount { kind: "login".into(), count: 2, last_at: T0 + 2 * DAY }, EventCount { kind: "complaint".into(), count: 1, last_at: T0 + 3 * DAY }]);
+    assert_eq!(
+        v.events,
+        vec![EventCount { kind: "login".into(), count: 2, last_at: T0 + 2 * DAY }, EventCount { kind: "complaint".into(), count: 1, last_at: T0 + 3 * DAY }]
+    );
     assert_eq!(v.feedback[0].score, Some(6));
     assert_eq!(v.notes, vec![note]);
     // The birthday from the customers file (1990-04-12, yearly) and the renewal, by date.
     assert_eq!(v.important_dates.len(), 2);
-    assert_eq!((v.important_dates[0].kind, v.important_dates[0].external_id.as_str(), v.important_dates[0].yearly), (DateKind::CompanyBirthday, "~birthday:acme", true));
+    assert_eq!(
+        (v.important_dates[0].kind, v.important_dates[0].external_id.as_str(), v.important_dates[0].yearly),
+        (DateKind::CompanyBirthday, "~birthday:acme", true)
+    );
     assert_eq!(v.important_dates[1], renewal);
     assert_eq!(v.contacts, vec![ivan]);
     assert_eq!(v.interactions, vec![call]);
@@ -237,11 +372,20 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
     let mut csv = Vec::new();
     assert_eq!(s.export_csv(ws.id, Entity::Customers, &mut csv).await.unwrap(), 2);
     let text = String::from_utf8(csv).unwrap();
-    assert!(text.starts_with("customer_id,kind,name,email,phone,owner,tags,created_at,consents,birthday\nacme,company,\"ACME, \"\"Ltd\"\"\",buy@acme.test,,maria,"), "{text}");
-    assert!(text.contains(",1997-01-01T00:00:00Z,\"[{\"\"channel\"\":\"\"email\"\",\"\"consented_at\"\":\"\"1997-01-01T00:00:00Z\"\",\"\"granted\"\":false,"), "{text}");
+    assert!(
+        text.starts_with("customer_id,kind,name,email,phone,owner,tags,created_at,consents,birthday\nacme,company,\"ACME, \"\"Ltd\"\"\",buy@acme.test,,maria,"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",1997-01-01T00:00:00Z,\"[{\"\"channel\"\":\"\"email\"\",\"\"consented_at\"\":\"\"1997-01-01T00:00:00Z\"\",\"\"granted\"\":false,"),
+        "{text}"
+    );
     assert!(text.contains("}]\",1990-04-12\n"), "{text}");
     // A changed birthday replaces the stored one; the customer is updated, not duplicated.
-    let mut moved = match &customers[0].1 { Record::Customer(c) => c.clone(), _ => unreachable!() };
+    let mut moved = match &customers[0].1 {
+        Record::Customer(c) => c.clone(),
+        _ => unreachable!(),
+    };
     moved.birthday = Some(chrono::NaiveDate::from_ymd_opt(1991, 1, 2).unwrap());
     moved.consents.pop();
     assert_eq!(s.import(ws.id, Entity::Customers, vec![(2, Record::Customer(moved.clone()))]).await.unwrap().updated, 1);
@@ -257,14 +401,24 @@ async fn one_open_task_per_customer_and_kind(url: String) {
     let s = Store::open(&url).await.unwrap();
     let ws = s.workspace("default").await.unwrap();
     s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
-    let t = |c: &str, kind: FlagKind, stake: i64| NewTask { customer: c.into(), kind, reason: format!("{kind} for {c}"), suggested_step: "call".into(), due_at: Some(T0), stake: Some(stake) };
+    let t = |c: &str, kind: FlagKind, stake: i64| NewTask {
+        customer: c.into(),
+        kind,
+        reason: format!("{kind} for {c}"),
+        suggested_step: "call".into(),
+        due_at: Some(T0),
+        stake: Some(stake),
+    };
     let r = s.sync_tasks(ws.id, &[t("alice", FlagKind::SilenceBeyondRhythm, 10), t("bob", FlagKind::SilenceBeyondRhythm, 50)], T0).await.unwrap();
     assert_eq!((r.created, r.refreshed), (2, 0));
     let r = s.sync_tasks(ws.id, &[t("alice", FlagKind::SilenceBeyondRhythm, 70), t("alice", FlagKind::Detractor, 5)], T0 + DAY).await.unwrap();
     assert_eq!((r.created, r.refreshed), (1, 1));
     let open = s.open_tasks(ws.id).await.unwrap();
     let seen: Vec<(&str, FlagKind, Option<i64>)> = open.iter().map(|t| (t.customer.as_str(), t.kind, t.stake)).collect();
-    assert_eq!(seen, [("alice", FlagKind::SilenceBeyondRhythm, Some(70)), ("bob", FlagKind::SilenceBeyondRhythm, Some(50)), ("alice", FlagKind::Detractor, Some(5))]);
+    assert_eq!(
+        seen,
+        [("alice", FlagKind::SilenceBeyondRhythm, Some(70)), ("bob", FlagKind::SilenceBeyondRhythm, Some(50)), ("alice", FlagKind::Detractor, Some(5))]
+    );
     let id = open[0].id;
     s.set_task_state(ws.id, id, TaskState::Dismissed, Some("already called"), T0 + 2 * DAY).await.unwrap();
     assert_eq!(s.open_tasks(ws.id).await.unwrap().len(), 2);
@@ -319,7 +473,9 @@ async fn concurrent_imports_and_scoring(url: String) {
     let ws = setup.workspace("default").await.unwrap();
     setup.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
     let batch = |prefix: &'static str| {
-        (0..30_000u64).map(move |k| (k + 2, order(&format!("{prefix}{k}"), &format!("c{}", k % 3000), (k % 700) as i64, 100 + k as i64, "completed", &[("oil", "car", 1)])))
+        (0..30_000u64).map(move |k| {
+            (k + 2, order(&format!("{prefix}{k}"), &format!("c{}", k % 3000), (k % 700) as i64, 100 + k as i64, "completed", &[("oil", "car", 1)]))
+        })
     };
     let (a, b, c) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());
     let ia = tokio::spawn(async move { a.import(ws.id, Entity::Orders, batch("a")).await });
@@ -328,7 +484,11 @@ async fn concurrent_imports_and_scoring(url: String) {
         let mut runs = 0;
         for _ in 0..3 {
             let log = c.load_order_log(ws.id).await?;
-            let scores: Vec<Score> = log.customer_ids().iter().map(|id| Score { customer: id.to_string(), segment: None, p_alive: None, clv: None, flags: vec![], computed_at: T0 }).collect();
+            let scores: Vec<Score> = log
+                .customer_ids()
+                .iter()
+                .map(|id| Score { customer: id.to_string(), segment: None, p_alive: None, clv: None, flags: vec![], computed_at: T0 })
+                .collect();
             c.replace_scores(ws.id, &scores).await?;
             runs += 1;
         }
@@ -347,17 +507,24 @@ async fn a_newer_database_is_refused(url: String) {
     let s = Store::open(&url).await.unwrap();
     let known = s.known_schema_version();
     assert_eq!(s.schema_version().await.unwrap(), known);
-    s.close().await;
-    drop(s);
+    s.close().await.unwrap();
     let future = known + 1;
     if url.starts_with("sqlite:") {
         use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'future', 1, x'00', 0)").bind(future).execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'future', 1, x'00', 0)")
+            .bind(future)
+            .execute(&mut c)
+            .await
+            .unwrap();
     } else {
         use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'future', true, '\\x00', 0)").bind(future).execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'future', true, '\\x00', 0)")
+            .bind(future)
+            .execute(&mut c)
+            .await
+            .unwrap();
     }
     let err = Store::open(&url).await.unwrap_err();
     assert!(matches!(err, Error::TooNew { found, known: k, .. } if found == future && k == known), "{err}");
@@ -378,6 +545,50 @@ async fn bad_urls_and_settings() {
     ws.time_zone = "Europe/Moscow".into();
     s.update_workspace(&ws).await.unwrap();
     assert_eq!(s.workspace("default").await.unwrap(), ws);
+}
+
+/// After `close` the SQLite file alone holds every row: the write-ahead log is checkpointed and
+/// truncated, so a copy of just the `.db` file (what a person takes as a backup) opens with all the
+/// orders; `backup` writes the same rows into a file of its own and never overwrites one.
+#[tokio::test]
+async fn close_leaves_every_row_in_the_database_file() {
+    let db = common::TestDb::sqlite();
+    let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let s = Store::open(&db.url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 500).await;
+    let copy = std::path::Path::new(&file).with_file_name("backup.db");
+    s.backup(&copy).await.unwrap();
+    assert!(matches!(s.backup(&copy).await, Err(Error::Invalid(m)) if m.contains("already exists")));
+    s.clone().close().await.unwrap();
+    let wal = std::fs::metadata(format!("{file}-wal")).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal, 0, "the log is empty after close");
+    let alone = std::path::Path::new(&file).with_file_name("alone.db");
+    std::fs::copy(&file, &alone).unwrap();
+    for f in [alone, copy] {
+        let s = Store::open(&format!("sqlite://{}", f.display())).await.unwrap();
+        let ws = s.workspace("default").await.unwrap();
+        assert_eq!(s.count(ws.id, Entity::Orders).await.unwrap(), ids.len() as i64, "{}", f.display());
+        s.close().await.unwrap();
+    }
+}
+
+/// A PostgreSQL server without the database: one sentence naming it and how to create it.
+#[tokio::test]
+async fn a_missing_postgres_database_is_named_once() {
+    let url = admin::database_url(&common::admin_url(), "holdfast_no_such_database");
+    let err = Store::open(&url).await.unwrap_err();
+    assert!(matches!(&err, Error::NoDatabase { name, .. } if name == "holdfast_no_such_database"), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("database holdfast_no_such_database does not exist on postgres://")
+            && msg.ends_with("— create it with `createdb holdfast_no_such_database`"),
+        "{msg}"
+    );
+    let db = common::TestDb::postgres().await;
+    let pg = Store::open(&db.url).await.unwrap();
+    assert!(matches!(pg.backup(std::path::Path::new("/tmp/never.db")).await, Err(Error::Invalid(m)) if m.contains("pg_dump")));
+    pg.close().await.unwrap();
 }
 
 fn proposal(customer: &str, kind: FlagKind, stake: i64) -> NewTask {
@@ -455,7 +666,8 @@ async fn concurrent_syncs_never_open_a_task_twice(url: String) {
     for k in 0..4usize {
         let store = Store::open(&url).await.unwrap();
         // Each run proposes a different half of the customers, overlapping the others'.
-        let mine: Vec<NewTask> = ids.iter().enumerate().filter(|(j, _)| (j + k * 500) % 2000 < 1000).map(|(_, c)| proposal(c, FlagKind::FrequencyDrop, k as i64)).collect();
+        let mine: Vec<NewTask> =
+            ids.iter().enumerate().filter(|(j, _)| (j + k * 500) % 2000 < 1000).map(|(_, c)| proposal(c, FlagKind::FrequencyDrop, k as i64)).collect();
         runs.push(tokio::spawn(async move { store.sync_tasks(ws.id, &mine, T0).await }));
     }
     let mut created = 0;
@@ -501,7 +713,7 @@ async fn order_statuses_round_trip_and_only_completed_count(url: String) {
         assert!(csv.contains(&format!(",USD,{},oil,", st.as_str())), "{csv}");
     }
     // A word the store does not write is corruption, named.
-    s.close().await;
+    s.close().await.unwrap();
     raw_exec(&url, "UPDATE orders SET status = 'shipped' WHERE external_id = 'o0'").await;
     let s = Store::open(&url).await.unwrap();
     let err = s.orders(ws.id, None).await.unwrap_err();
@@ -619,7 +831,19 @@ async fn customers_page_lists_everyone_once(url: String) {
     let s = Store::open(&url).await.unwrap();
     let ws = s.workspace("default").await.unwrap();
     let ids = customers_with_orders(&s, ws.id, 250).await;
-    s.replace_scores(ws.id, &[Score { customer: ids[7].clone(), segment: Some(Segment::AtRisk), p_alive: Some(0.5), clv: Some(700), flags: vec![FlagKind::Detractor], computed_at: T0 }]).await.unwrap();
+    s.replace_scores(
+        ws.id,
+        &[Score {
+            customer: ids[7].clone(),
+            segment: Some(Segment::AtRisk),
+            p_alive: Some(0.5),
+            clv: Some(700),
+            flags: vec![FlagKind::Detractor],
+            computed_at: T0,
+        }],
+    )
+    .await
+    .unwrap();
     s.sync_tasks(ws.id, &[proposal(&ids[7], FlagKind::Detractor, 1), proposal(&ids[7], FlagKind::FrequencyDrop, 1)], T0).await.unwrap();
     let mut seen: Vec<String> = Vec::new();
     let mut after: Option<String> = None;
@@ -662,7 +886,12 @@ async fn tasks_page_walks_the_queue_in_order(url: String) {
     let owned: Vec<(u64, Record)> = ids
         .iter()
         .enumerate()
-        .map(|(k, c)| (k as u64 + 2, Record::Customer(CustomerRecord { external_id: c.clone(), owner: Some(if k % 3 == 0 { "anna" } else { "oleg" }.into()), ..Default::default() })))
+        .map(|(k, c)| {
+            (
+                k as u64 + 2,
+                Record::Customer(CustomerRecord { external_id: c.clone(), owner: Some(if k % 3 == 0 { "anna" } else { "oleg" }.into()), ..Default::default() }),
+            )
+        })
         .collect();
     s.import(ws.id, Entity::Customers, owned).await.unwrap();
     // Stakes repeat (ties broken by due date, then id); some have none; due dates some none.
@@ -715,7 +944,9 @@ async fn tasks_page_walks_the_queue_in_order(url: String) {
         (TaskFilter { customer: Some(ids[9].clone()), ..Default::default() }, Box::new(|t: &Task| t.customer == ids[9])),
         (
             TaskFilter { owner: Some("anna".into()), state: Some(TaskState::Open), kind: Some(FlagKind::SilenceBeyondRhythm), customer: None },
-            Box::new(|t: &Task| t.state == TaskState::Open && t.kind == FlagKind::SilenceBeyondRhythm && ids.iter().position(|c| *c == t.customer).unwrap() % 3 == 0),
+            Box::new(|t: &Task| {
+                t.state == TaskState::Open && t.kind == FlagKind::SilenceBeyondRhythm && ids.iter().position(|c| *c == t.customer).unwrap() % 3 == 0
+            }),
         ),
     ] {
         let want: Vec<Task> = every.iter().filter(|t| keep(t)).cloned().collect();
@@ -727,7 +958,10 @@ async fn tasks_page_walks_the_queue_in_order(url: String) {
     // Tasks opened while paging: none repeats or goes missing; those after the cursor show up.
     let first = s.tasks_page(ws.id, &TaskFilter::default(), None, 50).await.unwrap();
     let cursor = first.next.unwrap();
-    let late = [NewTask { stake: Some(1_000_000), ..proposal(&ids[1], FlagKind::FewerLogins, 0) }, NewTask { stake: None, due_at: None, ..proposal(&ids[2], FlagKind::FewerLogins, 0) }];
+    let late = [
+        NewTask { stake: Some(1_000_000), ..proposal(&ids[1], FlagKind::FewerLogins, 0) },
+        NewTask { stake: None, due_at: None, ..proposal(&ids[2], FlagKind::FewerLogins, 0) },
+    ];
     s.sync_tasks(ws.id, &late, T0).await.unwrap();
     let mut rest: Vec<Task> = Vec::new();
     let mut after = Some(cursor);
@@ -764,7 +998,10 @@ async fn bulk_writes_scale(url: String) {
     let t = std::time::Instant::now();
     assert_eq!(s.sync_tasks(ws.id, &again, T0).await.unwrap().refreshed, n as u64);
     within("refreshing 20,000 tasks", t);
-    let scores: Vec<Score> = ids.iter().map(|c| Score { customer: c.clone(), segment: Some(Segment::Loyal), p_alive: Some(0.5), clv: None, flags: vec![], computed_at: T0 }).collect();
+    let scores: Vec<Score> = ids
+        .iter()
+        .map(|c| Score { customer: c.clone(), segment: Some(Segment::Loyal), p_alive: Some(0.5), clv: None, flags: vec![], computed_at: T0 })
+        .collect();
     for k in 0..2 {
         let t = std::time::Instant::now();
         s.replace_scores(ws.id, &scores[k..]).await.unwrap();
@@ -794,13 +1031,23 @@ async fn the_stored_order_log_matches_the_tables(url: String) {
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM order_log_cache").fetch_one(&mut k).await.unwrap()
             }
         };
-        c.close().await;
+        c.close().await.unwrap();
         n
     };
     let full = |log: &OrderLog| {
         let c = log.catalog();
         let lines = log.lines().map(|l| (l.offsets.clone(), l.product.clone(), l.quantity.clone()));
-        (log.customer_ids().to_vec(), log.offsets().to_vec(), log.at().to_vec(), log.amount().to_vec(), lines, c.products.clone(), c.category_of.clone(), c.categories.clone(), log.currency())
+        (
+            log.customer_ids().to_vec(),
+            log.offsets().to_vec(),
+            log.at().to_vec(),
+            log.amount().to_vec(),
+            lines,
+            c.products.clone(),
+            c.category_of.clone(),
+            c.categories.clone(),
+            log.currency(),
+        )
     };
     s.import(ws.id, Entity::Orders, small_orders()).await.unwrap();
     assert_eq!(images(url.clone()).await, 1);

@@ -109,7 +109,7 @@ pub async fn serve(app: App, addr: &str, shutdown: impl std::future::Future<Outp
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| holdfast_app::Error::internal(format!("the server stopped: {e}")))?;
-    app.store.close().await;
+    app.close().await?;
     Ok(())
 }
 

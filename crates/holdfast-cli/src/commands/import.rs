@@ -39,16 +39,21 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let bar = s.bar();
     let r = s.run(holdfast_app::import_file(&app, args.entity, &args.file, &args.input.read_options(), &bar))?;
     let secs = started.elapsed().as_secs_f64();
-    if r.skipped > 0 {
-        s.say_read_notes(
-            &r.file,
-            &holdfast_app::ReadNotes { rows: r.rows as usize, skipped: r.skipped, skip_reasons: r.skip_reasons.clone(), currency_assumed: None },
-        );
-    }
+    s.say_read_notes(
+        &r.file,
+        &holdfast_app::ReadNotes {
+            rows: r.rows as usize,
+            skipped: r.skipped,
+            skip_reasons: r.skip_reasons.clone(),
+            currency_assumed: None,
+            warnings: r.warnings.clone(),
+        },
+    );
     if args.json {
         print_json(&serde_json::json!({
             "entity": r.entity, "file": r.file, "rows": r.rows,
             "inserted": r.inserted, "updated": r.updated, "unchanged": r.unchanged, "skipped": r.skipped, "seconds": secs,
+            "warnings": r.warnings,
         }))
     } else {
         print(&format!(

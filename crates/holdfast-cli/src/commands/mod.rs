@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod at_risk;
+pub mod backup;
 pub mod bench;
 pub mod cohorts;
 pub mod customer;
