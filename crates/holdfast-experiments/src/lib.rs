@@ -18,7 +18,7 @@
 //! - The pieces, each usable alone: [`stats`] (moments, [`welch`], t/normal/χ² quantiles),
 //!   [`bootstrap`] ([`bootstrap_diff`]), [`cuped`](mod@cuped), [`srm`](mod@srm) ([`SRM_ALPHA`] = 0.001),
 //!   [`mde`](mod@mde) (the minimum detectable effect and [`Plan`], before a campaign starts),
-//!   [`holm`](mod@holm), and [`bucket`] (a customer's stable bucket of 10,000 for holdouts and
+//!   [`holm`](mod@holm), and [`bucket`](mod@bucket) (a customer's stable bucket of 10,000 for holdouts and
 //!   splits, and the workspace-wide [`in_global_holdout`]).
 //!
 //! Reading assignments and orders is `holdfast-app`'s and `holdfast-store`'s job, drawing the
