@@ -38,6 +38,11 @@
 //!   [`Store::customers_page`] ([`CustomerSummary`], by external id) and [`Store::tasks_page`]
 //!   ([`TaskFilter`], [`TaskCursor`], in the queue's order).
 //! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
+//! - Experiments ([`Campaign`]): [`Store::write_assignments`] writes a batch of
+//!   [`AssignmentRecord`]s in one transaction (an unknown customer, or one customer in two groups
+//!   of a campaign, writes nothing); [`Store::campaigns`], [`Store::assigned_orders`] (each
+//!   assigned customer's counted orders around its assignment), the global holdout
+//!   ([`Store::global_holdout`], [`Store::set_global_holdout`]).
 //!
 //! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
 //! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
@@ -65,6 +70,7 @@
 
 mod bulk;
 mod error;
+mod experiments;
 pub mod export;
 mod import;
 mod log_cache;
@@ -77,6 +83,7 @@ mod tx;
 pub use tasks::{SyncedTask, TaskSync};
 
 pub use error::{Error, Result};
+pub use experiments::{AssignedOrders, AssignmentRecord, AssignmentSummary, Campaign, CampaignSettings, DEFAULT_WINDOW_DAYS};
 pub use import::{Entity, Import, Record, BIRTHDAY_PREFIX};
 pub use model::*;
 pub use read::{Activity, CustomerView, EventCount};
