@@ -11,7 +11,9 @@
 //!   [`load_orders`], one path for both; [`resolve_as_of`] and the date parsers in [`when`].
 //! - Workflows: [`import_file`] / [`import_bytes`] (the same rules for a path and an upload),
 //!   [`analyze_report`], [`at_risk`] with [`sync_action_queue`], [`score_workspace`],
-//!   [`predict_values`] / [`predict_summary`].
+//!   [`predict_values`] / [`predict_summary`]; experiments over campaigns' control groups
+//!   ([`experiments`]: [`import_assignments`], [`experiment_report`], [`plan_experiment`],
+//!   [`list_experiments`], the global holdout).
 //! - [`Error`] with an [`ErrorKind`] (user, not found, conflict, unavailable, internal) that the
 //!   CLI maps to exit codes 1 and 2 and a web layer to 400/404/409/503/500.
 //! - [`Progress`]: long work reports progress to whichever front end shows it.
@@ -22,6 +24,7 @@
 
 pub mod analyze;
 pub mod error;
+pub mod experiments;
 pub mod import;
 pub mod orders;
 pub mod progress;
@@ -34,6 +37,7 @@ pub mod workspace;
 
 pub use analyze::{analyze_report, AnalyzeRequest, Sections};
 pub use error::{Error, ErrorKind, Result};
+pub use experiments::{experiment_report, import_assignments, list_experiments, plan_experiment, ReportRequest};
 pub use import::{import_bytes, import_file, ImportReport};
 pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
 pub use progress::{Progress, Quiet};
