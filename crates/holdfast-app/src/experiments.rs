@@ -365,7 +365,8 @@ pub async fn experiment_report(app: &App, req: &ReportRequest) -> Result<Experim
         is_final: as_of >= last + window,
     };
     let mut report = analyse(&design, &units, &Options { bootstrap: req.bootstrap, ..Options::default() }).map_err(|e| Error::user(e.to_string()))?;
-    if rows.iter().any(|r| r.cost.is_none()) && rows.iter().any(|r| r.cost.is_some() && !is_control(&r.group)) {
+    let treated_costs: Vec<bool> = rows.iter().filter(|r| !is_control(&r.group)).map(|r| r.cost.is_some()).collect();
+    if treated_costs.contains(&true) && treated_costs.contains(&false) {
         report.warnings.push("some treated customers have no cost in the assignments: they count as costing nothing".to_owned());
     }
     Ok(report)
@@ -478,7 +479,13 @@ pub async fn plan_experiment(app: &App, req: &PlanRequest) -> Result<ExperimentP
                     req.window_days
                 )));
             }
-            let from = format!("{} customers with an order before {}, over {} – {}", xs.len(), cal.date(as_of), cal.date(from_t), cal.date(as_of - 1));
+            let from = format!(
+                "{} customers with an order before {}, over {} – {}",
+                holdfast_report::format::fmt_count(xs.len() as i64),
+                cal.date(as_of),
+                cal.date(from_t),
+                cal.date(as_of - 1)
+            );
             (m.mean, m.var.sqrt(), from, Some(xs.len() as u64))
         }
     };

@@ -63,6 +63,8 @@ enum Command {
     Task(commands::task::Args),
     /// Exports an entity of the store as CSV.
     Export(commands::export::Args),
+    /// Campaigns measured against their control groups: report, list, plan, global holdout.
+    Experiment(commands::experiment::Args),
     /// Benchmarks against reference tools, measured side by side.
     Bench(commands::bench::Args),
     /// Generates a demo data set and analyses it into report.html.
@@ -132,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Customer(a) => commands::customer::run(a, g),
         Command::Task(a) => commands::task::run(a, g),
         Command::Export(a) => commands::export::run(a, g),
+        Command::Experiment(a) => commands::experiment::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
     }

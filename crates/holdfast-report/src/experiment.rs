@@ -214,7 +214,7 @@ pub fn interval_svg(r: &ExperimentReport) -> String {
             out,
             r##"<text x="4" y="{:.1}" font-weight="600" fill="#222">{}</text><text x="{x0}" y="{:.1}" fill="#777">{}</text><text x="{x1}" y="{:.1}" text-anchor="end" fill="#777">{}</text>"##,
             y + 14.0,
-            esc(metric),
+            esc(&panel_title(metric, r.currency.as_str())),
             y + 14.0,
             esc(&diff_text(metric, -scale)),
             y + 14.0,
@@ -263,6 +263,15 @@ pub fn interval_svg(r: &ExperimentReport) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+fn panel_title(metric: &str, currency: &str) -> String {
+    match metric {
+        "conversion" => "conversion, percentage points".to_owned(),
+        "revenue" => format!("revenue per customer, {currency}"),
+        "orders" => "orders per customer".to_owned(),
+        m => format!("{m}, percentage points"),
+    }
 }
 
 /// The experiment as a report [`Section`].
