@@ -22,6 +22,12 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The currency an experiment is measured in: that of the stored orders (as reports over the
+/// store use), else the workspace's.
+pub async fn reporting_currency(app: &App) -> Result<Currency> {
+    Ok(app.store.orders_currency(app.ws.id).await?.unwrap_or(app.ws.currency))
+}
+
 /// A file to read: a path (the CLI) or uploaded bytes with the name messages use (the web).
 #[derive(Clone, Debug)]
 pub enum FileInput<'a> {
@@ -121,8 +127,9 @@ pub fn canonical_group(g: &str) -> String {
 }
 
 /// Imports an assignments file — header `customer_id,campaign,group,assigned_at[,cost]`, group
-/// `treatment`, `control` or a variant's name, cost per customer in the workspace currency —
-/// into the app's workspace in **one transaction**: any bad row leaves the store as it was.
+/// `treatment`, `control` or a variant's name, cost per customer in the currency of the stored
+/// orders ([`reporting_currency`]) — into the app's workspace in **one transaction**: any bad row
+/// leaves the store as it was.
 /// Refused with the file, line, column and value: an unreadable date or cost, an empty or
 /// over-long group, a customer not in the store, one customer in two groups of a campaign (in
 /// the file or against what is stored), and a campaign left without a control group.
@@ -137,7 +144,7 @@ pub async fn import_assignments(app: &App, input: FileInput<'_>, opts: &Assignme
     };
     let ix = |name: &str| spec.index(name).unwrap_or(usize::MAX);
     let err = |line: u64, col: &str, msg: String| Error::user(format!("{file}:{line}: column {col}: {msg}"));
-    let ws_cur = app.ws.currency;
+    let ws_cur = reporting_currency(app).await?;
     let mut rows: Vec<AssignmentRecord> = Vec::new();
     while let Some(batch) = reader.next_batch()? {
         for r in batch {
@@ -226,10 +233,10 @@ pub async fn import_assignments(app: &App, input: FileInput<'_>, opts: &Assignme
     })
 }
 
-/// A cost cell in minor units of the workspace currency.
+/// A cost cell in minor units of the reporting currency `ws` ([`reporting_currency`]).
 fn cost_in(minor: i64, cur: Option<Currency>, ws: Currency) -> Result<i64, String> {
     if let Some(c) = cur.filter(|c| *c != ws) {
-        return Err(format!("the cost is in {c}, but the workspace counts in {ws}; give costs in {ws}"));
+        return Err(format!("the cost is in {c}, but the orders are in {ws}; give costs in {ws}"));
     }
     if minor < 0 {
         return Err(format!("{} is negative: a cost is what reaching the customer took", holdfast_core::money::format_minor(minor, ws)));
@@ -335,7 +342,8 @@ pub async fn experiment_report(app: &App, req: &ReportRequest) -> Result<Experim
     let cal = app.calendar()?;
     let as_of = as_of(app, &cal, req.as_of.as_deref()).await?;
     let (window, pre, inactivity) = (window_days as i64 * DAY, req.pre_days as i64 * DAY, app.ws.window_days as i64 * DAY);
-    let rows = app.store.assigned_orders(app.ws.id, &req.campaign, pre.max(inactivity), window, as_of).await.map_err(|e| match e {
+    let currency = reporting_currency(app).await?;
+    let rows = app.store.assigned_orders(app.ws.id, &req.campaign, pre.max(inactivity), window, as_of, currency).await.map_err(|e| match e {
         holdfast_store::Error::Invalid(m) => Error::user(m),
         e => e.into(),
     })?;
@@ -358,7 +366,7 @@ pub async fn experiment_report(app: &App, req: &ReportRequest) -> Result<Experim
         planned,
         window_days,
         pre_days: req.pre_days,
-        currency: app.ws.currency,
+        currency,
         margin: req.margin.or(campaign.margin),
         as_of: cal.date(as_of).to_string(),
         window_end: cal.date(last + window).to_string(),
@@ -438,7 +446,8 @@ pub async fn plan_experiment(app: &App, req: &PlanRequest) -> Result<ExperimentP
             req.holdout * 100.0
         )));
     }
-    let per = app.ws.currency.minor_per_major() as f64;
+    let currency = reporting_currency(app).await?;
+    let per = currency.minor_per_major() as f64;
     let (mean, sd, from, customers) = match (req.baseline_mean, req.baseline_sd, req.metric) {
         (Some(m), _, PlanMetric::Conversion) => {
             if !(0.0..=1.0).contains(&m) {
@@ -491,7 +500,7 @@ pub async fn plan_experiment(app: &App, req: &PlanRequest) -> Result<ExperimentP
     };
     let plan =
         holdfast_experiments::plan(req.metric.as_str(), req.audience, req.holdout, mean, sd).ok_or_else(|| Error::user("cannot plan with these numbers"))?;
-    Ok(ExperimentPlan { plan, window_days: req.window_days, currency: app.ws.currency, baseline_from: from, baseline_customers: customers })
+    Ok(ExperimentPlan { plan, window_days: req.window_days, currency, baseline_from: from, baseline_customers: customers })
 }
 
 /// One campaign in the list.
@@ -503,8 +512,9 @@ pub struct ExperimentSummary {
     pub assigned: u64,
     pub first_assigned: Option<String>,
     pub last_assigned: Option<String>,
-    /// Sum of the given costs, major units.
+    /// Sum of the given costs, major units of `currency`.
     pub cost: f64,
+    pub currency: Currency,
     pub margin: Option<f64>,
     pub planned_split: Option<Vec<(String, f64)>>,
     pub has_control: bool,
@@ -529,7 +539,8 @@ pub async fn list_experiments(app: &App, as_of_arg: Option<&str>) -> Result<Vec<
         (Some(s), false) => Some(as_of(app, &cal, Some(s)).await?),
         (None, false) => as_of(app, &cal, None).await.ok(),
     };
-    let per = app.ws.currency.minor_per_major() as f64;
+    let currency = reporting_currency(app).await?;
+    let per = currency.minor_per_major() as f64;
     Ok(campaigns
         .into_iter()
         .map(|c| {
@@ -541,6 +552,7 @@ pub async fn list_experiments(app: &App, as_of_arg: Option<&str>) -> Result<Vec<
                 first_assigned: c.first_assigned_at.map(|t| cal.date(t).to_string()),
                 last_assigned: c.last_assigned_at.map(|t| cal.date(t).to_string()),
                 cost: c.cost as f64 / per,
+                currency,
                 is_final: matches!((end, at), (Some(e), Some(a)) if a >= e),
                 window_end: end.map(|e| cal.date(e).to_string()),
                 campaign: c.name,

@@ -9,7 +9,7 @@ use crate::model::WorkspaceId;
 use crate::read::counted_sql;
 use crate::tx::{with_tx, Tx, EXPERIMENTS_LOCK};
 use crate::{with_pool, Store};
-use holdfast_core::Instant;
+use holdfast_core::{Currency, Instant};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -337,15 +337,23 @@ impl Store {
 
     /// Every customer assigned in `campaign` with its counted orders (`OrderStatus::is_counted`)
     /// placed in `[assigned_at − before, assigned_at + after)` and before `as_of`, in one snapshot;
-    /// by customer id (bytewise), orders by time. Orders in another currency than the workspace's
-    /// are [`Error::Invalid`].
-    pub async fn assigned_orders(&self, ws: WorkspaceId, campaign: &str, before: i64, after: i64, as_of: Instant) -> Result<Vec<AssignedOrders>> {
+    /// by customer id (bytewise), orders by time. Orders in another currency than `currency` are
+    /// [`Error::Invalid`].
+    pub async fn assigned_orders(
+        &self,
+        ws: WorkspaceId,
+        campaign: &str,
+        before: i64,
+        after: i64,
+        as_of: Instant,
+        currency: Currency,
+    ) -> Result<Vec<AssignedOrders>> {
         let w = ws.0;
+        let currency = currency.as_str();
         let mut tx = Tx::read(&self.pool).await?;
-        let found: Option<(i64, String)> = with_tx!(&mut tx, t => sqlx::query_as(
-            "SELECT c.id, w.currency FROM campaigns c JOIN workspaces w ON w.id = c.workspace_id WHERE c.workspace_id = $1 AND c.name = $2")
+        let found: Option<i64> = with_tx!(&mut tx, t => sqlx::query_scalar("SELECT id FROM campaigns WHERE workspace_id = $1 AND name = $2")
             .bind(w).bind(campaign).fetch_optional(&mut **t).await?);
-        let (id, currency) = found.ok_or_else(|| Error::NotFound { what: format!("campaign {campaign:?}") })?;
+        let id = found.ok_or_else(|| Error::NotFound { what: format!("campaign {campaign:?}") })?;
         let mut out: Vec<AssignedOrders> = Vec::new();
         let mut slot: FxHashMap<i64, usize> = FxHashMap::default();
         scan(
@@ -389,6 +397,14 @@ impl Store {
             a.orders.sort_unstable();
         }
         Ok(out)
+    }
+
+    /// The currency of the workspace's stored orders (of one of them: orders in several
+    /// currencies are refused where they meet), if it has any.
+    pub async fn orders_currency(&self, ws: WorkspaceId) -> Result<Option<Currency>> {
+        let c: Option<String> =
+            with_pool!(self, p => sqlx::query_scalar("SELECT currency FROM orders WHERE workspace_id = $1 LIMIT 1").bind(ws.0).fetch_optional(p).await?);
+        c.map(|c| Currency::new(&c).ok_or_else(|| Error::Corrupt(format!("currency {c:?}")))).transpose()
     }
 
     /// The time of the workspace's last counted order, if any.

@@ -70,7 +70,7 @@ async fn assignments_round_trip(url: String) {
     assert!(matches!(s.campaign(ws.id, "nope").await, Err(Error::NotFound { .. })));
 
     // Counted orders in [assigned_at − 365 days, assigned_at + 30 days), before the as-of.
-    let got = s.assigned_orders(ws.id, "win-back", 365 * DAY, 30 * DAY, T0 + 60 * DAY).await.unwrap();
+    let got = s.assigned_orders(ws.id, "win-back", 365 * DAY, 30 * DAY, T0 + 60 * DAY, Currency::USD).await.unwrap();
     let view: Vec<(&str, &str, Option<i64>, Vec<(i64, i64)>)> = got.iter().map(|a| (a.customer.as_str(), a.group.as_str(), a.cost, a.orders.clone())).collect();
     assert_eq!(
         view,
@@ -82,7 +82,7 @@ async fn assignments_round_trip(url: String) {
         ]
     );
     // The as-of cuts the windows short.
-    let early = s.assigned_orders(ws.id, "win-back", 0, 30 * DAY, T0 + 10 * DAY).await.unwrap();
+    let early = s.assigned_orders(ws.id, "win-back", 0, 30 * DAY, T0 + 10 * DAY, Currency::USD).await.unwrap();
     assert_eq!(early.iter().map(|a| a.orders.len()).collect::<Vec<_>>(), [1, 0, 0, 1]);
 
     // The same rows again change nothing; a new cost updates; settings left out stay.
@@ -98,6 +98,9 @@ async fn assignments_round_trip(url: String) {
     assert!(wb.planned_split.is_some());
 
     assert_eq!(s.last_counted_order_at(ws.id).await.unwrap(), Some(T0 + 30 * DAY));
+    assert_eq!(s.orders_currency(ws.id).await.unwrap(), Some(Currency::USD));
+    let e = s.assigned_orders(ws.id, "win-back", 0, 30 * DAY, T0 + 10 * DAY, Currency::EUR).await.unwrap_err();
+    assert!(matches!(e, Error::Invalid(_)), "{e}");
     s.close().await;
 }
 both!(assignments_round_trip);

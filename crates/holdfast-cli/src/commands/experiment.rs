@@ -110,7 +110,6 @@ pub enum Action {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
     let app = s.open_existing()?;
-    let cur = app.ws.currency;
     match args.action {
         Action::Report { campaign, window, as_of, margin, replicates, seed, out, json } => {
             let req = ReportRequest { window_days: window, as_of, margin, bootstrap: BootstrapOptions { replicates, seed }, ..ReportRequest::new(&campaign) };
@@ -142,7 +141,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                     c.first_assigned.clone().unwrap_or_default(),
                     c.last_assigned.clone().unwrap_or_default(),
                     format!("{} d", c.window_days),
-                    format!("{} {cur}", fmt_money(Some(c.cost))),
+                    format!("{} {}", fmt_money(Some(c.cost)), c.currency),
                     match (c.has_control, c.is_final) {
                         (false, _) => "no control group".to_owned(),
                         (true, true) => "final".to_owned(),
@@ -162,6 +161,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 return print_json(&p);
             }
             let pl = &p.plan;
+            let cur = p.currency;
             let show = |v: f64| match metric {
                 PlanMetric::Conversion => format!("{:.2} percentage points", v * 100.0),
                 PlanMetric::Revenue => format!("{} {cur}", fmt_money(Some(v))),
