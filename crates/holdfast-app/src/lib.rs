@@ -16,6 +16,9 @@
 //!   (argon2id passwords; only hashes of secrets are stored).
 //! - [`records`]: orders, events, feedback and notes sent by other tools (the HTTP API), checked
 //!   field by field and written as one import.
+//!   [`predict_values`] / [`predict_summary`]; experiments over campaigns' control groups
+//!   ([`experiments`]: [`import_assignments`], [`experiment_report`], [`plan_experiment`],
+//!   [`list_experiments`], the global holdout).
 //! - [`Error`] with an [`ErrorKind`] (user, not found, conflict, unavailable, internal) that the
 //!   CLI maps to exit codes 1 and 2 and a web layer to 400/404/409/503/500.
 //! - [`Progress`]: long work reports progress to whichever front end shows it.
@@ -27,6 +30,7 @@
 pub mod accounts;
 pub mod analyze;
 pub mod error;
+pub mod experiments;
 pub mod import;
 pub mod orders;
 pub mod progress;
@@ -43,6 +47,7 @@ pub use error::{Error, ErrorKind, Result};
 /// Text encodings for [`ReadOptions::encoding`].
 pub use holdfast_import::encoding_rs as encoding;
 pub use import::{import_bytes, import_file, preview_orders, ImportReport, OrdersPreview};
+pub use experiments::{experiment_report, import_assignments, list_experiments, plan_experiment, ReportRequest};
 pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
 pub use progress::{Progress, Quiet};
 pub use queue::{at_risk, sync_action_queue, AtRisk, AtRiskOptions};

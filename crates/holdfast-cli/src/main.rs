@@ -65,6 +65,8 @@ enum Command {
     Export(commands::export::Args),
     /// Writes a consistent copy of the SQLite store to a file.
     Backup(commands::backup::Args),
+    /// Campaigns measured against their control groups: report, list, plan, global holdout.
+    Experiment(commands::experiment::Args),
     /// Benchmarks against reference tools, measured side by side.
     Bench(commands::bench::Args),
     /// Generates a demo data set and analyses it into report.html.
@@ -141,6 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Task(a) => commands::task::run(a, g),
         Command::Export(a) => commands::export::run(a, g),
         Command::Backup(a) => commands::backup::run(a, g),
+        Command::Experiment(a) => commands::experiment::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
         Command::Serve(a) => commands::serve::run(a, g),

@@ -160,6 +160,14 @@ impl Page {
         s.html(self);
     }
 
+    /// The sections written so far without the document around them: a fragment for a page that
+    /// has its own head, style and navigation (the dashboard). Uses the classes of the report's
+    /// style sheet ([`Page::finish`]).
+    pub fn into_fragment(mut self) -> String {
+        self.close();
+        self.body
+    }
+
     /// The finished document.
     pub fn finish(mut self, title: &str, subtitle: &str) -> String {
         self.close();

@@ -41,6 +41,11 @@
 //! - Accounts for the web server ([`accounts`]): people and their [`Role`] per workspace,
 //!   sessions, API tokens ([`Scope`]), one-time set-up links, the audit log and replies kept for
 //!   `Idempotency-Key` — secrets only as hashes.
+//! - Experiments ([`Campaign`]): [`Store::write_assignments`] writes a batch of
+//!   [`AssignmentRecord`]s in one transaction (an unknown customer, or one customer in two groups
+//!   of a campaign, writes nothing); [`Store::campaigns`], [`Store::assigned_orders`] (each
+//!   assigned customer's counted orders around its assignment), the global holdout
+//!   ([`Store::global_holdout`], [`Store::set_global_holdout`]).
 //!
 //! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
 //! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
@@ -69,6 +74,7 @@
 pub mod accounts;
 mod bulk;
 mod error;
+mod experiments;
 pub mod export;
 mod import;
 mod log_cache;
@@ -82,6 +88,7 @@ pub use accounts::{ApiToken, AuditEntry, KeptReply, Member, Role, Scope, Session
 pub use tasks::{SyncedTask, TaskSync};
 
 pub use error::{Error, Result};
+pub use experiments::{AssignedOrders, AssignmentRecord, AssignmentSummary, Campaign, CampaignSettings, DEFAULT_WINDOW_DAYS};
 pub use import::{Entity, Import, Record, BIRTHDAY_PREFIX};
 pub use model::*;
 pub use read::{Activity, CustomerView, EventCount};

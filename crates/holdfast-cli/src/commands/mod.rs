@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cohorts;
 pub mod customer;
 pub mod demo;
+pub mod experiment;
 pub mod export;
 pub mod fit;
 pub mod generate;
