@@ -261,6 +261,17 @@ async fn api_answers(url: &str) {
     let view = app.store.customer_view(app.ws.id, "C1").await.unwrap();
     assert_eq!(c.get("/api/v1/customers/C1", &w).await.body, serde_json::to_string(&view).unwrap());
 
+    // The report, as `holdfast analyze --json` over the store; customers written by the API.
+    let rep = c.get("/api/v1/report?sections=segments&period=quarter", &w).await;
+    assert_eq!(rep.status, StatusCode::OK, "{}", rep.body);
+    assert!(rep.json()["segments"].is_object() && rep.json()["movement"]["periods"].is_array());
+    assert_eq!(
+        c.post_json("/api/v1/customers", &w, r#"[{"customer_id":"C1","name":"Anna","owner":"owner@a.test","tags":["vip"]}]"#).await.json()["updated"],
+        1
+    );
+    assert_eq!(app.store.customers_where(app.ws.id, Some("C1")).await.unwrap()[0].name.as_deref(), Some("Anna"));
+    assert_eq!(c.post_json("/api/v1/customers", &w, r#"[{"customer_id":"C1","kind":"robot"}]"#).await.json()["error"]["field"], "[0].kind");
+
     // Orders: idempotent by id; Idempotency-Key replays; errors name the field.
     let batch = r#"[{"order_id":"W1","customer_id":"C9","ordered_at":"2024-05-01T10:00:00Z","amount":"12.50","lines":[{"product":"paper","quantity":2,"amount":12.5}]}]"#;
     let first = c.post_json("/api/v1/orders", &w, batch).await;
