@@ -2,7 +2,7 @@
 //! computed here; see `holdfast-core`, `holdfast-models`, `holdfast-import`, `holdfast-report`
 //! and `holdfast-store`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod args;
@@ -22,7 +22,7 @@ pub use global::Global;
     name = "holdfast",
     version,
     about,
-    after_help = "Examples:\n  holdfast generate --customers 5000 --seed 1 --out orders.csv\n  holdfast analyze orders.csv --out report.html\n  holdfast movement --orders orders.csv --period month --json"
+    after_help = "Examples:\n  holdfast generate --customers 5000 --seed 1 --out orders.csv\n  holdfast analyze orders.csv --out report.html\n  holdfast movement --orders orders.csv --period month --json\n\nFor developers (in a clone of the repository, with cargo and Python):\n  holdfast bench …   benchmarks against reference tools, measured side by side (bench --help)"
 )]
 struct Cli {
     #[command(flatten)]
@@ -65,10 +65,16 @@ enum Command {
     Export(commands::export::Args),
     /// Writes a consistent copy of the SQLite store to a file.
     Backup(commands::backup::Args),
-    /// Benchmarks against reference tools, measured side by side.
+    /// Benchmarks against reference tools, measured side by side (for developers: needs the
+    /// repository, cargo and Python).
+    #[command(hide = true)]
     Bench(commands::bench::Args),
     /// Generates a demo data set and analyses it into report.html.
     Demo(commands::demo::Args),
+    /// Prints shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::Args),
+    /// Prints the manual page (or writes one per command into a directory).
+    Man(commands::completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,5 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(a) => commands::backup::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
+        Command::Completions(a) => commands::completions::run(a, Cli::command()),
+        Command::Man(a) => commands::completions::run_man(a, Cli::command()),
     }
 }
