@@ -55,19 +55,30 @@ pub async fn analyze_report(source: &Source, cal: &Calendar, req: &AnalyzeReques
     let orders = load_orders(source, cal, req.sections.segments, progress).await?;
     let log = orders.log;
     clock.mark("read");
-    let as_of = resolve_as_of(req.as_of.as_deref(), &log, cal, &source.name())?;
-    let opts = AnalyzeOptions { calendar: *cal, granularity: req.granularity, window_days: req.window_days, as_of, source: source.name() };
-    let mut report = analyze(&log, &opts);
+    let report = report_of_log(&log, cal, &source.name(), req, &mut clock)?;
+    Ok((report, orders.notes))
+}
+
+/// The report of orders already loaded (`name`: where they came from, for the report and its
+/// messages) — what [`analyze_report`] computes after reading, for a front end that keeps the
+/// orders in memory (the dashboard).
+pub fn report_of_log(log: &holdfast_core::OrderLog, cal: &Calendar, name: &str, req: &AnalyzeRequest, clock: &mut Phases) -> Result<AnalyzeReport> {
+    if req.window_days == 0 {
+        return Err(Error::user("the inactivity window must be at least 1 day"));
+    }
+    let as_of = resolve_as_of(req.as_of.as_deref(), log, cal, name)?;
+    let opts = AnalyzeOptions { calendar: *cal, granularity: req.granularity, window_days: req.window_days, as_of, source: name.to_owned() };
+    let mut report = analyze(log, &opts);
     clock.mark("metrics");
     if req.sections.segments {
-        report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(&log, as_of, req.window_days));
+        report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(log, as_of, req.window_days));
         clock.mark("segments");
     }
     if req.sections.prediction {
-        report.sections.prediction = Some(holdfast_report::prediction::PredictionSection::compute(&log, cal, as_of));
+        report.sections.prediction = Some(holdfast_report::prediction::PredictionSection::compute(log, cal, as_of));
         clock.mark("prediction");
     }
-    Ok((report, orders.notes))
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -48,13 +48,15 @@ pub struct Error {
     pub message: String,
     /// The reading option that would resolve it, for the front end to name (a flag, a field).
     pub option: Option<holdfast_import::ReadOption>,
+    /// The input field at fault (`orders[3].ordered_at`), for an API to name.
+    pub field: Option<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), option: None }
+        Error { kind, message: message.into(), option: None, field: None }
     }
     pub fn user(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::User, message)
@@ -65,9 +67,13 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Internal, message)
     }
+    /// A user error about one input field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error { field: Some(field.into()), ..Error::user(message) }
+    }
     /// The same error with `context: ` in front of its message.
     pub fn context(self, context: impl std::fmt::Display) -> Error {
-        Error { kind: self.kind, message: format!("{context}: {}", self.message), option: self.option }
+        Error { message: format!("{context}: {}", self.message), ..self }
     }
 }
 

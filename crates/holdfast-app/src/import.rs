@@ -427,3 +427,60 @@ async fn import_table(
     }
     Ok((n, reader.summary()))
 }
+
+/// What an orders file holds, read in full without writing anything: the upload's check before
+/// the import (any error names its line and column, as the import would).
+#[derive(Clone, Debug, Serialize)]
+pub struct OrdersPreview {
+    pub file: String,
+    pub encoding: &'static str,
+    /// The delimiter as a character (`,`, `;`, `\t`).
+    pub delimiter: String,
+    /// `(field, header)` for every field found.
+    pub columns: Vec<(String, String)>,
+    pub rows: usize,
+    pub orders: usize,
+    pub customers: usize,
+    pub currency: String,
+    pub currency_assumed: bool,
+    pub excluded_by_status: usize,
+    pub skipped: usize,
+    pub skip_reasons: Vec<String>,
+    /// The header and first rows, split into cells.
+    pub head: Vec<Vec<String>>,
+}
+
+/// Reads an uploaded orders file as the import would and says what it found.
+pub fn preview_orders(app: &App, name: &str, bytes: &[u8], read: &ReadOptions) -> Result<OrdersPreview> {
+    let cal = app.calendar()?;
+    let opts = read.import_options(cal);
+    let f = holdfast_import::read_orders_bytes(name, bytes, &opts, &|_, _| {})?;
+    let enc = holdfast_import::encoding_rs::Encoding::for_label(f.encoding.as_bytes()).unwrap_or(holdfast_import::encoding_rs::UTF_8);
+    let (text, _, _) = enc.decode(&bytes[..bytes.len().min(64 * 1024)]);
+    let mut head = Vec::new();
+    let mut rdr = csv::ReaderBuilder::new().delimiter(f.delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
+    for rec in rdr.records().take(6) {
+        match rec {
+            Ok(r) => head.push(r.iter().map(|c| c.chars().take(80).collect()).collect()),
+            Err(_) => break,
+        }
+    }
+    Ok(OrdersPreview {
+        file: name.to_owned(),
+        encoding: f.encoding,
+        delimiter: match f.delimiter {
+            b'\t' => "tab".to_owned(),
+            d => (d as char).to_string(),
+        },
+        columns: f.columns.clone(),
+        rows: f.rows,
+        orders: f.log.n_orders(),
+        customers: f.log.n_customers(),
+        currency: if f.currency_assumed { app.ws.currency.to_string() } else { f.currency.to_string() },
+        currency_assumed: f.currency_assumed,
+        excluded_by_status: f.excluded_by_status,
+        skipped: f.skipped,
+        skip_reasons: f.skip_reasons,
+        head,
+    })
+}

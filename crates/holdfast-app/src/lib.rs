@@ -12,6 +12,13 @@
 //! - Workflows: [`import_file`] / [`import_bytes`] (the same rules for a path and an upload),
 //!   [`analyze_report`], [`at_risk`] with [`sync_action_queue`], [`score_workspace`],
 //!   [`predict_values`] / [`predict_summary`].
+//! - [`accounts`]: people, roles, sign-in sessions, API tokens and the first-run set-up link
+//!   (argon2id passwords; only hashes of secrets are stored).
+//! - [`records`]: orders, events, feedback and notes sent by other tools (the HTTP API), checked
+//!   field by field and written as one import.
+//!   [`predict_values`] / [`predict_summary`]; experiments over campaigns' control groups
+//!   ([`experiments`]: [`import_assignments`], [`experiment_report`], [`plan_experiment`],
+//!   [`list_experiments`], the global holdout).
 //! - [`Error`] with an [`ErrorKind`] (user, not found, conflict, unavailable, internal) that the
 //!   CLI maps to exit codes 1 and 2 and a web layer to 400/404/409/503/500.
 //! - [`Progress`]: long work reports progress to whichever front end shows it.
@@ -20,21 +27,27 @@
 //! `holdfast-import`'s, storing `holdfast-store`'s and presenting `holdfast-report`'s.
 //! Store workflows are `async`; reading a file runs on the calling thread.
 
+pub mod accounts;
 pub mod analyze;
 pub mod error;
+pub mod experiments;
 pub mod import;
 pub mod orders;
 pub mod progress;
 pub mod queue;
+pub mod records;
 pub mod score;
 pub mod timing;
 pub mod value;
 pub mod when;
 pub mod workspace;
 
-pub use analyze::{analyze_report, AnalyzeRequest, Sections};
+pub use analyze::{analyze_report, report_of_log, AnalyzeRequest, Sections};
 pub use error::{Error, ErrorKind, Result};
-pub use import::{import_bytes, import_file, ImportReport};
+/// Text encodings for [`ReadOptions::encoding`].
+pub use holdfast_import::encoding_rs as encoding;
+pub use import::{import_bytes, import_file, preview_orders, ImportReport, OrdersPreview};
+pub use experiments::{experiment_report, import_assignments, list_experiments, plan_experiment, ReportRequest};
 pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
 pub use progress::{Progress, Quiet};
 pub use queue::{at_risk, sync_action_queue, AtRisk, AtRiskOptions};

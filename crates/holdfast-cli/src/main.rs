@@ -65,12 +65,20 @@ enum Command {
     Export(commands::export::Args),
     /// Writes a consistent copy of the SQLite store to a file.
     Backup(commands::backup::Args),
+    /// Campaigns measured against their control groups: report, list, plan, global holdout.
+    Experiment(commands::experiment::Args),
     /// Benchmarks against reference tools, measured side by side (for developers: needs the
     /// repository, cargo and Python).
     #[command(hide = true)]
     Bench(commands::bench::Args),
     /// Generates a demo data set and analyses it into report.html.
     Demo(commands::demo::Args),
+    /// Serves the web dashboard and the HTTP API over the store.
+    Serve(commands::serve::Args),
+    /// People who sign in to the dashboard: add, list.
+    User(commands::user::UserArgs),
+    /// API tokens for other tools: create, list, revoke.
+    Token(commands::user::TokenArgs),
     /// Prints shell completions (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::Args),
     /// Prints the manual page (or writes one per command into a directory).
@@ -141,8 +149,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Task(a) => commands::task::run(a, g),
         Command::Export(a) => commands::export::run(a, g),
         Command::Backup(a) => commands::backup::run(a, g),
+        Command::Experiment(a) => commands::experiment::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
+        Command::Serve(a) => commands::serve::run(a, g),
+        Command::User(a) => commands::user::run_user(a, g),
+        Command::Token(a) => commands::user::run_token(a, g),
         Command::Completions(a) => commands::completions::run(a, Cli::command()),
         Command::Man(a) => commands::completions::run_man(a, Cli::command()),
     }

@@ -60,6 +60,10 @@ pub struct Page {
     body: String,
     toc: Vec<(String, String)>,
     open: bool,
+    /// Only these sections are kept (all when `None`).
+    only: Option<Vec<String>>,
+    /// Where the section being left out began: the body is cut back to it when it closes.
+    dropped_from: Option<usize>,
 }
 
 impl Page {
@@ -67,10 +71,19 @@ impl Page {
         Page::default()
     }
 
+    /// A page that keeps only the sections with these ids (a dashboard page shows a few).
+    pub fn only(ids: &[&str]) -> Self {
+        Page { only: Some(ids.iter().map(|s| s.to_string()).collect()), ..Page::default() }
+    }
+
     /// Starts a section with a heading and an optional introduction (closes the previous one).
     pub fn section(&mut self, id: &str, title: &str, intro: &str) {
         self.close();
-        self.toc.push((id.to_string(), title.to_string()));
+        if self.only.as_ref().is_some_and(|o| !o.iter().any(|x| x == id)) {
+            self.dropped_from = Some(self.body.len());
+        } else {
+            self.toc.push((id.to_string(), title.to_string()));
+        }
         let _ = write!(self.body, "<section id=\"{}\"><h2>{}</h2>", esc(id), esc(title));
         if !intro.is_empty() {
             let _ = write!(self.body, "<p class=\"intro\">{}</p>", esc(intro));
@@ -83,6 +96,15 @@ impl Page {
             self.body.push_str("</section>");
             self.open = false;
         }
+        if let Some(at) = self.dropped_from.take() {
+            self.body.truncate(at);
+        }
+    }
+
+    /// The sections written, without the document around them (for a page that has its own).
+    pub fn into_body(mut self) -> String {
+        self.close();
+        self.body
     }
 
     pub fn cards(&mut self, cards: &[Card]) {
@@ -138,6 +160,14 @@ impl Page {
         s.html(self);
     }
 
+    /// The sections written so far without the document around them: a fragment for a page that
+    /// has its own head, style and navigation (the dashboard). Uses the classes of the report's
+    /// style sheet ([`Page::finish`]).
+    pub fn into_fragment(mut self) -> String {
+        self.close();
+        self.body
+    }
+
     /// The finished document.
     pub fn finish(mut self, title: &str, subtitle: &str) -> String {
         self.close();
@@ -159,7 +189,8 @@ impl Page {
     }
 }
 
-const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;background:#fafafa;margin:0}\
+/// The report's style sheet (the dashboard uses it for the report's sections too).
+pub const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;background:#fafafa;margin:0}\
 header,main,footer{max-width:1000px;margin:0 auto;padding:0 20px}\
 header{padding-top:24px}h1{margin:0 0 4px;font-size:26px}h2{margin-top:36px;border-bottom:2px solid #e4e4e4;padding-bottom:4px}\
 .subtitle{color:#555;margin:0 0 12px}nav a{margin-right:14px;color:#3b6ea5;text-decoration:none;font-size:14px}\
@@ -182,11 +213,40 @@ fn rate_card(label: &str, r: &RateFigure, period: &str, explain: &str) -> Card {
 
 /// Renders the analyze report as one self-contained HTML document.
 pub fn render(r: &AnalyzeReport) -> String {
+    write_report(r, Page::new())
+}
+
+/// The sections of the report with these ids (`summary`, `retention`, `revenue`, `cohorts`,
+/// `repeat`, `ltv`, `rfm`, `segments`, `prediction`, …) without the document around them: what a
+/// dashboard page embeds beside its own layout (style: [`CSS`]).
+pub fn render_sections(r: &AnalyzeReport, ids: &[&str]) -> String {
+    write_sections(r, Page::only(ids)).into_body()
+}
+
+fn write_report(r: &AnalyzeReport, page: Page) -> String {
+    let s = &r.source;
+    let per = s.period.as_str();
+    let cur = s.currency.as_str();
+    let page = write_sections(r, page);
+    let title = format!("Retention report: {}", s.name);
+    let subtitle = format!(
+        "{} orders of {} customers, {} to {}; as of {}; by {per}; inactivity window {} days; time zone {}; currency {cur}.",
+        fmt_count(s.orders as i64),
+        fmt_count(s.customers as i64),
+        s.first_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        s.last_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        s.as_of,
+        s.window_days,
+        s.time_zone
+    );
+    page.finish(&title, &subtitle)
+}
+
+fn write_sections(r: &AnalyzeReport, mut page: Page) -> Page {
     let s = &r.source;
     let h = &r.headline;
     let cur = s.currency.as_str();
     let per = s.period.as_str();
-    let mut page = Page::new();
     let period = h.last_complete_period.clone().unwrap_or_else(|| "no complete period yet".into());
 
     page.section("summary", "At a glance", "The headline numbers. Rates describe the last complete period; money is in the file's currency.");
@@ -369,18 +429,7 @@ pub fn render(r: &AnalyzeReport) -> String {
         page.add(sec);
     }
 
-    let title = format!("Retention report: {}", s.name);
-    let subtitle = format!(
-        "{} orders of {} customers, {} to {}; as of {}; by {per}; inactivity window {} days; time zone {}; currency {cur}.",
-        fmt_count(s.orders as i64),
-        fmt_count(s.customers as i64),
-        s.first_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-        s.last_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-        s.as_of,
-        s.window_days,
-        s.time_zone
-    );
-    page.finish(&title, &subtitle)
+    page
 }
 
 /// Heat map of the latest 36 cohorts over at most 36 offsets.

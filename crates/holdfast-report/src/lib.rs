@@ -16,12 +16,16 @@
 //!   prints aligned columns or an HTML table; [`format`] writes numbers for people (never NaN).
 //! - [`movement_table`] and [`cohort_table`] are the tables of `holdfast movement` and
 //!   `holdfast cohorts`.
+//! - [`experiment`] presents a campaign's experiment (`holdfast_experiments::ExperimentReport`):
+//!   terminal text, an HTML fragment with the intervals as inline SVG bars (for the dashboard),
+//!   and a whole document.
 //!
 //! No metric is computed here beyond picking figures for the headline; every number comes from
 //! `holdfast-core` as `METRICS.md` defines it. Reading files and parsing arguments is left to
 //! `holdfast-import` and `holdfast-cli`.
 
 pub mod analyze;
+pub mod experiment;
 pub mod format;
 pub mod html;
 pub mod prediction;
@@ -31,5 +35,5 @@ pub mod svg;
 pub mod table;
 
 pub use analyze::{analyze, cohort_table, ltv_table, movement_table, AnalyzeOptions, AnalyzeReport, CohortMetric, Headline, RateFigure, Sections, Source};
-pub use html::{render, Card, Page, Section};
+pub use html::{render, render_sections, Card, Page, Section, CSS};
 pub use table::Table;

@@ -38,6 +38,14 @@
 //!   [`Store::customers_page`] ([`CustomerSummary`], by external id) and [`Store::tasks_page`]
 //!   ([`TaskFilter`], [`TaskCursor`], in the queue's order).
 //! - The customer view ([`Store::customer_view`]) and CSV export of every entity ([`export`]).
+//! - Accounts for the web server ([`accounts`]): people and their [`Role`] per workspace,
+//!   sessions, API tokens ([`Scope`]), one-time set-up links, the audit log and replies kept for
+//!   `Idempotency-Key` — secrets only as hashes.
+//! - Experiments ([`Campaign`]): [`Store::write_assignments`] writes a batch of
+//!   [`AssignmentRecord`]s in one transaction (an unknown customer, or one customer in two groups
+//!   of a campaign, writes nothing); [`Store::campaigns`], [`Store::assigned_orders`] (each
+//!   assigned customer's counted orders around its assignment), the global holdout
+//!   ([`Store::global_holdout`], [`Store::set_global_holdout`]).
 //!
 //! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
 //! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
@@ -63,8 +71,10 @@
 //! two task syncs never race to open the same task. Readers never wait; a bulk read runs in one
 //! read transaction, so its statements see one snapshot.
 
+pub mod accounts;
 mod bulk;
 mod error;
+mod experiments;
 pub mod export;
 mod import;
 mod log_cache;
@@ -74,9 +84,11 @@ mod read;
 mod sqlite;
 mod tasks;
 mod tx;
+pub use accounts::{ApiToken, AuditEntry, KeptReply, Member, Role, Scope, SessionInfo, TokenCheck, User};
 pub use tasks::{SyncedTask, TaskSync};
 
 pub use error::{Error, Result};
+pub use experiments::{AssignedOrders, AssignmentRecord, AssignmentSummary, Campaign, CampaignSettings, DEFAULT_WINDOW_DAYS};
 pub use import::{Entity, Import, Record, BIRTHDAY_PREFIX};
 pub use model::*;
 pub use read::{Activity, CustomerView, EventCount};

@@ -362,6 +362,10 @@ pub struct Task {
     pub dismiss_reason: Option<String>,
     pub created_at: Instant,
     pub closed_at: Option<Instant>,
+    /// The person the task is given to (e-mail); `None`: the customer's owner.
+    pub assignee: Option<String>,
+    /// Put off until this time: open, but not in "Today" before it.
+    pub snoozed_until: Option<Instant>,
 }
 
 /// One page of a list in a stable order, and where the next page starts: pass `next` back as

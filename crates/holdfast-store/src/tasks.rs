@@ -10,7 +10,7 @@ use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
 use rustc_hash::FxHashMap;
 
-const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at";
+const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until";
 
 /// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
 /// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
@@ -250,7 +250,7 @@ impl Store {
             let mut stream = q.fetch(p);
             while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
                 let t = task_row(&r)?;
-                let cursor = TaskCursor { closed: r.int(11)?, stake_key: r.int(12)?, due_key: r.int(13)?, id: t.id };
+                let cursor = TaskCursor { closed: r.int(13)?, stake_key: r.int(14)?, due_key: r.int(15)?, id: t.id };
                 rows.push((t, cursor));
             }
         });
@@ -292,6 +292,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Gives an open or closed task to a person (by e-mail), or back to the customer's owner (`None`).
+    pub async fn assign_task(&self, ws: WorkspaceId, task: i64, assignee: Option<&str>) -> Result<()> {
+        let assignee = assignee.map(str::trim).filter(|a| !a.is_empty());
+        let n = with_pool!(self, p => sqlx::query("UPDATE tasks SET assignee = $3 WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(task).bind(assignee).execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(Error::NotFound { what: format!("task {task}") });
+        }
+        Ok(())
+    }
+
+    /// Puts a task off until `until` (`None`: back in the queue now).
+    pub async fn snooze_task(&self, ws: WorkspaceId, task: i64, until: Option<Instant>) -> Result<()> {
+        let n = with_pool!(self, p => sqlx::query("UPDATE tasks SET snoozed_until = $3 WHERE workspace_id = $1 AND id = $2").bind(ws.0).bind(task).bind(until).execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(Error::NotFound { what: format!("task {task}") });
+        }
+        Ok(())
+    }
+
+    /// One task of a workspace.
+    pub async fn task(&self, ws: WorkspaceId, task: i64) -> Result<Task> {
+        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.id = {task}");
+        let mut v = self.task_query(&sql, ws, None).await?;
+        v.pop().ok_or_else(|| Error::NotFound { what: format!("task {task}") })
+    }
+}
+
 fn task_row(r: &impl RowExt) -> Result<Task> {
     let state = r.text(7)?;
     let kind = r.text(2)?;
@@ -307,5 +335,7 @@ fn task_row(r: &impl RowExt) -> Result<Task> {
         dismiss_reason: r.opt_text(8)?,
         created_at: r.int(9)?,
         closed_at: r.opt_int(10)?,
+        assignee: r.opt_text(11)?,
+        snoozed_until: r.opt_int(12)?,
     })
 }

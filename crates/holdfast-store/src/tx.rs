@@ -21,6 +21,8 @@ pub(crate) const IMPORT_LOCK: i32 = 7261;
 pub(crate) const SCORES_LOCK: i32 = 7262;
 /// Syncing the action queue.
 pub(crate) const TASKS_LOCK: i32 = 7263;
+/// Writing experiment assignments and settings.
+pub(crate) const EXPERIMENTS_LOCK: i32 = 7270;
 
 /// An open transaction of either backend. Dropping it without [`Tx::commit`] rolls it back.
 pub(crate) enum Tx {

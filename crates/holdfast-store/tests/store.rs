@@ -1031,7 +1031,7 @@ async fn the_stored_order_log_matches_the_tables(url: String) {
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM order_log_cache").fetch_one(&mut k).await.unwrap()
             }
         };
-        c.close().await;
+        c.close().await.unwrap();
         n
     };
     let full = |log: &OrderLog| {

@@ -1,0 +1,442 @@
+//! One experiment's report for people: the verdict in one sentence, the groups, every interval
+//! — as terminal text with small text bars ([`to_terminal`]), as an HTML fragment with the
+//! intervals drawn as inline SVG bars that the dashboard reuses ([`fragment`]), or as a whole
+//! self-contained HTML document ([`render`]). Every figure comes from
+//! `holdfast_experiments::ExperimentReport`; nothing is computed here.
+
+use crate::format::{fmt_count, fmt_money, fmt_pct, fmt_pp};
+use crate::html::{Card, Page, Section};
+use crate::svg::{color, esc};
+use crate::table::Table;
+use holdfast_experiments::report::fmt_p;
+use holdfast_experiments::{Effect, ExperimentReport, Status};
+use std::fmt::Write;
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Verdict => "final",
+        Status::NotFinal => "NOT FINAL",
+        Status::Blocked => "BLOCKED: sample-ratio mismatch",
+    }
+}
+
+/// How a difference of `metric` is written: points for shares, money for revenue.
+fn diff_text(metric: &str, v: f64) -> String {
+    match metric {
+        "conversion" | "retention" => fmt_pp(Some(v)),
+        "revenue" => format!("{}{}", if v > 0.0 { "+" } else { "" }, fmt_money(Some(v))),
+        _ => format!("{v:+.3}"),
+    }
+}
+
+fn bound_text(metric: &str, v: Option<f64>) -> String {
+    match v {
+        Some(v) => diff_text(metric, v),
+        None => "—".into(),
+    }
+}
+
+/// A bar of `width` characters over `[-scale, scale]`: `|` at zero, `=` over the interval, `●`
+/// at the estimate.
+pub fn text_bar(low: f64, high: f64, point: f64, scale: f64, width: usize) -> String {
+    if !(scale > 0.0) || !low.is_finite() || !high.is_finite() {
+        return String::new();
+    }
+    let pos = |v: f64| (((v / scale).clamp(-1.0, 1.0) + 1.0) / 2.0 * (width - 1) as f64).round() as usize;
+    let mut cells = vec!['·'; width];
+    for c in cells.iter_mut().take(pos(high) + 1).skip(pos(low)) {
+        *c = '=';
+    }
+    cells[pos(0.0)] = '|';
+    cells[pos(point)] = '●';
+    cells.into_iter().collect()
+}
+
+/// The largest distance from zero of any bound of a metric's intervals (the bars' half-width).
+fn scale_of(effects: &[&Effect]) -> f64 {
+    effects.iter().flat_map(|e| [e.ci_low, e.ci_high, Some(e.difference)]).flatten().map(f64::abs).fold(0.0, f64::max) * 1.05
+}
+
+/// The report as terminal text.
+pub fn to_terminal(r: &ExperimentReport) -> String {
+    let cur = r.currency.as_str();
+    let mut out = String::new();
+    let _ = writeln!(out, "Campaign \"{}\": {}-day attribution window, as of {} ({})", r.campaign, r.window_days, r.as_of, status_word(r.status));
+    let _ = writeln!(out, "\n{}\n{}\n", r.verdict.en, r.verdict.ru);
+
+    let mut g = Table::new(&["Group", "Customers", "Conversion", "Revenue / customer", "Orders / customer", "Retained", "Cost"]);
+    for x in &r.groups {
+        g.row(vec![
+            x.name.clone(),
+            fmt_count(x.n as i64),
+            fmt_pct(Some(x.conversion)),
+            format!("{} {cur}", fmt_money(Some(x.revenue_mean))),
+            format!("{:.3}", x.orders_mean),
+            fmt_pct(Some(x.retention)),
+            format!("{} {cur}", fmt_money(Some(x.cost_total))),
+        ]);
+    }
+    let _ = writeln!(out, "Groups (as assigned: a treated customer whose message bounced stays treated)\n{}", g.to_text());
+
+    let mut t = Table::new(&["Treated", "Metric", "Method", "Difference", "95% interval", "p", "−   0   +"]);
+    t.right = vec![false, false, false, true, true, true, false];
+    for metric in ["conversion", "revenue", "orders", "retention"] {
+        let rows: Vec<&Effect> = r.effects.iter().chain(&r.retention).filter(|e| e.metric == metric).collect();
+        let scale = scale_of(&rows);
+        for e in rows {
+            t.row(vec![
+                e.group.clone(),
+                e.metric.to_owned(),
+                format!("{}{}", e.method, if e.decides { " *" } else { "" }),
+                diff_text(metric, e.difference),
+                format!("{} … {}", bound_text(metric, e.ci_low), bound_text(metric, e.ci_high)),
+                e.p_value.map(fmt_p).unwrap_or_default(),
+                match (e.ci_low, e.ci_high) {
+                    (Some(lo), Some(hi)) => text_bar(lo, hi, e.difference, scale, 21),
+                    _ => String::new(),
+                },
+            ]);
+        }
+    }
+    t.note(format!(
+        "Differences are treated − control; revenue per assigned customer in {cur}, zeros included. * the verdict uses the hull of Welch's and the bootstrap's interval ({} resamples, seed {}).",
+        r.bootstrap.replicates, r.bootstrap.seed
+    ));
+    let _ = writeln!(out, "Effects with 95% confidence intervals\n{}", t.to_text());
+
+    if let Some(i) = &r.incremental {
+        let what = if i.margin.is_some() { "profit" } else { "profit (= revenue: no margin set)" };
+        let _ = writeln!(
+            out,
+            "Incremental revenue: {} {cur} (95% CI {} – {}) = revenue difference × {} treated customers",
+            fmt_money(Some(i.revenue)),
+            fmt_money(Some(i.revenue_ci_low)),
+            fmt_money(Some(i.revenue_ci_high)),
+            fmt_count(i.treated_n as i64)
+        );
+        let margin = i.margin.map(|m| format!(" at a {:.0}% margin", m * 100.0)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Incremental {what}{margin}: {} {cur} (95% CI {} – {})",
+            fmt_money(Some(i.profit)),
+            fmt_money(Some(i.profit_ci_low)),
+            fmt_money(Some(i.profit_ci_high))
+        );
+        let _ = writeln!(out, "Cost: {} {cur}", fmt_money(Some(i.cost)));
+    }
+    match &r.roi {
+        Some(roi) => {
+            let _ = writeln!(out, "ROI = (incremental profit − cost) / cost = {:.2} (95% CI {:.2} – {:.2})", roi.value, roi.ci_low, roi.ci_high);
+        }
+        None => {
+            let _ = writeln!(out, "ROI: no cost given");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Revenue attributed (the naive figure mailers print): {} {cur}{} — it counts every purchase treated customers made, including those they would have made anyway.",
+        fmt_money(Some(r.revenue_attributed)),
+        r.return_ratio.map(|x| format!(", return ratio {:.0}%", x * 100.0)).unwrap_or_default()
+    );
+    if let Some(c) = &r.cuped {
+        let _ = writeln!(
+            out,
+            "CUPED with the {}-day pre-period revenue: θ = {:.4}, ρ = {:.3}; the revenue interval's variance shrinks by {:.1}% (width × {:.3}).",
+            c.pre_days,
+            c.theta,
+            c.correlation,
+            c.variance_reduction * 100.0,
+            c.width_ratio
+        );
+    }
+    match &r.srm {
+        Some(s) => {
+            let planned: Vec<String> = s.planned.iter().map(|p| format!("{:.1}%", p * 100.0)).collect();
+            let observed: Vec<String> = s.observed.iter().map(|n| fmt_count(*n as i64)).collect();
+            let _ = writeln!(
+                out,
+                "Sample ratio: planned {}, observed {} (χ² = {:.2}, p {}): {}",
+                planned.join(" / "),
+                observed.join(" / "),
+                s.chi2,
+                if s.p_value < 0.001 { fmt_p(s.p_value) } else { format!("= {}", fmt_p(s.p_value)) },
+                if s.passed { "as planned" } else { "MISMATCH — the verdict is withheld (p < 0.001)" }
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Sample ratio: not checked (no planned split recorded)");
+        }
+    }
+    if let Some(m) = r.mde_revenue {
+        let _ = writeln!(
+            out,
+            "With these group sizes the smallest revenue difference this test detects (α = 0.05, power 0.8) is {} {cur} per customer.",
+            fmt_money(Some(m))
+        );
+    }
+    if let Some(m) = &r.multiplicity {
+        let _ = writeln!(out, "{m}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+const BAR_W: f64 = 760.0;
+const LABEL_W: f64 = 230.0;
+const ROW_H: f64 = 24.0;
+
+/// The intervals of one report drawn as horizontal bars, one panel per metric with its own scale
+/// and a line at zero; the intervals the verdict uses are drawn in the accent colour. Hovering a
+/// bar shows its numbers.
+pub fn interval_svg(r: &ExperimentReport) -> String {
+    let metrics = ["conversion", "revenue", "orders", "retention"];
+    let panels: Vec<(&str, Vec<&Effect>)> = metrics
+        .iter()
+        .map(|m| (*m, r.effects.iter().chain(&r.retention).filter(|e| e.metric == *m && e.ci_low.is_some()).collect::<Vec<_>>()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let rows: usize = panels.iter().map(|(_, v)| v.len() + 1).sum();
+    let height = 20.0 + rows as f64 * ROW_H;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="chart" viewBox="0 0 {BAR_W} {height}" role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="12">"#,
+        esc(&format!("95% intervals of the differences treated − control, campaign {}", r.campaign))
+    );
+    let (x0, x1) = (LABEL_W, BAR_W - 20.0);
+    let mut y = 10.0;
+    for (metric, effects) in panels {
+        let scale = scale_of(&effects).max(1e-12);
+        let x = |v: f64| x0 + ((v / scale).clamp(-1.0, 1.0) + 1.0) / 2.0 * (x1 - x0);
+        let _ = write!(
+            out,
+            r##"<text x="4" y="{:.1}" font-weight="600" fill="#222">{}</text><text x="{x0}" y="{:.1}" fill="#777">{}</text><text x="{x1}" y="{:.1}" text-anchor="end" fill="#777">{}</text>"##,
+            y + 14.0,
+            esc(&panel_title(metric, r.currency.as_str())),
+            y + 14.0,
+            esc(&diff_text(metric, -scale)),
+            y + 14.0,
+            esc(&diff_text(metric, scale))
+        );
+        let _ = write!(
+            out,
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#888"/>"##,
+            x(0.0),
+            y + 4.0,
+            x(0.0),
+            y + ROW_H * (effects.len() as f64 + 1.0)
+        );
+        y += ROW_H;
+        for e in effects {
+            let (lo, hi) = (e.ci_low.unwrap_or(e.difference), e.ci_high.unwrap_or(e.difference));
+            let col = if e.decides { color::ACTIVE } else { color::SIMPLE };
+            let mid = y + ROW_H / 2.0;
+            let _ = write!(
+                out,
+                r##"<text x="4" y="{:.1}" fill="#333">{} · {}{}</text>"##,
+                mid + 4.0,
+                esc(&e.group),
+                esc(e.method),
+                if e.decides { " (decides)" } else { "" }
+            );
+            let _ = write!(
+                out,
+                r#"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="8" rx="3" fill="{col}" opacity="0.55"/><circle cx="{:.1}" cy="{mid:.1}" r="4.5" fill="{col}"/></g>"#,
+                esc(&format!(
+                    "{} {} ({}): {} (95% CI {} … {})",
+                    e.group,
+                    metric,
+                    e.method,
+                    diff_text(metric, e.difference),
+                    diff_text(metric, lo),
+                    diff_text(metric, hi)
+                )),
+                x(lo),
+                mid - 4.0,
+                (x(hi) - x(lo)).max(1.0),
+                x(e.difference)
+            );
+            y += ROW_H;
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+fn panel_title(metric: &str, currency: &str) -> String {
+    match metric {
+        "conversion" => "conversion, percentage points".to_owned(),
+        "revenue" => format!("revenue per customer, {currency}"),
+        "orders" => "orders per customer".to_owned(),
+        m => format!("{m}, percentage points"),
+    }
+}
+
+/// The experiment as a report [`Section`].
+pub struct ExperimentSection<'a>(pub &'a ExperimentReport);
+
+impl Section for ExperimentSection<'_> {
+    fn id(&self) -> &str {
+        "experiment"
+    }
+
+    fn title(&self) -> String {
+        format!("Campaign \"{}\": proof, not attribution", self.0.campaign)
+    }
+
+    fn intro(&self) -> String {
+        format!(
+            "Treated customers against a control group that got nothing, over a {}-day attribution window after each assignment, as of {} ({}).",
+            self.0.window_days,
+            self.0.as_of,
+            status_word(self.0.status)
+        )
+    }
+
+    fn html(&self, page: &mut Page) {
+        let r = self.0;
+        let cur = r.currency.as_str();
+        match r.status {
+            Status::Verdict => page.paragraph(&r.verdict.en),
+            _ => page.warning(&r.verdict.en),
+        }
+        page.paragraph(&r.verdict.ru);
+        let mut cards = Vec::new();
+        if let Some(i) = &r.incremental {
+            cards.push(
+                Card::new(
+                    if i.margin.is_some() { "Extra profit" } else { "Extra revenue" },
+                    format!("{} {cur}", fmt_money(Some(i.profit))),
+                    "Revenue difference per customer × treated customers × margin.",
+                )
+                .detail(format!("95% CI {} – {}", fmt_money(Some(i.profit_ci_low)), fmt_money(Some(i.profit_ci_high)))),
+            );
+            cards.push(Card::new("Cost", format!("{} {cur}", fmt_money(Some(i.cost))), "Sum of the treated customers' costs."));
+        }
+        if let Some(roi) = &r.roi {
+            cards.push(
+                Card::new("ROI", format!("{:.2}", roi.value), "(Extra profit − cost) / cost.").detail(format!("95% CI {:.2} – {:.2}", roi.ci_low, roi.ci_high)),
+            );
+        }
+        cards.push(
+            Card::new(
+                "Revenue attributed",
+                format!("{} {cur}", fmt_money(Some(r.revenue_attributed))),
+                "What a mailer would print: all revenue of treated customers. Not the campaign's effect.",
+            )
+            .detail(r.return_ratio.map(|x| format!("return ratio {:.0}%", x * 100.0)).unwrap_or_default()),
+        );
+        if let Some(s) = &r.srm {
+            cards.push(
+                Card::new(
+                    "Sample ratio",
+                    if s.passed { "as planned".into() } else { "MISMATCH".into() },
+                    "χ² of group sizes against the planned split; p < 0.001 withholds the verdict.",
+                )
+                .detail(format!("p {}", fmt_p(s.p_value))),
+            );
+        }
+        page.cards(&cards);
+        page.chart(
+            "Differences treated − control, with 95% intervals",
+            &interval_svg(r),
+            "each bar is an interval, the dot its estimate, the grey line zero; a bar clear of zero is a difference the data support. Blue bars are the ones the verdict uses.",
+        );
+        let mut g = Table::new(&["Group", "Customers", "Conversion", "Revenue / customer", "Retained", "Cost"]);
+        for x in &r.groups {
+            g.row(vec![
+                x.name.clone(),
+                fmt_count(x.n as i64),
+                fmt_pct(Some(x.conversion)),
+                format!("{} {cur}", fmt_money(Some(x.revenue_mean))),
+                fmt_pct(Some(x.retention)),
+                format!("{} {cur}", fmt_money(Some(x.cost_total))),
+            ]);
+        }
+        page.table("The groups", &g);
+        page.explain(&[
+            ("As assigned", "Every customer counts in the group it was assigned to, whether or not the message reached it."),
+            ("Welch", "Difference of means ± t quantile × √(s²_t/n_t + s²_c/n_c), Welch–Satterthwaite degrees of freedom."),
+            ("Bootstrap", "Each group resampled with replacement; the 2.5% and 97.5% quantiles of the resampled differences. Seeded: the same data give the same interval."),
+            ("CUPED", "Revenue minus θ × (pre-period revenue − its mean), θ = cov / var: the same difference with less noise."),
+            ("ROI", "(Incremental profit − cost) / cost; its interval is the decision interval of the revenue difference carried through."),
+        ]);
+        if let Some(m) = &r.multiplicity {
+            page.paragraph(m);
+        }
+        for w in &r.warnings {
+            page.warning(w);
+        }
+    }
+
+    fn terminal(&self) -> String {
+        to_terminal(self.0)
+    }
+}
+
+/// The report as an HTML fragment (a `<section>`) for a page that has its own head and style —
+/// the dashboard. The intervals are inline SVG.
+pub fn fragment(r: &ExperimentReport) -> String {
+    let mut page = Page::new();
+    page.add(&ExperimentSection(r));
+    page.into_fragment()
+}
+
+/// The report as one self-contained HTML document.
+pub fn render(r: &ExperimentReport) -> String {
+    let mut page = Page::new();
+    page.add(&ExperimentSection(r));
+    page.finish(&format!("Holdfast: campaign \"{}\"", r.campaign), &format!("Experiment report as of {}", r.as_of))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use holdfast_core::Currency;
+    use holdfast_experiments::{analyse, Design, Options, Unit};
+
+    fn report(campaign: &str) -> ExperimentReport {
+        let units: Vec<Unit> = (0..400)
+            .map(|i| {
+                let group = (i % 2) as u32;
+                let orders = u32::from(i % (7 - 2 * group as usize) == 0);
+                Unit { group, orders, revenue: orders as i64 * 150_000, pre_revenue: (i % 5) as i64 * 10_000, retained: orders > 0, cost: 4_500 * group as i64 }
+            })
+            .collect();
+        let design = Design {
+            campaign: campaign.into(),
+            groups: vec!["control".into(), "treatment".into()],
+            planned: Some(vec![0.5, 0.5]),
+            window_days: 30,
+            pre_days: 365,
+            currency: Currency::RUB,
+            margin: Some(0.4),
+            as_of: "2024-05-01".into(),
+            window_end: "2024-03-31".into(),
+            is_final: true,
+        };
+        analyse(&design, &units, &Options::default()).unwrap()
+    }
+
+    #[test]
+    fn html_fragment_and_page() {
+        let r = report("<script>alert(1)</script> win-back");
+        let f = fragment(&r);
+        assert!(f.starts_with("<section id=\"experiment\">") && f.ends_with("</section>"), "{f}");
+        assert!(f.contains("<svg") && f.contains("(decides)") && !f.contains("<html") && !f.contains("<script>"));
+        assert!(f.contains(&esc(&r.verdict.en)) && f.contains(&esc(&r.verdict.ru)));
+        let page = render(&r);
+        assert!(page.starts_with("<!DOCTYPE html>") && page.contains(&f));
+        let text = to_terminal(&r);
+        assert!(text.contains("Effects with 95% confidence intervals") && text.contains("bootstrap *") && text.contains(&r.verdict.en), "{text}");
+    }
+
+    #[test]
+    fn bars() {
+        assert_eq!(text_bar(1.0, 3.0, 2.0, 4.0, 9), "····|=●=·");
+        assert_eq!(text_bar(-1.0, 1.0, 0.5, 2.0, 9), "··==|●=··");
+        assert_eq!(text_bar(0.0, 1.0, 0.5, 0.0, 9), "");
+    }
+}

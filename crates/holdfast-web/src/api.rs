@@ -1,0 +1,520 @@
+//! The JSON API under `/api/v1`: what the dashboard shows, readable by other tools, and the
+//! writes integrations need. The OpenAPI document is generated from these handlers' types.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::Shared;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use holdfast_app::records::{self, EventInput, FeedbackInput, NoteInput, OrderInput};
+use holdfast_core::flags::FlagKind;
+use holdfast_core::{movement, Granularity, MovementOptions};
+use holdfast_store::{Entity, TaskCursor, TaskFilter, TaskState};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Holdfast API", description = "Customers, orders, events, the action queue and the retention figures of one workspace. Authenticate with `Authorization: Bearer hf_…` (a token from Settings or `holdfast token create`); `read` tokens may only read."),
+    paths(movement_get, customers_list, customer_get, note_add, tasks_list, task_done, task_reopen, task_dismiss, task_assign, task_snooze, orders_post, events_post, feedback_post),
+    components(schemas(ErrorBody, crate::error::ErrorDetail, OrderInput, records::LineInput, records::Amount, EventInput, FeedbackInput, NoteInput, ImportResult, DismissBody, AssignBody, SnoozeBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "reports", description = "Figures, as the CLI computes them"), (name = "customers"), (name = "tasks", description = "The action queue"), (name = "ingest", description = "Writes from other tools"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("hf_<id>_<secret>").build()));
+    }
+}
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", ApiDoc::openapi()))
+        .route("/api/v1/movement", get(movement_get))
+        .route("/api/v1/customers", get(customers_list))
+        .route("/api/v1/customers/{id}", get(customer_get))
+        .route("/api/v1/customers/{id}/notes", post(note_add))
+        .route("/api/v1/tasks", get(tasks_list))
+        .route("/api/v1/tasks/{id}/done", post(task_done))
+        .route("/api/v1/tasks/{id}/reopen", post(task_reopen))
+        .route("/api/v1/tasks/{id}/dismiss", post(task_dismiss))
+        .route("/api/v1/tasks/{id}/assign", post(task_assign))
+        .route("/api/v1/tasks/{id}/snooze", post(task_snooze))
+        .route("/api/v1/orders", post(orders_post))
+        .route("/api/v1/events", post(events_post))
+        .route("/api/v1/feedback", post(feedback_post))
+}
+
+async fn openapi_json() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
+
+// --- Extractors whose rejections answer in the API's error shape -------------------------------
+
+/// Query parameters; a bad one is a 400 naming it.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, s).await {
+            Ok(axum::extract::Query(v)) => Ok(Q(v)),
+            Err(e) => Err(query_error(e)),
+        }
+    }
+}
+
+fn query_error(e: QueryRejection) -> ApiError {
+    let text = e.body_text();
+    // serde names the parameter in backticks: "unknown variant `x`" / "missing field `period`".
+    let field = text.split('`').nth(1).map(str::to_owned);
+    ApiError { field, ..ApiError::new(StatusCode::BAD_REQUEST, "bad_request", text) }
+}
+
+/// A path segment; a bad one is a 400 (an id that is not a number) rather than a 404.
+pub struct P<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, s).await {
+            Ok(axum::extract::Path(v)) => Ok(P(v)),
+            Err(e) => Err(path_error(e)),
+        }
+    }
+}
+
+fn path_error(e: PathRejection) -> ApiError {
+    ApiError::bad("id", e.body_text())
+}
+
+/// A JSON body: malformed JSON is a 400, well-formed JSON of the wrong shape a 422, a missing
+/// `Content-Type: application/json` a 415, a body over the limit a 413.
+pub struct J<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for J<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, s: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, s).await {
+            Ok(Json(v)) => Ok(J(v)),
+            Err(e) => Err(json_error(e)),
+        }
+    }
+}
+
+fn json_error(e: JsonRejection) -> ApiError {
+    let text = e.body_text();
+    match e {
+        JsonRejection::JsonDataError(_) => ApiError::unprocessable(text.split('`').nth(1), text.clone()),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", text),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json")
+        }
+        _ if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", text),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", text),
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Runs CPU-bound work off the async threads.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::from(holdfast_app::Error::internal(format!("a computation stopped: {e}"))))?
+}
+
+// --- Reports ------------------------------------------------------------------------------------
+
+/// Query of `GET /api/v1/movement` (the options of `holdfast movement`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MovementQuery {
+    /// month (default), quarter or year.
+    period: Option<String>,
+    /// Inactivity window W in days (default 365).
+    window: Option<u32>,
+    /// First period: the one containing this month (YYYY-MM).
+    from: Option<String>,
+    /// Last period: the one containing this month (YYYY-MM).
+    to: Option<String>,
+    /// The as-of date (YYYY-MM-DD); default: the day after the last order.
+    as_of: Option<String>,
+}
+
+/// Period movement: customers active at the start, new, reactivated, lost and kept per period,
+/// with the rates — the same document as `holdfast movement --period … --json` over this store.
+#[utoipa::path(get, path = "/api/v1/movement", tag = "reports", params(MovementQuery),
+    responses((status = 200, description = "`{\"periods\": [...], \"warnings\": [...]}` as `holdfast movement --json`", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn movement_get(caller: Caller, axum::extract::State(shared): axum::extract::State<Shared>, Q(q): Q<MovementQuery>) -> ApiResult<Response> {
+    let granularity = match q.period.as_deref().unwrap_or("month").parse::<Granularity>() {
+        Ok(g) => g,
+        Err(e) => return Err(ApiError::bad("period", e)),
+    };
+    let window = q.window.unwrap_or(365);
+    if window == 0 {
+        return Err(ApiError::bad("window", "the inactivity window must be at least 1 day"));
+    }
+    let (cal, log) = shared.orders(&caller.app).await?;
+    let from = q.from.as_deref().map(|s| holdfast_app::parse_month(s, &cal).map_err(|e| ApiError::bad("from", e))).transpose()?;
+    let to = q.to.as_deref().map(|s| holdfast_app::parse_month(s, &cal).map_err(|e| ApiError::bad("to", e))).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(ApiError::bad("to", "to is before from"));
+        }
+    }
+    let name = caller.app.url().to_owned();
+    blocking(move || {
+        let as_of = holdfast_app::resolve_as_of(q.as_of.as_deref(), &log, &cal, &name).map_err(|e| ApiError { field: Some("as_of".into()), ..e.into() })?;
+        let mv = movement(&log, &cal, &MovementOptions { granularity, window_days: window, as_of, from, to });
+        Ok(Json(mv).into_response())
+    })
+    .await
+}
+
+// --- Customers ----------------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Where the previous page ended (its `next`).
+    after: Option<String>,
+    /// Rows per page, 1 to 1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// The customers, by id, a page at a time, with their score and open tasks.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(PageQuery),
+    responses((status = 200, description = "`{\"items\": [...], \"next\": \"<id>\" | null}`", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn customers_list(caller: Caller, Q(q): Q<PageQuery>) -> ApiResult<Json<Value>> {
+    let limit = page_limit(q.limit)?;
+    let page = caller.app.store.customers_page(caller.app.ws.id, q.after.as_deref(), limit).await?;
+    Ok(Json(serde_json::json!(page)))
+}
+
+fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
+    match limit.unwrap_or(100) {
+        l @ 1..=1000 => Ok(l),
+        l => Err(ApiError::bad("limit", format!("{l}: a page holds 1 to 1000 rows"))),
+    }
+}
+
+/// Everything known about one customer — what `holdfast customer ID --json` prints.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path, description = "The customer's id")),
+    responses((status = 200, description = "The customer view", body = Object), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn customer_get(caller: Caller, P(id): P<String>) -> ApiResult<Response> {
+    match caller.app.store.customer_view(caller.app.ws.id, &id).await {
+        Ok(v) => Ok(Json(v).into_response()),
+        Err(holdfast_store::Error::NotFound { .. }) => Err(ApiError::not_found(format!("no customer {id:?}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a write changed.
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Records received.
+    pub received: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl From<holdfast_app::ImportReport> for ImportResult {
+    fn from(r: holdfast_app::ImportReport) -> ImportResult {
+        ImportResult { received: r.rows, inserted: r.inserted, updated: r.updated, unchanged: r.unchanged }
+    }
+}
+
+/// Records a note about a customer, signed by the caller.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = String, Path)), request_body = NoteInput,
+    responses((status = 201, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn note_add(caller: Caller, P(id): P<String>, J(note): J<NoteInput>) -> ApiResult<(StatusCode, Json<ImportResult>)> {
+    caller.require_write()?;
+    let app = &caller.app;
+    if app.store.customers_where(app.ws.id, Some(&id)).await?.is_empty() {
+        return Err(ApiError::not_found(format!("no customer {id:?}")));
+    }
+    let rec = records::note_record(&id, &note, &caller.who.actor(), now()).map_err(field_error)?;
+    let r = records::import_records(app, Entity::Notes, "API", &[rec]).await.map_err(field_error)?;
+    app.store.audit(app.ws.id, now(), &caller.who.actor(), "note.add", Some(&id), None).await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+/// An application error about a field of the body: 422 naming it.
+fn field_error(e: holdfast_app::Error) -> ApiError {
+    match (&e.field, e.kind) {
+        (Some(f), holdfast_app::ErrorKind::User) => ApiError::unprocessable(Some(f), e.message.clone()),
+        (None, holdfast_app::ErrorKind::User) => ApiError::unprocessable(None, e.message.clone()),
+        _ => e.into(),
+    }
+}
+
+// --- Tasks --------------------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TaskQuery {
+    /// open, done or dismissed; default: every state, open first.
+    state: Option<String>,
+    /// Only tasks of customers with this owner.
+    owner: Option<String>,
+    /// Only this flag kind (e.g. `silence_beyond_rhythm`).
+    kind: Option<String>,
+    /// Only this customer's tasks.
+    customer: Option<String>,
+    /// Where the previous page ended (its `next`).
+    after: Option<String>,
+    /// 1 to 1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// The action queue in its order: open first, highest stake, earliest due.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskQuery),
+    responses((status = 200, description = "`{\"items\": [...], \"next\": \"<cursor>\" | null}`", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn tasks_list(caller: Caller, Q(q): Q<TaskQuery>) -> ApiResult<Json<Value>> {
+    let filter = TaskFilter {
+        state: q
+            .state
+            .as_deref()
+            .map(|s| TaskState::parse(s).ok_or_else(|| ApiError::bad("state", format!("{s:?}: expected open, done or dismissed"))))
+            .transpose()?,
+        owner: q.owner,
+        kind: q.kind.as_deref().map(|k| FlagKind::parse(k).ok_or_else(|| ApiError::bad("kind", format!("{k:?} is not a flag kind")))).transpose()?,
+        customer: q.customer,
+    };
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| a.parse::<TaskCursor>().map_err(|_| ApiError::bad("after", format!("{a:?} is not a cursor from a previous page"))))
+        .transpose()?;
+    let page = caller.app.store.tasks_page(caller.app.ws.id, &filter, after.as_ref(), page_limit(q.limit)?).await?;
+    Ok(Json(serde_json::json!({ "items": page.items, "next": page.next.map(|c| c.to_string()) })))
+}
+
+pub(crate) async fn set_state(caller: &Caller, id: i64, state: TaskState, reason: Option<&str>) -> ApiResult<Json<Value>> {
+    caller.require_write()?;
+    let app = &caller.app;
+    match app.store.set_task_state(app.ws.id, id, state, reason, now()).await {
+        Ok(()) => {}
+        Err(holdfast_store::Error::NotFound { .. }) => return Err(ApiError::not_found(format!("no task {id}"))),
+        Err(holdfast_store::Error::Invalid(m)) => return Err(ApiError::new(StatusCode::CONFLICT, "conflict", m)),
+        Err(e) => return Err(e.into()),
+    }
+    app.store.audit(app.ws.id, now(), &caller.who.actor(), &format!("task.{}", state.as_str()), Some(&id.to_string()), reason).await?;
+    task_json(caller, id).await
+}
+
+async fn task_json(caller: &Caller, id: i64) -> ApiResult<Json<Value>> {
+    match caller.app.store.task(caller.app.ws.id, id).await {
+        Ok(t) => Ok(Json(serde_json::json!(t))),
+        Err(holdfast_store::Error::NotFound { .. }) => Err(ApiError::not_found(format!("no task {id}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Marks a task done.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/done", tag = "tasks", params(("id" = i64, Path)),
+    responses((status = 200, description = "The task", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn task_done(caller: Caller, P(id): P<i64>) -> ApiResult<Json<Value>> {
+    set_state(&caller, id, TaskState::Done, None).await
+}
+
+/// Opens a closed task again (409 when the customer already has an open task of its kind).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reopen", tag = "tasks", params(("id" = i64, Path)),
+    responses((status = 200, description = "The task", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn task_reopen(caller: Caller, P(id): P<i64>) -> ApiResult<Json<Value>> {
+    set_state(&caller, id, TaskState::Open, None).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissBody {
+    /// Why the task is dismissed (kept with it).
+    reason: String,
+}
+
+/// Dismisses a task with a reason.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/dismiss", tag = "tasks", params(("id" = i64, Path)), request_body = DismissBody,
+    responses((status = 200, description = "The task", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn task_dismiss(caller: Caller, P(id): P<i64>, J(b): J<DismissBody>) -> ApiResult<Json<Value>> {
+    let reason = b.reason.trim();
+    if reason.is_empty() || reason.contains('\0') {
+        return Err(ApiError::unprocessable(Some("reason"), "say why the task is dismissed"));
+    }
+    set_state(&caller, id, TaskState::Dismissed, Some(reason)).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The person (e-mail) to give the task to; null: back to the customer's owner.
+    assignee: Option<String>,
+}
+
+/// Gives a task to a person.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/assign", tag = "tasks", params(("id" = i64, Path)), request_body = AssignBody,
+    responses((status = 200, description = "The task", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn task_assign(caller: Caller, P(id): P<i64>, J(b): J<AssignBody>) -> ApiResult<Json<Value>> {
+    caller.require_write()?;
+    if b.assignee.as_deref().is_some_and(|a| a.len() > 200 || a.contains('\0')) {
+        return Err(ApiError::unprocessable(Some("assignee"), "an e-mail address of at most 200 characters"));
+    }
+    assign(&caller, id, b.assignee.as_deref()).await
+}
+
+pub async fn assign(caller: &Caller, id: i64, assignee: Option<&str>) -> ApiResult<Json<Value>> {
+    let app = &caller.app;
+    match app.store.assign_task(app.ws.id, id, assignee).await {
+        Err(holdfast_store::Error::NotFound { .. }) => return Err(ApiError::not_found(format!("no task {id}"))),
+        r => r?,
+    }
+    app.store.audit(app.ws.id, now(), &caller.who.actor(), "task.assign", Some(&id.to_string()), assignee).await?;
+    task_json(caller, id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeBody {
+    /// Until when (RFC 3339 or YYYY-MM-DD in the workspace's zone); null: back in the queue now.
+    until: Option<String>,
+}
+
+/// Puts a task off until a time.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/snooze", tag = "tasks", params(("id" = i64, Path)), request_body = SnoozeBody,
+    responses((status = 200, description = "The task", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn task_snooze(caller: Caller, P(id): P<i64>, J(b): J<SnoozeBody>) -> ApiResult<Json<Value>> {
+    caller.require_write()?;
+    let cal = caller.app.calendar()?;
+    let until = b.until.as_deref().map(|u| holdfast_app::parse_instant(u, &cal).map_err(|e| ApiError::unprocessable(Some("until"), e))).transpose()?;
+    snooze(&caller, id, until).await
+}
+
+pub async fn snooze(caller: &Caller, id: i64, until: Option<i64>) -> ApiResult<Json<Value>> {
+    let app = &caller.app;
+    match app.store.snooze_task(app.ws.id, id, until).await {
+        Err(holdfast_store::Error::NotFound { .. }) => return Err(ApiError::not_found(format!("no task {id}"))),
+        r => r?,
+    }
+    app.store.audit(app.ws.id, now(), &caller.who.actor(), "task.snooze", Some(&id.to_string()), until.map(|u| u.to_string()).as_deref()).await?;
+    task_json(caller, id).await
+}
+
+// --- Ingest -------------------------------------------------------------------------------------
+
+/// Orders with their lines, up to 10,000 per request, idempotent by order id: the same batch
+/// twice changes nothing. With an `Idempotency-Key` header, a retry of the same request gets the
+/// first answer back; the same key with another body is refused (422).
+#[utoipa::path(post, path = "/api/v1/orders", tag = "ingest", request_body = Vec<OrderInput>,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn orders_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
+    caller.require_write()?;
+    let c = &caller;
+    idempotent(c, &headers, &body, |body| async move {
+        let caller = c;
+        let orders: Vec<OrderInput> = parse_body(&body)?;
+        let cal = caller.app.calendar()?;
+        let recs = records::order_records(&orders, &cal, caller.app.ws.currency).map_err(field_error)?;
+        let r = records::import_records(&caller.app, Entity::Orders, "API", &recs).await.map_err(field_error)?;
+        caller.app.store.audit(caller.app.ws.id, now(), &caller.who.actor(), "orders.post", None, Some(&format!("{} orders", r.rows))).await?;
+        Ok(ImportResult::from(r))
+    })
+    .await
+}
+
+/// Events (logins, feature use, support tickets, ignored e-mails), up to 10,000 per request.
+#[utoipa::path(post, path = "/api/v1/events", tag = "ingest", request_body = Vec<EventInput>,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn events_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
+    caller.require_write()?;
+    let c = &caller;
+    idempotent(c, &headers, &body, |body| async move {
+        let caller = c;
+        let events: Vec<EventInput> = parse_body(&body)?;
+        let cal = caller.app.calendar()?;
+        let recs = records::event_records(&events, &cal).map_err(field_error)?;
+        Ok(ImportResult::from(records::import_records(&caller.app, Entity::Events, "API", &recs).await.map_err(field_error)?))
+    })
+    .await
+}
+
+/// Survey answers (NPS 0–10 with a comment), up to 10,000 per request.
+#[utoipa::path(post, path = "/api/v1/feedback", tag = "ingest", request_body = Vec<FeedbackInput>,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn feedback_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
+    caller.require_write()?;
+    let c = &caller;
+    idempotent(c, &headers, &body, |body| async move {
+        let caller = c;
+        let answers: Vec<FeedbackInput> = parse_body(&body)?;
+        let cal = caller.app.calendar()?;
+        let recs = records::feedback_records(&answers, &cal).map_err(field_error)?;
+        Ok(ImportResult::from(records::import_records(&caller.app, Entity::Feedback, "API", &recs).await.map_err(field_error)?))
+    })
+    .await
+}
+
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("the body is not JSON: {e}"))
+        } else {
+            ApiError::unprocessable(e.to_string().split('`').nth(1), format!("the body does not have the expected shape: {e}"))
+        }
+    })
+}
+
+/// Runs a write once per `Idempotency-Key`: the first successful answer is kept and given again
+/// to a retry with the same body.
+async fn idempotent<F, Fut>(caller: &Caller, headers: &HeaderMap, body: &[u8], run: F) -> ApiResult<Response>
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<ImportResult>>,
+{
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255) {
+            Some(k) => Some(k.to_owned()),
+            None => return Err(ApiError::bad("Idempotency-Key", "1 to 255 visible ASCII characters")),
+        },
+    };
+    let hash = holdfast_app::accounts::secret_hash(&String::from_utf8_lossy(body));
+    let ws = caller.app.ws.id;
+    if let Some(k) = &key {
+        if let Some(kept) = caller.app.store.kept_reply(ws, k).await? {
+            if kept.request_hash != hash {
+                return Err(ApiError::unprocessable(Some("Idempotency-Key"), "this key was used with another body"));
+            }
+            let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
+            return Ok((status, [("content-type", "application/json"), ("idempotent-replayed", "true")], kept.body).into_response());
+        }
+    }
+    let result = run(body.to_vec()).await?;
+    let text = serde_json::to_string(&result).map_err(|e| holdfast_app::Error::internal(e.to_string()))?;
+    if let Some(k) = &key {
+        let kept = holdfast_store::KeptReply { request_hash: hash, status: 200, body: text.clone() };
+        caller.app.store.keep_reply(ws, k, &kept, now()).await?;
+    }
+    Ok((StatusCode::OK, [("content-type", "application/json")], text).into_response())
+}
