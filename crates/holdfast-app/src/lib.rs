@@ -6,7 +6,8 @@
 //! these functions and present the results; nothing here prints or knows about flags or routes.
 //!
 //! ## Brief overview
-//! - [`App`]: an open store and its workspace ([`App::open`], [`App::open_existing`]).
+//! - [`App`]: an open store and its workspace ([`App::open`], [`App::open_existing`]; every front
+//!   end calls [`App::close`] when done, so a SQLite file alone holds the data).
 //! - [`Source`]: where orders come from — a file ([`ReadOptions`]) or the store — and
 //!   [`load_orders`], one path for both; [`resolve_as_of`] and the date parsers in [`when`].
 //! - Workflows: [`import_file`] / [`import_bytes`] (the same rules for a path and an upload),

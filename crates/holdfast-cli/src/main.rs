@@ -2,7 +2,7 @@
 //! computed here; see `holdfast-core`, `holdfast-models`, `holdfast-import`, `holdfast-report`
 //! and `holdfast-store`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod args;
@@ -22,7 +22,7 @@ pub use global::Global;
     name = "holdfast",
     version,
     about,
-    after_help = "Examples:\n  holdfast generate --customers 5000 --seed 1 --out orders.csv\n  holdfast analyze orders.csv --out report.html\n  holdfast movement --orders orders.csv --period month --json"
+    after_help = "Examples:\n  holdfast generate --customers 5000 --seed 1 --out orders.csv\n  holdfast analyze orders.csv --out report.html\n  holdfast movement --orders orders.csv --period month --json\n\nFor developers (in a clone of the repository, with cargo and Python):\n  holdfast bench …   benchmarks against reference tools, measured side by side (bench --help)"
 )]
 struct Cli {
     #[command(flatten)]
@@ -67,7 +67,9 @@ enum Command {
     Backup(commands::backup::Args),
     /// Campaigns measured against their control groups: report, list, plan, global holdout.
     Experiment(commands::experiment::Args),
-    /// Benchmarks against reference tools, measured side by side.
+    /// Benchmarks against reference tools, measured side by side (for developers: needs the
+    /// repository, cargo and Python).
+    #[command(hide = true)]
     Bench(commands::bench::Args),
     /// Generates a demo data set and analyses it into report.html.
     Demo(commands::demo::Args),
@@ -77,6 +79,10 @@ enum Command {
     User(commands::user::UserArgs),
     /// API tokens for other tools: create, list, revoke.
     Token(commands::user::TokenArgs),
+    /// Prints shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::Args),
+    /// Prints the manual page (or writes one per command into a directory).
+    Man(commands::completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -149,5 +155,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => commands::serve::run(a, g),
         Command::User(a) => commands::user::run_user(a, g),
         Command::Token(a) => commands::user::run_token(a, g),
+        Command::Completions(a) => commands::completions::run(a, Cli::command()),
+        Command::Man(a) => commands::completions::run_man(a, Cli::command()),
     }
 }

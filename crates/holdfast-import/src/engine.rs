@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 /// Bytes read per block.
 pub(crate) const BLOCK: usize = 8 << 20;
+/// Bytes read first, whatever the block size: the encoding, the delimiter, the header, slash-date
+/// order and currency are decided from them, so every reader (and every block size) decides alike.
+const SAMPLE: usize = 8 << 20;
 /// A record longer than this without an end is reported as a too-long field.
 const MAX_RECORD: usize = 24 << 20;
 
@@ -72,6 +75,8 @@ pub(crate) struct Source {
     pub utf16: Option<&'static Encoding>,
     /// What the file is was told from its first bytes.
     sniffed: bool,
+    /// Bytes read before anything is decided.
+    sample_size: usize,
 }
 
 fn io_err(path: &str, source: std::io::Error) -> ImportError {
@@ -82,12 +87,18 @@ impl Source {
     /// Opens a file or in-memory bytes, reading the first block to detect the encoding and the
     /// delimiter and to parse the header.
     pub fn open(path: String, origin: Origin, opts: &ImportOptions, block_size: usize) -> Result<Source, ImportError> {
-        Source::open_as(path, origin, opts, block_size, true)
+        Source::open_as(path, origin, opts, block_size, SAMPLE, true)
+    }
+
+    /// [`Source::open`] deciding from the first `sample` bytes instead of [`SAMPLE`] (tests
+    /// use a small sample to read a small file as if it were a large one).
+    pub fn open_sampled(path: String, origin: Origin, opts: &ImportOptions, block_size: usize, sample: usize) -> Result<Source, ImportError> {
+        Source::open_as(path, origin, opts, block_size, sample, true)
     }
 
     /// [`Source::open`]; `sniff`: tell what the file is by its first bytes (off for the text a
     /// spreadsheet was turned into).
-    fn open_as(path: String, origin: Origin, opts: &ImportOptions, block_size: usize, sniff: bool) -> Result<Source, ImportError> {
+    fn open_as(path: String, origin: Origin, opts: &ImportOptions, block_size: usize, sample: usize, sniff: bool) -> Result<Source, ImportError> {
         let (reader, total): (Box<dyn Read + Send>, u64) = match &origin {
             Origin::Path(p) => {
                 let f = std::fs::File::open(p).map_err(|e| io_err(&path, e))?;
@@ -114,8 +125,9 @@ impl Source {
             block_size: block_size.max(64),
             utf16: None,
             sniffed: sniff,
+            sample_size: sample.max(block_size).max(64),
         };
-        s.fill(s.block_size)?;
+        s.fill(s.sample_size)?;
         // What the file is, by its first bytes (not its name).
         let sniffed = if sniff { crate::sheet::sniff(&s.carry) } else { Sniffed::Text };
         let utf16 = match (opts.encoding, sniffed) {
@@ -130,7 +142,7 @@ impl Source {
                 s.reader.read_to_end(&mut bytes).map_err(|e| io_err(&s.path, e))?;
                 let (name, csv) = crate::sheet::to_csv(&s.path, bytes)?;
                 let o = ImportOptions { encoding: Some(encoding_rs::UTF_8), delimiter: Some(b','), ..opts.clone() };
-                return Source::open_as(name, Origin::Bytes(Arc::new(csv)), &o, block_size, false);
+                return Source::open_as(name, Origin::Bytes(Arc::new(csv)), &o, block_size, sample, false);
             }
             _ => {}
         }
@@ -140,7 +152,7 @@ impl Source {
             let rest = std::mem::replace(&mut s.reader, Box::new(std::io::empty()));
             s.reader = Box::new(crate::sheet::Utf16Reader::new(std::io::Cursor::new(head).chain(rest), enc));
             s.eof = false;
-            s.fill(s.block_size)?;
+            s.fill(s.sample_size)?;
             s.utf16 = Some(enc);
         }
         // Carriage returns alone end lines (old Mac files): read them as line feeds.
@@ -149,7 +161,7 @@ impl Source {
             let rest = std::mem::replace(&mut s.reader, Box::new(std::io::empty()));
             s.reader = Box::new(crate::sheet::CrReader(std::io::Cursor::new(head).chain(rest)));
             s.eof = false;
-            s.fill(s.block_size)?;
+            s.fill(s.sample_size)?;
         }
         // UTF-8 byte order mark.
         if s.carry.starts_with(b"\xEF\xBB\xBF") && opts.encoding.is_none_or(|e| e == encoding_rs::UTF_8) {
@@ -240,12 +252,15 @@ impl Source {
             if self.carry.is_empty() {
                 return Ok(None);
             }
-            let cut = if self.eof { Some(self.carry.len()) } else { last_boundary(&self.carry, self.delimiter) };
+            // A block is at most `want` bytes, cut at the last record boundary within them (the
+            // first fill reads more: the sample, see `SAMPLE`).
+            let limit = self.carry.len().min(want);
+            let cut = if self.eof && limit == self.carry.len() { Some(limit) } else { last_boundary(&self.carry[..limit], self.delimiter) };
             let (cut, overflow) = match cut {
                 Some(c) if c > 0 => (c, false),
-                _ if self.carry.len() >= MAX_RECORD => (self.carry.len(), true),
+                _ if limit >= MAX_RECORD => (limit, true),
                 _ => {
-                    want = self.carry.len() * 2;
+                    want = limit.max(64) * 2;
                     continue;
                 }
             };
@@ -277,7 +292,7 @@ impl Source {
     /// A fresh source over the same bytes with the same settings (for a second pass).
     pub fn reopen(&self, opts: &ImportOptions) -> Result<Source, ImportError> {
         let o = ImportOptions { encoding: Some(self.utf16.unwrap_or(self.encoding)), delimiter: Some(self.delimiter), ..opts.clone() };
-        Source::open_as(self.path.clone(), self.origin.clone(), &o, self.block_size, self.sniffed)
+        Source::open_as(self.path.clone(), self.origin.clone(), &o, self.block_size, self.sample_size, self.sniffed)
     }
 
     /// The whole records of the first block, not consumed.

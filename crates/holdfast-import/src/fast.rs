@@ -621,7 +621,10 @@ pub(crate) fn read(
     lines: bool,
 ) -> Result<OrdersFile, ImportError> {
     check_map_fields(opts)?;
-    let mut src = Source::open(path, origin.clone(), opts, block.unwrap_or(BLOCK / 4))?;
+    let mut src = match block {
+        Some(b) => Source::open_sampled(path, origin.clone(), opts, b, b)?,
+        None => Source::open(path, origin.clone(), opts, BLOCK / 4)?,
+    };
     let whole = src.is_whole();
     let plan = OrderPlan::new(&src, opts, whole)?;
     let (enc, delim, enc_name) = (src.encoding, src.delimiter, src.encoding_name());

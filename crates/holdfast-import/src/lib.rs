@@ -11,17 +11,30 @@
 //!   status `Completed` are exactly the orders [`read_orders`] counts.
 //! - [`ImportError`]: file-level problems, or the list of bad rows as `FILE:LINE: column "H": ...`.
 //! - [`DateFormat`]: the date formats understood; `--date-format` resolves DD/MM vs MM/DD.
+//! - [`DateRange`]: the dates accepted (default 1900-01-01 to tomorrow); others are bad rows.
 //! - [`OrderRows`]: the rows of an orders file in batches of [`OrderRow`], each read by the row
 //!   rules (not yet joined into orders).
 //! - [`TableReader`] / [`read_table`] with a [`TableSpec`] of [`FieldSpec`]s: typed rows of
 //!   customers, events, subscriptions and feedback files ([`TableSpec::customers`] …), with the
 //!   same sniffing, number and date rules, `--map` overrides and errors.
 //!
+//! What a file is, is told by its first bytes, never its name: delimited text; UTF-16 (with or
+//! without a BOM), read through a decoder; a spreadsheet (xlsx, xlsm, xlsb, ods, xls), read with
+//! calamine and handed on as CSV with a line per sheet row, so it meets the same rules and errors
+//! (`orders.xlsx (sheet Orders):5: …`); anything else is refused as "not a text or spreadsheet
+//! file". CR-only line ends are read as line ends.
+//!
 //! Format rules: the delimiter is sniffed among `,` `;` tab `|` in the header line; UTF-8 (with or
 //! without BOM), Windows-1251 or KOI8-R (detected when the bytes are not UTF-8); amounts with a
 //! decimal comma or point, thousands separators and currency signs/codes; dates as ISO, `DD.MM.YYYY`,
 //! `DD.MM.YY`, `DD/MM/YYYY` or `MM/DD/YYYY`, RFC 3339 and Excel serial numbers. Naive times and bare
 //! dates are wall-clock time in the calendar's zone; times with an offset are converted.
+//!
+//! Bounds, so no value decides how much work or memory a file takes: a date outside
+//! [`ImportOptions::dates`], an amount above [`MAX_AMOUNT_MINOR`], a NUL or control byte in any
+//! field are bad rows (positioned errors, or counted skips with `skip_bad_rows`); counted orders
+//! adding up past [`MAX_TOTAL_MINOR`] refuse the file; `1,234` is read as thousands and said in
+//! [`OrdersFile::warnings`].
 //!
 //! Order rules (`METRICS.md`, conventions): statuses are read by [`OrderStatus::parse`]; a row with
 //! a refund status and a negative amount is a partial refund of the order with its id (anywhere in
@@ -34,8 +47,8 @@
 //! Streaming: files are read in blocks of a few MB cut at record boundaries (quotes respected);
 //! [`read_orders`] parses the blocks in parallel (rayon) and interns customers into `u32`, so the
 //! whole text is never held. The encoding, delimiter, slash-date order and currency are decided
-//! from the first block (slash dates that fit both orders there are settled by reading the rest of
-//! the column). Storing the orders and computing metrics are left to other crates.
+//! from the first 8 MB, whatever the block size, so both paths decide alike (slash dates that fit
+//! both orders there are settled by reading the rest of the column). Storing the orders and computing metrics are left to other crates.
 
 pub use encoding_rs;
 

@@ -53,6 +53,19 @@ pub fn fmt_money(v: Option<f64>) -> String {
     }
 }
 
+/// Minor units as a grouped amount with the currency's own decimals: `3412893` USD →
+/// `34,128.93`; 1500 JPY → `1,500`. (CSV and JSON write amounts plain; tables group them.)
+pub fn fmt_minor(minor: i64, currency: holdfast_core::Currency) -> String {
+    let per = currency.minor_per_major() as i128;
+    let (m, digits) = (minor as i128, currency.minor_digits() as usize);
+    let sign = if m < 0 { "-" } else { "" };
+    let whole = fmt_count(i64::try_from(m.abs() / per).unwrap_or(i64::MAX));
+    if digits == 0 {
+        return format!("{sign}{whole}");
+    }
+    format!("{sign}{whole}.{:0digits$}", m.abs() % per)
+}
+
 /// A short amount for chart axes: `950`, `12.5k`, `3.2M`.
 pub fn fmt_money_short(v: f64) -> String {
     if !v.is_finite() {

@@ -10,7 +10,9 @@
 //! - [`Store`]: a connection pool to one database. [`Store::open`] creates the SQLite file if
 //!   needed and applies the migrations of `migrations/{sqlite,postgres}/` (a database written by a
 //!   newer Holdfast is refused with [`Error::TooNew`]). All methods are `async`; the CLI drives
-//!   them with [`runtime`].
+//!   them with [`runtime`]. [`Store::close`] checkpoints SQLite's write-ahead log into the file
+//!   (front ends call it when done, so the `.db` file alone holds every row); [`Store::backup`]
+//!   writes a consistent copy (`VACUUM INTO`).
 //! - [`Workspace`]: settings every entity is scoped by (time zone, reporting currency, business
 //!   model, inactivity window W, contact budget defaults). [`Store::workspace`] opens or creates one.
 //! - Imports ([`Store::begin_import`] → [`Import`], or [`Store::import`]): rows of one entity

@@ -22,8 +22,8 @@ pub struct Args {
     /// orders in the store given by --db.
     #[arg(value_name = "ORDERS")]
     pub orders: Option<PathBuf>,
-    /// Customers file (accepted; not used by this report yet).
-    #[arg(long, value_name = "FILE")]
+    /// Customers file: accepted for scripts written for it, not used by this report (hidden).
+    #[arg(hide = true, long, value_name = "FILE")]
     pub customers: Option<PathBuf>,
     #[command(flatten)]
     pub when: When,

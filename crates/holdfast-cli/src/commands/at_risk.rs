@@ -185,7 +185,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         let why: Vec<&str> = t.flags.iter().map(|f| f.explanation.as_str()).collect();
         table.row(vec![
             t.customer_id.to_string(),
-            format!("{:.2}", t.stake),
+            holdfast_report::format::fmt_money(Some(t.stake)),
             t.tier.clone(),
             t.severity.to_string(),
             t.suggested_step.to_string(),

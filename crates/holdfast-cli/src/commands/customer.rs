@@ -1,9 +1,9 @@
 //! `holdfast customer`: everything known about one customer.
 
-use crate::output::{print, print_json};
+use crate::output::{print, print_store_json};
 use crate::session::Session;
 use crate::Global;
-use holdfast_core::money::format_minor;
+use holdfast_report::format::fmt_minor;
 use holdfast_store::{Contact, ImportantDate, Interaction, Note, Record};
 use std::fmt::Write;
 
@@ -163,7 +163,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         r => r.map_err(holdfast_app::Error::from)?,
     };
     if args.json {
-        return print_json(&v);
+        return print_store_json(&v, db.ws.currency);
     }
     let cal = db.calendar()?;
     let d = |t: i64| cal.date(t).to_string();
@@ -201,7 +201,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             d(sc.computed_at),
             sc.segment.map_or("–", |s| s.key()),
             sc.p_alive.map(|p| format!("{:.2}", p)).unwrap_or("–".into()),
-            sc.clv.map(|x| format_minor(x, db.ws.currency)).unwrap_or("–".into()),
+            sc.clv.map(|x| format!("{} {}", fmt_minor(x, db.ws.currency), db.ws.currency)).unwrap_or("–".into()),
             if sc.flags.is_empty() { "none".to_owned() } else { sc.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ") }
         );
     }
@@ -234,10 +234,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     );
     let total: i64 = v.orders.iter().filter(|o| o.is_counted()).map(|o| o.amount).sum();
     let counted = v.orders.iter().filter(|o| o.is_counted()).count();
-    let _ = writeln!(s, "\nOrders: {counted} counted, {} in total", format_minor(total, v.orders.first().map(|o| o.currency).unwrap_or(db.ws.currency)));
+    let order_currency = v.orders.first().map(|o| o.currency).unwrap_or(db.ws.currency);
+    let _ = writeln!(s, "\nOrders: {counted} counted, {} {order_currency} in total", fmt_minor(total, order_currency));
     for o in v.orders.iter().rev().take(20) {
         let items: Vec<String> = o.lines.iter().map(|l| format!("{}×{}", l.sku, l.quantity)).collect();
-        let _ = writeln!(s, "  {} {:>12} {} {:<9} {}", d(o.ordered_at), format_minor(o.amount, o.currency), o.currency, o.status, items.join(", "));
+        let _ = writeln!(s, "  {} {:>12} {} {:<9} {}", d(o.ordered_at), fmt_minor(o.amount, o.currency), o.currency, o.status, items.join(", "));
     }
     if v.orders.len() > 20 {
         let _ = writeln!(s, "  … {} older orders (see --json)", v.orders.len() - 20);
@@ -249,7 +250,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             format!(
                 "{} {} {}/month from {} to {}{}",
                 x.plan,
-                format_minor(x.mrr, x.currency),
+                fmt_minor(x.mrr, x.currency),
                 x.currency,
                 d(x.started_at),
                 x.ended_at.map(d).unwrap_or("now".into()),

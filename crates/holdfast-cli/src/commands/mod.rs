@@ -3,6 +3,7 @@ pub mod at_risk;
 pub mod backup;
 pub mod bench;
 pub mod cohorts;
+pub mod completions;
 pub mod customer;
 pub mod demo;
 pub mod experiment;

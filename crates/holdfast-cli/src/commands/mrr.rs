@@ -5,7 +5,7 @@ use crate::output::{print, print_json};
 use crate::session::Session;
 use crate::Global;
 use holdfast_app::{parse_instant, parse_month};
-use holdfast_core::money::{format_minor, to_major};
+use holdfast_core::money::to_major;
 use holdfast_core::subscriptions::{mrr_movement, MrrOptions, Subscription};
 use holdfast_core::Granularity;
 use holdfast_report::Table;
@@ -77,7 +77,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             .collect();
         return print_json(&serde_json::json!({"currency": currency, "periods": periods}));
     }
-    let f = |v: i64| format_minor(v, currency);
+    let f = |v: i64| holdfast_report::format::fmt_minor(v, currency);
     let mut t = Table::new(&[
         "period",
         "MRR start",

@@ -69,6 +69,10 @@ pub struct Args {
     /// Print CSV.
     #[arg(long)]
     pub csv: bool,
+    /// Customers in the table, most valuable first (default 25; --csv and --json give all unless
+    /// this is set).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 /// A horizon in months.
@@ -132,6 +136,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         horizon_months: args.horizon,
         discount_monthly: args.discount,
     };
+    let mut currency = None;
     let values = if let Some(path) = &args.summary {
         let s = Summary::parse_csv(&read_text(path)?, args.unit).map_err(|e| csv_error(path, e))?;
         let end = args.as_of.as_deref().map(|d| parse_date(d, "--as-of")).transpose()?.map(|d| d - Duration::days(1));
@@ -142,6 +147,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         let when = crate::args::When { as_of: args.as_of.clone(), tz: args.tz.clone() };
         let session = crate::session::Session::new(g)?;
         let crate::session::Loaded { cal, log, as_of, .. } = session.load(args.orders.as_deref(), &args.input, &when, false)?;
+        currency = Some(log.currency());
         clock.mark("read");
         holdfast_app::predict_values(&log, &cal, as_of, &vopts)
     };
@@ -157,7 +163,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let (summary, end, preds, spend) = (&values.summary, values.end, &values.predictions, values.models.spend);
     let days = summary.unit.days();
-    let rows: Vec<Row> = summary
+    let mut rows: Vec<Row> = summary
         .customer_ids
         .par_iter()
         .zip(&summary.rows)
@@ -178,6 +184,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             }
         })
         .collect();
+    let total = rows.len();
+    if let Some(n) = args.limit {
+        rows.sort_by(by_value);
+        rows.truncate(n);
+    }
     let params: serde_json::Map<String, serde_json::Value> = model.params().into_iter().map(|(k, v)| (k.to_string(), serde_json::json!(fin(v)))).collect();
     if args.json {
         let out = Output {
@@ -223,36 +234,63 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }
         return csv.print();
     }
+    // The table: the most valuable customers first, in days, with named columns.
+    rows.sort_by(by_value);
+    let limit = args.limit.unwrap_or(25);
+    let cur = currency.map(|c| format!(" ({c})")).unwrap_or_default();
     let mut s = String::new();
     let ps: Vec<String> = model.params().iter().map(|(k, v)| format!("{k} = {v:.4}")).collect();
     let _ = writeln!(
         s,
-        "Model {} ({}), times in {}s; horizon {} months, discount {}% a month",
+        "{total} customers; model {} ({}, fitted in {}s); horizon {} months, discount {}% a month",
         model.name(),
         ps.join(", "),
         summary.unit.as_str(),
         args.horizon,
         args.discount * 100.0
     );
-    let mut t = holdfast_report::Table::new(&["customer", "x", "t_x", "T", "P(alive)", "exp. purchases", "next order", "exp. AOV", "CLV"]);
-    for r in &rows {
+    let head = [
+        "Customer".to_string(),
+        "Repeat purchases".into(),
+        "Days since last".into(),
+        "Customer for (days)".into(),
+        "P(alive)".into(),
+        format!("Expected purchases ({} months)", args.horizon),
+        "Next order by".into(),
+        format!("Expected order value{cur}"),
+        format!("CLV{cur}"),
+    ];
+    let mut t = holdfast_report::Table::new(&head.iter().map(String::as_str).collect::<Vec<_>>());
+    t.right = vec![false, true, true, true, true, true, false, true, true];
+    let money = |v: Option<f64>| holdfast_report::format::fmt_money(v);
+    for r in rows.iter().take(limit) {
         let next = match (&r.expected_next_order, r.expected_next_order_in) {
             (Some(d), _) => d.clone(),
-            (None, Some(u)) => format!("in {u:.1} {}s", summary.unit.as_str()),
+            (None, Some(u)) => format!("in {:.0} days", u * days),
             (None, None) => "not expected".into(),
         };
         t.row(vec![
             r.customer_id.to_string(),
             r.frequency.to_string(),
-            format!("{:.2}", r.recency),
-            format!("{:.2}", r.t),
+            format!("{:.0}", (r.t - r.recency) * days),
+            format!("{:.0}", r.t * days),
             r.p_alive.map_or("n/a".into(), |v| format!("{:.1}%", v * 100.0)),
             opt(r.expected_purchases, 2),
             next,
-            r.expected_aov.map_or("n/a".into(), |v| format!("{v:.2}")),
-            r.clv.map_or("n/a".into(), |v| format!("{v:.2}")),
+            money(r.expected_aov),
+            money(r.clv),
         ]);
     }
     s.push_str(&t.to_text());
+    if total > limit {
+        let _ = writeln!(s, "… and {} more customers (--limit N shows more; --csv or --json gives all)", total - limit);
+    }
     print(&s)
+}
+
+/// Most valuable first: by CLV, then expected purchases (customers without come last).
+fn by_value(a: &Row, b: &Row) -> std::cmp::Ordering {
+    let key = |r: &Row| (r.clv.unwrap_or(f64::NEG_INFINITY), r.expected_purchases.unwrap_or(f64::NEG_INFINITY));
+    let (ka, kb) = (key(a), key(b));
+    kb.0.total_cmp(&ka.0).then(kb.1.total_cmp(&ka.1)).then_with(|| a.customer_id.cmp(b.customer_id))
 }

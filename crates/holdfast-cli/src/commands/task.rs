@@ -1,10 +1,10 @@
 //! `holdfast task`: the tasks `holdfast at-risk` opened in the store — list them, close them as
 //! done, dismiss them with a reason, or reopen them.
 
-use crate::output::{print, print_json};
+use crate::output::{print, print_store_json};
 use crate::session::Session;
 use crate::Global;
-use holdfast_core::money::format_minor;
+use holdfast_report::format::fmt_minor;
 use holdfast_report::Table;
 use holdfast_store::TaskState;
 
@@ -25,9 +25,12 @@ pub enum Action {
         /// Only this customer's tasks.
         #[arg(long, value_name = "ID")]
         customer: Option<String>,
-        /// Print one JSON document.
+        /// Print one JSON document (every task).
         #[arg(long)]
         json: bool,
+        /// Tasks in the table, highest stake first (default 25).
+        #[arg(long, value_name = "N", default_value_t = 25)]
+        limit: usize,
     },
     /// Marks a task done.
     Done { id: i64 },
@@ -48,23 +51,24 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     // A person closing a task is the one place the wall clock belongs.
     let now = chrono::Utc::now().timestamp();
     let (id, state, reason) = match args.action {
-        Action::List { customer, json } => {
+        Action::List { customer, json, limit } => {
             let tasks = match &customer {
                 Some(c) => s.store(db.store.tasks_of(ws, c))?,
                 None => s.store(db.store.open_tasks(ws))?,
             };
             if json {
-                return print_json(&serde_json::json!({ "tasks": tasks }));
+                return print_store_json(&serde_json::json!({ "tasks": tasks }), db.ws.currency);
             }
             let cal = db.calendar()?;
-            let mut t = Table::new(&["Task", "Customer", "Flag", "Stake", "Step", "Due", "State", "Why"]);
+            let stake = format!("Stake ({})", db.ws.currency);
+            let mut t = Table::new(&["Task", "Customer", "Flag", &stake, "Step", "Due", "State", "Why"]);
             t.right = vec![true, false, false, true, false, false, false, false];
-            for k in &tasks {
+            for k in tasks.iter().take(limit) {
                 t.row(vec![
                     k.id.to_string(),
                     k.customer.clone(),
                     k.kind.to_string(),
-                    k.stake.map(|s| format_minor(s, db.ws.currency)).unwrap_or_default(),
+                    k.stake.map(|s| fmt_minor(s, db.ws.currency)).unwrap_or_default(),
                     k.suggested_step.clone(),
                     k.due_at.map(|d| cal.date(d).to_string()).unwrap_or_default(),
                     match &k.dismiss_reason {
@@ -75,7 +79,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 ]);
             }
             let what = if customer.is_some() { "tasks" } else { "open tasks" };
-            return print(&format!("{} {what}\n{}", tasks.len(), t.to_text()));
+            let more = match tasks.len().saturating_sub(limit) {
+                0 => String::new(),
+                n => format!("… and {n} more (--limit N shows more; --json gives all)\n"),
+            };
+            return print(&format!("{} {what}\n{}{more}", tasks.len(), t.to_text()));
         }
         Action::Done { id } => (id, TaskState::Done, None),
         Action::Dismiss { id, reason } => {
