@@ -277,6 +277,7 @@ fn dashboard_in_a_real_browser() {
     break_amount(&fixed, &broken, 4, "12.3O");
     common::ok(&db, &["import", "orders", first.to_str().unwrap()]);
     common::ok(&db, &["at-risk"]);
+    common::ok(&db, &["score"]);
     add_user(&db, OWNER, "owner");
     add_user(&db, VIEWER, "viewer");
     let orders_before = common::ok(&db, &["export", "orders"]);
