@@ -481,7 +481,7 @@ pub async fn plan_experiment(app: &App, req: &PlanRequest) -> Result<ExperimentP
                 )));
             }
             let m = holdfast_experiments::Moments::of(&xs);
-            if !(m.var > 0.0) {
+            if m.var.is_nan() || m.var <= 0.0 {
                 return Err(Error::user(format!(
                     "no customer's {} varies over the last {} days before the as-of date: nothing to plan from; give a baseline (--baseline-mean, --baseline-sd) or another --as-of",
                     metric.as_str(),

@@ -29,6 +29,7 @@
 
 pub mod accounts;
 pub mod analyze;
+pub mod demo;
 pub mod error;
 pub mod experiments;
 pub mod import;

@@ -8,7 +8,7 @@ use crate::import::ImportReport;
 use crate::when::parse_instant;
 use crate::workspace::App;
 use holdfast_core::{Calendar, Currency, OrderStatus};
-use holdfast_store::{Entity, EventRecord, FeedbackRecord, LineRecord, Note, OrderRecord, Record};
+use holdfast_store::{CustomerKind, CustomerRecord, Entity, EventRecord, FeedbackRecord, LineRecord, Note, OrderRecord, Record};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 
@@ -103,6 +103,25 @@ pub struct FeedbackInput {
     pub survey: Option<String>,
     pub comment: Option<String>,
     pub touchpoint: Option<String>,
+}
+
+/// A customer's own fields (sending a customer again updates them).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerInput {
+    pub customer_id: String,
+    /// person (default) or company.
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The personal manager (e-mail or name).
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A person's birthday or a company's founding day, YYYY-MM-DD.
+    pub birthday: Option<String>,
 }
 
 /// A note about a customer.
@@ -228,6 +247,50 @@ pub fn order_records(orders: &[OrderInput], cal: &Calendar, ws_currency: Currenc
                 currency,
                 status: OrderStatus::parse(o.status.as_deref().unwrap_or("")),
                 lines,
+            }))
+        })
+        .collect()
+}
+
+/// Checks a batch of customers and turns it into store records.
+pub fn customer_records(customers: &[CustomerInput]) -> Result<Vec<Record>> {
+    check_size(customers.len())?;
+    let mut seen = HashSet::new();
+    customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let f = |name: &str| format!("[{i}].{name}");
+            let external_id = id(&c.customer_id, &f("customer_id"))?;
+            if !seen.insert(external_id.clone()) {
+                return Err(Error::field(f("customer_id"), format!("customer {external_id:?} appears twice in the batch")));
+            }
+            let kind = match c.kind.as_deref().map(str::trim) {
+                None | Some("") | Some("person") => CustomerKind::Person,
+                Some("company") => CustomerKind::Company,
+                Some(k) => return Err(Error::field(f("kind"), format!("{k:?}: expected person or company"))),
+            };
+            let birthday = match c.birthday.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+                Some(b) => Some(
+                    chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d")
+                        .ok()
+                        .filter(|d| chrono::Datelike::year(d) >= 1900 && chrono::Datelike::year(d) < 2200)
+                        .ok_or_else(|| Error::field(f("birthday"), format!("{b:?} is not a date (YYYY-MM-DD, 1900–2199)")))?,
+                ),
+                None => None,
+            };
+            let tags = c.tags.iter().enumerate().map(|(k, t)| id(t, &format!("[{i}].tags[{k}]"))).collect::<Result<Vec<_>>>()?;
+            Ok(Record::Customer(CustomerRecord {
+                external_id,
+                kind,
+                name: text(&c.name, &f("name"))?,
+                email: text(&c.email, &f("email"))?,
+                phone: text(&c.phone, &f("phone"))?,
+                owner: text(&c.owner, &f("owner"))?,
+                tags,
+                created_at: None,
+                consents: Vec::new(),
+                birthday,
             }))
         })
         .collect()

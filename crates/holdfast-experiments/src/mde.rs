@@ -69,7 +69,7 @@ pub fn plan(metric: &str, audience: u64, holdout: f64, baseline_mean: f64, basel
         power: POWER,
         mde: m,
         mde_relative: (baseline_mean != 0.0).then(|| m / baseline_mean),
-        mde_total: (metric == "revenue").then(|| m * treated as f64),
+        mde_total: (metric == "revenue").then_some(m * treated as f64),
     })
 }
 

@@ -33,12 +33,12 @@ pub struct Srm {
 /// `None` when the lengths differ, there are fewer than two groups, no customers, or a share is
 /// negative or all are zero. A group planned at 0 that has customers fails outright.
 pub fn srm(observed: &[u64], planned: &[f64]) -> Option<Srm> {
-    if observed.len() != planned.len() || observed.len() < 2 || planned.iter().any(|s| !(*s >= 0.0)) {
+    if observed.len() != planned.len() || observed.len() < 2 || planned.iter().any(|s| s.is_nan() || *s < 0.0) {
         return None;
     }
     let total: f64 = planned.iter().sum();
     let n: u64 = observed.iter().sum();
-    if !(total > 0.0) || n == 0 {
+    if total.is_nan() || total <= 0.0 || n == 0 {
         return None;
     }
     let shares: Vec<f64> = planned.iter().map(|s| s / total).collect();

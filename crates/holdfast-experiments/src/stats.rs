@@ -97,7 +97,7 @@ pub fn welch(treated: &Moments, control: &Moments, level: f64) -> Option<Welch> 
     let (vt, vc) = (treated.var_of_mean(), control.var_of_mean());
     let d = treated.mean - control.mean;
     let se2 = vt + vc;
-    if !(se2 > 0.0) {
+    if se2.is_nan() || se2 <= 0.0 {
         let p = if d == 0.0 { 1.0 } else { 0.0 };
         return Some(Welch { interval: Interval { estimate: d, low: d, high: d, p_value: p }, se: 0.0, df: f64::INFINITY, t: f64::NAN });
     }
@@ -132,7 +132,7 @@ pub fn t_quantile(df: f64, p: f64) -> f64 {
     }
     for _ in 0..4 {
         let f = d.pdf(x);
-        if !(f > 0.0) {
+        if f.is_nan() || f <= 0.0 {
             break;
         }
         // Newton on the tail nearer to x, for accuracy: sf(x) = 1 − p above 0, cdf(x) = p below.

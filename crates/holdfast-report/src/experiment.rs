@@ -39,7 +39,7 @@ fn bound_text(metric: &str, v: Option<f64>) -> String {
 /// A bar of `width` characters over `[-scale, scale]`: `|` at zero, `=` over the interval, `●`
 /// at the estimate.
 pub fn text_bar(low: f64, high: f64, point: f64, scale: f64, width: usize) -> String {
-    if !(scale > 0.0) || !low.is_finite() || !high.is_finite() {
+    if scale.is_nan() || scale <= 0.0 || !low.is_finite() || !high.is_finite() {
         return String::new();
     }
     let pos = |v: f64| (((v / scale).clamp(-1.0, 1.0) + 1.0) / 2.0 * (width - 1) as f64).round() as usize;

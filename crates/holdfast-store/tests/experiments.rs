@@ -71,7 +71,8 @@ async fn assignments_round_trip(url: String) {
 
     // Counted orders in [assigned_at − 365 days, assigned_at + 30 days), before the as-of.
     let got = s.assigned_orders(ws.id, "win-back", 365 * DAY, 30 * DAY, T0 + 60 * DAY, Currency::USD).await.unwrap();
-    let view: Vec<(&str, &str, Option<i64>, Vec<(i64, i64)>)> = got.iter().map(|a| (a.customer.as_str(), a.group.as_str(), a.cost, a.orders.clone())).collect();
+    type View<'a> = Vec<(&'a str, &'a str, Option<i64>, Vec<(i64, i64)>)>;
+    let view: View = got.iter().map(|a| (a.customer.as_str(), a.group.as_str(), a.cost, a.orders.clone())).collect();
     assert_eq!(
         view,
         vec![

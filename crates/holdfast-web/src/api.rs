@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use holdfast_app::records::{self, EventInput, FeedbackInput, NoteInput, OrderInput};
+use holdfast_app::records::{self, CustomerInput, EventInput, FeedbackInput, NoteInput, OrderInput};
 use holdfast_core::flags::FlagKind;
 use holdfast_core::{movement, Granularity, MovementOptions};
 use holdfast_store::{Entity, TaskCursor, TaskFilter, TaskState};
@@ -23,8 +23,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Holdfast API", description = "Customers, orders, events, the action queue and the retention figures of one workspace. Authenticate with `Authorization: Bearer hf_…` (a token from Settings or `holdfast token create`); `read` tokens may only read."),
-    paths(movement_get, customers_list, customer_get, note_add, tasks_list, task_done, task_reopen, task_dismiss, task_assign, task_snooze, orders_post, events_post, feedback_post),
-    components(schemas(ErrorBody, crate::error::ErrorDetail, OrderInput, records::LineInput, records::Amount, EventInput, FeedbackInput, NoteInput, ImportResult, DismissBody, AssignBody, SnoozeBody)),
+    paths(movement_get, report_get, customers_list, customers_post, customer_get, note_add, tasks_list, task_done, task_reopen, task_dismiss, task_assign, task_snooze, orders_post, events_post, feedback_post),
+    components(schemas(ErrorBody, crate::error::ErrorDetail, CustomerInput, OrderInput, records::LineInput, records::Amount, EventInput, FeedbackInput, NoteInput, ImportResult, DismissBody, AssignBody, SnoozeBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "reports", description = "Figures, as the CLI computes them"), (name = "customers"), (name = "tasks", description = "The action queue"), (name = "ingest", description = "Writes from other tools"))
@@ -46,7 +46,8 @@ pub fn routes() -> Router<Shared> {
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", ApiDoc::openapi()))
         .route("/api/v1/movement", get(movement_get))
-        .route("/api/v1/customers", get(customers_list))
+        .route("/api/v1/report", get(report_get))
+        .route("/api/v1/customers", get(customers_list).post(customers_post))
         .route("/api/v1/customers/{id}", get(customer_get))
         .route("/api/v1/customers/{id}/notes", post(note_add))
         .route("/api/v1/tasks", get(tasks_list))
@@ -188,6 +189,38 @@ async fn movement_get(caller: Caller, axum::extract::State(shared): axum::extrac
     .await
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// month (default), quarter or year.
+    period: Option<String>,
+    /// Optional parts, comma-separated: retention (always), segments, prediction, all.
+    sections: Option<String>,
+    /// The as-of date (YYYY-MM-DD); default: the day after the last order.
+    as_of: Option<String>,
+}
+
+/// The retention report of the workspace — what `holdfast analyze --json` prints over this store:
+/// headline, movement, cohorts, repeat purchases, LTV, RFM and, on request, segments and
+/// prediction. The inactivity window is the workspace's.
+#[utoipa::path(get, path = "/api/v1/report", tag = "reports", params(ReportQuery),
+    responses((status = 200, description = "The report document", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn report_get(caller: Caller, axum::extract::State(shared): axum::extract::State<Shared>, Q(q): Q<ReportQuery>) -> ApiResult<Response> {
+    let granularity = q.period.as_deref().unwrap_or("month").parse::<Granularity>().map_err(|e| ApiError::bad("period", e))?;
+    let sections = holdfast_app::Sections::parse(q.sections.as_deref().unwrap_or("retention")).map_err(|e| ApiError::bad("sections", e))?;
+    let (cal, log) = shared.orders(&caller.app).await?;
+    let name = caller.app.url().to_owned();
+    let window = caller.app.ws.window_days;
+    blocking(move || {
+        let req = holdfast_app::AnalyzeRequest { as_of: q.as_of, window_days: window, granularity, sections };
+        let r = holdfast_app::report_of_log(&log, &cal, &name, &req, &mut holdfast_app::timing::Phases::from_env())
+            .map_err(|e| ApiError { field: Some("as_of".into()), ..e.into() })?;
+        Ok(Json(r).into_response())
+    })
+    .await
+}
+
 // --- Customers ----------------------------------------------------------------------------------
 
 #[derive(Deserialize, IntoParams)]
@@ -214,6 +247,22 @@ fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
         l @ 1..=1000 => Ok(l),
         l => Err(ApiError::bad("limit", format!("{l}: a page holds 1 to 1000 rows"))),
     }
+}
+
+/// Customers' own fields, up to 10,000 per request: a customer sent again is updated.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "ingest", request_body = Vec<CustomerInput>,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn customers_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
+    caller.require_write()?;
+    let c = &caller;
+    idempotent(c, &headers, &body, |body| async move {
+        let caller = c;
+        let customers: Vec<CustomerInput> = parse_body(&body)?;
+        let recs = records::customer_records(&customers).map_err(field_error)?;
+        Ok(ImportResult::from(records::import_records(&caller.app, Entity::Customers, "API", &recs).await.map_err(field_error)?))
+    })
+    .await
 }
 
 /// Everything known about one customer — what `holdfast customer ID --json` prints.
