@@ -34,6 +34,7 @@ pub mod demo;
 pub mod error;
 pub mod experiments;
 pub mod import;
+pub mod json;
 pub mod orders;
 pub mod progress;
 pub mod queue;

@@ -46,36 +46,10 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     print(&s)
 }
 
-/// Serialises a store record (a task, a customer view) as one JSON document in the CLI contract's
-/// terms: instants — fields named `at` or `…_at`, stored as Unix seconds — as RFC 3339 strings,
-/// and money — `amount`, `stake`, `mrr`, `clv`, stored as minor units — as major units in the
-/// currency of the nearest enclosing object that names one (else `currency`, which the document
-/// names at its top).
+/// Prints a store record (a task, a customer view) in the contract's terms
+/// ([`holdfast_app::json::store_document`]: RFC 3339 instants, money in major units).
 pub fn print_store_json<T: serde::Serialize>(v: &T, currency: holdfast_core::Currency) -> anyhow::Result<()> {
-    let mut doc = serde_json::to_value(v).context("cannot serialise the result")?;
-    for_people(&mut doc, currency);
-    if let serde_json::Value::Object(m) = &mut doc {
-        m.entry("currency").or_insert_with(|| currency.as_str().into());
-    }
-    print_json(&doc)
-}
-
-fn for_people(v: &mut serde_json::Value, currency: holdfast_core::Currency) {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => {
-            let here = m.get("currency").and_then(Value::as_str).and_then(holdfast_core::Currency::new).unwrap_or(currency);
-            for (k, x) in m.iter_mut() {
-                match (k.as_str(), x.as_i64()) {
-                    (key, Some(t)) if key == "at" || key.ends_with("_at") => *x = holdfast_store::export::rfc3339(t).into(),
-                    ("amount" | "stake" | "mrr" | "clv", Some(minor)) => *x = holdfast_core::money::to_major(minor, here).into(),
-                    _ => for_people(x, here),
-                }
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| for_people(x, currency)),
-        _ => {}
-    }
+    print_json(&holdfast_app::json::store_document(v, currency)?)
 }
 
 /// CSV text with a header and rows, quoted by the `csv` crate.

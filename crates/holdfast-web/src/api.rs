@@ -239,7 +239,7 @@ pub struct PageQuery {
 async fn customers_list(caller: Caller, Q(q): Q<PageQuery>) -> ApiResult<Json<Value>> {
     let limit = page_limit(q.limit)?;
     let page = caller.app.store.customers_page(caller.app.ws.id, q.after.as_deref(), limit).await?;
-    Ok(Json(serde_json::json!(page)))
+    Ok(Json(holdfast_app::json::store_document(&page, caller.app.ws.currency)?))
 }
 
 fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
@@ -270,7 +270,7 @@ async fn customers_post(caller: Caller, headers: HeaderMap, body: axum::body::By
     responses((status = 200, description = "The customer view", body = Object), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn customer_get(caller: Caller, P(id): P<String>) -> ApiResult<Response> {
     match caller.app.store.customer_view(caller.app.ws.id, &id).await {
-        Ok(v) => Ok(Json(v).into_response()),
+        Ok(v) => Ok(Json(holdfast_app::json::store_document(&v, caller.app.ws.currency)?).into_response()),
         Err(holdfast_store::Error::NotFound { .. }) => Err(ApiError::not_found(format!("no customer {id:?}"))),
         Err(e) => Err(e.into()),
     }
@@ -356,7 +356,8 @@ async fn tasks_list(caller: Caller, Q(q): Q<TaskQuery>) -> ApiResult<Json<Value>
         .map(|a| a.parse::<TaskCursor>().map_err(|_| ApiError::bad("after", format!("{a:?} is not a cursor from a previous page"))))
         .transpose()?;
     let page = caller.app.store.tasks_page(caller.app.ws.id, &filter, after.as_ref(), page_limit(q.limit)?).await?;
-    Ok(Json(serde_json::json!({ "items": page.items, "next": page.next.map(|c| c.to_string()) })))
+    let items = holdfast_app::json::store_document(&page.items, caller.app.ws.currency)?;
+    Ok(Json(serde_json::json!({ "items": items, "next": page.next.map(|c| c.to_string()) })))
 }
 
 pub(crate) async fn set_state(caller: &Caller, id: i64, state: TaskState, reason: Option<&str>) -> ApiResult<Json<Value>> {
@@ -374,7 +375,7 @@ pub(crate) async fn set_state(caller: &Caller, id: i64, state: TaskState, reason
 
 async fn task_json(caller: &Caller, id: i64) -> ApiResult<Json<Value>> {
     match caller.app.store.task(caller.app.ws.id, id).await {
-        Ok(t) => Ok(Json(serde_json::json!(t))),
+        Ok(t) => Ok(Json(holdfast_app::json::store_document(&t, caller.app.ws.currency)?)),
         Err(holdfast_store::Error::NotFound { .. }) => Err(ApiError::not_found(format!("no task {id}"))),
         Err(e) => Err(e.into()),
     }
