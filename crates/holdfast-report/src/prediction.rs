@@ -70,6 +70,9 @@ pub struct PredictionSection {
     /// The holdout check; `None` when the history is too short or the calibration fit fails.
     pub check: Option<ModelCheck>,
     pub check_unavailable: Option<String>,
+    /// The currency of the amounts (named in the tables; the JSON's `source` names it).
+    #[serde(skip)]
+    pub currency: holdfast_core::Currency,
 }
 
 impl PredictionSection {
@@ -78,6 +81,7 @@ impl PredictionSection {
         let unit = TimeUnit::Week;
         let opts = PredictOptions::default();
         let mut out = PredictionSection {
+            currency: log.currency(),
             unavailable: None,
             unit,
             horizon_months: opts.horizon_months,
@@ -190,7 +194,8 @@ impl PredictionSection {
     }
 
     fn top_table(&self) -> Table {
-        let mut t = Table::new(&["Customer", "Repeat purchases", "P(alive)", "Expected purchases", "Next order by", "Expected order value", "CLV"]);
+        let (aov, clv) = (format!("Expected order value ({})", self.currency), format!("CLV ({})", self.currency));
+        let mut t = Table::new(&["Customer", "Repeat purchases", "P(alive)", "Expected purchases", "Next order by", &aov, &clv]);
         t.right = vec![false, true, true, true, false, true, true];
         for r in &self.top {
             t.row(vec![
@@ -250,7 +255,7 @@ impl Section for PredictionSection {
         if let Some(v) = self.total_clv {
             cards.push(Card::new(
                 "Customer value, next 12 months (CLV)",
-                fmt_money(Some(v)),
+                format!("{} {}", fmt_money(Some(v)), self.currency),
                 "Expected purchases × expected order value, discounted 1% a month, summed.",
             ));
         }
@@ -330,7 +335,7 @@ impl Section for PredictionSection {
             fmt_count(self.customers as i64),
             fmt_count(self.expected_alive.round() as i64),
             fmt_count(self.expected_purchases.round() as i64),
-            self.total_clv.map(|v| format!("; CLV {}", fmt_money(Some(v)))).unwrap_or_default()
+            self.total_clv.map(|v| format!("; CLV {} {}", fmt_money(Some(v)), self.currency)).unwrap_or_default()
         );
         out.push_str(&self.params_table().to_text());
         out.push_str("\nThe most valuable customers\n");

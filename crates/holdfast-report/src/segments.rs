@@ -63,6 +63,9 @@ pub struct SegmentsSection {
     pub top_tasks: Vec<TaskRow>,
     /// `None` when the orders have no products.
     pub chains: Option<Vec<ChainRow>>,
+    /// The currency of the stakes (named in the tables; the JSON's `source` names it).
+    #[serde(skip)]
+    pub currency: holdfast_core::Currency,
 }
 
 impl SegmentsSection {
@@ -76,7 +79,13 @@ impl SegmentsSection {
         let share = |k: usize| (n > 0).then(|| k as f64 / n as f64);
         let segments = summarize(&segs)
             .into_iter()
-            .map(|s| SegmentRow { segment: s.segment.key(), name: s.segment.as_str(), customers: s.customers, customer_share: share(s.customers), revenue_share: s.revenue_share })
+            .map(|s| SegmentRow {
+                segment: s.segment.key(),
+                name: s.segment.as_str(),
+                customers: s.customers,
+                customer_share: share(s.customers),
+                revenue_share: s.revenue_share,
+            })
             .collect();
         let tiers = [Tier::A, Tier::B, Tier::C]
             .into_iter()
@@ -100,10 +109,17 @@ impl SegmentsSection {
             chains
                 .iter()
                 .take(TOP)
-                .map(|c| ChainRow { from: c.from.clone(), to: c.to.clone(), support: c.support, confidence: c.confidence, median_delay_days: c.median_delay_days, replenishment: c.replenishment })
+                .map(|c| ChainRow {
+                    from: c.from.clone(),
+                    to: c.to.clone(),
+                    support: c.support,
+                    confidence: c.confidence,
+                    median_delay_days: c.median_delay_days,
+                    replenishment: c.replenishment,
+                })
                 .collect()
         });
-        SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains }
+        SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains, currency: log.currency() }
     }
 
     fn segment_table(&self) -> Table {
@@ -124,7 +140,8 @@ impl SegmentsSection {
     }
 
     fn task_table(&self) -> Table {
-        let mut t = Table::new(&["Customer", "Stake", "Severity", "Step", "Why"]);
+        let stake = format!("Stake ({})", self.currency);
+        let mut t = Table::new(&["Customer", &stake, "Severity", "Step", "Why"]);
         t.right = vec![false, true, false, false, false];
         for x in &self.top_tasks {
             t.row(vec![x.customer_id.clone(), fmt_money(Some(x.stake)), x.severity.to_string(), x.suggested_step.to_string(), x.reason.clone()]);
@@ -172,7 +189,10 @@ impl Section for SegmentsSection {
         );
         page.table("Segments", &self.segment_table());
         page.table("Value tiers and the effort each deserves", &self.tier_table());
-        page.table(&format!("Top of the at-risk list ({} tasks in all; holdfast at-risk for every one)", fmt_count(self.total_tasks as i64)), &self.task_table());
+        page.table(
+            &format!("Top of the at-risk list ({} tasks in all; holdfast at-risk for every one)", fmt_count(self.total_tasks as i64)),
+            &self.task_table(),
+        );
         match self.chain_table() {
             Some(t) => page.table("Strongest service chains (60-day window; holdfast next-offers for offers per customer)", &t),
             None => page.explain(&[("Service chains", "The orders have no product column, so no chains can be learned.")]),
@@ -180,7 +200,12 @@ impl Section for SegmentsSection {
     }
 
     fn terminal(&self) -> String {
-        let mut out = format!("RFM segments of {} customers\n{}\nValue tiers\n{}\n", fmt_count(self.customers as i64), self.segment_table().to_text(), self.tier_table().to_text());
+        let mut out = format!(
+            "RFM segments of {} customers\n{}\nValue tiers\n{}\n",
+            fmt_count(self.customers as i64),
+            self.segment_table().to_text(),
+            self.tier_table().to_text()
+        );
         out.push_str(&format!("Top of the at-risk list ({} tasks in all)\n{}\n", fmt_count(self.total_tasks as i64), self.task_table().to_text()));
         if let Some(t) = self.chain_table() {
             out.push_str(&format!("Strongest service chains (60-day window)\n{}", t.to_text()));

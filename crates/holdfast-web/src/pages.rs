@@ -100,7 +100,6 @@ const NAV: [(&str, &str); 8] = [
 /// A whole page around `body`.
 fn page(c: &Caller, path: &str, title: &str, body: &str, flash: &str) -> Response {
     let s = c.who.session().expect("pages are for people");
-    let cal = c.app.calendar().unwrap_or_default();
     let layout = Layout {
         lang: c.lang,
         title,
@@ -112,7 +111,11 @@ fn page(c: &Caller, path: &str, title: &str, body: &str, flash: &str) -> Respons
         role: s.role.as_str(),
         flash,
         body,
-        as_of: c.lang.date(cal.date(now())),
+        as_of: if c.lang == Lang::Ru {
+            format!("суммы в {}, даты в поясе {}", c.app.ws.currency, c.app.ws.time_zone)
+        } else {
+            format!("amounts in {}, dates in {}", c.app.ws.currency, c.app.ws.time_zone)
+        },
     };
     render(&layout)
 }
@@ -376,7 +379,16 @@ async fn figure_page(
 ) -> Response {
     match report(&shared, &c, granularity(&q), sections).await {
         Ok(Some(r)) => {
-            let body = format!("<div class=\"report\">{}</div>", holdfast_report::render_sections(&r, ids));
+            let per = granularity(&q);
+            let switch: String = [
+                ("month", if c.lang == Lang::Ru { "по месяцам" } else { "by month" }),
+                ("quarter", if c.lang == Lang::Ru { "по кварталам" } else { "by quarter" }),
+            ]
+            .iter()
+            .map(|(p, label)| if per.to_string() == *p { format!("<strong>{label}</strong>") } else { format!("<a href=\"{path}?period={p}\">{label}</a>") })
+            .collect::<Vec<_>>()
+            .join(" · ");
+            let body = format!("<p class=\"switch\">{switch}</p><div class=\"report\">{}</div>", holdfast_report::render_sections(&r, ids));
             page(&c, path, c.lang.t(title), &body, "")
         }
         Ok(None) => page(&c, path, c.lang.t(title), &format!("<p class=\"empty\">{}</p>", html_escape(c.lang.t("Nothing here yet: import orders first."))), ""),
@@ -616,7 +628,7 @@ struct CustomerBody {
     tags: Vec<String>,
     score: Vec<(String, String)>,
     timeline: Vec<TimelineItem>,
-    tasks: Vec<(String, String, String)>,
+    tasks: Vec<(String, String, String, i64, bool)>,
     dates: Vec<String>,
     contacts: Vec<String>,
     consents: Vec<String>,
@@ -646,7 +658,7 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         score.push(("P(alive)".to_owned(), s.p_alive.map_or("—".into(), |p| format!("{p:.2}"))));
         score.push(("CLV".to_owned(), s.clv.map_or("—".into(), |m| l.money(m, app.ws.currency))));
         if !s.flags.is_empty() {
-            score.push(("flags".to_owned(), s.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")));
+            score.push(("flags".to_owned(), s.flags.iter().map(|f| f.as_str().replace('_', " ")).collect::<Vec<_>>().join(", ")));
         }
         score.push(("as of".to_owned(), d(s.computed_at)));
     }
@@ -690,7 +702,11 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         ));
     }
     timeline.sort_by(|a, b| b.0.cmp(&a.0));
-    let tasks = v.tasks.iter().map(|t| (l.t(t.state.as_str()).to_owned(), t.kind.as_str().replace('_', " "), t.suggested_step.clone())).collect();
+    let tasks = v
+        .tasks
+        .iter()
+        .map(|t| (l.t(t.state.as_str()).to_owned(), t.kind.as_str().replace('_', " "), t.suggested_step.clone(), t.id, t.state == TaskState::Open))
+        .collect();
     let dates = v
         .important_dates
         .iter()
@@ -926,6 +942,13 @@ async fn import_run(PageCaller(c): PageCaller, State(shared): State<Shared>, For
     match holdfast_app::import_bytes(&c.app, u.entity, &u.name, u.bytes, &u.read, &holdfast_app::Quiet).await {
         Ok(r) => {
             let _ = c.app.store.audit(c.app.ws.id, now(), &c.who.actor(), "import", Some(&r.file), Some(&format!("{} {} rows", r.entity, r.rows))).await;
+            // New orders move scores and the queue: both are brought up to date, as
+            // `holdfast score` and `holdfast at-risk` would.
+            if r.entity == Entity::Orders.name() && r.inserted + r.updated > 0 {
+                if let Err(e) = refresh_snapshot(&c.app).await {
+                    body.error = format!("the orders are imported, but the scores were not refreshed: {e}");
+                }
+            }
             body.result = if c.lang == Lang::Ru {
                 format!("{}: {} записей — {} новых, {} обновлено, {} без изменений.", r.file, r.rows, r.inserted, r.updated, r.unchanged)
             } else {
@@ -935,6 +958,14 @@ async fn import_run(PageCaller(c): PageCaller, State(shared): State<Shared>, For
         Err(e) => body.error = e.to_string(),
     }
     page(&c, "/import", c.lang.t("Import"), &body.render().unwrap_or_default(), "")
+}
+
+/// Recomputes the scoring snapshot and the action queue after new orders.
+async fn refresh_snapshot(app: &holdfast_app::App) -> holdfast_app::Result<()> {
+    holdfast_app::score_workspace(app, None, &holdfast_app::Quiet).await?;
+    let cal = app.calendar()?;
+    holdfast_app::at_risk(&holdfast_app::Source::Store(app.clone()), &cal, &holdfast_app::AtRiskOptions::default(), &holdfast_app::Quiet).await?;
+    Ok(())
 }
 
 // --- Settings -----------------------------------------------------------------------------------
