@@ -254,15 +254,7 @@ fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn customers_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
-    caller.require_write()?;
-    let c = &caller;
-    idempotent(c, &headers, &body, |body| async move {
-        let caller = c;
-        let customers: Vec<CustomerInput> = parse_body(&body)?;
-        let recs = records::customer_records(&customers).map_err(field_error)?;
-        Ok(ImportResult::from(records::import_records(&caller.app, Entity::Customers, "API", &recs).await.map_err(field_error)?))
-    })
-    .await
+    ingest(&caller, &headers, &body, Entity::Customers, |c: &[CustomerInput], _| records::customer_records(c)).await
 }
 
 /// Everything known about one customer — what `holdfast customer ID --json` prints.
@@ -477,18 +469,7 @@ pub async fn snooze(caller: &Caller, id: i64, until: Option<i64>) -> ApiResult<J
     params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn orders_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
-    caller.require_write()?;
-    let c = &caller;
-    idempotent(c, &headers, &body, |body| async move {
-        let caller = c;
-        let orders: Vec<OrderInput> = parse_body(&body)?;
-        let cal = caller.app.calendar()?;
-        let recs = records::order_records(&orders, &cal, caller.app.ws.currency).map_err(field_error)?;
-        let r = records::import_records(&caller.app, Entity::Orders, "API", &recs).await.map_err(field_error)?;
-        caller.app.store.audit(caller.app.ws.id, now(), &caller.who.actor(), "orders.post", None, Some(&format!("{} orders", r.rows))).await?;
-        Ok(ImportResult::from(r))
-    })
-    .await
+    ingest(&caller, &headers, &body, Entity::Orders, |o: &[OrderInput], app| records::order_records(o, &app.calendar()?, app.ws.currency)).await
 }
 
 /// Events (logins, feature use, support tickets, ignored e-mails), up to 10,000 per request.
@@ -496,16 +477,7 @@ async fn orders_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes
     params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn events_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
-    caller.require_write()?;
-    let c = &caller;
-    idempotent(c, &headers, &body, |body| async move {
-        let caller = c;
-        let events: Vec<EventInput> = parse_body(&body)?;
-        let cal = caller.app.calendar()?;
-        let recs = records::event_records(&events, &cal).map_err(field_error)?;
-        Ok(ImportResult::from(records::import_records(&caller.app, Entity::Events, "API", &recs).await.map_err(field_error)?))
-    })
-    .await
+    ingest(&caller, &headers, &body, Entity::Events, |e: &[EventInput], app| records::event_records(e, &app.calendar()?)).await
 }
 
 /// Survey answers (NPS 0–10 with a comment), up to 10,000 per request.
@@ -513,14 +485,26 @@ async fn events_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes
     params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn feedback_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
+    ingest(&caller, &headers, &body, Entity::Feedback, |f: &[FeedbackInput], app| records::feedback_records(f, &app.calendar()?)).await
+}
+
+/// A batch write: checked field by field by `to_records`, written as one import, once per
+/// `Idempotency-Key`, and noted in the audit log.
+async fn ingest<T: DeserializeOwned>(
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+    entity: Entity,
+    to_records: impl FnOnce(&[T], &holdfast_app::App) -> holdfast_app::Result<Vec<holdfast_store::Record>>,
+) -> ApiResult<Response> {
     caller.require_write()?;
-    let c = &caller;
-    idempotent(c, &headers, &body, |body| async move {
-        let caller = c;
-        let answers: Vec<FeedbackInput> = parse_body(&body)?;
-        let cal = caller.app.calendar()?;
-        let recs = records::feedback_records(&answers, &cal).map_err(field_error)?;
-        Ok(ImportResult::from(records::import_records(&caller.app, Entity::Feedback, "API", &recs).await.map_err(field_error)?))
+    idempotent(caller, headers, body, |body| async move {
+        let items: Vec<T> = parse_body(&body)?;
+        let recs = to_records(&items, &caller.app).map_err(field_error)?;
+        let r = records::import_records(&caller.app, entity, "API", &recs).await.map_err(field_error)?;
+        let detail = format!("{} {}: {} new, {} updated", r.rows, entity.name(), r.inserted, r.updated);
+        caller.app.store.audit(caller.app.ws.id, now(), &caller.who.actor(), &format!("{}.post", entity.name()), None, Some(&detail)).await?;
+        Ok(ImportResult::from(r))
     })
     .await
 }
