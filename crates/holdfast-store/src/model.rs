@@ -366,6 +366,9 @@ pub struct Task {
     pub assignee: Option<String>,
     /// Put off until this time: open, but not in "Today" before it.
     pub snoozed_until: Option<Instant>,
+    /// The owner of the task's customer (read with the task, not stored on it).
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// One page of a list in a stable order, and where the next page starts: pass `next` back as

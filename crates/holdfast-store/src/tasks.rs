@@ -10,7 +10,7 @@ use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
 use rustc_hash::FxHashMap;
 
-const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until";
+const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner";
 
 /// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
 /// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
@@ -101,7 +101,13 @@ impl Store {
                 let kind = r.text_req(1)?;
                 let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
                 if let Some(&slot) = slot_of_key.get(&(&*customer, kind)) {
-                    open[slot] = Some(OpenRow { id: r.int_req(2)?, reason: r.text_req(3)?.into_owned(), suggested_step: r.text_req(4)?.into_owned(), due_at: r.int(5)?, stake: r.int(6)? });
+                    open[slot] = Some(OpenRow {
+                        id: r.int_req(2)?,
+                        reason: r.text_req(3)?.into_owned(),
+                        suggested_step: r.text_req(4)?.into_owned(),
+                        due_at: r.int(5)?,
+                        stake: r.int(6)?,
+                    });
                 }
                 Ok(())
             },
@@ -156,7 +162,8 @@ impl Store {
             let mut slot_of_id: FxHashMap<(i64, FlagKind), usize> = FxHashMap::default();
             let mut unknown = None;
             scan(tx.conn(), &format!("SELECT k, customer_id, customer FROM {RESOLVED}"), |r| {
-                let slot = usize::try_from(r.int_req(0)?).ok().filter(|&s| s < last.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
+                let slot =
+                    usize::try_from(r.int_req(0)?).ok().filter(|&s| s < last.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
                 match r.int(1)? {
                     Some(c) => {
                         slot_of_id.insert((c, tasks[last[slot]].kind), slot);
@@ -206,7 +213,9 @@ impl Store {
 
     /// Open tasks, highest stake first, then earliest due, then oldest.
     pub async fn open_tasks(&self, ws: WorkspaceId) -> Result<Vec<Task>> {
-        let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.queue_closed = 0 ORDER BY {QUEUE_ORDER}");
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND t.queue_closed = 0 ORDER BY {QUEUE_ORDER}"
+        );
         self.task_query(&sql, ws, None).await
     }
 
@@ -250,7 +259,7 @@ impl Store {
             let mut stream = q.fetch(p);
             while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
                 let t = task_row(&r)?;
-                let cursor = TaskCursor { closed: r.int(13)?, stake_key: r.int(14)?, due_key: r.int(15)?, id: t.id };
+                let cursor = TaskCursor { closed: r.int(14)?, stake_key: r.int(15)?, due_key: r.int(16)?, id: t.id };
                 rows.push((t, cursor));
             }
         });
@@ -293,6 +302,12 @@ impl Store {
 }
 
 impl Store {
+    /// The distinct owners of a workspace's customers, sorted (at most `limit`).
+    pub async fn owner_names(&self, ws: WorkspaceId, limit: i64) -> Result<Vec<String>> {
+        let sql = "SELECT DISTINCT owner FROM customers WHERE workspace_id = $1 AND owner IS NOT NULL ORDER BY owner LIMIT $2";
+        Ok(with_pool!(self, p => sqlx::query_scalar(sql).bind(ws.0).bind(limit).fetch_all(p).await?))
+    }
+
     /// Gives an open or closed task to a person (by e-mail), or back to the customer's owner (`None`).
     pub async fn assign_task(&self, ws: WorkspaceId, task: i64, assignee: Option<&str>) -> Result<()> {
         let assignee = assignee.map(str::trim).filter(|a| !a.is_empty());
@@ -337,5 +352,6 @@ fn task_row(r: &impl RowExt) -> Result<Task> {
         closed_at: r.opt_int(10)?,
         assignee: r.opt_text(11)?,
         snoozed_until: r.opt_int(12)?,
+        owner: r.opt_text(13)?,
     })
 }

@@ -447,14 +447,14 @@ struct TodayQuery {
     after: Option<String>,
 }
 
-async fn today(PageCaller(c): PageCaller, Query(q): Query<TodayQuery>) -> Response {
-    match today_body(&c, q).await {
+async fn today(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<TodayQuery>) -> Response {
+    match today_body(&c, &shared, q).await {
         Ok(body) => page(&c, "/today", c.lang.t("Today"), &body, ""),
         Err(e) => error_page(&c, "/today", e),
     }
 }
 
-async fn today_body(c: &Caller, q: TodayQuery) -> ApiResult<String> {
+async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<String> {
     let app = &c.app;
     let s = c.who.session().expect("a page caller is a person");
     let owner_q = q.owner.clone().unwrap_or_default();
@@ -469,11 +469,8 @@ async fn today_body(c: &Caller, q: TodayQuery) -> ApiResult<String> {
     let page = app.store.tasks_page(app.ws.id, &filter, after.as_ref(), 50).await?;
     let cal = app.calendar()?;
     let t_now = now();
-    let mut owners: Vec<String> = app.store.owners(app.ws.id).await?.into_iter().map(|(_, o)| o).collect();
-    owners.sort();
-    owners.dedup();
+    let owners = shared.owner_names(app).await?;
     let members: Vec<String> = app.store.members(app.ws.id).await?.into_iter().map(|m| m.user.email).collect();
-    let owner_of: std::collections::HashMap<String, String> = app.store.owners(app.ws.id).await?.into_iter().collect();
     let tasks: Vec<TaskView> = page
         .items
         .iter()
@@ -485,7 +482,7 @@ async fn today_body(c: &Caller, q: TodayQuery) -> ApiResult<String> {
             kind: t.kind.as_str(),
             kind_label: t.kind.as_str().replace('_', " "),
             stake: t.stake.map(|m| c.lang.money(m, app.ws.currency)).unwrap_or_default(),
-            owner: t.assignee.clone().or_else(|| owner_of.get(&t.customer).cloned()).unwrap_or_default(),
+            owner: t.assignee.clone().or_else(|| t.owner.clone()).unwrap_or_default(),
             due: t.due_at.map(|d| c.lang.date(cal.date(d))).unwrap_or_default(),
             reason: t.reason.clone(),
             step: t.suggested_step.clone(),
@@ -501,7 +498,7 @@ async fn today_body(c: &Caller, q: TodayQuery) -> ApiResult<String> {
         lang: c.lang,
         csrf: s.csrf.clone(),
         owner: owner_q,
-        owners,
+        owners: owners.as_ref().clone(),
         kind: q.kind.unwrap_or_default(),
         kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), k.as_str().replace('_', " "))).collect(),
         summary,

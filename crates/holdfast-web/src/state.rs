@@ -25,6 +25,8 @@ pub struct Inner {
     computed: Mutex<HashMap<(i64, String), (i64, String, Arc<dyn Any + Send + Sync>)>>,
     /// Uploads checked and waiting for "Import it", by a random id.
     uploads: Mutex<HashMap<String, Upload>>,
+    /// Each workspace's customer owners, read at most once a minute (the Today filter).
+    owners: Mutex<HashMap<i64, (std::time::Instant, Arc<Vec<String>>)>>,
 }
 
 impl std::ops::Deref for Shared {
@@ -43,6 +45,7 @@ impl Shared {
             orders: Mutex::new(HashMap::new()),
             computed: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -88,6 +91,18 @@ impl Shared {
         let value = Arc::new(crate::api::blocking(compute).await?);
         self.computed.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (version, app.ws.time_zone.clone(), value.clone()));
         Ok(value)
+    }
+
+    /// The distinct owners of the workspace's customers (at most 500), kept for a minute.
+    pub async fn owner_names(&self, app: &App) -> Result<Arc<Vec<String>>, ApiError> {
+        if let Some((at, v)) = self.owners.lock().unwrap_or_else(|e| e.into_inner()).get(&app.ws.id.0) {
+            if at.elapsed() < std::time::Duration::from_secs(60) {
+                return Ok(v.clone());
+            }
+        }
+        let v = Arc::new(self.store.owner_names(app.ws.id, 500).await?);
+        self.owners.lock().unwrap_or_else(|e| e.into_inner()).insert(app.ws.id.0, (std::time::Instant::now(), v.clone()));
+        Ok(v)
     }
 
     /// Keeps an upload for an hour; returns its id.
