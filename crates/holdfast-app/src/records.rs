@@ -8,7 +8,9 @@ use crate::import::ImportReport;
 use crate::when::parse_instant;
 use crate::workspace::App;
 use holdfast_core::{Calendar, Currency, OrderStatus};
-use holdfast_store::{CustomerKind, CustomerRecord, Entity, EventRecord, FeedbackRecord, LineRecord, Note, OrderRecord, Record};
+use holdfast_store::{
+    CustomerKind, CustomerRecord, DateKind, Entity, EventRecord, FeedbackRecord, ImportantDate, Interaction, LineRecord, Note, OrderRecord, Record,
+};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 
@@ -360,7 +362,8 @@ pub fn feedback_records(answers: &[FeedbackInput], cal: &Calendar) -> Result<Vec
 pub fn note_record(customer: &str, n: &NoteInput, author: &str, now: i64) -> Result<Record> {
     let body = text(&Some(n.body.clone()), "body")?.ok_or_else(|| Error::field("body", "a note needs a body"))?;
     Ok(Record::Note(Note {
-        external_id: format!("~note|{customer}|{now}|{}", crate::accounts::secret_hash(&body)[..12].to_owned()),
+        // The store gives a note entered by hand its id (`Store::add_record`), as on the CLI.
+        external_id: String::new(),
         customer: customer.to_owned(),
         body,
         pain_points: text(&n.pain_points, "pain_points")?,
@@ -370,6 +373,35 @@ pub fn note_record(customer: &str, n: &NoteInput, author: &str, now: i64) -> Res
         communication_style: text(&n.communication_style, "communication_style")?,
         author: Some(author.to_owned()),
         created_at: Some(now),
+    }))
+}
+
+/// An important date of `customer` entered by a person: `kind` as `DateKind` names it, `on`
+/// YYYY-MM-DD, yearly unless `once`.
+pub fn date_record(customer: &str, kind: &str, on: &str, label: Option<String>, once: bool) -> Result<Record> {
+    let kind = DateKind::parse(kind.trim()).ok_or_else(|| {
+        Error::field("kind", format!("{kind:?}: expected birthday, company_birthday, product_launch, seasonal_campaign, contract_renewal or other"))
+    })?;
+    let date = chrono::NaiveDate::parse_from_str(on.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1900..2200).contains(&chrono::Datelike::year(d)))
+        .ok_or_else(|| Error::field("on", format!("{on:?} is not a date (YYYY-MM-DD, 1900–2199)")))?;
+    Ok(Record::Date(ImportantDate { external_id: String::new(), customer: customer.to_owned(), kind, label: text(&label, "label")?, date, yearly: !once }))
+}
+
+/// A call, meeting, e-mail, message or other interaction with `customer`, by `by_whom`, at `at`.
+pub fn interaction_record(customer: &str, kind: &str, at: i64, by_whom: &str, with_whom: Option<String>, summary: Option<String>) -> Result<Record> {
+    let kind = holdfast_store::interaction_kind(kind)
+        .ok_or_else(|| Error::field("kind", format!("{kind:?}: expected call, meeting, email, message or other")))?
+        .to_owned();
+    Ok(Record::Interaction(Interaction {
+        external_id: String::new(),
+        customer: customer.to_owned(),
+        kind,
+        occurred_at: at,
+        with_whom: text(&with_whom, "with")?,
+        by_whom: Some(by_whom.to_owned()),
+        summary: text(&summary, "summary")?,
     }))
 }
 

@@ -513,7 +513,14 @@ fn validate(line: u64, rec: &Record) -> Result<RowHash> {
                     return Err(row_err(line, "ended_at", "the subscription ends before it starts".into()));
                 }
             }
-            RowHash::new().str(&s.customer).str(&s.plan).int(s.mrr).str(s.currency.as_str()).int(s.started_at).opt_int(s.ended_at).opt(s.cancel_reason.as_deref())
+            RowHash::new()
+                .str(&s.customer)
+                .str(&s.plan)
+                .int(s.mrr)
+                .str(s.currency.as_str())
+                .int(s.started_at)
+                .opt_int(s.ended_at)
+                .opt(s.cancel_reason.as_deref())
         }
         Record::Event(e) => {
             if !e.properties.is_object() {
@@ -646,7 +653,13 @@ impl Import {
         match rec {
             Record::Customer(c) => {
                 let tags = serde_json::to_string(&c.tags).map_err(|e| row_err(line, "tags", e.to_string()))?;
-                buf.text(c.kind.as_str()).opt_text(c.name.as_deref()).opt_text(c.email.as_deref()).opt_text(c.phone.as_deref()).opt_text(c.owner.as_deref()).text(&tags).opt_int(c.created_at);
+                buf.text(c.kind.as_str())
+                    .opt_text(c.name.as_deref())
+                    .opt_text(c.email.as_deref())
+                    .opt_text(c.phone.as_deref())
+                    .opt_text(c.owner.as_deref())
+                    .text(&tags)
+                    .opt_int(c.created_at);
             }
             Record::Order(o) => {
                 buf.int(o.ordered_at).int(o.amount).text(o.currency.as_str()).text(o.status.as_str());
@@ -658,7 +671,11 @@ impl Import {
                 buf.text(&s.plan).int(s.mrr).text(s.currency.as_str()).int(s.started_at).opt_int(s.ended_at).opt_text(s.cancel_reason.as_deref());
             }
             Record::Feedback(f) => {
-                buf.int(f.responded_at).opt_int(f.score.map(i64::from)).opt_text(f.survey.as_deref()).opt_text(f.comment.as_deref()).opt_text(f.touchpoint.as_deref());
+                buf.int(f.responded_at)
+                    .opt_int(f.score.map(i64::from))
+                    .opt_text(f.survey.as_deref())
+                    .opt_text(f.comment.as_deref())
+                    .opt_text(f.touchpoint.as_deref());
             }
             Record::Note(n) => {
                 buf.text(&n.body)
@@ -698,7 +715,16 @@ impl Import {
                     let kind = if c.kind == CustomerKind::Company { DateKind::CompanyBirthday } else { DateKind::Birthday };
                     let dext = format!("{BIRTHDAY_PREFIX}{}", c.external_id);
                     let h = RowHash::new().str(&c.external_id).str(kind.as_str()).str(&b.to_string()).finish();
-                    self.batch.children[1].int(did).int(ws).text(&dext).int(id).text(kind.as_str()).opt_text(None).text(&b.format("%Y-%m-%d").to_string()).bool(true).int(h);
+                    self.batch.children[1]
+                        .int(did)
+                        .int(ws)
+                        .text(&dext)
+                        .int(id)
+                        .text(kind.as_str())
+                        .opt_text(None)
+                        .text(&b.format("%Y-%m-%d").to_string())
+                        .bool(true)
+                        .int(h);
                 }
             }
             _ => {}
@@ -789,7 +815,7 @@ impl Import {
             Some(h) => h.await.map_err(|e| Error::Invalid(format!("the import's writer failed: {e}")))??,
             None => return Err(Error::Corrupt("the import's writer is gone".into())),
         };
-        w.finish(self.summary.inserted + self.summary.updated > 0).await?;
+        w.finish(self.summary.inserted + self.summary.updated).await?;
         Ok(self.summary)
     }
 }
@@ -890,7 +916,8 @@ impl Writer {
 
     /// Builds a dropped index again, clears up, brings the stored order log up to date (orders
     /// imports: `changed` = rows were written) and commits.
-    async fn finish(mut self, changed: bool) -> Result<()> {
+    async fn finish(mut self, written: u64) -> Result<()> {
+        let changed = written > 0;
         let t0 = std::time::Instant::now();
         if let Some(create) = self.rebuild {
             let t = std::time::Instant::now();
@@ -904,6 +931,15 @@ impl Writer {
             let t = std::time::Instant::now();
             self.refresh_order_log(changed).await?;
             self.spend("the order log image", t);
+        }
+        if let (Some(analyze), true) = (self.tx.dialect().analyze, self.rebuild.is_some() || written >= FLUSH_ROWS as u64) {
+            let t = std::time::Instant::now();
+            let tables = match self.entity {
+                Entity::Orders => "customers, orders, order_lines, products".to_owned(),
+                e => format!("customers, {}", e.table()),
+            };
+            self.tx.exec(&format!("{analyze} {tables}")).await?;
+            self.spend("the planner's statistics", t);
         }
         let trace = std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some();
         let spent = std::mem::take(&mut self.spent);

@@ -137,6 +137,10 @@ pub(crate) struct Dialect {
     pub import_setup: &'static str,
     /// Run before an import builds an index again.
     pub index_build_setup: Option<&'static str>,
+    /// Refreshes the planner's statistics of the tables named after it, after a bulk write
+    /// (PostgreSQL plans by them: a queue page read 1M tasks through the wrong index until the
+    /// table was analysed); `None` where the planner needs none.
+    pub analyze: Option<&'static str>,
 }
 
 /// Runs the same code on whichever pool the store holds: `with_pool!(self, p => query.fetch_all(p).await)`.
@@ -325,6 +329,14 @@ impl Store {
             .execute(p).await?.rows_affected());
         if n == 0 {
             return Err(Error::NotFound { what: format!("workspace {}", ws.id.0) });
+        }
+        Ok(())
+    }
+
+    /// Refreshes the planner's statistics of `tables` after a bulk write (PostgreSQL only).
+    pub(crate) async fn analyze(&self, tables: &str) -> Result<()> {
+        if let Some(a) = self.pool.dialect().analyze {
+            with_pool!(self, p => sqlx::query(&format!("{a} {tables}")).execute(p).await?.rows_affected());
         }
         Ok(())
     }

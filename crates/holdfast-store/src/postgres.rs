@@ -21,6 +21,7 @@ pub(crate) const DIALECT: Dialect = Dialect {
     // as a whole, never part of it.
     import_setup: "SET LOCAL synchronous_commit = off",
     index_build_setup: Some("SET LOCAL maintenance_work_mem = '256MB'"),
+    analyze: Some("ANALYZE"),
 };
 
 /// A pool of up to 4 connections to the database at `url`.

@@ -3,16 +3,16 @@
 //! contacts, interactions).
 
 use crate::bulk::{scan, write_rows, Fields, PoolConn, RowBuf};
-use crate::tx::{Tx, SCORES_LOCK};
 use crate::error::{Error, Result};
 use crate::import::BIRTHDAY_PREFIX;
 use crate::model::*;
+use crate::tx::{Tx, SCORES_LOCK};
 use crate::{with_pool, Store};
 use futures_util::TryStreamExt;
-use holdfast_core::order_log::{Catalog, OrderLines};
 use holdfast_core::flags::FlagKind;
+use holdfast_core::order_log::{Catalog, OrderLines};
 use holdfast_core::segments::Segment;
-use holdfast_core::{Currency, CustomerIdx, CustomerIds, Instant, OrderLog, OrderStatus, ProductIdx};
+use holdfast_core::{Currency, CustomerIds, CustomerIdx, Instant, OrderLog, OrderStatus, ProductIdx};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sqlx::Row;
@@ -35,7 +35,8 @@ impl Activity {
         for e in &self.events {
             let p = &e.properties;
             let mut kind = EventKind::parse(&e.kind);
-            let negative = p.get("sentiment").and_then(|v| v.as_str()).is_some_and(|s| s.eq_ignore_ascii_case("negative")) || p.get("negative").and_then(|v| v.as_bool()) == Some(true);
+            let negative = p.get("sentiment").and_then(|v| v.as_str()).is_some_and(|s| s.eq_ignore_ascii_case("negative"))
+                || p.get("negative").and_then(|v| v.as_bool()) == Some(true);
             if kind == EventKind::Ticket && negative {
                 kind = EventKind::NegativeTicket;
             }
@@ -86,7 +87,8 @@ fn currency(s: &str) -> Result<Currency> {
 
 /// A stored order status: one of the canonical names [`OrderStatus::as_str`] writes.
 fn order_status(s: &str) -> Result<OrderStatus> {
-    OrderStatus::from_canonical(s).ok_or_else(|| Error::Corrupt(format!("order status {s:?} (expected one of {})", OrderStatus::ALL.map(|x| x.as_str()).join(", "))))
+    OrderStatus::from_canonical(s)
+        .ok_or_else(|| Error::Corrupt(format!("order status {s:?} (expected one of {})", OrderStatus::ALL.map(|x| x.as_str()).join(", "))))
 }
 
 /// The SQL condition on `status` that selects counted orders (`OrderStatus::is_counted`).
@@ -328,8 +330,13 @@ impl Store {
                 c.consents.push(k);
             }
         }
-        let birthdays: FxHashMap<String, chrono::NaiveDate> =
-            self.important_dates(ws, customer).await?.into_iter().filter(|d| d.external_id.starts_with(BIRTHDAY_PREFIX)).map(|d| (d.customer, d.date)).collect();
+        let birthdays: FxHashMap<String, chrono::NaiveDate> = self
+            .important_dates(ws, customer)
+            .await?
+            .into_iter()
+            .filter(|d| d.external_id.starts_with(BIRTHDAY_PREFIX))
+            .map(|d| (d.customer, d.date))
+            .collect();
         if !birthdays.is_empty() {
             for c in &mut out {
                 c.birthday = birthdays.get(&c.external_id).copied();
@@ -392,7 +399,10 @@ impl Store {
 
     /// Feedback of a workspace (or of one customer), in id order.
     pub async fn feedback(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<FeedbackRecord>> {
-        let sql = format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = $1 {} ORDER BY f.id", of_customer(customer));
+        let sql = format!(
+            "SELECT {FEEDBACK_COLS} FROM feedback f JOIN customers c ON c.id = f.customer_id WHERE f.workspace_id = $1 {} ORDER BY f.id",
+            of_customer(customer)
+        );
         Ok(query_rows!(self, &sql, ws, customer, feedback_row))
     }
 
@@ -498,7 +508,11 @@ impl Store {
             // preserved side of a LEFT JOIN); a customer not in the workspace changes nothing.
             tx.stage(NEW, &format!("customer TEXT, {field_types}")).await?;
             write_rows(tx.conn(), NEW, &["customer", "segment", "p_alive", "clv", "flags", "computed_at"], &fresh).await?;
-            tx.stage_as(RESOLVED, &format!("SELECT c.id AS customer_id, s.* FROM {NEW} s LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer")).await?;
+            tx.stage_as(
+                RESOLVED,
+                &format!("SELECT c.id AS customer_id, s.* FROM {NEW} s LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"),
+            )
+            .await?;
             let mut unknown = None;
             scan(tx.conn(), &format!("SELECT customer FROM {RESOLVED} WHERE customer_id IS NULL LIMIT 1"), |r| {
                 unknown = Some(r.text_req(0)?.into_owned());
@@ -532,7 +546,11 @@ impl Store {
             tx.unstage(RESOLVED).await?;
             tx.unstage(NEW).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        if scores.len() >= 10_000 {
+            self.analyze("scores").await?;
+        }
+        Ok(())
     }
 
     /// The scoring snapshot of one customer, or all of a workspace (`customer` = `None`).
@@ -568,7 +586,6 @@ impl Store {
         })
     }
 }
-
 
 /// The counted orders of workspace `ws` built from the tables, read in `tx`: its counted orders
 /// (one integer scan, no join, no sort in SQL), the lines of the order ids seen (a range scan of
@@ -618,28 +635,32 @@ pub(crate) async fn build_order_log(tx: &mut Tx, ws: WorkspaceId) -> Result<Orde
         let mut cur = 0usize;
         let mut sorted = true;
         let mut last = (0u32, i64::MIN);
-        scan(tx.conn(), &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"), |r| {
-            let oid = r.int_req(0)?;
-            // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
-            if orders[cur].id != oid {
-                if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
-                    cur += 1;
-                }
+        scan(
+            tx.conn(),
+            &format!("SELECT order_id, line_no, product_id, quantity FROM order_lines WHERE order_id BETWEEN {lo} AND {hi} AND product_id IS NOT NULL"),
+            |r| {
+                let oid = r.int_req(0)?;
+                // Lines come in key order on SQLite (and mostly on PostgreSQL): walk forward.
                 if orders[cur].id != oid {
-                    match orders.binary_search_by_key(&oid, |o| o.id) {
-                        Ok(k) => cur = k,
-                        // Not a counted order of the workspace.
-                        Err(_) => return Ok(()),
+                    if orders[cur].id < oid && orders.get(cur + 1).is_some_and(|o| o.id <= oid) {
+                        cur += 1;
+                    }
+                    if orders[cur].id != oid {
+                        match orders.binary_search_by_key(&oid, |o| o.id) {
+                            Ok(k) => cur = k,
+                            // Not a counted order of the workspace.
+                            Err(_) => return Ok(()),
+                        }
                     }
                 }
-            }
-            let key = (cur as u32, r.int_req(1)?);
-            sorted &= key > last;
-            last = key;
-            let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
-            lines_raw.push((key.0, key.1, r.int_req(2)?, q));
-            Ok(())
-        })
+                let key = (cur as u32, r.int_req(1)?);
+                sorted &= key > last;
+                last = key;
+                let q = r.int(3)?.unwrap_or(1).clamp(0, u32::MAX as i64) as u32;
+                lines_raw.push((key.0, key.1, r.int_req(2)?, q));
+                Ok(())
+            },
+        )
         .await?;
         if !sorted {
             lines_raw.sort_unstable_by_key(|l| (l.0, l.1));
@@ -670,7 +691,8 @@ pub(crate) async fn build_order_log(tx: &mut Tx, ws: WorkspaceId) -> Result<Orde
             Some(&i) => i,
             None => {
                 let i = customer_ids.len() as CustomerIdx;
-                let name = names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
+                let name =
+                    names.get(&o.customer).ok_or_else(|| Error::Corrupt(format!("order {} names customer {}, not in the workspace", o.id, o.customer)))?;
                 customer_ids.push(name);
                 customer_idx.insert(o.customer, i);
                 i
@@ -686,7 +708,8 @@ pub(crate) async fn build_order_log(tx: &mut Tx, ws: WorkspaceId) -> Result<Orde
     let lines = if lines_raw.is_empty() {
         None
     } else {
-        let mut lines = OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
+        let mut lines =
+            OrderLines { offsets: Vec::with_capacity(n + 1), product: Vec::with_capacity(lines_raw.len()), quantity: Vec::with_capacity(lines_raw.len()) };
         let mut product_idx: FxHashMap<i64, ProductIdx> = FxHashMap::default();
         let mut category_idx: FxHashMap<String, u32> = FxHashMap::default();
         let mut next = lines_raw.iter().peekable();
@@ -697,7 +720,8 @@ pub(crate) async fn build_order_log(tx: &mut Tx, ws: WorkspaceId) -> Result<Orde
                     Some(&p) => p,
                     None => {
                         let order = orders[k as usize].id;
-                        let (name, cat) = products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
+                        let (name, cat) =
+                            products.remove(&pid).ok_or_else(|| Error::Corrupt(format!("order {order} names product {pid}, not in the workspace")))?;
                         let cat = cat.map(|c| match category_idx.get(&c) {
                             Some(&k) => k,
                             None => {

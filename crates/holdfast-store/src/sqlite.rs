@@ -29,6 +29,7 @@ pub(crate) const DIALECT: Dialect = Dialect {
     // copy of every page it touches, kept to undo the statement alone).
     import_setup: "PRAGMA defer_foreign_keys = ON",
     index_build_setup: None,
+    analyze: None,
 };
 
 /// How long a writer waits for another writer before giving up.

@@ -208,6 +208,9 @@ impl Store {
         }
         out.created = created;
         out.refreshed = tasks.len() as u64 - created;
+        if created >= 10_000 {
+            self.analyze("tasks").await?;
+        }
         Ok(out)
     }
 

@@ -27,6 +27,8 @@ pub fn routes() -> Router<Shared> {
         .route("/customers", get(customers))
         .route("/customers/{id}", get(customer))
         .route("/customers/{id}/notes", post(customer_note))
+        .route("/customers/{id}/dates", post(customer_date))
+        .route("/customers/{id}/interactions", post(customer_interaction))
         .route("/cohorts", get(cohorts))
         .route("/segments", get(segments))
         .route("/prediction", get(prediction))
@@ -753,15 +755,57 @@ async fn customer_note(PageCaller(c): PageCaller, Path(id): Path<String>, Form(f
         preferred_time: None,
         communication_style: None,
     };
+    let rec = holdfast_app::records::note_record(&id, &note, &c.who.actor(), now());
+    add_to_customer(&c, &id, rec).await
+}
+
+/// Records a note, a date or an interaction typed on the customer's page, then shows the page.
+async fn add_to_customer(c: &Caller, id: &str, rec: holdfast_app::Result<holdfast_store::Record>) -> Response {
     let result = async {
-        let rec = holdfast_app::records::note_record(&id, &note, &c.who.actor(), now())?;
-        holdfast_app::records::import_records(&c.app, Entity::Notes, "dashboard", &[rec]).await
+        let rec = rec?;
+        let what = rec.entity().name();
+        c.app.store.add_record(c.app.ws.id, rec).await?;
+        c.app.store.audit(c.app.ws.id, now(), &c.who.actor(), &format!("{what}.add"), Some(id), None).await?;
+        Ok::<_, holdfast_app::Error>(())
     }
     .await;
     match result {
-        Ok(_) => Redirect::to(&format!("/customers/{}", seg(&id))).into_response(),
-        Err(e) => error_page(&c, "/customers", e.into()),
+        Ok(()) => Redirect::to(&format!("/customers/{}", seg(id))).into_response(),
+        Err(e) => error_page(c, "/customers", e.into()),
     }
+}
+
+#[derive(Deserialize)]
+struct DateForm {
+    csrf: String,
+    kind: String,
+    on: String,
+    label: Option<String>,
+    once: Option<String>,
+}
+
+async fn customer_date(PageCaller(c): PageCaller, Path(id): Path<String>, Form(f): Form<DateForm>) -> Response {
+    if let Err(r) = check_csrf(&c, &f.csrf).and_then(|_| require_write(&c)) {
+        return r;
+    }
+    let rec = holdfast_app::records::date_record(&id, &f.kind, &f.on, f.label, f.once.is_some());
+    add_to_customer(&c, &id, rec).await
+}
+
+#[derive(Deserialize)]
+struct InteractionForm {
+    csrf: String,
+    kind: String,
+    with: Option<String>,
+    summary: Option<String>,
+}
+
+async fn customer_interaction(PageCaller(c): PageCaller, Path(id): Path<String>, Form(f): Form<InteractionForm>) -> Response {
+    if let Err(r) = check_csrf(&c, &f.csrf).and_then(|_| require_write(&c)) {
+        return r;
+    }
+    let rec = holdfast_app::records::interaction_record(&id, &f.kind, now(), &c.who.actor(), f.with, f.summary);
+    add_to_customer(&c, &id, rec).await
 }
 
 // --- Import -------------------------------------------------------------------------------------

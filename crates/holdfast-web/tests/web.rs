@@ -372,6 +372,21 @@ async fn pages_render(url: &str) {
         assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
         assert!(p.body.contains("<nav>") && p.body.contains("</html>"), "{path}");
     }
+    // A note, an interaction and an important date typed on the customer's page.
+    let page = c.get("/customers/C1", &owner).await;
+    let csrf = page.csrf();
+    for (path, form) in [
+        ("/customers/C1/notes", format!("csrf={csrf}&body=asked+for+a+call+back")),
+        ("/customers/C1/interactions", format!("csrf={csrf}&kind=call&with=Anna&summary=renewal+in+May")),
+        ("/customers/C1/dates", format!("csrf={csrf}&kind=contract_renewal&on=2025-05-01&label=contract")),
+    ] {
+        assert_eq!(c.post_form(path, &owner, &form).await.status, StatusCode::SEE_OTHER, "{path}");
+    }
+    assert_eq!(c.post_form("/customers/C1/dates", &owner, &format!("csrf={csrf}&kind=contract_renewal&on=someday")).await.status, StatusCode::BAD_REQUEST);
+    let view = app.store.customer_view(app.ws.id, "C1").await.unwrap();
+    assert_eq!((view.notes.len(), view.interactions.len(), view.important_dates.len()), (1, 1, 1));
+    assert_eq!(view.interactions[0].by_whom.as_deref(), Some("owner@a.test"));
+
     // Russian from the browser's languages; the figures in the workspace currency.
     let ru = c
         .send(
