@@ -35,6 +35,7 @@ pub mod error;
 pub mod experiments;
 pub mod import;
 pub mod json;
+pub mod mrr;
 pub mod orders;
 pub mod progress;
 pub mod queue;

@@ -347,6 +347,27 @@ async fn overview(PageCaller(c): PageCaller, State(shared): State<Shared>, Query
             },
         });
     }
+    // Subscriptions: net and gross revenue retention of the last finished month.
+    match holdfast_app::mrr::mrr_report(&c.app, Granularity::Month, None, None).await {
+        Ok(Some((m, cur))) => {
+            let n = m.periods.len();
+            if let Some(p) = m.periods.get(n.saturating_sub(2)).filter(|_| n >= 2).or(m.periods.last()) {
+                cards.push(CardView {
+                    label: if ru { "NRR (подписки)".into() } else { "NRR (subscriptions)".into() },
+                    value: l.pct(p.nrr),
+                    details: vec![format!("GRR {}", l.pct(p.grr)), format!("{}: MRR {} → {}", p.label, l.money(p.mrr_start, cur), l.money(p.mrr_end, cur))],
+                    definition: if ru {
+                        "MRR клиентов с начала периода на его конец (с расширениями, без новых) ÷ MRR на начало; GRR — без расширений."
+                    } else {
+                        "MRR at the period's end of the subscribers there at its start (expansion in, new out) ÷ their MRR at the start; GRR leaves expansion out."
+                    },
+                    blind_spot: if ru { "Считает деньги, а не клиентов: один крупный клиент может скрыть отток многих мелких." } else { "Counts money, not customers: one large expansion can hide many small losses." },
+                });
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return error_page(&c, "/", e.into()),
+    }
     let rows = r
         .movement
         .periods

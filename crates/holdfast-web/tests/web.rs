@@ -372,6 +372,17 @@ async fn pages_render(url: &str) {
         assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
         assert!(p.body.contains("<nav>") && p.body.contains("</html>"), "{path}");
     }
+    // With subscriptions, the overview shows revenue retention (NRR, GRR) as `holdfast mrr` computes it.
+    assert!(!c.get("/", &owner).await.body.contains("NRR"));
+    let subs = "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\nS1,C1,pro,100.00,USD,2023-01-01,,\nS2,C2,basic,50.00,USD,2023-01-01,2023-03-15,price\n";
+    holdfast_app::import_bytes(&app, holdfast_store::Entity::Subscriptions, "subs.csv", subs.as_bytes().to_vec(), &Default::default(), &holdfast_app::Quiet)
+        .await
+        .unwrap();
+    let (m, _) = holdfast_app::mrr::mrr_report(&app, holdfast_core::Granularity::Month, None, None).await.unwrap().unwrap();
+    assert!(m.periods.len() >= 2);
+    let overview = c.get("/", &owner).await.body;
+    assert!(overview.contains("NRR (subscriptions)"), "{overview}");
+
     // A note, an interaction and an important date typed on the customer's page.
     let page = c.get("/customers/C1", &owner).await;
     let csrf = page.csrf();

@@ -4,9 +4,7 @@ use crate::args::parse_period;
 use crate::output::{print, print_json};
 use crate::session::Session;
 use crate::Global;
-use holdfast_app::{parse_instant, parse_month};
 use holdfast_core::money::to_major;
-use holdfast_core::subscriptions::{mrr_movement, MrrOptions, Subscription};
 use holdfast_core::Granularity;
 use holdfast_report::Table;
 
@@ -38,26 +36,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
     let db = s.open_existing()?;
     let cal = db.calendar()?;
-    let stored = s.store(db.store.load_subscriptions(db.ws.id))?;
-    if stored.is_empty() {
-        anyhow::bail!("the store {} has no subscriptions; import some with `holdfast import subscriptions FILE`", db.store.url());
-    }
-    let currency = stored[0].currency;
-    if let Some(other) = stored.iter().find(|s| s.currency != currency) {
-        anyhow::bail!("subscriptions are in more than one currency ({currency} and {}); MRR needs one", other.currency);
-    }
-    let subs: Vec<Subscription> = stored.iter().map(|s| s.to_core()).collect();
-    let first = subs.iter().map(|s| s.started_at).min().unwrap_or(0);
-    let last = subs.iter().map(|s| s.ended_at.unwrap_or(s.started_at).max(s.started_at)).max().unwrap_or(first);
-    let to = match &args.as_of {
-        Some(s) => parse_instant(s, &cal).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
-        None => cal.start_of_day(cal.date(last).succ_opt().unwrap_or(cal.date(last))),
+    let (report, currency) = match s.run(holdfast_app::mrr::mrr_report(&db, args.period, args.from.as_deref(), args.as_of.as_deref()))? {
+        Some(r) => r,
+        None => anyhow::bail!("the store {} has no subscriptions; import some with `holdfast import subscriptions FILE`", db.store.url()),
     };
-    let from = match &args.from {
-        Some(s) => parse_month(s, &cal).map_err(|e| anyhow::anyhow!("--from: {e}"))?,
-        None => first,
-    };
-    let report = mrr_movement(&subs, &cal, &MrrOptions { granularity: args.period, from, to }, currency);
     let m = |v: i64| to_major(v, currency);
     if args.json {
         let periods: Vec<_> = report
