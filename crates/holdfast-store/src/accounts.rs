@@ -6,7 +6,7 @@
 //! string the caller gives (argon2id). Hashing is not this crate's job.
 
 use crate::error::{Error, Result};
-use crate::{with_pool, Store, Workspace, WorkspaceId};
+use crate::{with_pool, Store, WorkspaceId};
 use serde::Serialize;
 
 /// What a person may do in a workspace.
@@ -115,6 +115,7 @@ pub struct TokenCheck {
     pub scope: Scope,
     pub secret_hash: String,
     pub revoked: bool,
+    pub last_used_at: Option<i64>,
 }
 
 /// One line of the audit log.
@@ -148,15 +149,6 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 impl Store {
-    /// The workspace with this id.
-    pub async fn workspace_by_id(&self, id: WorkspaceId) -> Result<Workspace> {
-        let slug: Option<String> = with_pool!(self, p => sqlx::query_scalar("SELECT slug FROM workspaces WHERE id = $1").bind(id.0).fetch_optional(p).await?);
-        match slug {
-            Some(s) => self.workspace(&s).await,
-            None => Err(Error::NotFound { what: format!("workspace {}", id.0) }),
-        }
-    }
-
     /// Adds a person, or sets the password and name of the person with this e-mail; then gives
     /// them `role` in `ws`. Returns the user.
     pub async fn upsert_user(&self, ws: WorkspaceId, email: &str, name: Option<&str>, password_hash: &str, role: Role, now: i64) -> Result<User> {
@@ -260,10 +252,11 @@ impl Store {
 
     /// The token with this id, for checking a request's bearer.
     pub async fn token_check(&self, id: i64) -> Result<Option<TokenCheck>> {
-        let row: Option<(i64, i64, String, String, Option<i64>)> = with_pool!(self, p => sqlx::query_as("SELECT id, workspace_id, scope, secret_hash, revoked_at FROM api_tokens WHERE id = $1").bind(id).fetch_optional(p).await?);
-        let Some((id, ws, scope, secret_hash, revoked)) = row else { return Ok(None) };
+        let sql = "SELECT id, workspace_id, scope, secret_hash, revoked_at, last_used_at FROM api_tokens WHERE id = $1";
+        let row: Option<(i64, i64, String, String, Option<i64>, Option<i64>)> = with_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await?);
+        let Some((id, ws, scope, secret_hash, revoked, last_used_at)) = row else { return Ok(None) };
         let scope = Scope::parse(&scope).ok_or_else(|| Error::Corrupt(format!("token scope {scope:?}")))?;
-        Ok(Some(TokenCheck { id, workspace: WorkspaceId(ws), scope, secret_hash, revoked: revoked.is_some() }))
+        Ok(Some(TokenCheck { id, workspace: WorkspaceId(ws), scope, secret_hash, revoked: revoked.is_some(), last_used_at }))
     }
 
     /// Notes that a token was used (at most once a minute is written).

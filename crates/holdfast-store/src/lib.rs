@@ -298,22 +298,14 @@ impl Store {
         let now = chrono::Utc::now().timestamp();
         with_pool!(self, p => sqlx::query("INSERT INTO workspaces (slug, name, created_at) VALUES ($1, $1, $2) ON CONFLICT (slug) DO NOTHING")
             .bind(slug).bind(now).execute(p).await?.rows_affected());
-        let sql =
-            "SELECT id, slug, name, time_zone, currency, business_model, window_days, contacts_per_week, contacts_per_month FROM workspaces WHERE slug = $1";
-        #[allow(clippy::type_complexity)]
-        let (id, slug, name, time_zone, currency, model, window, per_week, per_month): (i64, String, String, String, String, String, i64, i64, i64) =
-            with_pool!(self, p => sqlx::query_as(sql).bind(slug).fetch_one(p).await?);
-        Ok(Workspace {
-            id: WorkspaceId(id),
-            slug,
-            name,
-            time_zone,
-            currency: Currency::new(&currency).ok_or_else(|| Error::Corrupt(format!("workspace currency {currency:?}")))?,
-            business_model: BusinessModel::parse(&model).ok_or_else(|| Error::Corrupt(format!("business model {model:?}")))?,
-            window_days: u32::try_from(window).unwrap_or(365),
-            contacts_per_week: u32::try_from(per_week).unwrap_or(0),
-            contacts_per_month: u32::try_from(per_month).unwrap_or(0),
-        })
+        let row: Option<WorkspaceRow> = with_pool!(self, p => sqlx::query_as(&format!("{WORKSPACE_SELECT} WHERE slug = $1")).bind(slug).fetch_optional(p).await?);
+        workspace_of(row.ok_or_else(|| Error::NotFound { what: format!("workspace {slug:?}") })?)
+    }
+
+    /// The workspace with this id; only reads (the server calls it on every request).
+    pub async fn workspace_by_id(&self, id: WorkspaceId) -> Result<Workspace> {
+        let row: Option<WorkspaceRow> = with_pool!(self, p => sqlx::query_as(&format!("{WORKSPACE_SELECT} WHERE id = $1")).bind(id.0).fetch_optional(p).await?);
+        workspace_of(row.ok_or_else(|| Error::NotFound { what: format!("workspace {}", id.0) })?)
     }
 
     /// Saves the settings of `ws` (looked up by id).
@@ -346,6 +338,23 @@ impl Store {
         let sql = format!("SELECT COUNT(*) FROM {} WHERE workspace_id = $1", entity.table());
         Ok(with_pool!(self, p => sqlx::query_scalar(&sql).bind(ws.0).fetch_one(p).await?))
     }
+}
+
+const WORKSPACE_SELECT: &str = "SELECT id, slug, name, time_zone, currency, business_model, window_days, contacts_per_week, contacts_per_month FROM workspaces";
+type WorkspaceRow = (i64, String, String, String, String, String, i64, i64, i64);
+
+fn workspace_of((id, slug, name, time_zone, currency, model, window, per_week, per_month): WorkspaceRow) -> Result<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId(id),
+        slug,
+        name,
+        time_zone,
+        currency: Currency::new(&currency).ok_or_else(|| Error::Corrupt(format!("workspace currency {currency:?}")))?,
+        business_model: BusinessModel::parse(&model).ok_or_else(|| Error::Corrupt(format!("business model {model:?}")))?,
+        window_days: u32::try_from(window).unwrap_or(365),
+        contacts_per_week: u32::try_from(per_week).unwrap_or(0),
+        contacts_per_month: u32::try_from(per_month).unwrap_or(0),
+    })
 }
 
 /// 64-bit FNV-1a over the fields of a row, to tell changed rows from unchanged ones on re-import.
