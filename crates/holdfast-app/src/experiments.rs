@@ -68,29 +68,12 @@ pub struct AssignmentImport {
     pub warnings: Vec<String>,
 }
 
-const CUSTOMER_ID: &[&str] = &[
-    "customer_id",
-    "customer id",
-    "customer",
-    "client",
-    "client_id",
-    "client id",
-    "код клиента",
-    "id клиента",
-    "клиент",
-    "покупатель",
-    "код клієнта",
-    "клієнт",
-    "покупець",
-    "код на клиент",
-];
-
 /// The columns of an assignments file: `customer_id,campaign,group,assigned_at[,cost]`.
 pub fn assignments_spec() -> TableSpec {
     TableSpec {
         name: "assignments",
         fields: vec![
-            FieldSpec::new("customer_id", CUSTOMER_ID, FieldKind::Text).required(),
+            FieldSpec::new("customer_id", holdfast_import::CUSTOMER_ID_HEADERS, FieldKind::Text).required(),
             FieldSpec::new(
                 "campaign",
                 &["campaign", "campaign_name", "campaign name", "кампания", "название кампании", "кампанія", "кампания"],

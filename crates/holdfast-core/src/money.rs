@@ -106,6 +106,20 @@ pub fn to_major(minor: i64, currency: Currency) -> f64 {
     minor as f64 / currency.minor_per_major() as f64
 }
 
+/// A run of ASCII digits grouped by thousands with `sep`: (`1234567`, `,`) → `1,234,567`. Every
+/// way Holdfast writes a number for people (CLI tables, the report, the dashboard, verdicts)
+/// groups through this.
+pub fn group_thousands(digits: &str, sep: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len());
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push_str(sep);
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// Minor units as a decimal string with the currency's digits, e.g. `-12.05`.
 pub fn format_minor(minor: i64, currency: Currency) -> String {
     let digits = currency.minor_digits();
@@ -122,6 +136,14 @@ pub fn format_minor(minor: i64, currency: Currency) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group_thousands("1234567", ","), "1,234,567");
+        assert_eq!(group_thousands("123", ","), "123");
+        assert_eq!(group_thousands("1234", "\u{a0}"), "1\u{a0}234");
+        assert_eq!(group_thousands("", ","), "");
+    }
 
     #[test]
     fn formats_minor_units() {

@@ -49,14 +49,7 @@ fn number(v: f64, decimals: usize, lang: Lang) -> String {
         Some((i, f)) => (i.to_owned(), Some(f.to_owned())),
         None => (s, None),
     };
-    let sep = if lang == Lang::En { "," } else { "\u{a0}" };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push_str(sep);
-        }
-        grouped.push(ch);
-    }
+    let grouped = holdfast_core::money::group_thousands(&int, if lang == Lang::En { "," } else { "\u{a0}" });
     let sign = if v < 0.0 && (v.abs() * 10f64.powi(decimals as i32)).round() > 0.0 { "−" } else { "" };
     match frac {
         Some(f) => format!("{sign}{grouped}{}{f}", if lang == Lang::En { "." } else { "," }),

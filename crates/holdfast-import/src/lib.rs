@@ -61,7 +61,7 @@ mod rows;
 mod table;
 pub use holdfast_core::OrderStatus;
 pub use rows::{OrderRow, OrderRows, ReadSummary};
-pub use table::{read_table, read_table_bytes, FieldKind, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
+pub use table::{read_table, read_table_bytes, FieldKind, CUSTOMER_ID as CUSTOMER_ID_HEADERS, FieldSpec, Table, TableReader, TableRow, TableSpec, Value};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::Encoding;

@@ -156,7 +156,8 @@ impl TableRow {
 
 use FieldKind::*;
 
-const CUSTOMER_ID: &[&str] = &[
+/// The headers a customer id goes by, in the four languages (every table with a customer column).
+pub const CUSTOMER_ID: &[&str] = &[
     "customer_id",
     "customer id",
     "customer",

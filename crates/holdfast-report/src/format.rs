@@ -3,18 +3,12 @@
 
 /// `1234567` → `1,234,567`.
 pub fn fmt_count(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    let grouped = holdfast_core::money::group_thousands(&n.unsigned_abs().to_string(), ",");
     if n < 0 {
-        out.push('-');
+        format!("-{grouped}")
+    } else {
+        grouped
     }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// A fraction as a percentage with one decimal: `0.4237` → `42.4%`.

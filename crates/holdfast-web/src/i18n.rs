@@ -156,15 +156,7 @@ const RU: &[(&str, &str)] = &[
 impl Lang {
     /// A whole number grouped by thousands: `12,345` / `12 345`.
     pub fn int(self, n: i64) -> String {
-        let digits = n.unsigned_abs().to_string();
-        let sep = if self == Lang::Ru { "\u{a0}" } else { "," };
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push_str(sep);
-            }
-            out.push(c);
-        }
+        let out = holdfast_core::money::group_thousands(&n.unsigned_abs().to_string(), if self == Lang::Ru { "\u{a0}" } else { "," });
         if n < 0 {
             format!("−{out}")
         } else {
