@@ -47,7 +47,9 @@ impl utoipa::ToSchema for Amount {}
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderInput {
     /// The order's id in the shop: sending the same id again updates the order.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub order_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub customer_id: String,
     /// RFC 3339 (`2025-03-01T10:00:00Z`), or a date (`2025-03-01`) taken in the workspace's zone.
     pub ordered_at: String,
@@ -68,6 +70,7 @@ pub struct OrderInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineInput {
     /// Product name or SKU.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub product: String,
     pub category: Option<String>,
     /// Default 1.
@@ -82,8 +85,10 @@ pub struct LineInput {
 pub struct EventInput {
     /// Optional: without one, the event is keyed by its content (the same event twice is one).
     pub event_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub customer_id: String,
     /// e.g. `login`, `feature_used`, `support_ticket`, `email_ignored`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub kind: String,
     /// RFC 3339 or a date.
     pub occurred_at: String,
@@ -98,9 +103,11 @@ pub struct EventInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedbackInput {
     pub feedback_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub customer_id: String,
     pub responded_at: String,
     /// NPS 0–10.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub score: Option<u8>,
     pub survey: Option<String>,
     pub comment: Option<String>,
@@ -112,6 +119,7 @@ pub struct FeedbackInput {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerInput {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub customer_id: String,
     /// person (default) or company.
     pub kind: Option<String>,
@@ -175,7 +183,7 @@ fn id(s: &str, field: &str) -> Result<String> {
     if t.is_empty() {
         return Err(Error::field(field, "must not be empty"));
     }
-    if t.len() > 200 || t.chars().any(char::is_control) {
+    if t.chars().count() > 200 || t.chars().any(char::is_control) {
         return Err(Error::field(field, format!("{:?} is not an id (at most 200 characters, no control characters)", t.chars().take(40).collect::<String>())));
     }
     Ok(t.to_owned())

@@ -358,17 +358,35 @@ impl Store {
     /// `None`: from the start), each with its score and number of open tasks. Walks the
     /// workspace's index of external ids.
     pub async fn customers_page(&self, ws: WorkspaceId, after: Option<&str>, limit: u32) -> Result<Page<CustomerSummary, String>> {
+        self.customers_page_in(ws, None, after, limit).await
+    }
+
+    /// [`Store::customers_page`] limited to the customers whose latest scoring put them in
+    /// `segment` (none: everyone).
+    pub async fn customers_page_in(&self, ws: WorkspaceId, segment: Option<Segment>, after: Option<&str>, limit: u32) -> Result<Page<CustomerSummary, String>> {
         let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let mut cond = String::new();
+        let mut n = 1;
+        if segment.is_some() {
+            n += 1;
+            cond.push_str(&format!(" AND s.segment = ${n}"));
+        }
+        if after.is_some() {
+            n += 1;
+            cond.push_str(&format!(" AND c.external_id > ${n}"));
+        }
         let sql = format!(
             "SELECT c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.created_at, s.segment, s.p_alive, s.clv, \
              (SELECT COUNT(*) FROM tasks t WHERE t.workspace_id = c.workspace_id AND t.customer_id = c.id AND t.state = 'open') \
-             FROM customers c LEFT JOIN scores s ON s.customer_id = c.id WHERE c.workspace_id = $1 {} ORDER BY c.external_id LIMIT {}",
-            if after.is_some() { "AND c.external_id > $2" } else { "" },
+             FROM customers c LEFT JOIN scores s ON s.customer_id = c.id WHERE c.workspace_id = $1{cond} ORDER BY c.external_id LIMIT {}",
             limit + 1
         );
         let mut items: Vec<CustomerSummary> = Vec::new();
         with_pool!(self, p => {
             let mut q = sqlx::query(&sql).bind(ws.0);
+            if let Some(s) = segment {
+                q = q.bind(s.key());
+            }
             if let Some(a) = after {
                 q = q.bind(a);
             }

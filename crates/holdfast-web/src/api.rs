@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use holdfast_app::records::{self, CustomerInput, EventInput, FeedbackInput, NoteInput, OrderInput};
 use holdfast_core::flags::FlagKind;
+use holdfast_core::segments::Segment;
 use holdfast_core::{movement, Granularity, MovementOptions};
 use holdfast_store::{Entity, TaskCursor, TaskFilter, TaskState};
 use serde::de::DeserializeOwned;
@@ -25,7 +26,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
     info(title = "Holdfast API", description = "Customers, orders, events, the action queue and the retention figures of one workspace. Authenticate with `Authorization: Bearer hf_…` (a token from Settings or `holdfast token create`); `read` tokens may only read."),
     paths(movement_get, report_get, customers_list, customers_post, customer_get, note_add, tasks_list, task_done, task_reopen, task_dismiss, task_assign, task_snooze, orders_post, events_post, feedback_post),
     components(schemas(ErrorBody, crate::error::ErrorDetail, CustomerInput, OrderInput, records::LineInput, records::Amount, EventInput, FeedbackInput, NoteInput, ImportResult, DismissBody, AssignBody, SnoozeBody)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),
     tags((name = "reports", description = "Figures, as the CLI computes them"), (name = "customers"), (name = "tasks", description = "The action queue"), (name = "ingest", description = "Writes from other tools"))
 )]
@@ -38,6 +39,56 @@ impl utoipa::Modify for BearerAuth {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let c = api.components.get_or_insert_with(Default::default);
         c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("hf_<id>_<secret>").build()));
+    }
+}
+
+/// The answers every operation can give besides its own, declared once: 401 without a valid
+/// token; on writes 403 (a read token); with a path id 400 (not a number) and 404; with a body 400
+/// (not JSON), 413 (too large), 415 (not `application/json`) and 422 (the wrong shape).
+struct CommonAnswers;
+
+impl utoipa::Modify for CommonAnswers {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                .build()
+        };
+        for (path, item) in api.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            for (write, op) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
+                let Some(op) = op else { continue };
+                let mut add = |code: &str, what: &str| {
+                    op.responses.responses.entry(code.to_owned()).or_insert_with(|| answer(what).into());
+                };
+                add("401", "No valid token or session.");
+                if write {
+                    add("403", "The token may only read, or the person may not change this.");
+                }
+                if has_id {
+                    add("400", "A path parameter is malformed.");
+                    add("404", "Nothing with this id in the workspace.");
+                }
+                // A batch holds 1 to 10,000 records.
+                for content in op.request_body.iter_mut().flat_map(|b| b.content.values_mut()) {
+                    if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Array(a))) = content.schema.as_mut() {
+                        a.min_items = Some(1);
+                        a.max_items = Some(holdfast_app::records::MAX_BATCH);
+                    }
+                }
+                if op.request_body.is_some() {
+                    add("400", "The body is not JSON.");
+                    add("413", "The body is larger than the server takes.");
+                    add("415", "The body is not `application/json`.");
+                    add("422", "The body does not have the expected shape; `field` names what is wrong.");
+                }
+                if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                    add("400", "A parameter is malformed; `field` names it.");
+                }
+            }
+        }
     }
 }
 
@@ -148,14 +199,19 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send
 #[serde(deny_unknown_fields)]
 pub struct MovementQuery {
     /// month (default), quarter or year.
+    #[param(pattern = "^(month|quarter|year)$")]
     period: Option<String>,
     /// Inactivity window W in days (default 365).
+    #[param(minimum = 1, maximum = 3650)]
     window: Option<u32>,
     /// First period: the one containing this month (YYYY-MM).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
     /// Last period: the one containing this month (YYYY-MM).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
     /// The as-of date (YYYY-MM-DD); default: the day after the last order.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     as_of: Option<String>,
 }
 
@@ -194,10 +250,13 @@ async fn movement_get(caller: Caller, axum::extract::State(shared): axum::extrac
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// month (default), quarter or year.
+    #[param(pattern = "^(month|quarter|year)$")]
     period: Option<String>,
     /// Optional parts, comma-separated: retention (always), segments, prediction, all.
+    #[param(pattern = "^(retention|segments|prediction|all)(,(retention|segments|prediction|all))*$")]
     sections: Option<String>,
     /// The as-of date (YYYY-MM-DD); default: the day after the last order.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     as_of: Option<String>,
 }
 
@@ -226,19 +285,28 @@ async fn report_get(caller: Caller, axum::extract::State(shared): axum::extract:
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct PageQuery {
+pub struct CustomersQuery {
     /// Where the previous page ended (its `next`).
     after: Option<String>,
     /// Rows per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// Only the customers the latest scoring put in this segment.
+    #[param(value_type = Option<String>, pattern = "^(champions|loyal|potential_loyalists|new|promising|need_attention|about_to_sleep|at_risk|cant_lose_them|hibernating|lost)$")]
+    segment: Option<String>,
 }
 
-/// The customers, by id, a page at a time, with their score and open tasks.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(PageQuery),
+/// The customers, by id, a page at a time, with their score and open tasks; `segment` keeps one
+/// segment's customers.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomersQuery),
     responses((status = 200, description = "`{\"items\": [...], \"next\": \"<id>\" | null}`", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn customers_list(caller: Caller, Q(q): Q<PageQuery>) -> ApiResult<Json<Value>> {
+async fn customers_list(caller: Caller, Q(q): Q<CustomersQuery>) -> ApiResult<Json<Value>> {
     let limit = page_limit(q.limit)?;
-    let page = caller.app.store.customers_page(caller.app.ws.id, q.after.as_deref(), limit).await?;
+    let segment = match q.segment.as_deref() {
+        None => None,
+        Some(k) => Some(Segment::from_key(k).ok_or_else(|| ApiError::bad("segment", format!("{k}: not a segment (champions, loyal, …, lost)")))?),
+    };
+    let page = caller.app.store.customers_page_in(caller.app.ws.id, segment, q.after.as_deref(), limit).await?;
     Ok(Json(holdfast_app::json::store_document(&page, caller.app.ws.currency)?))
 }
 
@@ -315,16 +383,21 @@ fn field_error(e: holdfast_app::Error) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct TaskQuery {
     /// open, done or dismissed; default: every state, open first.
+    #[param(pattern = "^(open|done|dismissed)$")]
     state: Option<String>,
     /// Only tasks of customers with this owner.
     owner: Option<String>,
     /// Only this flag kind (e.g. `silence_beyond_rhythm`).
+    #[param(
+        pattern = "^(silence_beyond_rhythm|frequency_drop|shrinking_orders|fewer_categories|fewer_logins|ignored_messages|negative_ticket|detractor|cancelled_addon|missed_initiative)$"
+    )]
     kind: Option<String>,
     /// Only this customer's tasks.
     customer: Option<String>,
     /// Where the previous page ended (its `next`).
     after: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -391,6 +464,7 @@ async fn task_reopen(caller: Caller, P(id): P<i64>) -> ApiResult<Json<Value>> {
 #[serde(deny_unknown_fields)]
 pub struct DismissBody {
     /// Why the task is dismissed (kept with it).
+    #[schema(min_length = 1, pattern = "\\S")]
     reason: String,
 }
 
@@ -409,6 +483,7 @@ async fn task_dismiss(caller: Caller, P(id): P<i64>, J(b): J<DismissBody>) -> Ap
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     /// The person (e-mail) to give the task to; null: back to the customer's owner.
+    #[schema(max_length = 200)]
     assignee: Option<String>,
 }
 

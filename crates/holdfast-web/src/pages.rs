@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use holdfast_app::{AnalyzeRequest, Sections};
 use holdfast_core::flags::FlagKind;
+use holdfast_core::segments::Segment;
 use holdfast_core::Granularity;
 use holdfast_report::AnalyzeReport;
 use holdfast_store::{Entity, Role, Scope, TaskFilter, TaskState};
@@ -399,6 +400,7 @@ async fn figure_page(
     sections: Sections,
     ids: &'static [&'static str],
     q: PeriodQuery,
+    lead: fn(&AnalyzeReport, Lang) -> String,
 ) -> Response {
     match report(&shared, &c, granularity(&q), sections).await {
         Ok(Some(r)) => {
@@ -411,7 +413,7 @@ async fn figure_page(
             .map(|(p, label)| if per.to_string() == *p { format!("<strong>{label}</strong>") } else { format!("<a href=\"{path}?period={p}\">{label}</a>") })
             .collect::<Vec<_>>()
             .join(" · ");
-            let body = format!("<p class=\"switch\">{switch}</p><div class=\"report\">{}</div>", holdfast_report::render_sections(&r, ids));
+            let body = format!("<p class=\"switch\">{switch}</p>{}<div class=\"report\">{}</div>", lead(&r, c.lang), holdfast_report::render_sections(&r, ids));
             page(&c, path, c.lang.t(title), &body, "")
         }
         Ok(None) => page(&c, path, c.lang.t(title), &format!("<p class=\"empty\">{}</p>", html_escape(c.lang.t("Nothing here yet: import orders first."))), ""),
@@ -419,16 +421,39 @@ async fn figure_page(
     }
 }
 
+fn no_lead(_: &AnalyzeReport, _: Lang) -> String {
+    String::new()
+}
+
 async fn cohorts(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/cohorts", "Cohorts", Sections { segments: false, prediction: false }, &["cohorts", "repeat", "ltv"], q).await
+    figure_page(c, shared, "/cohorts", "Cohorts", Sections { segments: false, prediction: false }, &["cohorts", "repeat", "ltv"], q, no_lead).await
 }
 
 async fn segments(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/segments", "Segments", Sections { segments: true, prediction: false }, &["segments", "rfm"], q).await
+    figure_page(c, shared, "/segments", "Segments", Sections { segments: true, prediction: false }, &["segments", "rfm"], q, segment_links).await
+}
+
+/// Each segment's size, linking to the list of its customers.
+fn segment_links(r: &AnalyzeReport, l: Lang) -> String {
+    let Some(s) = &r.sections.segments else { return String::new() };
+    let links: String = s
+        .segments
+        .iter()
+        .filter(|row| row.customers > 0)
+        .map(|row| {
+            format!(
+                "<li><a href=\"/customers?segment={}\">{}</a> <span class=\"num\">{}</span></li>",
+                row.segment,
+                html_escape(l.t(row.name)),
+                l.int(row.customers as i64)
+            )
+        })
+        .collect();
+    format!("<section class=\"card\"><h2>{}</h2><ul class=\"segment-links\">{links}</ul></section>", html_escape(l.t("Customers by segment")))
 }
 
 async fn prediction(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/prediction", "Prediction", Sections { segments: false, prediction: true }, &["prediction"], q).await
+    figure_page(c, shared, "/prediction", "Prediction", Sections { segments: false, prediction: true }, &["prediction"], q, no_lead).await
 }
 
 // --- Today --------------------------------------------------------------------------------------
@@ -457,6 +482,8 @@ struct TodayBody {
     kinds: Vec<(String, String)>,
     summary: String,
     tasks: Vec<TaskView>,
+    /// How many of `tasks`, from the first, are the person's own customers'.
+    mine_count: usize,
     can_write: bool,
     members: Vec<String>,
     back: String,
@@ -490,13 +517,22 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
     let filter = TaskFilter { state: Some(TaskState::Open), owner, kind, customer: None };
     let after = q.after.as_deref().and_then(|a| a.parse().ok());
     let page = app.store.tasks_page(app.ws.id, &filter, after.as_ref(), 50).await?;
+    // The person's own customers come first: on the first page of the unfiltered queue, the top of
+    // their share of it, then everyone else's (their tasks are not repeated below).
+    let mine = if owner_q.is_empty() && after.is_none() {
+        let f = TaskFilter { owner: Some(s.user.email.clone()), ..filter.clone() };
+        app.store.tasks_page(app.ws.id, &f, None, 10).await?.items
+    } else {
+        Vec::new()
+    };
     let cal = app.calendar()?;
     let t_now = now();
     let owners = shared.owner_names(app).await?;
     let members: Vec<String> = app.store.members(app.ws.id).await?.into_iter().map(|m| m.user.email).collect();
-    let tasks: Vec<TaskView> = page
-        .items
+    let mine_ids: std::collections::HashSet<i64> = mine.iter().map(|t| t.id).collect();
+    let tasks: Vec<TaskView> = mine
         .iter()
+        .chain(page.items.iter().filter(|t| !mine_ids.contains(&t.id)))
         .filter(|t| t.snoozed_until.is_none_or(|u| u <= t_now))
         .map(|t| TaskView {
             id: t.id,
@@ -511,6 +547,7 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
             step: t.suggested_step.clone(),
         })
         .collect();
+    let mine_count = tasks.iter().filter(|t| mine_ids.contains(&t.id)).count();
     let mut base = format!("/today?owner={}&kind={}", seg(&owner_q), seg(q.kind.as_deref().unwrap_or("")));
     let next = page.next.map(|n| format!("{base}&after={n}")).unwrap_or_default();
     if let Some(a) = &q.after {
@@ -526,6 +563,7 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), k.as_str().replace('_', " "))).collect(),
         summary,
         tasks,
+        mine_count,
         can_write: c.who.can_write(),
         members,
         back: base,
@@ -582,6 +620,8 @@ struct CustomerRow {
 struct CustomersBody {
     lang: Lang,
     from: String,
+    segment: String,
+    segments: Vec<(&'static str, String)>,
     rows: Vec<CustomerRow>,
     next: String,
 }
@@ -590,6 +630,7 @@ struct CustomersBody {
 struct CustomersQuery {
     from: Option<String>,
     after: Option<String>,
+    segment: Option<String>,
 }
 
 async fn customers(PageCaller(c): PageCaller, Query(q): Query<CustomersQuery>) -> Response {
@@ -597,7 +638,8 @@ async fn customers(PageCaller(c): PageCaller, Query(q): Query<CustomersQuery>) -
     // "from" starts the list at an id (the page after the ids sorting before it).
     let from = q.from.clone().unwrap_or_default();
     let after = q.after.clone().or_else(|| (!from.is_empty()).then(|| prev_id(&from)));
-    let page_ = match app.store.customers_page(app.ws.id, after.as_deref(), 50).await {
+    let segment = q.segment.as_deref().and_then(Segment::from_key);
+    let page_ = match app.store.customers_page_in(app.ws.id, segment, after.as_deref(), 50).await {
         Ok(p) => p,
         Err(e) => return error_page(&c, "/customers", e.into()),
     };
@@ -610,14 +652,16 @@ async fn customers(PageCaller(c): PageCaller, Query(q): Query<CustomersQuery>) -
             href: seg(&s.external_id),
             name: s.name.clone().unwrap_or_default(),
             owner: s.owner.clone().unwrap_or_default(),
-            segment: s.segment.map(|x| x.key().to_owned()).unwrap_or_default(),
+            segment: s.segment.map(|x| l.t(x.as_str()).to_owned()).unwrap_or_default(),
             p_alive: s.p_alive.map(|p| format!("{p:.2}")).unwrap_or_default(),
             clv: s.clv.map(|m| l.money(m, app.ws.currency)).unwrap_or_default(),
             tasks: s.open_tasks.to_string(),
         })
         .collect();
-    let next = page_.next.map(|n| format!("/customers?after={}", seg(&n))).unwrap_or_default();
-    let body = CustomersBody { lang: l, from, rows, next };
+    let seg_key = segment.map(Segment::key).unwrap_or_default();
+    let next = page_.next.map(|n| format!("/customers?segment={seg_key}&after={}", seg(&n))).unwrap_or_default();
+    let segments = Segment::ALL.iter().map(|x| (x.key(), l.t(x.as_str()).to_owned())).collect();
+    let body = CustomersBody { lang: l, from, segment: seg_key.to_owned(), segments, rows, next };
     page(&c, "/customers", l.t("Customers"), &body.render().unwrap_or_default(), "")
 }
 

@@ -273,6 +273,9 @@ async fn api_answers(url: &str) {
         1
     );
     assert_eq!(app.store.customers_where(app.ws.id, Some("C1")).await.unwrap()[0].name.as_deref(), Some("Anna"));
+    let bad = c.get("/api/v1/customers?segment=nobody", &w).await;
+    assert_eq!((bad.status, bad.json()["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("segment")));
+    assert_eq!(c.get("/api/v1/customers?segment=champions&limit=5", &w).await.status, StatusCode::OK);
     assert_eq!(c.post_json("/api/v1/customers", &w, r#"[{"customer_id":"C1","kind":"robot"}]"#).await.json()["error"]["field"], "[0].kind");
 
     // Orders: idempotent by id; Idempotency-Key replays; errors name the field.
@@ -372,6 +375,36 @@ async fn pages_render(url: &str) {
         assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
         assert!(p.body.contains("<nav>") && p.body.contains("</html>"), "{path}");
     }
+    // Each segment links to the list of its customers, which holds exactly that segment's.
+    holdfast_app::score_workspace(&app, None, &holdfast_app::Quiet).await.unwrap();
+    let segs = c.get("/segments", &owner).await.body;
+    let at = segs.find("/customers?segment=").expect("segment links") + "/customers?segment=".len();
+    let key: String = segs[at..].chars().take_while(|ch| ch.is_ascii_lowercase() || *ch == '_').collect();
+    let segment = holdfast_core::segments::Segment::from_key(&key).expect("a segment key");
+    let expected = app.store.customers_page_in(app.ws.id, Some(segment), None, 1000).await.unwrap().items;
+    assert!(!expected.is_empty() && expected.iter().all(|x| x.segment == Some(segment)));
+    let listed = c.get(&format!("/customers?segment={key}"), &owner).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.body.matches("<tr><td><a href=\"/customers/").count(), expected.len(), "{}", listed.body);
+    // The person's own customers open the queue.
+    c.get("/today", &owner).await;
+    holdfast_app::import_bytes(
+        &app,
+        holdfast_store::Entity::Customers,
+        "customers.csv",
+        b"customer_id,owner\nC2,owner@a.test\n".to_vec(),
+        &Default::default(),
+        &holdfast_app::Quiet,
+    )
+    .await
+    .unwrap();
+    let today = c.get("/today", &owner).await.body;
+    let mine = today.find("Your customers").expect("the person's own customers first");
+    let c2 = today.find("href=\"/customers/C2\"").expect("C2's task");
+    let everyone = today.find("Everyone else").expect("then everyone else");
+    assert!(mine < c2 && c2 < everyone, "{today}");
+    assert_eq!(today.matches("href=\"/customers/C2\"").count(), 1, "not repeated");
+
     // With subscriptions, the overview shows revenue retention (NRR, GRR) as `holdfast mrr` computes it.
     assert!(!c.get("/", &owner).await.body.contains("NRR"));
     let subs = "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\nS1,C1,pro,100.00,USD,2023-01-01,,\nS2,C2,basic,50.00,USD,2023-01-01,2023-03-15,price\n";
