@@ -52,6 +52,7 @@ pub struct OrderInput {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub customer_id: String,
     /// RFC 3339 (`2025-03-01T10:00:00Z`), or a date (`2025-03-01`) taken in the workspace's zone.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"))]
     pub ordered_at: String,
     /// The order's total in major units.
     pub amount: Amount,
@@ -91,6 +92,7 @@ pub struct EventInput {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub kind: String,
     /// RFC 3339 or a date.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"))]
     pub occurred_at: String,
     /// A JSON object.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
@@ -105,6 +107,7 @@ pub struct FeedbackInput {
     pub feedback_id: Option<String>,
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"))]
     pub customer_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"))]
     pub responded_at: String,
     /// NPS 0–10.
     #[cfg_attr(feature = "openapi", schema(maximum = 10))]
@@ -131,6 +134,7 @@ pub struct CustomerInput {
     #[serde(default)]
     pub tags: Vec<String>,
     /// A person's birthday or a company's founding day, YYYY-MM-DD.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^\\s*$|^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"))]
     pub birthday: Option<String>,
 }
 
@@ -139,6 +143,7 @@ pub struct CustomerInput {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoteInput {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = "\\S"))]
     pub body: String,
     pub pain_points: Option<String>,
     pub goals: Option<String>,

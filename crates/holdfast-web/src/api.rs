@@ -202,16 +202,16 @@ pub struct MovementQuery {
     #[param(pattern = "^(month|quarter|year)$")]
     period: Option<String>,
     /// Inactivity window W in days (default 365).
-    #[param(minimum = 1, maximum = 3650)]
+    #[param(minimum = 1)]
     window: Option<u32>,
     /// First period: the one containing this month (YYYY-MM).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = "^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
     /// Last period: the one containing this month (YYYY-MM).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = "^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
     /// The as-of date (YYYY-MM-DD); default: the day after the last order.
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
     as_of: Option<String>,
 }
 
@@ -253,10 +253,10 @@ pub struct ReportQuery {
     #[param(pattern = "^(month|quarter|year)$")]
     period: Option<String>,
     /// Optional parts, comma-separated: retention (always), segments, prediction, all.
-    #[param(pattern = "^(retention|segments|prediction|all)(,(retention|segments|prediction|all))*$")]
+    #[param(pattern = "^((retention|segments|prediction|all)(,(retention|segments|prediction|all))*)?$")]
     sections: Option<String>,
     /// The as-of date (YYYY-MM-DD); default: the day after the last order.
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
     as_of: Option<String>,
 }
 
@@ -319,7 +319,7 @@ fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
 
 /// Customers' own fields, up to 10,000 per request: a customer sent again is updated.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "ingest", request_body = Vec<CustomerInput>,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request", pattern = "^[\\x21-\\x7e][\\x20-\\x7e]{0,254}$")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn customers_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
     ingest(&caller, &headers, &body, Entity::Customers, |c: &[CustomerInput], _| records::customer_records(c)).await
@@ -395,6 +395,7 @@ pub struct TaskQuery {
     /// Only this customer's tasks.
     customer: Option<String>,
     /// Where the previous page ended (its `next`).
+    #[param(pattern = "^[01]\\.-?[0-9]{1,18}\\.-?[0-9]{1,18}\\.-?[0-9]{1,18}$")]
     after: Option<String>,
     /// 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -512,6 +513,7 @@ pub async fn assign(caller: &Caller, id: i64, assignee: Option<&str>) -> ApiResu
 #[serde(deny_unknown_fields)]
 pub struct SnoozeBody {
     /// Until when (RFC 3339 or YYYY-MM-DD in the workspace's zone); null: back in the queue now.
+    #[schema(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
     until: Option<String>,
 }
 
@@ -541,7 +543,7 @@ pub async fn snooze(caller: &Caller, id: i64, until: Option<i64>) -> ApiResult<J
 /// twice changes nothing. With an `Idempotency-Key` header, a retry of the same request gets the
 /// first answer back; the same key with another body is refused (422).
 #[utoipa::path(post, path = "/api/v1/orders", tag = "ingest", request_body = Vec<OrderInput>,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request", pattern = "^[\\x21-\\x7e][\\x20-\\x7e]{0,254}$")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn orders_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
     ingest(&caller, &headers, &body, Entity::Orders, |o: &[OrderInput], app| records::order_records(o, &app.calendar()?, app.ws.currency)).await
@@ -549,7 +551,7 @@ async fn orders_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes
 
 /// Events (logins, feature use, support tickets, ignored e-mails), up to 10,000 per request.
 #[utoipa::path(post, path = "/api/v1/events", tag = "ingest", request_body = Vec<EventInput>,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request", pattern = "^[\\x21-\\x7e][\\x20-\\x7e]{0,254}$")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn events_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
     ingest(&caller, &headers, &body, Entity::Events, |e: &[EventInput], app| records::event_records(e, &app.calendar()?)).await
@@ -557,7 +559,7 @@ async fn events_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes
 
 /// Survey answers (NPS 0–10 with a comment), up to 10,000 per request.
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "ingest", request_body = Vec<FeedbackInput>,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per logical request", pattern = "^[\\x21-\\x7e][\\x20-\\x7e]{0,254}$")),
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn feedback_post(caller: Caller, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
     ingest(&caller, &headers, &body, Entity::Feedback, |f: &[FeedbackInput], app| records::feedback_records(f, &app.calendar()?)).await
