@@ -20,7 +20,9 @@
 //!   consecutive purchase days, rounded up to whole weeks, within 4 to 52 weeks, and at most half
 //!   of the history before as-of (so the training cut keeps a history to learn from).
 //! - Reasons: each feature's contribution to the calibrated log-odds, `a · bⱼ · (xⱼ − x̄ⱼ) / sⱼ`
-//!   (Platt slope × coefficient × standardised deviation from the training mean), those of at
+//!   (Platt slope × coefficient × deviation from today's mean input over every scored customer,
+//!   in training standard deviations), so the contributions add up to how far the customer's
+//!   log-odds are from those of today's average customer; those of at
 //!   least [`MIN_CONTRIBUTION`] largest first, each explained from the customer's own numbers in
 //!   English and Russian ([`explain`]). Days since the last order and their ratio to the usual gap
 //!   are one reason (their contributions summed): they measure the same silence.
@@ -78,6 +80,8 @@ pub enum RiskError {
     TooFewCustomers { rows: usize, cut: String, horizon: i64, min: usize },
     #[error("every customer who had ordered by {cut} {what} within the next {horizon} days, so the history shows nothing to tell churners from the rest")]
     OneClass { cut: String, horizon: i64, what: &'static str },
+    #[error("the customers who had ordered by {cut} all look alike (no feature varies among them): nothing to learn churn from")]
+    NoVariation { cut: String },
     #[error("the churn model cannot be fitted: {0}")]
     Fit(#[from] logistic::FitError),
 }
@@ -230,6 +234,9 @@ pub fn churn_risk(log: &OrderLog, cal: &Calendar, activity: Option<&Activity>, o
     let sc = Scaler::of(&all, candidates.len());
     let features: Vec<Feature> = candidates.iter().zip(&sc.sd).filter(|(_, &sd)| sd > 1e-9).map(|(&k, _)| k).collect();
     let p = features.len();
+    if p == 0 {
+        return Err(RiskError::NoVariation { cut: cut_date.to_string() });
+    }
 
     // Split by a seeded hash of the customer id.
     let part: Vec<u8> = train.iter().map(|f| split_of(&occ.customer_ids[f.customer], opts.seed)).collect();
@@ -272,13 +279,19 @@ pub fn churn_risk(log: &OrderLog, cal: &Calendar, activity: Option<&Activity>, o
     };
 
     // Scores and reasons.
+    let mut xn: Vec<f64> = now.iter().flat_map(|f| inputs_of(&features, f)).collect();
+    standardise(&mut xn);
+    // Reasons are deviations from today's average customer: a history that shifts every
+    // customer alike (all of a young shop's customers are older at as-of than at the cut) is
+    // nobody's reason.
+    let today = Scaler::of(&xn, p);
     let mut customers: Vec<CustomerRisk> = now
         .iter()
-        .map(|f| {
-            let mut x = inputs_of(&features, f);
-            scaler.apply(&mut x);
-            let risk = calibration.apply(model.logit(&x));
-            let mut parts: Vec<(Feature, f64)> = features.iter().zip(&model.coef).zip(&x).map(|((&k, b), z)| (k, calibration.a * b * z)).collect();
+        .zip(xn.chunks_exact(p.max(1)))
+        .map(|(f, x)| {
+            let risk = calibration.apply(model.logit(x));
+            let mut parts: Vec<(Feature, f64)> =
+                features.iter().zip(&model.coef).zip(x.iter().zip(&today.mean)).map(|((&k, b), (z, m))| (k, calibration.a * b * (z - m))).collect();
             // Days since the last order and their ratio to the usual gap measure one silence:
             // one reason, their contributions summed (apart, the two collinear terms can show
             // "no order for 1 day" as a reason when the ratio's term outweighs it).

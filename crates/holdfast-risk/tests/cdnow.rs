@@ -48,4 +48,17 @@ fn cdnow_risk_ranks_at_least_as_well_as_bgnbd() {
         m.horizon_days, m.cut, m.train_rows, m.holdout_auc, m.baseline_auc, m.features
     );
     assert!(ours >= baseline, "risk AUC {ours} below BG/NBD's {baseline}");
+
+    // Reliability on real data: the risk is P(no purchase within H); by fifths of the risk, the
+    // mean risk against the share that did not buy within H of 1997-10-01.
+    let end = date("1997-09-30") + chrono::Days::new(m.horizon_days as u64);
+    let lost: Vec<bool> = r.customers.iter().map(|c| occ.count_between(idx[c.customer_id.as_str()], date("1997-09-30"), end) == 0).collect();
+    let mut worst: f64 = 0.0;
+    for (k, part) in r.customers.chunks(r.customers.len().div_ceil(5)).zip(lost.chunks(r.customers.len().div_ceil(5))).enumerate() {
+        let predicted = part.0.iter().map(|c| c.risk).sum::<f64>() / part.0.len() as f64;
+        let observed = part.1.iter().filter(|&&l| l).count() as f64 / part.1.len() as f64;
+        println!("  fifth {} (riskiest first): mean risk {predicted:.3}, no purchase within H {observed:.3}", k + 1);
+        worst = worst.max((predicted - observed).abs());
+    }
+    assert!(worst <= 0.07, "calibration off by {worst}");
 }
