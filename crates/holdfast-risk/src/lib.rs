@@ -72,8 +72,8 @@ impl RiskOptions {
 pub enum RiskError {
     #[error("no customer ordered before the as-of date")]
     NoOrders,
-    #[error("{days} days of orders before the as-of date: learning churn needs a history at least twice the horizon (at least 4 weeks)")]
-    TooLittleHistory { days: i64 },
+    #[error("{days} days of orders before the as-of date: learning churn over a {horizon}-day horizon needs at least {} days (twice the horizon)", 2 * horizon)]
+    TooLittleHistory { days: i64, horizon: i64 },
     #[error("horizon: expected 1 to 3650 days, got {0}")]
     BadHorizon(u32),
     #[error("only {rows} customers had ordered by {cut} (as-of minus the {horizon}-day horizon): too few to learn from (at least {min})")]
@@ -177,13 +177,17 @@ pub fn churn_risk(log: &OrderLog, cal: &Calendar, activity: Option<&Activity>, o
     let span = day - first_day;
     let (horizon, rule) = horizon(&occ, day, span, opts.horizon_days)?;
     let cut = day - horizon;
-    let cut_date = date_of_day(cut).ok_or(RiskError::TooLittleHistory { days: span })?;
+    let cut_date = date_of_day(cut).ok_or(RiskError::TooLittleHistory { days: span, horizon })?;
     let cut_at = cal.start_of_day(cut_date);
     let activity = activity.filter(|a| !a.is_empty());
     let act_of = |c: usize| activity.and_then(|a| a.get(&occ.customer_ids[c]));
 
     // Training rows: facts at the cut, label from the horizon after it.
+    // Rows in customer-id order: the sums of the fit, and so the last bits of every number, do
+    // not depend on the order of the customers in the log.
+    let by_id = |v: &mut Vec<Facts>| v.sort_by(|a, b| occ.customer_ids[a.customer].cmp(&occ.customer_ids[b.customer]));
     let (mut train, bg_cut) = order_facts(&occ, cut, horizon, prior_gap(&occ, cut, horizon));
+    by_id(&mut train);
     let labels: Vec<bool> = train
         .iter()
         .map(|f| {
@@ -209,6 +213,7 @@ pub fn churn_risk(log: &OrderLog, cal: &Calendar, activity: Option<&Activity>, o
 
     // Scoring rows: facts at as-of.
     let (mut now, bg_now) = order_facts(&occ, day, horizon, prior_gap(&occ, day, horizon));
+    by_id(&mut now);
     if let Some(a) = activity {
         for f in now.iter_mut() {
             if let Some(x) = a.get(&occ.customer_ids[f.customer]) {
@@ -373,13 +378,13 @@ fn horizon(occ: &Occasions, day: i64, span: i64, explicit: Option<u32>) -> Resul
             return Err(RiskError::BadHorizon(h));
         }
         if 2 * h as i64 > span {
-            return Err(RiskError::TooLittleHistory { days: span });
+            return Err(RiskError::TooLittleHistory { days: span, horizon: h as i64 });
         }
         return Ok((h as i64, format!("{h} days, as given")));
     }
     let cap = (span / 2) / 7 * 7;
     if cap < 28 {
-        return Err(RiskError::TooLittleHistory { days: span });
+        return Err(RiskError::TooLittleHistory { days: span, horizon: 28 });
     }
     let mut gaps = gaps_before(occ, day);
     let Some(q) = quantile(&mut gaps, 0.9) else {
