@@ -71,7 +71,7 @@ fn too_short_a_history_is_a_clear_error() {
     let out = holdfast(NODB, &["risk", "--orders", o.to_str().unwrap(), "--as-of", "2023-01-20"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("invoices.csv") && err.contains("history"), "{err}");
+    assert!(err.contains("invoices.csv") && err.contains("needs at least 56 days"), "{err}");
 }
 
 fn risk_from_store(pg: bool) {
