@@ -12,6 +12,7 @@
 //!   [`load_orders`], one path for both; [`resolve_as_of`] and the date parsers in [`when`].
 //! - Workflows: [`import_file`] / [`import_bytes`] (the same rules for a path and an upload),
 //!   [`analyze_report`], [`at_risk`] with [`sync_action_queue`], [`score_workspace`],
+//!   [`churn_risk`] (the learned churn risk with its reasons, `holdfast-risk`),
 //!   [`predict_values`] / [`predict_summary`].
 //! - [`accounts`]: people, roles, sign-in sessions, API tokens and the first-run set-up link
 //!   (argon2id passwords; only hashes of secrets are stored).
@@ -40,6 +41,7 @@ pub mod orders;
 pub mod progress;
 pub mod queue;
 pub mod records;
+pub mod risk;
 pub mod score;
 pub mod timing;
 pub mod value;
@@ -55,6 +57,7 @@ pub use experiments::{experiment_report, import_assignments, list_experiments, p
 pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
 pub use progress::{Progress, Quiet};
 pub use queue::{at_risk, sync_action_queue, AtRisk, AtRiskOptions};
+pub use risk::{churn_risk, RiskRequest};
 pub use score::{score_workspace, ScoreReport};
 pub use value::{predict_summary, predict_values, ValueOptions, Values};
 pub use when::{parse_date, parse_instant, parse_month, resolve_as_of};

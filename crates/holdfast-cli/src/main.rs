@@ -49,6 +49,8 @@ enum Command {
     Segments(commands::segments::Args),
     /// The action queue: red flags turned into tasks, highest stake first.
     AtRisk(commands::at_risk::Args),
+    /// Churn risk learned from the workspace's own history, with each customer's reasons.
+    Risk(commands::risk::Args),
     /// Service chains and the next best offer per customer.
     NextOffers(commands::next_offers::Args),
     /// Imports a file into the store (orders, customers, events, subscriptions, feedback, notes, dates, contacts, interactions).
@@ -141,6 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => commands::predict::run(a, g),
         Command::Segments(a) => commands::segments::run(a, g),
         Command::AtRisk(a) => commands::at_risk::run(a, g),
+        Command::Risk(a) => commands::risk::run(a, g),
         Command::NextOffers(a) => commands::next_offers::run(a, g),
         Command::Import(a) => commands::import::run(a, g),
         Command::Score(a) => commands::score::run(a, g),

@@ -27,6 +27,8 @@
 //! - [`generate`] → [`Dataset`]: the orders in memory; [`Dataset::order_log`] gives the counted
 //!   orders as a `holdfast_core::OrderLog` (times read as UTC, amounts in cents, currency USD).
 //! - [`generate_log`]: both at once, for tests of other crates.
+//! - [`saas`]: a SaaS-like workspace (monthly invoices, logins, tickets, newsletters, NPS) whose
+//!   churn is caused by planted behaviours, for testing churn models and their reasons.
 //!
 //! Opening files, progress bars and command-line parsing belong to `holdfast-cli`.
 
@@ -34,6 +36,7 @@ pub mod catalog;
 mod csv;
 pub mod model;
 pub mod rng;
+pub mod saas;
 
 use chrono::{Months, NaiveDate};
 use holdfast_core::{Catalog, Currency, Instant, OrderLines, OrderLog};

@@ -15,6 +15,7 @@ pub mod movement;
 pub mod mrr;
 pub mod next_offers;
 pub mod predict;
+pub mod risk;
 pub mod score;
 pub mod segments;
 pub mod serve;
