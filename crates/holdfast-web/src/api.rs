@@ -202,7 +202,7 @@ pub struct MovementQuery {
     #[param(pattern = "^(month|quarter|year)$")]
     period: Option<String>,
     /// Inactivity window W in days (default 365).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 36500)]
     window: Option<u32>,
     /// First period: the one containing this month (YYYY-MM).
     #[param(pattern = "^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
@@ -225,8 +225,8 @@ async fn movement_get(caller: Caller, axum::extract::State(shared): axum::extrac
         Err(e) => return Err(ApiError::bad("period", e)),
     };
     let window = q.window.unwrap_or(365);
-    if window == 0 {
-        return Err(ApiError::bad("window", "the inactivity window must be at least 1 day"));
+    if !(1..=36_500).contains(&window) {
+        return Err(ApiError::bad("window", "the inactivity window is 1 to 36,500 days"));
     }
     let (cal, log) = shared.orders(&caller.app).await?;
     let from = q.from.as_deref().map(|s| holdfast_app::parse_month(s, &cal).map_err(|e| ApiError::bad("from", e))).transpose()?;
@@ -465,7 +465,7 @@ async fn task_reopen(caller: Caller, P(id): P<i64>) -> ApiResult<Json<Value>> {
 #[serde(deny_unknown_fields)]
 pub struct DismissBody {
     /// Why the task is dismissed (kept with it).
-    #[schema(min_length = 1, pattern = "\\S")]
+    #[schema(min_length = 1, pattern = "^[^\\x00]*\\S[^\\x00]*$")]
     reason: String,
 }
 
