@@ -164,14 +164,24 @@ pub struct RiskReport {
 /// Contributions below this (in log-odds: a factor of about 1.05 on the odds) are not reasons.
 pub const MIN_CONTRIBUTION: f64 = 0.05;
 
+impl RiskReport {
+    /// Each customer's risk by id, for callers that look customers up (the queue, a customer's page).
+    pub fn by_customer(&self) -> std::collections::HashMap<&str, &CustomerRisk> {
+        self.customers.iter().map(|c| (c.customer_id.as_str(), c)).collect()
+    }
+}
+
 /// Fewest customers at the training cut to learn from.
 pub const MIN_ROWS: usize = 50;
 
 /// Learns the churn model on the history before `opts.as_of` and scores every customer (days cut
 /// in `cal`). See the crate docs for the method.
 pub fn churn_risk(log: &OrderLog, cal: &Calendar, activity: Option<&Activity>, opts: &RiskOptions) -> Result<RiskReport, RiskError> {
-    let before = log.before(opts.as_of);
-    let occ = Occasions::from_log(&before, cal);
+    // Only orders before as-of count (a copy of the log only when there are later ones).
+    let later = log.time_range().is_some_and(|(_, last)| last >= opts.as_of);
+    let before = later.then(|| log.before(opts.as_of));
+    let occ = Occasions::from_log(before.as_ref().unwrap_or(log), cal);
+    drop(before);
     let day = day_number(cal.date(opts.as_of - 1)) + 1;
     let (first_day, _) = occ.day_range().ok_or(RiskError::NoOrders)?;
     let span = day - first_day;
