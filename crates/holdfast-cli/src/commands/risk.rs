@@ -61,6 +61,8 @@ struct ModelOut<'a> {
     train_rows: usize,
     holdout_auc: Option<f64>,
     baseline_auc: Option<f64>,
+    /// The horizon H the risk is for: P(no purchase within H days).
+    horizon_days: i64,
 }
 
 #[derive(Serialize)]
@@ -105,6 +107,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 train_rows: m.train_rows,
                 holdout_auc: m.holdout_auc,
                 baseline_auc: m.baseline_auc,
+                horizon_days: m.horizon_days,
             },
             customers: r
                 .customers
