@@ -13,13 +13,15 @@ pub struct Table {
     pub right: Vec<bool>,
     /// Lines printed under the table (footnotes such as the simple ratio's blind spot).
     pub notes: Vec<String>,
+    /// Columns of running text (reasons): wrapped in HTML instead of kept on one line.
+    pub wrap: Vec<usize>,
 }
 
 impl Table {
     pub fn new<S: AsRef<str>>(headers: &[S]) -> Self {
         let headers: Vec<String> = headers.iter().map(|h| h.as_ref().to_string()).collect();
         let right = (0..headers.len()).map(|i| i > 0).collect();
-        Table { headers, rows: Vec::new(), right, notes: Vec::new() }
+        Table { headers, rows: Vec::new(), right, notes: Vec::new(), wrap: Vec::new() }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -82,7 +84,8 @@ impl Table {
         for r in &self.rows {
             out.push_str("<tr>");
             for (i, c) in r.iter().enumerate() {
-                let _ = write!(out, "<td{}>{}</td>", self.align(i), esc(c));
+                let class = if self.wrap.contains(&i) { " class=\"wrap\"" } else { self.align(i) };
+                let _ = write!(out, "<td{class}>{}</td>", esc(c));
             }
             out.push_str("</tr>");
         }
