@@ -183,6 +183,7 @@ impl SegmentsSection {
         ]);
         t.right = vec![true, false, false, false, true];
         t.wrap = vec![3];
+        t.stack = true;
         for (i, x) in self.top_tasks.iter().enumerate() {
             t.row(vec![(i + 1).to_string(), x.customer_id.clone(), word(l, x.suggested_step), x.reason_in(l), l.money(Some(x.stake))]);
         }

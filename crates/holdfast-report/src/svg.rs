@@ -194,7 +194,8 @@ impl Frame {
         } else {
             (((max_w + 10.0) / band).ceil().max(1.0) as usize, FONT + 6.0)
         };
-        let plot_h = if axes.short { 110.0 } else { 226.0 };
+        // The y title, turned, runs along the plot: the plot is at least as tall as it.
+        let plot_h = f64::max(if axes.short { 110.0 } else { 226.0 }, text_w(&axes.y) + 4.0);
         let h = top + plot_h + label_h + 6.0 + FONT + 10.0;
         Frame { lo, hi, n, left, right, top, plot_h, h, every, rotate, legend: pos }
     }
@@ -216,16 +217,12 @@ impl Frame {
         open_svg(out, W, self.h, label, FONT);
     }
 
-    fn legend(&self, out: &mut String, items: &[(&str, &str, bool)]) {
+    /// The legend: a swatch (a short line when `lines`, dashed for dashed series) and a name.
+    fn legend(&self, out: &mut String, items: &[(&str, &str, bool)], lines: bool) {
         for ((name, col, dashed), (x, y)) in items.iter().zip(&self.legend) {
-            if *dashed {
-                let _ = write!(
-                    out,
-                    r#"<line x1="{x}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2" stroke-dasharray="4 3"/>"#,
-                    y - 4.0,
-                    x + 14.0,
-                    y - 4.0
-                );
+            if *dashed || lines {
+                let dash = if *dashed { r#" stroke-dasharray="4 3""# } else { "" };
+                let _ = write!(out, r#"<line x1="{x}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2"{dash}/>"#, y - 4.0, x + 14.0, y - 4.0);
             } else {
                 let _ = write!(out, r#"<rect x="{x}" y="{}" width="14" height="12" fill="{col}"/>"#, y - 10.0);
             }
@@ -322,7 +319,7 @@ pub fn line_chart(title: &str, labels: &[String], series: &[Series], fmt: ValueF
     let f = Frame::new(lo, hi, labels, &items, fmt, axes);
     let mut out = String::new();
     f.open(&mut out, title);
-    f.legend(&mut out, &items);
+    f.legend(&mut out, &items, true);
     f.axes(&mut out, labels, fmt, axes);
     for s in series {
         let mut path = String::new();
@@ -373,7 +370,7 @@ pub fn bar_chart(title: &str, labels: &[String], up: &[Series], down: &[Series],
     let mut out = String::new();
     f.open(&mut out, title);
     out.push_str(r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bbb" stroke-width="3"/></pattern></defs>"##);
-    f.legend(&mut out, &items);
+    f.legend(&mut out, &items, false);
     f.axes(&mut out, labels, fmt, axes);
     let bw = (f.band() * 0.75).max(1.0);
     let incomplete = axes.lang.t(" (period not complete)", " (период ещё не закончился)");
@@ -417,7 +414,7 @@ pub fn grouped_bar_chart(title: &str, labels: &[String], series: &[Series], fmt:
     let f = Frame::new(lo, hi, labels, &items, fmt, axes);
     let mut out = String::new();
     f.open(&mut out, title);
-    f.legend(&mut out, &items);
+    f.legend(&mut out, &items, false);
     f.axes(&mut out, labels, fmt, axes);
     let k = series.len().max(1) as f64;
     let bw = (f.band() * 0.8 / k).max(1.0);

@@ -15,13 +15,16 @@ pub struct Table {
     pub notes: Vec<String>,
     /// Columns of running text (reasons): wrapped in HTML instead of kept on one line.
     pub wrap: Vec<usize>,
+    /// On a narrow screen each row becomes a small card, every cell under its header's name
+    /// (a list read row by row, such as this week's customers), instead of scrolling sideways.
+    pub stack: bool,
 }
 
 impl Table {
     pub fn new<S: AsRef<str>>(headers: &[S]) -> Self {
         let headers: Vec<String> = headers.iter().map(|h| h.as_ref().to_string()).collect();
         let right = (0..headers.len()).map(|i| i > 0).collect();
-        Table { headers, rows: Vec::new(), right, notes: Vec::new(), wrap: Vec::new() }
+        Table { headers, rows: Vec::new(), right, notes: Vec::new(), wrap: Vec::new(), stack: false }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -76,7 +79,7 @@ impl Table {
 
     /// An HTML `<table>` (every cell escaped), notes as a paragraph below.
     pub fn to_html(&self) -> String {
-        let mut out = String::from("<div class=\"table-wrap\"><table><thead><tr>");
+        let mut out = String::from(if self.stack { "<div class=\"table-wrap\"><table class=\"stack\"><thead><tr>" } else { "<div class=\"table-wrap\"><table><thead><tr>" });
         for (i, h) in self.headers.iter().enumerate() {
             let _ = write!(out, "<th{}>{}</th>", self.align(i), esc(h));
         }
@@ -85,7 +88,11 @@ impl Table {
             out.push_str("<tr>");
             for (i, c) in r.iter().enumerate() {
                 let class = if self.wrap.contains(&i) { " class=\"wrap\"" } else { self.align(i) };
-                let _ = write!(out, "<td{class}>{}</td>", esc(c));
+                let label = match self.headers.get(i).filter(|_| self.stack) {
+                    Some(h) => format!(" data-label=\"{}\"", esc(h)),
+                    None => String::new(),
+                };
+                let _ = write!(out, "<td{class}{label}>{}</td>", esc(c));
             }
             out.push_str("</tr>");
         }

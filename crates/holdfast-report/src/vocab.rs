@@ -128,6 +128,20 @@ pub fn explanation(l: Lang, f: &Flag) -> String {
             l.pct(Some(*drop))
         )),
         Explanation::FewerCategories { early, late, .. } => Some(format!("раньше покупал в {early} категориях, в последних 3 заказах — в {late}")),
+        Explanation::MissedInitiative { chain, since, activity_known, .. } => {
+            let c = chain.as_ref();
+            let next = if c.replenishment { format!("{} снова", c.from) } else { c.to.clone() };
+            Some(format!(
+                "купил {} {} назад и с тех пор не купил {next}; {} клиентов, купивших {}, покупали {next} в течение {} (обычно через {}); {}",
+                c.from,
+                ru_days(*since),
+                l.pct(Some(c.confidence)),
+                c.from,
+                ru_days(c.window_days as f64),
+                ru_days(c.median_delay_days.round()),
+                if *activity_known { "им это не предлагали" } else { "предложений в записях нет" }
+            ))
+        }
         _ => None,
     };
     match detail {

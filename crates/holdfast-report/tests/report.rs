@@ -263,9 +263,10 @@ fn the_report_opens_with_this_weeks_list() {
     // The list: whom, what to do, why, the stake, and how many more.
     let list = &html[week..summary];
     for x in &seg.top_tasks {
-        assert!(list.contains(&format!("<td>{}</td>", x.customer_id)), "{} is not in the list", x.customer_id);
+        assert!(list.contains(&format!("<td data-label=\"Customer\">{}</td>", x.customer_id)), "{} is not in the list", x.customer_id);
     }
-    assert!(list.contains("What to do") && list.contains("<td class=\"wrap\">"), "the reasons wrap");
+    assert!(list.contains("What to do") && list.contains("<td class=\"wrap\" data-label=\"Why\">"), "the reasons wrap");
+    assert!(list.contains("<table class=\"stack\">"), "on a phone the list becomes cards");
     assert!(list.contains(&format!("…and {} more", seg.total_tasks - 10)));
     // "At a glance" ends with what to do.
     let glance = &html[summary..movement];
