@@ -247,7 +247,7 @@ td.wrap{white-space:normal;min-width:14em;max-width:36em}\
 .note{font-size:13px;color:#666}.warning{background:#fff7e0;border-left:4px solid #e0a458;padding:8px 12px}\
 .do{background:#eef5ec;border-left:4px solid #3a9d5d;padding:8px 12px;font-weight:600}\
 footer{color:#777;font-size:13px;padding:30px 20px}\
-@media (max-width:600px){header,main,footer{padding:0 10px}dl.formulas{grid-template-columns:minmax(0,1fr)}dl.formulas dd{margin-bottom:6px}figure{padding:8px}td.wrap{min-width:12em}\
+@media (max-width:600px){svg.chart.wide{display:none!important}svg.chart.narrow{display:block!important}header,main,footer{padding:0 10px}dl.formulas{grid-template-columns:minmax(0,1fr)}dl.formulas dd{margin-bottom:6px}figure{padding:8px}td.wrap{min-width:12em}\
 table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}table.stack thead{display:none}table.stack tr{border-bottom:1px solid #ddd;padding:6px 0}\
 table.stack td{border:0;white-space:normal;min-width:0;max-width:none;padding:1px 8px;text-align:left}table.stack td[data-label]::before{content:attr(data-label) \": \";color:#777}}";
 

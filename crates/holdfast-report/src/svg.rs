@@ -88,11 +88,13 @@ pub struct Axes {
     pub categories: bool,
     /// A low chart (a companion figure).
     pub short: bool,
+    /// Width of the drawing in its own units; set per rendering by [`both`].
+    width: f64,
 }
 
 impl Axes {
     pub fn new(lang: Lang, x: &str, y: &str) -> Axes {
-        Axes { x: x.into(), y: y.into(), lang, categories: false, short: false }
+        Axes { x: x.into(), y: y.into(), lang, categories: false, short: false, width: W }
     }
 
     /// Every label shown: they are categories, not a sequence.
@@ -108,8 +110,37 @@ impl Axes {
     }
 }
 
-/// Width of the chart in its own units (the `viewBox`); it scales to the page.
+/// Width of a chart in its own units (the `viewBox`) for screens; it scales to the page.
 const W: f64 = 900.0;
+/// Width of the phone rendering: at a 390 px screen its text stays about 10 px high.
+const NARROW: f64 = 420.0;
+
+/// A chart drawn twice — for screens ([`W`] wide, class `wide`) and for phones ([`NARROW`],
+/// class `narrow`) — of which the style sheet shows one (`.chart.narrow` below 600 px).
+fn both(axes: &Axes, draw: impl Fn(&Axes) -> String) -> String {
+    let wide = draw(&Axes { width: W, ..axes.clone() });
+    let narrow = draw(&Axes { width: NARROW, ..axes.clone() });
+    format!("{wide}{narrow}")
+}
+
+/// The phone rendering is hidden unless a style sheet shows it (the report's does, below 600 px,
+/// with `!important`): a page that embeds the charts with its own style shows the screen one.
+fn hidden(width: f64) -> &'static str {
+    if width < W {
+        r#" style="display:none""#
+    } else {
+        ""
+    }
+}
+
+/// The class and id suffix of a rendering.
+fn variant(width: f64) -> &'static str {
+    if width < W {
+        "narrow"
+    } else {
+        "wide"
+    }
+}
 /// Font size of chart text, in viewBox units.
 const FONT: f64 = 12.0;
 /// An upper estimate of one character's width at [`FONT`] (DejaVu Sans and system fonts: wide
@@ -143,6 +174,8 @@ fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 /// Where everything of an x/y chart goes: margins sized by the legend, the tick labels and the x
 /// labels so that no text leaves the `viewBox`.
 struct Frame {
+    /// Width of the drawing.
+    w: f64,
     lo: f64,
     hi: f64,
     n: usize,
@@ -161,17 +194,18 @@ impl Frame {
     fn new(lo: f64, hi: f64, labels: &[String], legend: &[(&str, &str, bool)], fmt: ValueFormat, axes: &Axes) -> Frame {
         let (lo, hi) = if hi - lo < 1e-12 { (lo, lo + 1.0) } else { (lo, hi) };
         let n = labels.len();
+        let w = axes.width;
         // The legend, wrapped into lines across the top.
         let mut pos = Vec::new();
         let (mut x, mut y) = (8.0, 14.0);
         for (name, _, _) in legend {
-            let w = 18.0 + text_w(name) + 18.0;
-            if x > 8.0 && x + w > W - 8.0 {
+            let item = 18.0 + text_w(name) + 18.0;
+            if x > 8.0 && x + item > w - 8.0 {
                 x = 8.0;
                 y += 18.0;
             }
             pos.push((x, y));
-            x += w;
+            x += item;
         }
         let top = if legend.is_empty() { 16.0 } else { y + 16.0 };
         let tick_w = ticks(lo, hi, 5).iter().map(|t| text_w(&fmt.show(*t, axes.lang))).fold(0.0, f64::max);
@@ -180,7 +214,7 @@ impl Frame {
         let (sin, cos) = ROTATE_DEG.to_radians().sin_cos();
         // Side by side when every label fits its band (or, for periods, every few bands);
         // categories that do not fit are turned. Margins are reserved before the bands are cut.
-        let band_at = |left: f64, right: f64| (W - left - right) / n.max(1) as f64;
+        let band_at = |left: f64, right: f64| (w - left - right) / n.max(1) as f64;
         let flat_fits = band_at(left, 16.0f64.max(max_w / 2.0 + 4.0)) >= max_w + 10.0;
         let rotate = axes.categories && !flat_fits;
         let right = if rotate { 16.0 } else { 16.0f64.max(max_w / 2.0 + 4.0) };
@@ -197,14 +231,14 @@ impl Frame {
         // The y title, turned, runs along the plot: the plot is at least as tall as it.
         let plot_h = f64::max(if axes.short { 110.0 } else { 226.0 }, text_w(&axes.y) + 4.0);
         let h = top + plot_h + label_h + 6.0 + FONT + 10.0;
-        Frame { lo, hi, n, left, right, top, plot_h, h, every, rotate, legend: pos }
+        Frame { w, lo, hi, n, left, right, top, plot_h, h, every, rotate, legend: pos }
     }
 
     fn y(&self, v: f64) -> f64 {
         self.top + self.plot_h * (1.0 - (v - self.lo) / (self.hi - self.lo))
     }
     fn band(&self) -> f64 {
-        (W - self.left - self.right) / self.n.max(1) as f64
+        (self.w - self.left - self.right) / self.n.max(1) as f64
     }
     fn x_center(&self, i: usize) -> f64 {
         self.left + self.band() * (i as f64 + 0.5)
@@ -214,7 +248,7 @@ impl Frame {
     }
 
     fn open(&self, out: &mut String, label: &str) {
-        open_svg(out, W, self.h, label, FONT);
+        open_svg(out, self.w, self.h, label, FONT);
     }
 
     /// The legend: a swatch (a short line when `lines`, dashed for dashed series) and a name.
@@ -238,7 +272,7 @@ impl Frame {
             }
             let y = self.y(t);
             let stroke = if t == 0.0 { "#888" } else { "#e4e4e4" };
-            let _ = write!(out, r#"<line x1="{:.1}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="{stroke}"/>"#, self.left, W - self.right);
+            let _ = write!(out, r#"<line x1="{:.1}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="{stroke}"/>"#, self.left, self.w - self.right);
             let _ = write!(
                 out,
                 r##"<text class="yl" x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{}</text>"##,
@@ -264,7 +298,7 @@ impl Frame {
                 let _ = write!(out, r##"<text class="xl" x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##, base + 17.0, esc(l));
             }
         }
-        axis_titles(out, axes, (self.left + W - self.right) / 2.0, self.h - 8.0, (self.top + base) / 2.0);
+        axis_titles(out, axes, (self.left + self.w - self.right) / 2.0, self.h - 8.0, (self.top + base) / 2.0);
     }
 }
 
@@ -287,7 +321,9 @@ fn axis_titles(out: &mut String, axes: &Axes, x_mid: f64, x_base: f64, y_mid: f6
 fn open_svg(out: &mut String, w: f64, h: f64, label: &str, font: f64) {
     let _ = write!(
         out,
-        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="{font}">"#,
+        r#"<svg class="chart {}" viewBox="0 0 {w:.0} {h:.0}"{} role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="{font}">"#,
+        variant(w),
+        hidden(w),
         esc(label)
     );
 }
@@ -310,6 +346,10 @@ fn rounded(lo: f64, hi: f64) -> (f64, f64) {
 
 /// Line chart: one line per series over the x labels; points carry their exact value on hover.
 pub fn line_chart(title: &str, labels: &[String], series: &[Series], fmt: ValueFormat, zero_based: bool, axes: &Axes) -> String {
+    both(axes, |a| draw_line_chart(title, labels, series, fmt, zero_based, a))
+}
+
+fn draw_line_chart(title: &str, labels: &[String], series: &[Series], fmt: ValueFormat, zero_based: bool, axes: &Axes) -> String {
     let (mut lo, hi) = value_range(series);
     if zero_based {
         lo = lo.min(0.0);
@@ -360,6 +400,10 @@ pub fn line_chart(title: &str, labels: &[String], series: &[Series], fmt: ValueF
 /// downwards whatever their sign — things lost). `hatched[i]` draws bar `i` lighter (an
 /// incomplete period).
 pub fn bar_chart(title: &str, labels: &[String], up: &[Series], down: &[Series], fmt: ValueFormat, hatched: &[bool], axes: &Axes) -> String {
+    both(axes, |a| draw_bar_chart(title, labels, up, down, fmt, hatched, a))
+}
+
+fn draw_bar_chart(title: &str, labels: &[String], up: &[Series], down: &[Series], fmt: ValueFormat, hatched: &[bool], axes: &Axes) -> String {
     let n = labels.len();
     let total = |ss: &[Series], i: usize| ss.iter().map(|s| s.values.get(i).copied().flatten().filter(|v| v.is_finite()).unwrap_or(0.0).abs()).sum::<f64>();
     let hi = (0..n).map(|i| total(up, i)).fold(0.0, f64::max);
@@ -369,7 +413,6 @@ pub fn bar_chart(title: &str, labels: &[String], up: &[Series], down: &[Series],
     let f = Frame::new(lo, hi, labels, &items, fmt, axes);
     let mut out = String::new();
     f.open(&mut out, title);
-    out.push_str(r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bbb" stroke-width="3"/></pattern></defs>"##);
     f.legend(&mut out, &items, false);
     f.axes(&mut out, labels, fmt, axes);
     let bw = (f.band() * 0.75).max(1.0);
@@ -408,6 +451,10 @@ pub fn bar_chart(title: &str, labels: &[String], up: &[Series], down: &[Series],
 /// Grouped bar chart: the series side by side within each label's band, every bar rising from
 /// zero (shares of different wholes compared label by label).
 pub fn grouped_bar_chart(title: &str, labels: &[String], series: &[Series], fmt: ValueFormat, axes: &Axes) -> String {
+    both(axes, |a| draw_grouped_bar_chart(title, labels, series, fmt, a))
+}
+
+fn draw_grouped_bar_chart(title: &str, labels: &[String], series: &[Series], fmt: ValueFormat, axes: &Axes) -> String {
     let (_, hi) = value_range(series);
     let (lo, hi) = rounded(0.0, hi.max(0.0));
     let items: Vec<_> = series.iter().map(|s| (s.name.as_str(), s.color, false)).collect();
@@ -454,24 +501,31 @@ pub struct HeatCell {
 /// Heat map: one row per `rows` label, one column per `cols` label; `None` cells are left blank.
 /// The x axis title goes above the column labels, the y axis title along the row labels.
 pub fn heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Option<HeatCell>>], axes: &Axes) -> String {
+    both(axes, |a| draw_heat_map(title, rows, cols, cells, a))
+}
+
+fn draw_heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Option<HeatCell>>], axes: &Axes) -> String {
     const F: f64 = 11.0;
     let cw_text = |s: &str| s.chars().count() as f64 * CHAR_W * F / FONT;
     let row_w = rows.iter().map(|r| cw_text(r.as_str())).fold(0.0, f64::max);
     let left = 8.0 + F + 10.0 + row_w + 8.0;
     let top = 8.0 + F + 8.0 + F + 10.0;
-    let cw = ((W - left - 10.0) / cols.len().max(1) as f64).clamp(8.0, 60.0);
+    let cw = ((axes.width - left - 10.0) / cols.len().max(1) as f64).clamp(8.0, 60.0);
     let ch = if rows.len() > 40 { 12.0 } else { 20.0 };
     let w = (left + cw * cols.len() as f64 + 10.0).max(left + cw_text(&axes.x) + 10.0);
     // The y title, turned, runs along the rows: the map is at least as tall as it.
     let h = (top + ch * rows.len() as f64 + 10.0).max(top + cw_text(&axes.y) + 10.0);
+    let v = variant(axes.width);
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg class="chart heat" viewBox="0 0 {w:.0} {h:.0}" style="max-width:{:.0}px" role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="{F}">"#,
+        r#"<svg class="chart heat {v}" viewBox="0 0 {w:.0} {h:.0}" style="max-width:{:.0}px{}" role="img" aria-label="{}" font-family="system-ui, sans-serif" font-size="{F}">"#,
         w * 1.2,
+        if v == "narrow" { ";display:none" } else { "" },
         esc(title)
     );
-    out.push_str(r##"<defs><pattern id="hatch-cell" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#cfcfcf" stroke-width="2"/></pattern></defs>"##);
+    // One pattern per rendering: a pattern inside a hidden (display: none) drawing paints nothing.
+    let _ = write!(out, r##"<defs><pattern id="hatch-cell-{v}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#cfcfcf" stroke-width="2"/></pattern></defs>"##);
     let col_w = cols.iter().map(|c| cw_text(c.as_str())).fold(0.0, f64::max);
     let every = ((col_w + 6.0) / cw).ceil().max(1.0) as usize;
     for (k, c) in cols.iter().enumerate() {
@@ -493,7 +547,7 @@ pub fn heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Opti
         for (k, cell) in cells.get(r).map(|v| v.as_slice()).unwrap_or(&[]).iter().enumerate() {
             let Some(cell) = cell else { continue };
             let x = left + cw * k as f64;
-            let fill = if cell.complete { blue(cell.intensity) } else { "url(#hatch-cell)".to_string() };
+            let fill = if cell.complete { blue(cell.intensity) } else { format!("url(#hatch-cell-{v})") };
             let _ = write!(
                 out,
                 r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{fill}" stroke="#fff"><title>{}{}</title></rect>"##,

@@ -291,7 +291,8 @@ fn charts_keep_their_labels_inside() {
     assert!(!seg_ticks.is_empty() && !seg_ticks.iter().any(|t| t.starts_with('\u{2212}') || t.starts_with('-')), "{seg_ticks:?}");
     // The retention chart stays on 0–100%: the simple ratio has its own chart.
     let ret = &html[html.find("<section id=\"retention\">").unwrap()..html.find("<section id=\"revenue\">").unwrap()];
-    assert_eq!(ret.matches("<svg").count(), 2);
+    assert_eq!(ret.matches("<svg class=\"chart wide\"").count(), 2);
+    assert_eq!(ret.matches("<svg class=\"chart narrow\"").count(), 2, "each chart has its phone drawing");
     let first = &ret[..ret.find("</svg>").unwrap()];
     let ticks = texts(first, "<text class=\"yl\"", "</text>");
     let top: f64 = ticks.last().and_then(|t| t.trim_end_matches('%').parse().ok()).expect("a top tick");
