@@ -186,7 +186,8 @@ struct Frame {
     h: f64,
     /// Show every `every`th x label.
     every: usize,
-    rotate: bool,
+    /// Degrees the x labels are turned by, when they are.
+    rotate: Option<f64>,
     legend: Vec<(f64, f64)>,
 }
 
@@ -211,22 +212,28 @@ impl Frame {
         let tick_w = ticks(lo, hi, 5).iter().map(|t| text_w(&fmt.show(*t, axes.lang))).fold(0.0, f64::max);
         let mut left = 8.0 + FONT + 10.0 + tick_w + 6.0;
         let max_w = labels.iter().map(|l| text_w(l)).fold(0.0, f64::max);
-        let (sin, cos) = ROTATE_DEG.to_radians().sin_cos();
         // Side by side when every label fits its band (or, for periods, every few bands);
-        // categories that do not fit are turned. Margins are reserved before the bands are cut.
+        // categories that do not fit are turned 40°, or upright when even that leaves no room for
+        // each of them. Margins are reserved before the bands are cut.
         let band_at = |left: f64, right: f64| (w - left - right) / n.max(1) as f64;
         let flat_fits = band_at(left, 16.0f64.max(max_w / 2.0 + 4.0)) >= max_w + 10.0;
-        let rotate = axes.categories && !flat_fits;
-        let right = if rotate { 16.0 } else { 16.0f64.max(max_w / 2.0 + 4.0) };
-        if rotate {
-            // The first label reaches left of its anchor by its turned width.
-            left = left.max(max_w * cos + 6.0);
-        }
-        let band = band_at(left, right);
-        let (every, label_h) = if rotate {
-            ((1.5 * FONT / sin / band).ceil().max(1.0) as usize, max_w * sin + FONT * cos + 10.0)
+        let rotate = if !axes.categories || flat_fits {
+            None
         } else {
-            (((max_w + 10.0) / band).ceil().max(1.0) as usize, FONT + 6.0)
+            let (sin, cos) = ROTATE_DEG.to_radians().sin_cos();
+            let band = band_at(left.max(max_w * cos + 6.0), 16.0);
+            Some(if band >= 1.5 * FONT / sin { ROTATE_DEG } else { 90.0 })
+        };
+        let right = if rotate.is_some() { 16.0 } else { 16.0f64.max(max_w / 2.0 + 4.0) };
+        let (every, label_h) = match rotate {
+            Some(deg) => {
+                let (sin, cos) = deg.to_radians().sin_cos();
+                // The first label reaches left of its anchor by its turned width.
+                left = left.max(max_w * cos + 6.0);
+                let band = band_at(left, right);
+                ((1.5 * FONT / sin.max(0.5) / band).ceil().max(1.0) as usize, max_w * sin + FONT * cos + 10.0)
+            }
+            None => (((max_w + 10.0) / band_at(left, right)).ceil().max(1.0) as usize, FONT + 6.0),
         };
         // The y title, turned, runs along the plot: the plot is at least as tall as it.
         let plot_h = f64::max(if axes.short { 110.0 } else { 226.0 }, text_w(&axes.y) + 4.0);
@@ -287,11 +294,13 @@ impl Frame {
                 continue;
             }
             let x = self.x_center(i);
-            if self.rotate {
+            if let Some(deg) = self.rotate {
                 let y = base + 12.0;
+                // Upright labels hang left of their anchor: shifted to sit on the band's centre.
+                let x = if deg >= 89.0 { x + FONT * 0.35 } else { x };
                 let _ = write!(
                     out,
-                    r##"<text class="xl" x="{x:.1}" y="{y:.1}" text-anchor="end" transform="rotate(-{ROTATE_DEG} {x:.1} {y:.1})" fill="#555">{}</text>"##,
+                    r##"<text class="xl" x="{x:.1}" y="{y:.1}" text-anchor="end" transform="rotate(-{deg} {x:.1} {y:.1})" fill="#555">{}</text>"##,
                     esc(l)
                 );
             } else {
@@ -525,7 +534,10 @@ fn draw_heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Opt
         esc(title)
     );
     // One pattern per rendering: a pattern inside a hidden (display: none) drawing paints nothing.
-    let _ = write!(out, r##"<defs><pattern id="hatch-cell-{v}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#cfcfcf" stroke-width="2"/></pattern></defs>"##);
+    let _ = write!(
+        out,
+        r##"<defs><pattern id="hatch-cell-{v}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#cfcfcf" stroke-width="2"/></pattern></defs>"##
+    );
     let col_w = cols.iter().map(|c| cw_text(c.as_str())).fold(0.0, f64::max);
     let every = ((col_w + 6.0) / cw).ceil().max(1.0) as usize;
     for (k, c) in cols.iter().enumerate() {

@@ -79,7 +79,11 @@ impl Table {
 
     /// An HTML `<table>` (every cell escaped), notes as a paragraph below.
     pub fn to_html(&self) -> String {
-        let mut out = String::from(if self.stack { "<div class=\"table-wrap\"><table class=\"stack\"><thead><tr>" } else { "<div class=\"table-wrap\"><table><thead><tr>" });
+        let mut out = String::from(if self.stack {
+            "<div class=\"table-wrap\"><table class=\"stack\"><thead><tr>"
+        } else {
+            "<div class=\"table-wrap\"><table><thead><tr>"
+        });
         for (i, h) in self.headers.iter().enumerate() {
             let _ = write!(out, "<th{}>{}</th>", self.align(i), esc(h));
         }

@@ -281,7 +281,16 @@ fn the_report_opens_with_this_weeks_list() {
 
 #[test]
 fn charts_keep_their_labels_inside() {
-    let html = holdfast_report::render(&full_report());
+    let r = full_report();
+    let html = holdfast_report::render(&r);
+    // Every segment is named under its bars, on screens and on phones.
+    let n = r.sections.segments.as_ref().unwrap().segments.len();
+    let seg_at = html.find("<section id=\"segments\">").unwrap();
+    for class in ["chart wide", "chart narrow"] {
+        let at = seg_at + html[seg_at..].find(&format!("<svg class=\"{class}\"")).unwrap();
+        let svg = &html[at..at + html[at..].find("</svg>").unwrap()];
+        assert_eq!(svg.matches("class=\"xl\"").count(), n, "{class}: a segment without its name");
+    }
     // Segment names do not fit side by side: they are turned.
     let seg = &html[html.find("<section id=\"segments\">").unwrap()..];
     let svg = &seg[seg.find("<svg").unwrap()..seg.find("</svg>").unwrap()];
