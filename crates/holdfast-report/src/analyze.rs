@@ -301,7 +301,7 @@ impl AnalyzeReport {
         t.note(simple_ratio_note(l));
         out.push_str(&t.to_text());
         for w in &self.warnings {
-            let _ = writeln!(out, "{} {w}", l.t("Note:", "Примечание:"));
+            let _ = writeln!(out, "{} {}", l.t("Note:", "Примечание:"), crate::vocab::warning(l, w, s.window_days, s.period));
         }
         if let Some(seg) = &self.sections.segments {
             let _ = writeln!(out, "\n{}", seg.do_this(l));

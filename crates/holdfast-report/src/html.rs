@@ -393,7 +393,7 @@ fn write_sections(r: &AnalyzeReport, mut page: Page) -> Page {
         .detail(format!("{} {}", l.t("median", "медиана"), money(l, r, h.ltv_median))),
     ]);
     for w in &r.warnings {
-        page.warning(w);
+        page.warning(&crate::vocab::warning(l, w, s.window_days, s.period));
     }
     match &r.sections.segments {
         Some(seg) => page.action(&seg.do_this(l)),

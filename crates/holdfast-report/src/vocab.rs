@@ -84,6 +84,28 @@ pub fn periods(l: Lang, g: Granularity) -> &'static str {
     }
 }
 
+/// A warning of the report (core's movement and the report's own) in the language; one it does not
+/// know stays as written.
+pub fn warning(l: Lang, w: &str, window_days: u32, g: Granularity) -> String {
+    if l == Lang::En {
+        return w.to_string();
+    }
+    if w.starts_with("The last period has not ended") {
+        "Последний период на дату отчёта не закончился: его итоговые числа взяты на дату отчёта.".into()
+    } else if w.starts_with("The inactivity window (") {
+        format!(
+            "Окно неактивности ({window_days} дн.) короче периода ({}): клиент может прийти и уйти внутри одного периода, поэтому «привлечённых» может быть больше, чем «новых».",
+            period(l, g)
+        )
+    } else if w.starts_with("There are no counted orders") {
+        "До даты отчёта нет учтённых заказов: все показатели пусты.".into()
+    } else if w.starts_with("No ") && w.contains("has ended by the as-of date") {
+        format!("Ни один период ({}) ещё не закончился к дате отчёта: доли на карточках пусты.", period(l, g))
+    } else {
+        w.to_string()
+    }
+}
+
 /// Whole days in Russian with the noun agreeing: 1 день, 2 дня, 5 дней.
 fn ru_days(n: f64) -> String {
     let k = n.floor().abs() as u64;
@@ -163,6 +185,19 @@ mod tests {
         assert_eq!(ru_days(21.0), "21 день");
         assert_eq!(ru_days(112.0), "112 дней");
         assert_eq!(ru_days(1234.0), "1\u{a0}234 дня");
+    }
+
+    #[test]
+    fn the_report_warnings_in_russian() {
+        // The sentences core's movement and the report write, as they write them.
+        let g = Granularity::Quarter;
+        let w =
+            "The inactivity window (30 days) is shorter than a quarter: a customer can join and lapse within one period, so \"acquired\" can exceed \"new\".";
+        assert!(warning(Lang::Ru, w, 30, g).starts_with("Окно неактивности (30 дн.) короче периода (квартал)"));
+        let last = "The last period has not ended at the as-of date: its end figures are taken at the as-of date.";
+        assert!(warning(Lang::Ru, last, 30, g).starts_with("Последний период"));
+        assert_eq!(warning(Lang::En, last, 30, g), last);
+        assert_eq!(warning(Lang::Ru, "Something new.", 30, g), "Something new.");
     }
 
     #[test]

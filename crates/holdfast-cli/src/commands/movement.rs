@@ -65,7 +65,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         })?;
         print(&movement_table(&mv, l).to_text())?;
         for w in mv.warnings.iter().filter(|w| !w.starts_with("The last period has not ended")) {
-            print(&format!("{} {w}\n", l.t("Note:", "Примечание:")))?;
+            print(&format!("{} {}\n", l.t("Note:", "Примечание:"), holdfast_report::vocab::warning(l, w, args.window, args.period)))?;
         }
         Ok(())
     }
