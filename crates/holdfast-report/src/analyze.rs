@@ -13,8 +13,8 @@
 //! Its JSON appears at the top level of the report under the field's name; the HTML page and the
 //! terminal output show it after the built-in sections.
 
-use crate::format::{fmt_count, fmt_days, fmt_money, fmt_pct, fmt_pp};
 use crate::html::Section;
+use crate::locale::Lang;
 use crate::table::Table;
 use chrono::NaiveDate;
 use holdfast_core::cohorts::{cohorts, CohortOptions, CohortTable};
@@ -206,107 +206,220 @@ fn push<'a, S: Section>(out: &mut Vec<&'a dyn Section>, s: &'a Option<S>) {
 }
 
 impl AnalyzeReport {
-    /// The whole report as text: headline, movement, cohorts, repeat behaviour, LTV.
+    /// The whole report as text in English: headline, movement, cohorts, repeat behaviour, LTV.
     pub fn to_terminal(&self) -> String {
+        self.to_terminal_in(Lang::En)
+    }
+
+    /// [`AnalyzeReport::to_terminal`] in `l`.
+    pub fn to_terminal_in(&self, l: Lang) -> String {
         let s = &self.source;
         let h = &self.headline;
-        let cur = s.currency.as_str();
+        let cur = l.currency_name(s.currency);
+        let money = |v: Option<f64>| l.amount(v, s.currency);
+        let (first, last) = (l.date_or_dash(s.first_order), l.date_or_dash(s.last_order));
+        let per = crate::vocab::period(l, s.period);
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "Retention report: {} — {} orders of {} customers, {} to {}, as of {} ({} periods, inactivity window {} days, time zone {})\n",
-            s.name,
-            fmt_count(s.orders as i64),
-            fmt_count(s.customers as i64),
-            s.first_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-            s.last_order.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-            s.as_of,
-            s.period,
-            s.window_days,
-            s.time_zone
-        );
-        let period = h.last_complete_period.as_deref().unwrap_or("no complete period");
-        let mut t = Table::new(&["figure", "value", "vs previous", "vs year ago", "what it is"]);
+        let _ = match l {
+            Lang::En => writeln!(
+                out,
+                "Retention report: {} — {} orders of {} customers, {first} to {last}, as of {} ({per} periods, inactivity window {} days, time zone {})\n",
+                s.name,
+                l.count(s.orders as i64),
+                l.count(s.customers as i64),
+                l.date(s.as_of),
+                s.window_days,
+                s.time_zone
+            ),
+            Lang::Ru => writeln!(
+                out,
+                "Отчёт об удержании: {} — заказов {}, клиентов {}, с {first} по {last}, на {} (период — {per}, окно неактивности {} дн., часовой пояс {})\n",
+                s.name,
+                l.count(s.orders as i64),
+                l.count(s.customers as i64),
+                l.date(s.as_of),
+                s.window_days,
+                s.time_zone
+            ),
+        };
+        let period = h.last_complete_period.as_deref().unwrap_or(l.t("no complete period", "нет закончившегося периода"));
+        let mut t = Table::new(&[
+            l.t("figure", "показатель"),
+            l.t("value", "значение"),
+            l.t("vs previous", "к предыдущему"),
+            l.t("vs year ago", "к прошлому году"),
+            l.t("what it is", "что это"),
+        ]);
         t.right = vec![false, true, true, true, false];
-        t.row(vec!["Customers".into(), fmt_count(h.customers as i64), String::new(), String::new(), "with at least one counted order".into()]);
-        t.row(vec!["Active now".into(), fmt_count(h.active_now as i64), String::new(), String::new(), format!("last order within {} days", s.window_days)]);
+        let plain = |t: &mut Table, name: &str, value: String, what: String| t.row(vec![name.into(), value, String::new(), String::new(), what]);
+        plain(
+            &mut t,
+            l.t("Customers", "Клиенты"),
+            l.count(h.customers as i64),
+            l.t("with at least one counted order", "хотя бы с одним учтённым заказом").into(),
+        );
+        plain(
+            &mut t,
+            l.t("Active now", "Активны сейчас"),
+            l.count(h.active_now as i64),
+            match l {
+                Lang::En => format!("last order within {} days", s.window_days),
+                Lang::Ru => format!("последний заказ не раньше {} дн. назад", s.window_days),
+            },
+        );
         for (name, r, what) in [
-            ("Retention rate", &h.retention_rate, format!("{period}: kept / active at start")),
-            ("Churn rate", &h.churn_rate, format!("{period}: lost / active at start")),
-            ("Simple ratio E/S *", &h.simple_retention_ratio, format!("{period}: active at end / active at start")),
+            (l.t("Retention rate", "Удержание"), &h.retention_rate, l.t("kept / active at start", "оставшиеся / активные на начало")),
+            (l.t("Churn rate", "Отток"), &h.churn_rate, l.t("lost / active at start", "ушедшие / активные на начало")),
+            (
+                l.t("Simple ratio E/S *", "Простое отношение E/S *"),
+                &h.simple_retention_ratio,
+                l.t("active at end / active at start", "активные на конец / на начало"),
+            ),
         ] {
-            t.row(vec![name.into(), fmt_pct(r.value), fmt_pp(r.change_previous), fmt_pp(r.change_year_ago), what]);
+            t.row(vec![name.into(), l.pct(r.value), l.pp(r.change_previous), l.pp(r.change_year_ago), format!("{period}: {what}")]);
         }
-        t.row(vec!["Repeat-purchase rate".into(), fmt_pct(h.repeat_purchase_rate), String::new(), String::new(), "customers with 2+ orders / customers".into()]);
-        t.row(vec!["Average order value".into(), format!("{} {cur}", fmt_money(h.aov)), String::new(), String::new(), "revenue / orders, all time".into()]);
-        t.row(vec!["Time between orders".into(), fmt_days(h.median_days_between_orders), String::new(), String::new(), "median over repeat customers of their mean gap".into()]);
-        t.row(vec!["LTV mean".into(), format!("{} {cur}", fmt_money(h.ltv_mean)), String::new(), String::new(), "revenue to date per customer".into()]);
-        t.row(vec!["LTV median".into(), format!("{} {cur}", fmt_money(h.ltv_median)), String::new(), String::new(), "half the customers spent less".into()]);
-        t.note(SIMPLE_RATIO_NOTE);
+        plain(
+            &mut t,
+            l.t("Repeat-purchase rate", "Доля повторных покупателей"),
+            l.pct(h.repeat_purchase_rate),
+            l.t("customers with 2+ orders / customers", "клиенты с 2+ заказами / клиенты").into(),
+        );
+        plain(&mut t, l.t("Average order value", "Средний чек"), money(h.aov), l.t("revenue / orders, all time", "выручка / заказы, за всё время").into());
+        plain(
+            &mut t,
+            l.t("Time between orders", "Время между заказами"),
+            l.days(h.median_days_between_orders),
+            l.t("median over repeat customers of their mean gap", "медиана среднего промежутка повторных покупателей").into(),
+        );
+        plain(&mut t, l.t("LTV mean", "LTV, среднее"), money(h.ltv_mean), l.t("revenue to date per customer", "выручка на клиента на сегодня").into());
+        plain(
+            &mut t,
+            l.t("LTV median", "LTV, медиана"),
+            money(h.ltv_median),
+            l.t("half the customers spent less", "половина клиентов потратила меньше").into(),
+        );
+        t.note(simple_ratio_note(l));
         out.push_str(&t.to_text());
         for w in &self.warnings {
-            let _ = writeln!(out, "Note: {w}");
+            let _ = writeln!(out, "{} {}", l.t("Note:", "Примечание:"), crate::vocab::warning(l, w, s.window_days, s.period));
         }
-        let _ = writeln!(out, "\nMovement per {}", s.period);
-        out.push_str(&movement_table(&self.movement).to_text());
-        let _ = writeln!(out, "\nCohorts: share of each cohort ordering k {}s after its first order (~ = period not over yet)", s.period);
-        out.push_str(&cohort_table(&self.cohorts, CohortMetric::Customers, 24, 13).to_text());
-        let _ = writeln!(out, "\nCohorts: cumulative revenue per cohort customer, {cur} (the cohort's LTV curve)");
-        out.push_str(&cohort_table(&self.cohorts, CohortMetric::CumulativeRevenuePerCustomer, 24, 13).to_text());
+        if let Some(seg) = &self.sections.segments {
+            let _ = writeln!(out, "\n{}", seg.do_this(l));
+        }
+        let _ = match l {
+            Lang::En => writeln!(out, "\nMovement per {per}"),
+            Lang::Ru => writeln!(out, "\nДвижение клиентов по периодам ({per})"),
+        };
+        out.push_str(&movement_table(&self.movement, l).to_text());
+        let _ = match l {
+            Lang::En => writeln!(out, "\nCohorts: share of each cohort ordering k {per}s after its first order (~ = period not over yet)"),
+            Lang::Ru => writeln!(out, "\nКогорты: доля когорты, заказавшей через k периодов после первого заказа (~ = период ещё не закончился)"),
+        };
+        out.push_str(&cohort_table(&self.cohorts, CohortMetric::Customers, 24, 13, l).to_text());
+        let _ = match l {
+            Lang::En => writeln!(out, "\nCohorts: cumulative revenue per cohort customer, {cur} (the cohort's LTV curve)"),
+            Lang::Ru => writeln!(out, "\nКогорты: выручка на клиента когорты нарастающим итогом, {cur} (кривая LTV когорты)"),
+        };
+        out.push_str(&cohort_table(&self.cohorts, CohortMetric::CumulativeRevenuePerCustomer, 24, 13, l).to_text());
         let r = &self.repeat;
+        let _ = match l {
+            Lang::En => writeln!(
+                out,
+                "\nRepeat purchases: {} of {} customers ordered again ({}); time between orders: median {}, mean {}",
+                l.count(r.repeat_customers as i64),
+                l.count(r.customers as i64),
+                l.pct(r.repeat_purchase_rate),
+                l.days(r.median_days_between_orders),
+                l.days(r.mean_days_between_orders)
+            ),
+            Lang::Ru => writeln!(
+                out,
+                "\nПовторные покупки: заказали снова {} из {} клиентов ({}); время между заказами: медиана {}, среднее {}",
+                l.count(r.repeat_customers as i64),
+                l.count(r.customers as i64),
+                l.pct(r.repeat_purchase_rate),
+                l.days(r.median_days_between_orders),
+                l.days(r.mean_days_between_orders)
+            ),
+        };
         let _ = writeln!(
             out,
-            "\nRepeat purchases: {} of {} customers ordered again ({}); time between orders: median {}, mean {}",
-            fmt_count(r.repeat_customers as i64),
-            fmt_count(r.customers as i64),
-            fmt_pct(r.repeat_purchase_rate),
-            fmt_days(r.median_days_between_orders),
-            fmt_days(r.mean_days_between_orders)
+            "\n{} ({cur}): {} {}, {} {}",
+            l.t("Historical LTV", "Исторический LTV"),
+            l.t("mean", "среднее"),
+            l.money(self.ltv.mean),
+            l.t("median", "медиана"),
+            l.money(self.ltv.median)
         );
-        let _ = writeln!(out, "\nHistorical LTV ({cur}): mean {}, median {}", fmt_money(self.ltv.mean), fmt_money(self.ltv.median));
-        out.push_str(&ltv_table(&self.ltv).to_text());
+        out.push_str(&ltv_table(&self.ltv, l).to_text());
         let _ = writeln!(out);
-        out.push_str(&crate::html::Section::terminal(&self.rfm));
+        out.push_str(&crate::html::Section::terminal(&self.rfm, l));
         for sec in self.sections.list() {
-            let _ = writeln!(out, "\n{}", sec.title());
-            out.push_str(&sec.terminal());
+            let _ = writeln!(out, "\n{}", sec.title(l));
+            out.push_str(&sec.terminal(l));
         }
         out
     }
 }
 
-/// The blind spot of the simple ratio, as the report words it.
+/// The blind spot of the simple ratio, as the report words it (English).
 pub const SIMPLE_RATIO_NOTE: &str =
     "* The simple ratio E/S (customers at end / customers at start) hides movement: losing 21 and winning 20 looks like losing 1.";
 
-/// The movement table of `holdfast movement` and the report (the movement's warnings are the
-/// caller's to print).
-pub fn movement_table(mv: &Movement) -> Table {
+/// [`SIMPLE_RATIO_NOTE`] in `l`.
+pub fn simple_ratio_note(l: Lang) -> &'static str {
+    l.t(
+        SIMPLE_RATIO_NOTE,
+        "* Простое отношение E/S (клиенты на конец / клиенты на начало) скрывает движение: потерять 21 и привлечь 20 выглядит как потерять одного.",
+    )
+}
+
+/// The movement table of `holdfast movement` and the report, in `l` (the movement's warnings are
+/// the caller's to print).
+pub fn movement_table(mv: &Movement, l: Lang) -> Table {
     let mut t = Table::new(&[
-        "period", "start", "new", "reactiv.", "lost", "kept", "end", "retention", "churn", "E/S *", "orders", "revenue", "AOV", "repeat rev.",
+        l.t("period", "период"),
+        l.t("start", "начало"),
+        l.t("new", "новые"),
+        l.t("reactiv.", "вернулись"),
+        l.t("lost", "ушли"),
+        l.t("kept", "остались"),
+        l.t("end", "конец"),
+        l.t("retention", "удержание"),
+        l.t("churn", "отток"),
+        "E/S *",
+        l.t("orders", "заказы"),
+        l.t("revenue", "выручка"),
+        l.t("AOV", "ср. чек"),
+        l.t("repeat rev.", "повт. выручка"),
     ]);
     for p in &mv.periods {
         t.row(vec![
             if p.complete { p.label.clone() } else { format!("{} ~", p.label) },
-            fmt_count(p.active_start as i64),
-            fmt_count(p.new as i64),
-            fmt_count(p.reactivated as i64),
-            fmt_count(p.lost as i64),
-            fmt_count(p.kept as i64),
-            fmt_count(p.active_end as i64),
-            fmt_pct(p.retention_rate),
-            fmt_pct(p.churn_rate),
-            fmt_pct(p.simple_retention_ratio),
-            fmt_count(p.orders as i64),
-            fmt_money(Some(p.revenue)),
-            fmt_money(p.aov),
-            fmt_pct(p.returning_revenue_share),
+            l.count(p.active_start as i64),
+            l.count(p.new as i64),
+            l.count(p.reactivated as i64),
+            l.count(p.lost as i64),
+            l.count(p.kept as i64),
+            l.count(p.active_end as i64),
+            l.pct(p.retention_rate),
+            l.pct(p.churn_rate),
+            l.pct(p.simple_retention_ratio),
+            l.count(p.orders as i64),
+            l.money(Some(p.revenue)),
+            l.money(p.aov),
+            l.pct(p.returning_revenue_share),
         ]);
     }
-    t.note("retention = kept / start; churn = lost / start; a customer is active while the last order is within the window.");
-    t.note(SIMPLE_RATIO_NOTE);
+    t.note(l.t(
+        "retention = kept / start; churn = lost / start; a customer is active while the last order is within the window.",
+        "удержание = остались / начало; отток = ушли / начало; клиент активен, пока его последний заказ в пределах окна.",
+    ));
+    t.note(simple_ratio_note(l));
     if mv.periods.last().is_some_and(|p| !p.complete) {
-        t.note("~ the period has not ended: its end figures are taken at the as-of date.");
+        t.note(
+            l.t("~ the period has not ended: its end figures are taken at the as-of date.", "~ период не закончился: его итоговые числа взяты на дату отчёта."),
+        );
     }
     t
 }
@@ -324,41 +437,47 @@ pub enum CohortMetric {
     CumulativeRevenuePerCustomer,
 }
 
-/// A cohort table as text cells: one row per cohort (the last `max_rows`), one column per offset
-/// `k` (the first `max_cols`); cells of periods that have not ended carry `~`.
-pub fn cohort_table(t: &CohortTable, metric: CohortMetric, max_rows: usize, max_cols: usize) -> Table {
+/// A cohort table as text cells in `l`: one row per cohort (the last `max_rows`), one column per
+/// offset `k` (the first `max_cols`); cells of periods that have not ended carry `~`.
+pub fn cohort_table(t: &CohortTable, metric: CohortMetric, max_rows: usize, max_cols: usize, l: Lang) -> Table {
     let width = t.cohorts.iter().map(|c| c.cells.len()).max().unwrap_or(0).min(max_cols);
-    let mut headers = vec!["cohort".to_string(), "customers".to_string()];
+    let mut headers = vec![l.t("cohort", "когорта").to_string(), l.t("customers", "клиенты").to_string()];
     headers.extend((0..width).map(|k| format!("+{k}")));
     let mut tab = Table::new(&headers);
     let skip = t.cohorts.len().saturating_sub(max_rows);
     for c in &t.cohorts[skip..] {
-        let mut row = vec![c.label.clone(), fmt_count(c.customers as i64)];
+        let mut row = vec![c.label.clone(), l.count(c.customers as i64)];
         for cell in c.cells.iter().take(width) {
             let v = match metric {
-                CohortMetric::Customers => fmt_pct(Some(cell.retention)),
-                CohortMetric::Revenue => fmt_money(Some(cell.revenue)),
-                CohortMetric::RevenuePerCustomer => fmt_money(Some(cell.revenue_per_customer)),
-                CohortMetric::CumulativeRevenuePerCustomer => fmt_money(Some(cell.cumulative_revenue_per_customer)),
+                CohortMetric::Customers => l.pct(Some(cell.retention)),
+                CohortMetric::Revenue => l.money(Some(cell.revenue)),
+                CohortMetric::RevenuePerCustomer => l.money(Some(cell.revenue_per_customer)),
+                CohortMetric::CumulativeRevenuePerCustomer => l.money(Some(cell.cumulative_revenue_per_customer)),
             };
             row.push(if cell.complete { v } else { format!("~{v}") });
         }
         tab.row(row);
     }
     if skip > 0 {
-        tab.note(format!("({skip} earlier cohorts not shown; --json has them all)"));
+        tab.note(match l {
+            Lang::En => format!("({skip} earlier cohorts not shown; --json has them all)"),
+            Lang::Ru => format!("(более ранние когорты не показаны: {skip}; в --json есть все)"),
+        });
     }
     if t.cohorts.iter().any(|c| c.cells.len() > width) {
-        tab.note(format!("(columns after +{} not shown; --json has them all)", width.saturating_sub(1)));
+        tab.note(match l {
+            Lang::En => format!("(columns after +{} not shown; --json has them all)", width.saturating_sub(1)),
+            Lang::Ru => format!("(столбцы после +{} не показаны; в --json есть все)", width.saturating_sub(1)),
+        });
     }
     tab
 }
 
-/// The LTV distribution as a table.
-pub fn ltv_table(l: &HistoricalLtv) -> Table {
-    let mut t = Table::new(&["LTV", "customers", "share"]);
-    for b in &l.distribution {
-        t.row(vec![b.label.clone(), fmt_count(b.customers as i64), fmt_pct(Some(b.share))]);
+/// The LTV distribution as a table in `l`.
+pub fn ltv_table(lt: &HistoricalLtv, l: Lang) -> Table {
+    let mut t = Table::new(&[l.t("LTV", "LTV"), l.t("customers", "клиенты"), l.t("share", "доля")]);
+    for b in &lt.distribution {
+        t.row(vec![b.label.clone(), l.count(b.customers as i64), l.pct(Some(b.share))]);
     }
     t
 }

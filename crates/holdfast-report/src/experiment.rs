@@ -6,6 +6,7 @@
 
 use crate::format::{fmt_count, fmt_money, fmt_pct, fmt_pp};
 use crate::html::{Card, Page, Section};
+use crate::locale::Lang;
 use crate::svg::{color, esc};
 use crate::table::Table;
 use holdfast_experiments::report::fmt_p;
@@ -282,11 +283,11 @@ impl Section for ExperimentSection<'_> {
         "experiment"
     }
 
-    fn title(&self) -> String {
+    fn title(&self, _l: Lang) -> String {
         format!("Campaign \"{}\": proof, not attribution", self.0.campaign)
     }
 
-    fn intro(&self) -> String {
+    fn intro(&self, _l: Lang) -> String {
         format!(
             "Treated customers against a control group that got nothing, over a {}-day attribution window after each assignment, as of {} ({}).",
             self.0.window_days,
@@ -371,7 +372,7 @@ impl Section for ExperimentSection<'_> {
         }
     }
 
-    fn terminal(&self) -> String {
+    fn terminal(&self, _l: Lang) -> String {
         to_terminal(self.0)
     }
 }

@@ -1,5 +1,9 @@
-//! How numbers are written for people: thousands separators, percentages, percentage-point
-//! changes, money. Missing values (`None`, and anything not finite) are written as `—`, never NaN.
+//! How numbers are written for people in English plain-text tables: thousands separators,
+//! percentages, percentage-point changes, money (with an ASCII minus, friendly to copy into a
+//! spreadsheet). Missing values (`None`, and anything not finite) are written as `—`, never NaN.
+//! Text in a chosen language goes through [`crate::locale::Lang`] instead.
+
+use crate::locale::Lang;
 
 /// `1234567` → `1,234,567`.
 pub fn fmt_count(n: i64) -> String {
@@ -11,12 +15,9 @@ pub fn fmt_count(n: i64) -> String {
     }
 }
 
-/// A fraction as a percentage with one decimal: `0.4237` → `42.4%`.
+/// A fraction as a percentage with one decimal: `0.4237` → `42.4%` ([`Lang::En`]'s way).
 pub fn fmt_pct(v: Option<f64>) -> String {
-    match v.filter(|v| v.is_finite()) {
-        Some(v) => format!("{:.1}%", v * 100.0),
-        None => "—".into(),
-    }
+    Lang::En.pct(v)
 }
 
 /// A change of a fraction in percentage points: `0.012` → `+1.2 pp`.
@@ -60,32 +61,14 @@ pub fn fmt_minor(minor: i64, currency: holdfast_core::Currency) -> String {
     format!("{sign}{whole}.{:0digits$}", m.abs() % per)
 }
 
-/// A short amount for chart axes: `950`, `12.5k`, `3.2M`.
+/// A short amount for chart axes: `950`, `12.5k`, `3.2M` ([`Lang::En`]'s way).
 pub fn fmt_money_short(v: f64) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    let a = v.abs();
-    let s = if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", v / 1e3)
-    } else if a >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else if a >= 10.0 || a == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    };
-    s.replace(".0k", "k").replace(".0M", "M")
+    Lang::En.money_short(v)
 }
 
-/// Days with one decimal: `12.26` → `12.3 days`.
+/// Days with one decimal: `12.26` → `12.3 days` ([`Lang::En`]'s way).
 pub fn fmt_days(v: Option<f64>) -> String {
-    match v.filter(|v| v.is_finite()) {
-        Some(v) => format!("{v:.1} days"),
-        None => "—".into(),
-    }
+    Lang::En.days(v)
 }
 
 /// A plain number with two decimals, or `—`.

@@ -12,8 +12,15 @@
 //!   [`html::Page`] is the builder (cards, charts with a "how to read this" line, formula
 //!   explanations, tables) and [`html::Section`] the trait another module implements to add its
 //!   own part: one field on [`analyze::Sections`] and one call in [`analyze::Sections::list`].
-//! - [`svg`] draws the charts by hand (line, stacked and diverging bars, heat map); [`table::Table`]
-//!   prints aligned columns or an HTML table; [`format`] writes numbers for people (never NaN).
+//! - [`svg`] draws the charts by hand (line, stacked, diverging and grouped bars, heat map), each
+//!   with axis titles and labels laid out inside its box; [`table::Table`] prints aligned columns
+//!   or an HTML table; [`format`] writes numbers for people (never NaN).
+//! - [`locale::Lang`] is the language of the report and the CLI's tables (English or Russian)
+//!   and how each writes numbers, money and dates (`1,234.56` / `1 234,56 ₽`, `2026-12-05` /
+//!   `05.12.2026`); [`vocab`] holds the words for core's names (segments, steps, flags).
+//!   [`render_in`] and [`AnalyzeReport::to_terminal_in`] write the report in a language.
+//! - The report opens with this week's list — whom to contact, why, what to do — from the
+//!   action queue ([`segments::SegmentsSection`]), and "At a glance" ends in a "do this" line.
 //! - [`movement_table`] and [`cohort_table`] are the tables of `holdfast movement` and
 //!   `holdfast cohorts`.
 //! - [`experiment`] presents a campaign's experiment (`holdfast_experiments::ExperimentReport`):
@@ -28,12 +35,15 @@ pub mod analyze;
 pub mod experiment;
 pub mod format;
 pub mod html;
+pub mod locale;
 pub mod prediction;
 pub mod rfm;
 pub mod segments;
 pub mod svg;
 pub mod table;
+pub mod vocab;
 
 pub use analyze::{analyze, cohort_table, ltv_table, movement_table, AnalyzeOptions, AnalyzeReport, CohortMetric, Headline, RateFigure, Sections, Source};
-pub use html::{render, render_sections, Card, Page, Section, CSS};
+pub use html::{render, render_in, render_sections, render_sections_in, Card, Page, Section, CSS};
+pub use locale::Lang;
 pub use table::Table;

@@ -7,9 +7,9 @@
 //! Time unit: weeks, as in the literature. The calibration/holdout split for the check keeps the
 //! last quarter of the history (at least 4 and at most 52 weeks) as the holdout.
 
-use crate::format::{fmt_count, fmt_money, fmt_num, fmt_pct};
 use crate::html::{Card, Page, Section};
-use crate::svg::{bar_chart, color, line_chart, Series, ValueFormat};
+use crate::locale::Lang;
+use crate::svg::{bar_chart, color, line_chart, Axes, Series, ValueFormat};
 use crate::table::Table;
 use chrono::{Duration, NaiveDate};
 use holdfast_core::{Calendar, Instant, OrderLog};
@@ -177,45 +177,69 @@ impl PredictionSection {
         out
     }
 
-    fn params_table(&self) -> Table {
-        let mut t = Table::new(&["Model", "Parameters", "Log-likelihood", "Customers", "Converged"]);
+    fn params_table(&self, l: Lang) -> Table {
+        let mut t = Table::new(&[
+            l.t("Model", "Модель"),
+            l.t("Parameters", "Параметры"),
+            l.t("Log-likelihood", "Лог-правдоподобие"),
+            l.t("Customers", "Клиенты"),
+            l.t("Converged", "Сошлась"),
+        ]);
         t.right = vec![false, false, true, true, false];
         for m in [&self.purchases, &self.spend].into_iter().flatten() {
-            let params: Vec<String> = m.params.iter().map(|(n, v)| format!("{n} = {v:.4}")).collect();
+            let params: Vec<String> = m.params.iter().map(|(n, v)| format!("{n} = {}", l.number(Some(*v), 4))).collect();
             t.row(vec![
-                if m.model == "gg" { "Gamma-Gamma (spend)".into() } else { "BG/NBD (purchases)".into() },
+                if m.model == "gg" {
+                    l.t("Gamma-Gamma (spend)", "Gamma-Gamma (траты)").into()
+                } else {
+                    l.t("BG/NBD (purchases)", "BG/NBD (покупки)").into()
+                },
                 params.join(", "),
-                format!("{:.2}", m.log_likelihood),
-                fmt_count(m.customers.round() as i64),
-                if m.converged { "yes".into() } else { "no".into() },
+                l.num(Some(m.log_likelihood)),
+                l.count(m.customers.round() as i64),
+                l.yes_no(m.converged).into(),
             ]);
         }
         t
     }
 
-    fn top_table(&self) -> Table {
-        let (aov, clv) = (format!("Expected order value ({})", self.currency), format!("CLV ({})", self.currency));
-        let mut t = Table::new(&["Customer", "Repeat purchases", "P(alive)", "Expected purchases", "Next order by", &aov, &clv]);
+    fn top_table(&self, l: Lang) -> Table {
+        let cur = l.currency_name(self.currency);
+        let (aov, clv) = (format!("{} ({cur})", l.t("Expected order value", "Ожидаемый чек")), format!("CLV ({cur})"));
+        let mut t = Table::new(&[
+            l.t("Customer", "Клиент"),
+            l.t("Repeat purchases", "Повторные покупки"),
+            "P(alive)",
+            l.t("Expected purchases", "Ожидаемые покупки"),
+            l.t("Next order by", "Следующий заказ до"),
+            &aov,
+            &clv,
+        ]);
         t.right = vec![false, true, true, true, false, true, true];
         for r in &self.top {
             t.row(vec![
                 r.customer_id.clone(),
-                fmt_count(r.frequency as i64),
-                fmt_pct(Some(r.p_alive)),
-                fmt_num(Some(r.expected_purchases)),
-                r.expected_next_order.map(|d| d.to_string()).unwrap_or_else(|| "not expected".into()),
-                fmt_money(r.expected_aov),
-                fmt_money(r.clv),
+                l.count(r.frequency as i64),
+                l.pct(Some(r.p_alive)),
+                l.num(Some(r.expected_purchases)),
+                r.expected_next_order.map(|d| l.date(d)).unwrap_or_else(|| l.t("not expected", "не ожидается").into()),
+                l.money(r.expected_aov),
+                l.money(r.clv),
             ]);
         }
         t
     }
 
-    fn check_table(c: &ModelCheck) -> Table {
-        let mut t = Table::new(&["Calibration frequency", "Customers", "Actual holdout purchases", "Predicted"]);
+    fn check_table(c: &ModelCheck, l: Lang) -> Table {
+        let mut t = Table::new(&[
+            l.t("Calibration frequency", "Частота в калибровке"),
+            l.t("Customers", "Клиенты"),
+            l.t("Actual holdout purchases", "Фактические покупки в проверке"),
+            l.t("Predicted", "Прогноз"),
+        ]);
         t.right = vec![false, true, true, true];
         for p in &c.conditional {
-            t.row(vec![p.frequency.clone(), fmt_count(p.customers as i64), fmt_num(Some(p.actual)), fmt_num(Some(p.predicted))]);
+            t.row(vec![p.frequency.clone(), l.count(p.customers as i64), l.num(Some(p.actual)), l.num(Some(p.predicted))]);
         }
         t
     }
@@ -226,37 +250,48 @@ impl Section for PredictionSection {
         "prediction"
     }
 
-    fn title(&self) -> String {
-        "Value and prediction".to_string()
+    fn title(&self, l: Lang) -> String {
+        l.t("Value and prediction", "Ценность и прогноз").to_string()
     }
 
-    fn intro(&self) -> String {
-        "What the customer-base models expect: who is still buying, how much they will buy in the next 12 months and what each customer is worth (BG/NBD for purchases, Gamma-Gamma for spend, 1% monthly discount).".to_string()
+    fn intro(&self, l: Lang) -> String {
+        l.t(
+            "What the customer-base models expect: who is still buying, how much they will buy in the next 12 months and what each customer is worth (BG/NBD for purchases, Gamma-Gamma for spend, 1% monthly discount).",
+            "Что ожидают модели клиентской базы: кто ещё покупает, сколько купят за следующие 12 месяцев и сколько стоит каждый клиент (BG/NBD для покупок, Gamma-Gamma для трат, дисконт 1 % в месяц).",
+        )
+        .to_string()
     }
 
     fn html(&self, page: &mut Page) {
+        let l = page.lang();
         if let Some(why) = &self.unavailable {
-            page.warning(&format!("No predictions: {why}."));
+            page.warning(&format!("{} {why}.", l.t("No predictions:", "Прогноза нет:")));
             return;
         }
         let mut cards = vec![
             Card::new(
-                "Expected still buying",
-                fmt_count(self.expected_alive.round() as i64),
-                "Sum over customers of the probability each is still alive (P(alive)).",
+                l.t("Expected still buying", "Ожидается, что ещё покупают"),
+                l.count(self.expected_alive.round() as i64),
+                l.t("Sum over customers of the probability each is still alive (P(alive)).", "Сумма по клиентам вероятности, что каждый ещё «жив» (P(alive))."),
             )
-            .detail(format!("of {} customers", fmt_count(self.customers as i64))),
+            .detail(match l {
+                Lang::En => format!("of {} customers", l.count(self.customers as i64)),
+                Lang::Ru => format!("из {} клиентов", l.count(self.customers as i64)),
+            }),
             Card::new(
-                "Expected purchases, next 12 months",
-                fmt_count(self.expected_purchases.round() as i64),
-                "Sum of each customer's expected purchases over the horizon.",
+                l.t("Expected purchases, next 12 months", "Ожидаемые покупки за 12 месяцев"),
+                l.count(self.expected_purchases.round() as i64),
+                l.t("Sum of each customer's expected purchases over the horizon.", "Сумма ожидаемых покупок каждого клиента на горизонте."),
             ),
         ];
         if let Some(v) = self.total_clv {
             cards.push(Card::new(
-                "Customer value, next 12 months (CLV)",
-                format!("{} {}", fmt_money(Some(v)), self.currency),
-                "Expected purchases × expected order value, discounted 1% a month, summed.",
+                l.t("Customer value, next 12 months (CLV)", "Ценность клиентов за 12 месяцев (CLV)"),
+                l.amount(Some(v), self.currency),
+                l.t(
+                    "Expected purchases × expected order value, discounted 1% a month, summed.",
+                    "Ожидаемые покупки × ожидаемый чек с дисконтом 1 % в месяц, в сумме.",
+                ),
             ));
         }
         page.cards(&cards);
@@ -265,87 +300,146 @@ impl Section for PredictionSection {
         }
         if let Some(r) = self.frequency_spend_correlation {
             if r.abs() > 0.3 {
-                page.warning(&format!(
-                    "Repeat purchases and order value are correlated ({r:.2}); Gamma-Gamma assumes they are not, so treat CLV as a rough guide."
-                ));
+                page.warning(&match l {
+                    Lang::En => {
+                        format!("Repeat purchases and order value are correlated ({r:.2}); Gamma-Gamma assumes they are not, so treat CLV as a rough guide.")
+                    }
+                    Lang::Ru => format!(
+                        "Число повторных покупок и размер чека связаны (корреляция {}); Gamma-Gamma предполагает, что нет, поэтому CLV — лишь грубый ориентир.",
+                        l.num(Some(r))
+                    ),
+                });
             }
         }
         let labels: Vec<String> = self.p_alive_distribution.iter().map(|b| b.label.clone()).collect();
         page.chart(
-            "How many customers are still alive, by probability",
+            l.t("How many customers are still alive, by probability", "Сколько клиентов ещё «живы», по вероятности"),
             &bar_chart(
-                "Customers by P(alive)",
+                l.t("Customers by P(alive)", "Клиенты по P(alive)"),
                 &labels,
-                &[Series::new("customers", color::NEUTRAL, self.p_alive_distribution.iter().map(|b| Some(b.customers as f64)).collect())],
+                &[Series::new(l.t("customers", "клиенты"), color::NEUTRAL, self.p_alive_distribution.iter().map(|b| Some(b.customers as f64)).collect())],
                 &[],
                 ValueFormat::Count,
                 &[],
+                &Axes::new(l, l.t("P(alive): probability of still buying", "P(alive): вероятность, что ещё покупает"), l.t("customers", "клиентов"))
+                    .categories(),
             ),
-            "each bar counts the customers whose probability of still buying falls in that range; a tall left end means many customers have quietly gone.",
+            l.t(
+                "each bar counts the customers whose probability of still buying falls in that range; a tall left end means many customers have quietly gone.",
+                "каждый столбик — число клиентов, чья вероятность ещё покупать попадает в этот диапазон; высокий левый край — многие клиенты тихо ушли.",
+            ),
         );
-        page.table("The most valuable customers", &self.top_table());
+        page.table(l.t("The most valuable customers", "Самые ценные клиенты"), &self.top_table(l));
         if let Some(c) = &self.check {
-            let labels: Vec<String> = c.tracking.iter().map(|p| p.week_start.to_string()).collect();
+            let labels: Vec<String> = c.tracking.iter().map(|p| l.date(p.week_start)).collect();
             page.chart(
-                &format!("Tracking: cumulative repeat purchases, actual and expected (holdout from {})", c.calibration_end),
+                &match l {
+                    Lang::En => format!("Tracking: cumulative repeat purchases, actual and expected (holdout from {})", l.date(c.calibration_end)),
+                    Lang::Ru => format!("Отслеживание: повторные покупки нарастающим итогом, факт и ожидание (проверка с {})", l.date(c.calibration_end)),
+                },
                 &line_chart(
-                    "Tracking plot",
+                    l.t("Tracking plot", "График отслеживания"),
                     &labels,
                     &[
-                        Series::new("actual", color::NEUTRAL, c.tracking.iter().map(|p| Some(p.actual)).collect()),
-                        Series { dashed: true, ..Series::new("expected", "#2b6cb0", c.tracking.iter().map(|p| Some(p.expected)).collect()) },
+                        Series::new(l.t("actual", "факт"), color::NEUTRAL, c.tracking.iter().map(|p| Some(p.actual)).collect()),
+                        Series { dashed: true, ..Series::new(l.t("expected", "ожидание"), "#2b6cb0", c.tracking.iter().map(|p| Some(p.expected)).collect()) },
                     ],
                     ValueFormat::Count,
                     true,
+                    &Axes::new(l, l.t("week starting", "неделя, начиная с"), l.t("repeat purchases, cumulative", "повторные покупки, нарастающим итогом")),
                 ),
-                "the model was fitted on the orders before the holdout; where the dashed line keeps following the solid one after it, the model forecasts well.",
+                l.t(
+                    "the model was fitted on the orders before the holdout; where the dashed line keeps following the solid one after it, the model forecasts well.",
+                    "модель обучена на заказах до проверочного периода; если пунктир и дальше идёт за сплошной линией, модель прогнозирует хорошо.",
+                ),
             );
             let freq: Vec<String> = c.conditional.iter().map(|p| p.frequency.clone()).collect();
             page.chart(
-                "Conditional expectations: holdout purchases by calibration frequency",
+                l.t("Conditional expectations: holdout purchases by calibration frequency", "Условные ожидания: покупки в проверке по частоте в калибровке"),
                 &line_chart(
-                    "Conditional expectations",
+                    l.t("Conditional expectations", "Условные ожидания"),
                     &freq,
                     &[
-                        Series::new("actual", color::NEUTRAL, c.conditional.iter().map(|p| Some(p.actual)).collect()),
-                        Series { dashed: true, ..Series::new("predicted", "#2b6cb0", c.conditional.iter().map(|p| Some(p.predicted)).collect()) },
+                        Series::new(l.t("actual", "факт"), color::NEUTRAL, c.conditional.iter().map(|p| Some(p.actual)).collect()),
+                        Series { dashed: true, ..Series::new(l.t("predicted", "прогноз"), "#2b6cb0", c.conditional.iter().map(|p| Some(p.predicted)).collect()) },
                     ],
                     ValueFormat::Count,
                     true,
+                    &Axes::new(
+                        l,
+                        l.t("repeat purchases before the holdout", "повторные покупки до проверки"),
+                        l.t("purchases per customer in the holdout", "покупок на клиента в проверке"),
+                    )
+                    .categories(),
                 ),
-                "customers grouped by how many repeat purchases they made before the holdout; for each group, the purchases they made in the holdout against what the model predicted.",
+                l.t(
+                    "customers grouped by how many repeat purchases they made before the holdout; for each group, the purchases they made in the holdout against what the model predicted.",
+                    "клиенты сгруппированы по числу повторных покупок до проверочного периода; для каждой группы — покупки в проверке против прогноза модели.",
+                ),
             );
-            page.table("Holdout check by calibration frequency", &Self::check_table(c));
+            page.table(l.t("Holdout check by calibration frequency", "Проверка по частоте в калибровке"), &Self::check_table(c, l));
         } else if let Some(why) = &self.check_unavailable {
-            page.explain(&[("Holdout check", why.as_str())]);
+            page.explain(&[(l.t("Holdout check", "Проверка на отложенных данных"), why.as_str())]);
         }
         page.explain(&[
-            ("P(alive)", "the probability that a customer with this history has not quietly stopped buying (BG/NBD, Fader, Hardie & Lee 2005)."),
-            ("CLV", "Σ over the next 12 months of (expected purchases that month × expected order value) ÷ 1.01^month."),
+            (
+                "P(alive)",
+                l.t(
+                    "the probability that a customer with this history has not quietly stopped buying (BG/NBD, Fader, Hardie & Lee 2005).",
+                    "вероятность, что клиент с такой историей не перестал тихо покупать (BG/NBD, Fader, Hardie & Lee 2005).",
+                ),
+            ),
+            (
+                "CLV",
+                l.t(
+                    "Σ over the next 12 months of (expected purchases that month × expected order value) ÷ 1.01^month.",
+                    "Σ за следующие 12 месяцев (ожидаемые покупки в месяце × ожидаемый чек) ÷ 1,01^месяц.",
+                ),
+            ),
         ]);
-        page.table("Fitted models", &self.params_table());
+        page.table(l.t("Fitted models", "Обученные модели"), &self.params_table(l));
     }
 
-    fn terminal(&self) -> String {
+    fn terminal(&self, l: Lang) -> String {
         if let Some(why) = &self.unavailable {
-            return format!("No predictions: {why}.\n");
+            return format!("{} {why}.\n", l.t("No predictions:", "Прогноза нет:"));
         }
-        let mut out = format!(
-            "{} customers; expected still buying {}; expected purchases in the next 12 months {}{}\n",
-            fmt_count(self.customers as i64),
-            fmt_count(self.expected_alive.round() as i64),
-            fmt_count(self.expected_purchases.round() as i64),
-            self.total_clv.map(|v| format!("; CLV {} {}", fmt_money(Some(v)), self.currency)).unwrap_or_default()
-        );
-        out.push_str(&self.params_table().to_text());
-        out.push_str("\nThe most valuable customers\n");
-        out.push_str(&self.top_table().to_text());
+        let clv = self.total_clv.map(|v| format!("; CLV {}", l.amount(Some(v), self.currency))).unwrap_or_default();
+        let mut out = match l {
+            Lang::En => format!(
+                "{} customers; expected still buying {}; expected purchases in the next 12 months {}{clv}\n",
+                l.count(self.customers as i64),
+                l.count(self.expected_alive.round() as i64),
+                l.count(self.expected_purchases.round() as i64),
+            ),
+            Lang::Ru => format!(
+                "Клиентов: {}; ожидается, что ещё покупают: {}; ожидаемых покупок за 12 месяцев: {}{clv}\n",
+                l.count(self.customers as i64),
+                l.count(self.expected_alive.round() as i64),
+                l.count(self.expected_purchases.round() as i64),
+            ),
+        };
+        out.push_str(&self.params_table(l).to_text());
+        out.push_str(&format!("\n{}\n", l.t("The most valuable customers", "Самые ценные клиенты")));
+        out.push_str(&self.top_table(l).to_text());
         if let Some(c) = &self.check {
-            out.push_str(&format!(
-                "\nHoldout check from {} to {}: {:.0} repeat purchases happened, the model predicted {:.0}\n",
-                c.calibration_end, c.holdout_end, c.actual_holdout_purchases, c.predicted_holdout_purchases
-            ));
-            out.push_str(&Self::check_table(c).to_text());
+            out.push_str(&match l {
+                Lang::En => format!(
+                    "\nHoldout check from {} to {}: {:.0} repeat purchases happened, the model predicted {:.0}\n",
+                    l.date(c.calibration_end),
+                    l.date(c.holdout_end),
+                    c.actual_holdout_purchases,
+                    c.predicted_holdout_purchases
+                ),
+                Lang::Ru => format!(
+                    "\nПроверка с {} по {}: повторных покупок было {:.0}, модель предсказала {:.0}\n",
+                    l.date(c.calibration_end),
+                    l.date(c.holdout_end),
+                    c.actual_holdout_purchases,
+                    c.predicted_holdout_purchases
+                ),
+            });
+            out.push_str(&Self::check_table(c, l).to_text());
         }
         out
     }

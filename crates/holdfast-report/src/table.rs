@@ -13,13 +13,18 @@ pub struct Table {
     pub right: Vec<bool>,
     /// Lines printed under the table (footnotes such as the simple ratio's blind spot).
     pub notes: Vec<String>,
+    /// Columns of running text (reasons): wrapped in HTML instead of kept on one line.
+    pub wrap: Vec<usize>,
+    /// On a narrow screen each row becomes a small card, every cell under its header's name
+    /// (a list read row by row, such as this week's customers), instead of scrolling sideways.
+    pub stack: bool,
 }
 
 impl Table {
     pub fn new<S: AsRef<str>>(headers: &[S]) -> Self {
         let headers: Vec<String> = headers.iter().map(|h| h.as_ref().to_string()).collect();
         let right = (0..headers.len()).map(|i| i > 0).collect();
-        Table { headers, rows: Vec::new(), right, notes: Vec::new() }
+        Table { headers, rows: Vec::new(), right, notes: Vec::new(), wrap: Vec::new(), stack: false }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -74,7 +79,11 @@ impl Table {
 
     /// An HTML `<table>` (every cell escaped), notes as a paragraph below.
     pub fn to_html(&self) -> String {
-        let mut out = String::from("<div class=\"table-wrap\"><table><thead><tr>");
+        let mut out = String::from(if self.stack {
+            "<div class=\"table-wrap\"><table class=\"stack\"><thead><tr>"
+        } else {
+            "<div class=\"table-wrap\"><table><thead><tr>"
+        });
         for (i, h) in self.headers.iter().enumerate() {
             let _ = write!(out, "<th{}>{}</th>", self.align(i), esc(h));
         }
@@ -82,7 +91,12 @@ impl Table {
         for r in &self.rows {
             out.push_str("<tr>");
             for (i, c) in r.iter().enumerate() {
-                let _ = write!(out, "<td{}>{}</td>", self.align(i), esc(c));
+                let class = if self.wrap.contains(&i) { " class=\"wrap\"" } else { self.align(i) };
+                let label = match self.headers.get(i).filter(|_| self.stack) {
+                    Some(h) => format!(" data-label=\"{}\"", esc(h)),
+                    None => String::new(),
+                };
+                let _ = write!(out, "<td{class}{label}>{}</td>", esc(c));
             }
             out.push_str("</tr>");
         }

@@ -7,7 +7,7 @@ use crate::Global;
 use anyhow::Context;
 use holdfast_app::{AnalyzeRequest, Sections};
 use holdfast_core::Granularity;
-use holdfast_report::render;
+use holdfast_report::render_in;
 use std::path::PathBuf;
 
 /// The full retention report of an orders file: movement, retention and churn, cohorts, repeat
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// `--out report.html` for a self-contained HTML report with charts.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  holdfast analyze orders.csv --out report.html\n  holdfast analyze orders.csv --period quarter --window 180 --as-of 2024-07-01 --json"
+    after_help = "Example:\n  holdfast analyze orders.csv --out report.html\n  holdfast --lang ru analyze orders.csv --out otchet.html\n  holdfast analyze orders.csv --period quarter --window 180 --as-of 2024-07-01 --json"
 )]
 pub struct Args {
     /// Orders file (CSV: customer, date, amount; optional order_id, status, …). Omitted: the
@@ -68,14 +68,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let (report, notes) = s.run(holdfast_app::analyze_report(&source, &cal, &req, &bar))?;
     s.say_read_notes(&source.name(), &notes);
     if let Some(out) = &args.out {
-        std::fs::write(out, render(&report)).with_context(|| format!("cannot write {}", out.display()))?;
+        std::fs::write(out, render_in(&report, g.lang())).with_context(|| format!("cannot write {}", out.display()))?;
     }
     if args.json {
         print_json(&report)?;
     } else {
-        print(&report.to_terminal())?;
+        let l = g.lang();
+        print(&report.to_terminal_in(l))?;
         if let Some(out) = &args.out {
-            print(&format!("\nReport written to {}\n", out.display()))?;
+            print(&format!("\n{} {}\n", l.t("Report written to", "Отчёт записан в"), out.display()))?;
         }
     }
     Ok(())

@@ -58,20 +58,36 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.json {
         return print_json(&Out { metric: &args.metric, table: &table });
     }
-    let per = args.period;
+    let l = g.lang();
+    let per = holdfast_report::vocab::period(l, args.period);
+    let ru = l == holdfast_report::Lang::Ru;
     let mut text = String::new();
     if args.metric == "customers" {
-        text.push_str(&format!("Share of each cohort with an order k {per}s after its first (~ = {per} not over yet)\n"));
-        text.push_str(&cohort_table(&table, CohortMetric::Customers, usize::MAX, usize::MAX).to_text());
+        text.push_str(&if ru {
+            format!("Доля когорты, заказавшей через k периодов ({per}) после первого заказа (~ = период ещё не закончился)\n")
+        } else {
+            format!("Share of each cohort with an order k {per}s after its first (~ = {per} not over yet)\n")
+        });
+        text.push_str(&cohort_table(&table, CohortMetric::Customers, usize::MAX, usize::MAX, l).to_text());
     } else {
-        let cur = log.currency();
+        let cur = l.currency_name(log.currency());
         for (title, m) in [
-            (format!("Revenue of each cohort k {per}s after its first order, {cur} (~ = {per} not over yet)"), CohortMetric::Revenue),
-            (format!("Revenue per cohort customer, {cur}"), CohortMetric::RevenuePerCustomer),
-            (format!("Cumulative revenue per cohort customer (LTV curve), {cur}"), CohortMetric::CumulativeRevenuePerCustomer),
+            (
+                if ru {
+                    format!("Выручка когорты через k периодов ({per}) после первого заказа, {cur} (~ = период ещё не закончился)")
+                } else {
+                    format!("Revenue of each cohort k {per}s after its first order, {cur} (~ = {per} not over yet)")
+                },
+                CohortMetric::Revenue,
+            ),
+            (format!("{}, {cur}", l.t("Revenue per cohort customer", "Выручка на клиента когорты")), CohortMetric::RevenuePerCustomer),
+            (
+                format!("{}, {cur}", l.t("Cumulative revenue per cohort customer (LTV curve)", "Выручка на клиента когорты нарастающим итогом (кривая LTV)")),
+                CohortMetric::CumulativeRevenuePerCustomer,
+            ),
         ] {
             text.push_str(&format!("{title}\n"));
-            text.push_str(&cohort_table(&table, m, usize::MAX, usize::MAX).to_text());
+            text.push_str(&cohort_table(&table, m, usize::MAX, usize::MAX, l).to_text());
             text.push('\n');
         }
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use holdfast_app::demo::{build_demo_store, DEMO_EMAIL, DEMO_PASSWORD};
 use holdfast_app::{AnalyzeRequest, App, ReadOptions, Sections, Source};
 use holdfast_core::Granularity;
-use holdfast_report::render;
+use holdfast_report::render_in;
 use std::path::{Path, PathBuf};
 
 /// Generates a demo data set, analyses it into report.html, builds a demo store from it and serves
@@ -67,7 +67,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let bar = s.bar();
     let (analysis, _) =
         s.run(holdfast_app::analyze_report(&source, &cal, &req, &bar)).map_err(|e| anyhow::Error::from(e).context(format!("analysing {}", shown(&orders))))?;
-    std::fs::write(&report, render(&analysis)).with_context(|| format!("cannot write {}", report.display()))?;
+    std::fs::write(&report, render_in(&analysis, g.lang())).with_context(|| format!("cannot write {}", report.display()))?;
     // A fresh demo store: customers, orders, events, survey answers, notes, scores, tasks.
     for ext in ["", "-wal", "-shm"] {
         let f = args.dir.join(format!("demo.db{ext}"));

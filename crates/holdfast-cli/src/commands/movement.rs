@@ -57,10 +57,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.json {
         print_json(&mv)
     } else {
-        print(&format!("Movement per {} (inactivity window {} days)\n", args.period, args.window))?;
-        print(&movement_table(&mv).to_text())?;
+        let l = g.lang();
+        let per = holdfast_report::vocab::period(l, args.period);
+        print(&match l {
+            holdfast_report::Lang::En => format!("Movement per {per} (inactivity window {} days)\n", args.window),
+            holdfast_report::Lang::Ru => format!("Движение клиентов по периодам: {per} (окно неактивности {} дн.)\n", args.window),
+        })?;
+        print(&movement_table(&mv, l).to_text())?;
         for w in mv.warnings.iter().filter(|w| !w.starts_with("The last period has not ended")) {
-            print(&format!("Note: {w}\n"))?;
+            print(&format!("{} {}\n", l.t("Note:", "Примечание:"), holdfast_report::vocab::warning(l, w, args.window, args.period)))?;
         }
         Ok(())
     }

@@ -237,53 +237,72 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     // The table: the most valuable customers first, in days, with named columns.
     rows.sort_by(by_value);
     let limit = args.limit.unwrap_or(25);
-    let cur = currency.map(|c| format!(" ({c})")).unwrap_or_default();
+    let l = g.lang();
+    let ru = l == holdfast_report::Lang::Ru;
+    let cur = currency.map(|c| format!(" ({})", l.currency_name(c))).unwrap_or_default();
     let mut s = String::new();
-    let ps: Vec<String> = model.params().iter().map(|(k, v)| format!("{k} = {v:.4}")).collect();
-    let _ = writeln!(
-        s,
-        "{total} customers; model {} ({}, fitted in {}s); horizon {} months, discount {}% a month",
-        model.name(),
-        ps.join(", "),
-        summary.unit.as_str(),
-        args.horizon,
-        args.discount * 100.0
-    );
+    let ps: Vec<String> = model.params().iter().map(|(k, v)| format!("{k} = {}", l.number(Some(*v), 4))).collect();
+    let _ = if ru {
+        writeln!(
+            s,
+            "Клиентов: {}; модель {} ({}, обучена в единицах: {}); горизонт {} мес., дисконт {} в месяц",
+            l.count(total as i64),
+            model.name(),
+            ps.join(", "),
+            summary.unit.as_str(),
+            args.horizon,
+            l.pct(Some(args.discount))
+        )
+    } else {
+        writeln!(
+            s,
+            "{total} customers; model {} ({}, fitted in {}s); horizon {} months, discount {}% a month",
+            model.name(),
+            ps.join(", "),
+            summary.unit.as_str(),
+            args.horizon,
+            args.discount * 100.0
+        )
+    };
     let head = [
-        "Customer".to_string(),
-        "Repeat purchases".into(),
-        "Days since last".into(),
-        "Customer for (days)".into(),
+        l.t("Customer", "Клиент").to_string(),
+        l.t("Repeat purchases", "Повторные покупки").into(),
+        l.t("Days since last", "Дней с последнего").into(),
+        l.t("Customer for (days)", "Клиент дней").into(),
         "P(alive)".into(),
-        format!("Expected purchases ({} months)", args.horizon),
-        "Next order by".into(),
-        format!("Expected order value{cur}"),
+        if ru { format!("Ожидаемые покупки ({} мес.)", args.horizon) } else { format!("Expected purchases ({} months)", args.horizon) },
+        l.t("Next order by", "Следующий заказ до").into(),
+        format!("{}{cur}", l.t("Expected order value", "Ожидаемый чек")),
         format!("CLV{cur}"),
     ];
     let mut t = holdfast_report::Table::new(&head.iter().map(String::as_str).collect::<Vec<_>>());
     t.right = vec![false, true, true, true, true, true, false, true, true];
-    let money = |v: Option<f64>| holdfast_report::format::fmt_money(v);
     for r in rows.iter().take(limit) {
         let next = match (&r.expected_next_order, r.expected_next_order_in) {
-            (Some(d), _) => d.clone(),
+            (Some(d), _) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_or_else(|_| d.clone(), |d| l.date(d)),
+            (None, Some(u)) if ru => format!("через {:.0} дн.", u * days),
             (None, Some(u)) => format!("in {:.0} days", u * days),
-            (None, None) => "not expected".into(),
+            (None, None) => l.t("not expected", "не ожидается").into(),
         };
         t.row(vec![
             r.customer_id.to_string(),
-            r.frequency.to_string(),
+            l.count(r.frequency as i64),
             format!("{:.0}", (r.t - r.recency) * days),
             format!("{:.0}", r.t * days),
-            r.p_alive.map_or("n/a".into(), |v| format!("{:.1}%", v * 100.0)),
-            opt(r.expected_purchases, 2),
+            r.p_alive.map_or("n/a".into(), |v| l.pct(Some(v))),
+            l.num(r.expected_purchases),
             next,
-            money(r.expected_aov),
-            money(r.clv),
+            l.money(r.expected_aov),
+            l.money(r.clv),
         ]);
     }
     s.push_str(&t.to_text());
     if total > limit {
-        let _ = writeln!(s, "… and {} more customers (--limit N shows more; --csv or --json gives all)", total - limit);
+        let _ = if ru {
+            writeln!(s, "… и ещё {} клиентов (--limit N покажет больше; --csv или --json — всех)", l.count((total - limit) as i64))
+        } else {
+            writeln!(s, "… and {} more customers (--limit N shows more; --csv or --json gives all)", total - limit)
+        };
     }
     print(&s)
 }

@@ -5,7 +5,8 @@ use crate::output::{print, print_json, Csv};
 use crate::session::{Loaded, Session};
 use crate::Global;
 use holdfast_core::segments::{segment_customers, summarize, SegmentOptions, Tier, TierOptions};
-use holdfast_report::Table;
+use holdfast_report::vocab::word;
+use holdfast_report::{Lang, Table};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -146,32 +147,44 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.json {
         return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), customers, segments, tiers });
     }
+    let l = g.lang();
     let n = segs.len().max(1) as f64;
-    let mut t = Table::new(&["Segment", "Customers", "Share of customers", "Share of revenue"]);
+    let mut t = Table::new(&[
+        l.t("Segment", "Сегмент"),
+        l.t("Customers", "Клиенты"),
+        l.t("Share of customers", "Доля клиентов"),
+        l.t("Share of revenue", "Доля выручки"),
+    ]);
     for s in &segments {
-        t.row(vec![
-            s.name.to_string(),
-            s.customers.to_string(),
-            format!("{:.1}%", 100.0 * s.customers as f64 / n),
-            s.revenue_share.map_or("—".to_string(), |r| format!("{:.1}%", 100.0 * r)),
-        ]);
+        t.row(vec![word(l, s.name), l.count(s.customers as i64), l.pct(Some(s.customers as f64 / n)), l.pct(s.revenue_share)]);
     }
-    let mut tt = Table::new(&["Tier", "Customers", "Effort"]);
+    let mut tt = Table::new(&[l.t("Tier", "Уровень"), l.t("Customers", "Клиенты"), l.t("Effort", "Усилие")]);
     tt.right = vec![false, true, false];
     for x in &tiers {
-        tt.row(vec![x.tier.clone(), x.customers.to_string(), x.effort.to_string()]);
+        tt.row(vec![x.tier.clone(), l.count(x.customers as i64), word(l, x.effort)]);
     }
-    let mut st = Table::new(&["State", "Customers"]);
+    let mut st = Table::new(&[l.t("State", "Состояние"), l.t("Customers", "Клиенты")]);
     for state in ["new", "active", "passive", "sleeping", "lost", "reactivated"] {
-        st.row(vec![state.to_string(), customers.iter().filter(|c| c.state == state).count().to_string()]);
+        st.row(vec![word(l, state), l.count(customers.iter().filter(|c| c.state == state).count() as i64)]);
     }
-    let text = format!(
-        "RFM segments of {} customers as of {as_of_s} (scores 1–5, 5 best; --csv for every customer)\n{}\nValue tiers by share of revenue\n{}\nLifecycle states (window {} days)\n{}",
-        segs.len(),
-        t.to_text(),
-        tt.to_text(),
-        args.window,
-        st.to_text()
-    );
+    let as_of_shown = l.date(cal.date(as_of));
+    let text = match l {
+        Lang::En => format!(
+            "RFM segments of {} customers as of {as_of_shown} (scores 1–5, 5 best; --csv for every customer)\n{}\nValue tiers by share of revenue\n{}\nLifecycle states (window {} days)\n{}",
+            l.count(segs.len() as i64),
+            t.to_text(),
+            tt.to_text(),
+            args.window,
+            st.to_text()
+        ),
+        Lang::Ru => format!(
+            "RFM-сегменты, клиентов: {}, на {as_of_shown} (оценки 1–5, 5 — лучшая; --csv — по каждому клиенту)\n{}\nУровни ценности по доле выручки\n{}\nСостояния жизненного цикла (окно {} дн.)\n{}",
+            l.count(segs.len() as i64),
+            t.to_text(),
+            tt.to_text(),
+            args.window,
+            st.to_text()
+        ),
+    };
     print(&text)
 }

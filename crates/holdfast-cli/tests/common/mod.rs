@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub fn holdfast(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_holdfast")).arg("--db").arg(db).arg("--quiet").args(args).output().expect("run holdfast")
+    // English tables whatever the machine's locale (`--lang` in `args` still wins).
+    Command::new(env!("CARGO_BIN_EXE_holdfast")).env("HOLDFAST_LANG", "en").arg("--db").arg(db).arg("--quiet").args(args).output().expect("run holdfast")
 }
 
 pub fn ok(db: &str, args: &[&str]) -> String {

@@ -1,0 +1,209 @@
+//! The report's words for things `holdfast-core` names in English: segments, lifecycle states,
+//! value tiers' effort, suggested steps, severities, flag kinds and flag explanations, periods.
+//!
+//! Keyed by core's own strings (`as_str`, `key`), so a name core adds later shows in English
+//! until it gets its translation here, rather than breaking the build.
+
+use crate::locale::Lang;
+use holdfast_core::flags::{Explanation, Flag};
+use holdfast_core::Granularity;
+
+/// A word of core's in the language: `word(l, "champions")`. Unknown words stay as they are.
+pub fn word(l: Lang, en: &str) -> String {
+    if l == Lang::En {
+        return en.to_string();
+    }
+    let ru = match en {
+        // Segments (display names and keys).
+        "champions" => "чемпионы",
+        "loyal" => "лояльные",
+        "potential loyalists" | "potential_loyalists" => "потенциально лояльные",
+        "new" => "новые",
+        "promising" => "перспективные",
+        "need attention" | "need_attention" => "требуют внимания",
+        "about to sleep" | "about_to_sleep" => "засыпающие",
+        "at risk" | "at_risk" => "под угрозой",
+        "can't lose them" | "cant_lose_them" => "нельзя потерять",
+        "hibernating" => "спящие",
+        "lost" => "ушедшие",
+        // Lifecycle states.
+        "active" => "активные",
+        "passive" => "пассивные",
+        "sleeping" => "уснувшие",
+        "reactivated" => "вернувшиеся",
+        // Tiers' effort.
+        "personal call by the owner" => "личный звонок владельца",
+        "personal letter" => "личное письмо",
+        "template letter" => "письмо по шаблону",
+        // Suggested steps.
+        "personal call" => "личный звонок",
+        "check-in letter" => "письмо «как у вас дела»",
+        "personal offer" => "персональное предложение",
+        "survey" => "опрос",
+        // Severities.
+        "high" => "высокая",
+        "medium" => "средняя",
+        "low" => "низкая",
+        // Flag kinds.
+        "silence_beyond_rhythm" => "молчит дольше своего ритма",
+        "frequency_drop" => "стал заказывать реже",
+        "shrinking_orders" => "заказы уменьшаются",
+        "fewer_categories" => "меньше категорий товаров",
+        "fewer_logins" => "реже заходит",
+        "ignored_messages" => "не открывает письма",
+        "negative_ticket" => "недовольное обращение",
+        "detractor" => "низкая оценка (критик)",
+        "cancelled_addon" => "отказался от допуслуги",
+        "missed_initiative" => "не купил следующее",
+        _ => return en.to_string(),
+    };
+    ru.to_string()
+}
+
+/// The name of a period: `month` / `месяц`.
+pub fn period(l: Lang, g: Granularity) -> &'static str {
+    match (l, g) {
+        (Lang::En, Granularity::Month) => "month",
+        (Lang::En, Granularity::Quarter) => "quarter",
+        (Lang::En, _) => "year",
+        (Lang::Ru, Granularity::Month) => "месяц",
+        (Lang::Ru, Granularity::Quarter) => "квартал",
+        (Lang::Ru, _) => "год",
+    }
+}
+
+/// The plural of a period for axis titles: `months` / `месяцев`.
+pub fn periods(l: Lang, g: Granularity) -> &'static str {
+    match (l, g) {
+        (Lang::En, Granularity::Month) => "months",
+        (Lang::En, Granularity::Quarter) => "quarters",
+        (Lang::En, _) => "years",
+        (Lang::Ru, Granularity::Month) => "месяцев",
+        (Lang::Ru, Granularity::Quarter) => "кварталов",
+        (Lang::Ru, _) => "лет",
+    }
+}
+
+/// A warning of the report (core's movement and the report's own) in the language; one it does not
+/// know stays as written.
+pub fn warning(l: Lang, w: &str, window_days: u32, g: Granularity) -> String {
+    if l == Lang::En {
+        return w.to_string();
+    }
+    if w.starts_with("The last period has not ended") {
+        "Последний период на дату отчёта не закончился: его итоговые числа взяты на дату отчёта.".into()
+    } else if w.starts_with("The inactivity window (") {
+        format!(
+            "Окно неактивности ({window_days} дн.) короче периода ({}): клиент может прийти и уйти внутри одного периода, поэтому «привлечённых» может быть больше, чем «новых».",
+            period(l, g)
+        )
+    } else if w.starts_with("There are no counted orders") {
+        "До даты отчёта нет учтённых заказов: все показатели пусты.".into()
+    } else if w.starts_with("No ") && w.contains("has ended by the as-of date") {
+        format!("Ни один период ({}) ещё не закончился к дате отчёта: доли на карточках пусты.", period(l, g))
+    } else {
+        w.to_string()
+    }
+}
+
+/// Whole days in Russian with the noun agreeing: 1 день, 2 дня, 5 дней.
+fn ru_days(n: f64) -> String {
+    let k = n.floor().abs() as u64;
+    let noun = match (k % 10, k % 100) {
+        (1, r) if r != 11 => "день",
+        (2..=4, r) if !(12..=14).contains(&r) => "дня",
+        _ => "дней",
+    };
+    format!("{} {noun}", Lang::Ru.count(n.floor() as i64))
+}
+
+/// "every 30 days" in Russian: раз в 30 дней.
+fn ru_every(gap: f64) -> String {
+    if gap < 1.5 {
+        "каждый день".into()
+    } else {
+        format!("раз в {}", ru_days(gap.round()))
+    }
+}
+
+/// The explanation of one flag in the language, with its numbers.
+pub fn explanation(l: Lang, f: &Flag) -> String {
+    if l == Lang::En {
+        return f.explanation.to_string();
+    }
+    let kind = word(l, f.kind.as_str());
+    let detail = match &f.explanation {
+        Explanation::Silence { gap, visits, silent, ratio, .. } => {
+            let usual = match visits {
+                None => format!("обычно заказывает {}", ru_every(*gap)),
+                Some(v) => format!("{} пока; здесь обычно заказывают снова {}", if *v == 1 { "один заказ" } else { "два заказа" }, ru_every(*gap)),
+            };
+            Some(format!("{usual}; молчит {} ({}× от обычного)", ru_days(*silent), l.number(Some(*ratio), 1)))
+        }
+        Explanation::FrequencyDrop { recent, expected, drop, .. } => {
+            Some(format!("заказов за последние 90 дней: {recent}; раньше {} за 90 дней (на {} меньше)", l.number(Some(*expected), 1), l.pct(Some(*drop))))
+        }
+        Explanation::ShrinkingOrders { late, early, drop, .. } => Some(format!(
+            "последние 3 заказа в среднем {}, раньше в среднем {} (на {} меньше)",
+            l.money(Some(*late)),
+            l.money(Some(*early)),
+            l.pct(Some(*drop))
+        )),
+        Explanation::FewerCategories { early, late, .. } => Some(format!("раньше покупал в {early} категориях, в последних 3 заказах — в {late}")),
+        Explanation::MissedInitiative { chain, since, activity_known, .. } => {
+            let c = chain.as_ref();
+            let next = if c.replenishment { format!("{} снова", c.from) } else { c.to.clone() };
+            Some(format!(
+                "купил {} {} назад и с тех пор не купил {next}; {} клиентов, купивших {}, покупали {next} в течение {} (обычно через {}); {}",
+                c.from,
+                ru_days(*since),
+                l.pct(Some(c.confidence)),
+                c.from,
+                ru_days(c.window_days as f64),
+                ru_days(c.median_delay_days.round()),
+                if *activity_known { "им это не предлагали" } else { "предложений в записях нет" }
+            ))
+        }
+        _ => None,
+    };
+    match detail {
+        Some(d) => format!("{kind}: {d}"),
+        // Written out by core in English: the kind in Russian, its details as they are.
+        None => format!("{kind}: {}", f.explanation),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn russian_days_agree() {
+        assert_eq!(ru_days(1.0), "1 день");
+        assert_eq!(ru_days(3.0), "3 дня");
+        assert_eq!(ru_days(11.0), "11 дней");
+        assert_eq!(ru_days(21.0), "21 день");
+        assert_eq!(ru_days(112.0), "112 дней");
+        assert_eq!(ru_days(1234.0), "1\u{a0}234 дня");
+    }
+
+    #[test]
+    fn the_report_warnings_in_russian() {
+        // The sentences core's movement and the report write, as they write them.
+        let g = Granularity::Quarter;
+        let w =
+            "The inactivity window (30 days) is shorter than a quarter: a customer can join and lapse within one period, so \"acquired\" can exceed \"new\".";
+        assert!(warning(Lang::Ru, w, 30, g).starts_with("Окно неактивности (30 дн.) короче периода (квартал)"));
+        let last = "The last period has not ended at the as-of date: its end figures are taken at the as-of date.";
+        assert!(warning(Lang::Ru, last, 30, g).starts_with("Последний период"));
+        assert_eq!(warning(Lang::En, last, 30, g), last);
+        assert_eq!(warning(Lang::Ru, "Something new.", 30, g), "Something new.");
+    }
+
+    #[test]
+    fn unknown_words_stay_english() {
+        assert_eq!(word(Lang::Ru, "automated sequence"), "automated sequence");
+        assert_eq!(word(Lang::Ru, "champions"), "чемпионы");
+        assert_eq!(word(Lang::En, "champions"), "champions");
+    }
+}
