@@ -23,7 +23,7 @@ fn check_contract(j: &serde_json::Value) {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(j), ["as_of", "customers", "model"]);
     assert_eq!(j["as_of"], "2024-11-01T00:00:00Z");
-    assert_eq!(keys(&j["model"]), ["baseline_auc", "features", "holdout_auc", "kind", "train_rows"]);
+    assert_eq!(keys(&j["model"]), ["baseline_auc", "features", "holdout_auc", "horizon_days", "kind", "train_rows"]);
     assert_eq!(j["model"]["kind"], "logistic_l2");
     let features: Vec<&str> = j["model"]["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     for f in ["recency_ratio", "login_trend", "negative_tickets", "emails_ignored"] {

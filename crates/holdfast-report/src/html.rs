@@ -8,7 +8,7 @@
 
 use crate::analyze::{cohort_table, ltv_table, movement_table, AnalyzeReport, CohortMetric, RateFigure};
 use crate::locale::Lang;
-use crate::svg::{bar_chart, color, esc, heat_map, line_chart, Axes, HeatCell, Series, ValueFormat};
+use crate::svg::{bar_chart, color, esc, heat_legend, heat_map, line_chart, Axes, HeatCell, Series, ValueFormat};
 use crate::table::Table;
 use crate::vocab::{period, periods};
 use holdfast_core::cohorts::CohortTable;
@@ -246,6 +246,8 @@ th,td{padding:3px 8px;border-bottom:1px solid #eee;white-space:nowrap;vertical-a
 td.wrap{white-space:normal;min-width:14em;max-width:36em}\
 .note{font-size:13px;color:#666}.warning{background:#fff7e0;border-left:4px solid #e0a458;padding:8px 12px}\
 .do{background:#eef5ec;border-left:4px solid #3a9d5d;padding:8px 12px;font-weight:600}\
+.heat-legend{display:flex;flex-wrap:wrap;align-items:center;gap:4px 6px;font-size:12px;color:#555;margin-top:6px}\
+.heat-legend .swatch{display:inline-block;width:18px;height:12px;border:1px solid #ddd}.heat-legend .swatch.hatched{background:repeating-linear-gradient(45deg,#f2f2f2 0 3px,#cfcfcf 3px 5px);margin-left:10px}\
 footer{color:#777;font-size:13px;padding:30px 20px}\
 @media (max-width:600px){svg.chart.wide{display:none!important}svg.chart.narrow{display:block!important}header,main,footer{padding:0 10px}dl.formulas{grid-template-columns:minmax(0,1fr)}dl.formulas dd{margin-bottom:6px}figure{padding:8px}td.wrap{min-width:12em}\
 table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}table.stack thead{display:none}table.stack tr{border-bottom:1px solid #ddd;padding:6px 0}\
@@ -815,5 +817,19 @@ fn cohort_heat_map(l: Lang, t: &CohortTable, metric: CohortMetric, axes: &Axes) 
                 .collect()
         })
         .collect();
-    heat_map(l.t("Cohort heat map", "Тепловая карта когорт"), &rows, &cols, &cells, axes)
+    let key = |v: f64| match metric {
+        CohortMetric::Customers => format!("{:.0}%", v * 100.0),
+        _ => l.money_short(v),
+    };
+    let unfinished = match l {
+        Lang::En => format!("{} not over yet", period(l, t.granularity)),
+        Lang::Ru => format!("{}: ещё не закончился", period(l, t.granularity)),
+    };
+    // The class names the metric, so a page can show one map at a time (the dashboard's switch).
+    let class = if metric == CohortMetric::Customers { "customers" } else { "revenue" };
+    format!(
+        "<div class=\"cohort-map {class}\">{}{}</div>",
+        heat_map(l.t("Cohort heat map", "Тепловая карта когорт"), &rows, &cols, &cells, axes),
+        heat_legend(top, key, &unfinished)
+    )
 }

@@ -598,6 +598,18 @@ fn draw_heat_map(title: &str, rows: &[String], cols: &[String], cells: &[Vec<Opt
 }
 
 /// White to deep blue.
+/// The colour key of a heat map: swatches from none to `top` (labelled by `label`), and the
+/// hatched swatch of a period not over yet.
+pub fn heat_legend(top: f64, label: impl Fn(f64) -> String, unfinished: &str) -> String {
+    let mut out = String::from(r#"<div class="heat-legend">"#);
+    for i in 0..=4 {
+        let t = i as f64 / 4.0;
+        let _ = write!(out, r#"<span class="swatch" style="background:{}"></span><span>{}</span>"#, blue(t), esc(&label(top * t)));
+    }
+    let _ = write!(out, r#"<span class="swatch hatched"></span><span>{}</span></div>"#, esc(unfinished));
+    out
+}
+
 fn blue(t: f64) -> String {
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
     let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;

@@ -24,6 +24,14 @@ impl Lang {
         }
     }
 
+    /// The same language for what `holdfast-report` writes (its sections, its vocabulary).
+    pub fn report(self) -> holdfast_report::Lang {
+        match self {
+            Lang::En => holdfast_report::Lang::En,
+            Lang::Ru => holdfast_report::Lang::Ru,
+        }
+    }
+
     /// The person's language if set, else the first of the browser's languages we speak
     /// (Ukrainian, Belarusian and Kazakh readers get Russian rather than English).
     pub fn negotiate(chosen: Option<&str>, headers: &HeaderMap) -> Lang {
@@ -62,17 +70,6 @@ const RU: &[(&str, &str)] = &[
     ("Cohorts", "Когорты"),
     ("Segments", "Сегменты"),
     ("Prediction", "Прогноз"),
-    ("champions", "чемпионы"),
-    ("loyal", "лояльные"),
-    ("potential loyalists", "будущие лояльные"),
-    ("new", "новые"),
-    ("promising", "перспективные"),
-    ("need attention", "требуют внимания"),
-    ("about to sleep", "засыпают"),
-    ("at risk", "под угрозой"),
-    ("can't lose them", "нельзя потерять"),
-    ("hibernating", "спящие"),
-    ("lost", "потерянные"),
     ("Customers by segment", "Клиенты по сегментам"),
     ("Your customers", "Ваши клиенты"),
     ("Everyone else", "Остальные"),

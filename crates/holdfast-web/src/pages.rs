@@ -229,6 +229,8 @@ struct OverviewBody {
 #[derive(Deserialize)]
 struct PeriodQuery {
     period: Option<String>,
+    /// The cohort heat map shown: `customers` (default) or `revenue`.
+    metric: Option<String>,
 }
 
 fn granularity(q: &PeriodQuery) -> Granularity {
@@ -388,7 +390,8 @@ async fn overview(PageCaller(c): PageCaller, State(shared): State<Shared>, Query
             revenue: l.money_major(p.revenue, cur),
         })
         .collect();
-    let body = OverviewBody { lang: l, empty: false, lead, cards, rows, report: holdfast_report::render_sections(&r, &["retention", "revenue"]) };
+    let body =
+        OverviewBody { lang: l, empty: false, lead, cards, rows, report: holdfast_report::render_sections_in(&r, &["retention", "revenue"], l.report()) };
     page(&c, "/", l.t("Overview"), &body.render().unwrap_or_default(), "")
 }
 
@@ -400,20 +403,34 @@ async fn figure_page(
     sections: Sections,
     ids: &'static [&'static str],
     q: PeriodQuery,
-    lead: fn(&AnalyzeReport, Lang) -> String,
+    lead: fn(&AnalyzeReport, Lang, &PeriodQuery) -> String,
 ) -> Response {
     match report(&shared, &c, granularity(&q), sections).await {
         Ok(Some(r)) => {
             let per = granularity(&q);
+            let keep = if q.metric.as_deref() == Some("revenue") { "&metric=revenue" } else { "" };
             let switch: String = [
                 ("month", if c.lang == Lang::Ru { "по месяцам" } else { "by month" }),
                 ("quarter", if c.lang == Lang::Ru { "по кварталам" } else { "by quarter" }),
             ]
             .iter()
-            .map(|(p, label)| if per.to_string() == *p { format!("<strong>{label}</strong>") } else { format!("<a href=\"{path}?period={p}\">{label}</a>") })
+            .map(
+                |(p, label)| {
+                    if per.to_string() == *p {
+                        format!("<strong>{label}</strong>")
+                    } else {
+                        format!("<a href=\"{path}?period={p}{keep}\">{label}</a>")
+                    }
+                },
+            )
             .collect::<Vec<_>>()
             .join(" · ");
-            let body = format!("<p class=\"switch\">{switch}</p>{}<div class=\"report\">{}</div>", lead(&r, c.lang), holdfast_report::render_sections(&r, ids));
+            let shown = if q.metric.as_deref() == Some("revenue") { "show-revenue" } else { "show-customers" };
+            let body = format!(
+                "<p class=\"switch\">{switch}</p>{}<div class=\"report {shown}\">{}</div>",
+                lead(&r, c.lang, &q),
+                holdfast_report::render_sections_in(&r, ids, c.lang.report())
+            );
             page(&c, path, c.lang.t(title), &body, "")
         }
         Ok(None) => page(&c, path, c.lang.t(title), &format!("<p class=\"empty\">{}</p>", html_escape(c.lang.t("Nothing here yet: import orders first."))), ""),
@@ -421,12 +438,28 @@ async fn figure_page(
     }
 }
 
-fn no_lead(_: &AnalyzeReport, _: Lang) -> String {
+fn no_lead(_: &AnalyzeReport, _: Lang, _: &PeriodQuery) -> String {
     String::new()
 }
 
 async fn cohorts(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/cohorts", "Cohorts", Sections { segments: false, prediction: false }, &["cohorts", "repeat", "ltv"], q, no_lead).await
+    figure_page(c, shared, "/cohorts", "Cohorts", Sections { segments: false, prediction: false }, &["cohorts", "repeat", "ltv"], q, metric_switch).await
+}
+
+/// Customers or revenue in the cohort heat map, keeping the period; the page's style shows the
+/// chosen map (`show-customers` / `show-revenue` on the report).
+fn metric_switch(_: &AnalyzeReport, l: Lang, q: &PeriodQuery) -> String {
+    let per = q.period.as_deref().and_then(|p| p.parse::<Granularity>().ok()).unwrap_or(Granularity::Month);
+    let revenue = q.metric.as_deref() == Some("revenue");
+    let link = |m: &str, label: &str, on: bool| {
+        if on {
+            format!("<strong>{label}</strong>")
+        } else {
+            format!("<a href=\"/cohorts?period={per}&metric={m}\">{label}</a>")
+        }
+    };
+    let (c, r) = if l == Lang::Ru { ("клиенты", "выручка на клиента") } else { ("customers", "revenue per customer") };
+    format!("<p class=\"switch\">{} · {}</p>", link("customers", c, !revenue), link("revenue", r, revenue))
 }
 
 async fn segments(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
@@ -434,7 +467,7 @@ async fn segments(PageCaller(c): PageCaller, State(shared): State<Shared>, Query
 }
 
 /// Each segment's size, linking to the list of its customers.
-fn segment_links(r: &AnalyzeReport, l: Lang) -> String {
+fn segment_links(r: &AnalyzeReport, l: Lang, _: &PeriodQuery) -> String {
     let Some(s) = &r.sections.segments else { return String::new() };
     let links: String = s
         .segments
@@ -444,7 +477,7 @@ fn segment_links(r: &AnalyzeReport, l: Lang) -> String {
             format!(
                 "<li><a href=\"/customers?segment={}\">{}</a> <span class=\"num\">{}</span></li>",
                 row.segment,
-                html_escape(l.t(row.name)),
+                html_escape(&holdfast_report::vocab::word(l.report(), row.name)),
                 l.int(row.customers as i64)
             )
         })
@@ -539,12 +572,12 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
             customer: t.customer.clone(),
             customer_href: seg(&t.customer),
             kind: t.kind.as_str(),
-            kind_label: t.kind.as_str().replace('_', " "),
+            kind_label: holdfast_report::vocab::word(c.lang.report(), t.kind.as_str()).replace('_', " "),
             stake: t.stake.map(|m| c.lang.money(m, app.ws.currency)).unwrap_or_default(),
             owner: t.assignee.clone().or_else(|| t.owner.clone()).unwrap_or_default(),
             due: t.due_at.map(|d| c.lang.date(cal.date(d))).unwrap_or_default(),
             reason: t.reason.clone(),
-            step: t.suggested_step.clone(),
+            step: holdfast_report::vocab::word(c.lang.report(), &t.suggested_step),
         })
         .collect();
     let mine_count = tasks.iter().filter(|t| mine_ids.contains(&t.id)).count();
@@ -560,7 +593,7 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         owner: owner_q,
         owners: owners.as_ref().clone(),
         kind: q.kind.unwrap_or_default(),
-        kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), k.as_str().replace('_', " "))).collect(),
+        kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), holdfast_report::vocab::word(c.lang.report(), k.as_str()).replace('_', " "))).collect(),
         summary,
         tasks,
         mine_count,
@@ -652,7 +685,7 @@ async fn customers(PageCaller(c): PageCaller, Query(q): Query<CustomersQuery>) -
             href: seg(&s.external_id),
             name: s.name.clone().unwrap_or_default(),
             owner: s.owner.clone().unwrap_or_default(),
-            segment: s.segment.map(|x| l.t(x.as_str()).to_owned()).unwrap_or_default(),
+            segment: s.segment.map(|x| holdfast_report::vocab::word(l.report(), x.as_str())).unwrap_or_default(),
             p_alive: s.p_alive.map(|p| format!("{p:.2}")).unwrap_or_default(),
             clv: s.clv.map(|m| l.money(m, app.ws.currency)).unwrap_or_default(),
             tasks: s.open_tasks.to_string(),
@@ -660,7 +693,7 @@ async fn customers(PageCaller(c): PageCaller, Query(q): Query<CustomersQuery>) -
         .collect();
     let seg_key = segment.map(Segment::key).unwrap_or_default();
     let next = page_.next.map(|n| format!("/customers?segment={seg_key}&after={}", seg(&n))).unwrap_or_default();
-    let segments = Segment::ALL.iter().map(|x| (x.key(), l.t(x.as_str()).to_owned())).collect();
+    let segments = Segment::ALL.iter().map(|x| (x.key(), holdfast_report::vocab::word(l.report(), x.as_str()))).collect();
     let body = CustomersBody { lang: l, from, segment: seg_key.to_owned(), segments, rows, next };
     page(&c, "/customers", l.t("Customers"), &body.render().unwrap_or_default(), "")
 }

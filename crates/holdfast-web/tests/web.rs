@@ -386,6 +386,10 @@ async fn pages_render(url: &str) {
     let listed = c.get(&format!("/customers?segment={key}"), &owner).await;
     assert_eq!(listed.status, StatusCode::OK);
     assert_eq!(listed.body.matches("<tr><td><a href=\"/customers/").count(), expected.len(), "{}", listed.body);
+    // The cohort heat map: customers or revenue, with its colour key.
+    let cohorts = c.get("/cohorts?period=quarter&metric=revenue", &owner).await.body;
+    assert!(cohorts.contains("report show-revenue") && cohorts.contains("cohort-map revenue") && cohorts.contains("heat-legend"), "{cohorts}");
+    assert!(cohorts.contains("/cohorts?period=quarter&amp;metric=customers") || cohorts.contains("/cohorts?period=quarter&metric=customers"));
     // The person's own customers open the queue.
     c.get("/today", &owner).await;
     holdfast_app::import_bytes(

@@ -42,16 +42,9 @@ pub struct Args {
     /// Show only the N riskiest customers (the table shows 25 unless told; JSON all).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Language of the reasons: en or ru.
-    #[arg(long, value_name = "LANG", default_value = "en", value_parser = parse_lang)]
-    pub lang: Lang,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("{s:?}: expected en or ru"))
 }
 
 #[derive(Serialize)]
@@ -96,7 +89,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let bar = s.bar();
     let r: RiskReport = s.run(holdfast_app::churn_risk(&source, &cal, &req, &bar))?;
     let limit = args.limit.unwrap_or(if args.json { usize::MAX } else { 25 });
-    let lang = args.lang;
+    // The reasons in the language of the rest of the output (the global --lang).
+    let lang = match g.lang() {
+        holdfast_report::Lang::Ru => Lang::Ru,
+        _ => Lang::En,
+    };
     if args.json {
         let m = &r.model;
         let out = Out {
