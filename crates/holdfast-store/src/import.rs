@@ -163,6 +163,9 @@ const BIRTHDAYS: Child = Child {
     delete: "DELETE FROM important_dates WHERE customer_id IN (SELECT id FROM {stage}) AND substr(external_id, 1, 10) = '~birthday:'",
 };
 
+/// The staging table of a customers import's unsubscribes, put back after the file's consents.
+const KEEP_UNSUBSCRIBED: &str = "stage_keep_unsubscribed";
+
 /// External id prefix of birthdays read from a customers file.
 pub const BIRTHDAY_PREFIX: &str = "~birthday:";
 
@@ -340,6 +343,8 @@ struct Writer {
     entity: Entity,
     /// The staging table of changed rows exists.
     staged: bool,
+    /// Whether the staging table of kept unsubscribes exists (customers imports).
+    keeping: bool,
     /// The first batch was written.
     started: bool,
     /// The index dropped for a bulk load, recreated at the end.
@@ -396,7 +401,7 @@ impl Store {
         };
         let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Batch>(1);
         let (give_back, returned) = tokio::sync::mpsc::channel::<Batch>(2);
-        let mut w = Writer { tx, ws, entity, staged: false, started: false, rebuild: None, spent: Vec::new() };
+        let mut w = Writer { tx, ws, entity, staged: false, keeping: false, started: false, rebuild: None, spent: Vec::new() };
         let writer = tokio::spawn(async move {
             while let Some(mut b) = batches.recv().await {
                 w.write(&b).await?;
@@ -866,6 +871,20 @@ impl Writer {
             write_rows(self.tx.conn(), &stage, columns, &b.changed_rows).await?;
             let set: Vec<String> = columns[3..].iter().map(|c| format!("{c} = s.{c}")).collect();
             self.tx.exec(&format!("UPDATE {table} SET {} FROM {stage} s WHERE {table}.id = s.id", set.join(", "))).await?;
+            if self.entity == Entity::Customers {
+                // An unsubscribe (from a message's link, or an earlier file) outlives a customers
+                // file that does not mention it: kept aside, put back after the file's consents.
+                if !self.keeping {
+                    self.tx.stage_as(KEEP_UNSUBSCRIBED, "SELECT customer_id, channel, unsubscribed_at FROM customer_consents WHERE 1 = 0").await?;
+                    self.keeping = true;
+                }
+                self.tx
+                    .exec(&format!(
+                        "INSERT INTO {KEEP_UNSUBSCRIBED} SELECT customer_id, channel, unsubscribed_at FROM customer_consents \
+                         WHERE customer_id IN (SELECT id FROM {stage}) AND unsubscribed_at IS NOT NULL"
+                    ))
+                    .await?;
+            }
             for child in self.entity.children() {
                 self.tx.exec(&child.delete.replace("{stage}", &stage)).await?;
             }
@@ -875,6 +894,26 @@ impl Writer {
         self.put(table, columns, &b.new_rows, table).await?;
         for (k, child) in self.entity.children().iter().enumerate() {
             self.put(child.table, child.columns, &b.children[k], child.table).await?;
+        }
+        if self.keeping {
+            // A later unsubscribe wins over the file's state, unless the file gives a consent
+            // after it (the customer subscribed again).
+            for sql in [
+                format!(
+                    "UPDATE customer_consents SET unsubscribed_at = k.unsubscribed_at, granted = (1 = 0) FROM {KEEP_UNSUBSCRIBED} k \
+                     WHERE customer_consents.customer_id = k.customer_id AND customer_consents.channel = k.channel \
+                     AND (customer_consents.unsubscribed_at IS NULL OR customer_consents.unsubscribed_at < k.unsubscribed_at) \
+                     AND (customer_consents.consented_at IS NULL OR customer_consents.consented_at <= k.unsubscribed_at)"
+                ),
+                format!(
+                    "INSERT INTO customer_consents (customer_id, channel, granted, consented_at, unsubscribed_at) \
+                     SELECT k.customer_id, k.channel, (1 = 0), NULL, k.unsubscribed_at FROM {KEEP_UNSUBSCRIBED} k \
+                     WHERE NOT EXISTS (SELECT 1 FROM customer_consents c WHERE c.customer_id = k.customer_id AND c.channel = k.channel)"
+                ),
+                format!("DELETE FROM {KEEP_UNSUBSCRIBED}"),
+            ] {
+                self.tx.exec(&sql).await?;
+            }
         }
         if std::env::var_os("HOLDFAST_TRACE_IMPORT").is_some() {
             eprintln!("wrote {} rows in {:.3} s", b.rows(), t0.elapsed().as_secs_f64());
@@ -945,6 +984,9 @@ impl Writer {
         let spent = std::mem::take(&mut self.spent);
         if self.staged {
             self.tx.unstage(&format!("stage_{}", self.entity.table())).await?;
+        }
+        if self.keeping {
+            self.tx.unstage(KEEP_UNSUBSCRIBED).await?;
         }
         self.tx.commit().await?;
         if trace {

@@ -397,6 +397,47 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
 }
 both!(every_entity_round_trips_and_the_customer_view_has_it_all);
 
+async fn an_unsubscribe_outlives_a_customers_file_that_omits_it(url: String) {
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("shop").await.unwrap();
+    let customer = |consents: Vec<Consent>, name: &str| {
+        vec![(
+            2,
+            Record::Customer(CustomerRecord {
+                external_id: "anna".into(),
+                kind: CustomerKind::Person,
+                name: Some(name.into()),
+                email: Some("anna@example.test".into()),
+                phone: None,
+                owner: None,
+                tags: vec![],
+                created_at: Some(T0),
+                consents,
+                birthday: None,
+            }),
+        )]
+    };
+    let given = Consent { channel: "email".into(), granted: true, consented_at: Some(T0), unsubscribed_at: None };
+    s.import(ws.id, Entity::Customers, customer(vec![given.clone()], "Anna")).await.unwrap();
+    // She unsubscribes (a newer file says so, as a message's link would), then an older export
+    // of the shop's customers is imported again: the unsubscribe stays.
+    let gone = Consent { unsubscribed_at: Some(T0 + 5 * DAY), granted: false, ..given.clone() };
+    s.import(ws.id, Entity::Customers, customer(vec![gone.clone()], "Anna")).await.unwrap();
+    s.import(ws.id, Entity::Customers, customer(vec![given.clone()], "Anna B.")).await.unwrap();
+    let view = s.customer_view(ws.id, "anna").await.unwrap();
+    assert_eq!(view.customer.name.as_deref(), Some("Anna B."));
+    assert_eq!(view.customer.consents, vec![gone.clone()]);
+    // A file that names no consent at all keeps it too; a consent given after the unsubscribe
+    // (she subscribed again) wins.
+    s.import(ws.id, Entity::Customers, customer(vec![], "Anna C.")).await.unwrap();
+    assert_eq!(s.customer_view(ws.id, "anna").await.unwrap().customer.consents, vec![Consent { consented_at: None, ..gone.clone() }]);
+    let again = Consent { channel: "email".into(), granted: true, consented_at: Some(T0 + 9 * DAY), unsubscribed_at: None };
+    s.import(ws.id, Entity::Customers, customer(vec![again.clone()], "Anna D.")).await.unwrap();
+    assert_eq!(s.customer_view(ws.id, "anna").await.unwrap().customer.consents, vec![again]);
+    s.close().await.unwrap();
+}
+both!(an_unsubscribe_outlives_a_customers_file_that_omits_it);
+
 async fn one_open_task_per_customer_and_kind(url: String) {
     let s = Store::open(&url).await.unwrap();
     let ws = s.workspace("default").await.unwrap();
