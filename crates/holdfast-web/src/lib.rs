@@ -25,6 +25,7 @@ mod i18n;
 mod metrics;
 mod pages;
 mod state;
+mod unsubscribe;
 
 pub use api::ApiDoc;
 pub use state::Shared;
@@ -46,6 +47,7 @@ pub fn router(shared: Shared) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes())
+        .route("/u/{token}", get(unsubscribe::page).post(unsubscribe::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))
         .route("/metrics", get(metrics))
