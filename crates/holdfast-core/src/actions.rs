@@ -736,6 +736,7 @@ mod tests {
                 unflagged_returned: 50,
                 expected_returned: 50.0,
                 lift: Some(1.0),
+                smoothed_lift: Some(1.0),
                 opens_tasks: kind != FlagKind::SilenceBeyondRhythm && kind != FlagKind::FrequencyDrop,
             })
             .collect();
@@ -846,6 +847,7 @@ mod tests {
                 unflagged_returned: 0,
                 expected_returned: 0.0,
                 lift: None,
+                smoothed_lift: None,
                 opens_tasks: kind == FlagKind::MissedInitiative,
             })
             .collect();

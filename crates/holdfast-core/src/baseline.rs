@@ -14,7 +14,8 @@
 //! workspace gives a normal-inverse-gamma prior `σ² ~ Scaled-Inv-χ²(ν₀, σ₀²)`,
 //! `μ | σ² ~ N(μ₀, σ²/κ₀)`: `μ₀` the mean of the customers' mean log gaps, `σ₀²` the pooled
 //! within-customer variance, `κ₀ = σ₀² / τ²` with `τ²` the between-customer variance of the means
-//! net of their sampling noise, `ν₀ = 3`. With `n` log gaps of mean `x̄` and sum of squares `S`,
+//! net of their sampling noise, `ν₀ = 8` (a customer's own spread outweighs the workspace's
+//! from eight gaps on). With `n` log gaps of mean `x̄` and sum of squares `S`,
 //! the posterior is `κ = κ₀ + n`, `μ = (κ₀μ₀ + n x̄)/κ`, `ν = ν₀ + n`,
 //! `νσ² = ν₀σ₀² + S + κ₀ n (x̄ − μ₀)²/κ`, and the next gap's log is Student-t with `ν` degrees of
 //! freedom, location `μ` and scale `σ √(1 + 1/κ)` (Gelman et al., *Bayesian Data Analysis*, 3rd
@@ -24,8 +25,10 @@
 //! # Second purchase (`no_second_order`)
 //!
 //! A one-time buyer has no rhythm of their own. They are judged against the workspace's
-//! first-to-second purchase gaps: the share of the customers who did come back whose second order
-//! came at least `s` days after the first.
+//! first-time buyers: the Kaplan–Meier estimate of the share still without a second purchase `s`
+//! days after their first (customers whose first order is recent count while they were observed).
+//! Where most first-time buyers never come back, a long wait is the norm and raises nothing; where
+//! nearly all come back within weeks, a one-time buyer silent for months is news.
 //!
 //! # Purchase count (`frequency_drop`)
 //!
@@ -40,7 +43,7 @@
 //!
 //! Log order amounts, the last three against the earlier ones: a one-sided two-sample t statistic
 //! whose variance is the customer's pooled with the workspace's within-customer variance of log
-//! amounts (weight `ν₀ = 3`).
+//! amounts (weight `ν₀ = 8`).
 //!
 //! # Activity
 //!
@@ -66,7 +69,7 @@ use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, NegativeBinomia
 pub const DEFAULT_LEVEL: f64 = 0.05;
 
 /// Prior degrees of freedom of a customer's spread (gaps, amounts).
-pub(crate) const NU0: f64 = 3.0;
+pub(crate) const NU0: f64 = 8.0;
 
 /// Normal-inverse-gamma prior of the log gaps between purchase days (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -172,8 +175,9 @@ pub struct Baseline {
     pub level: f64,
     pub gaps: GapPrior,
     pub rate: RatePrior,
-    /// First-to-second purchase gaps in days, sorted.
-    pub second: Vec<f64>,
+    /// Kaplan–Meier curve of the time to a second purchase day: `(days, share still without one
+    /// after them)` at each time a second purchase happened, in time order.
+    pub second: Vec<(f64, f64)>,
     /// Pooled within-customer variance of log order amounts.
     pub amount_var: f64,
     pub activity: ActivityPrior,
@@ -188,7 +192,8 @@ struct Sums {
     /// Repeat purchases and their exposure (days from the first order to as-of).
     repeats: f64,
     exposure: f64,
-    second: Option<f64>,
+    /// Days to the second purchase day, or `Err(days observed)` without one.
+    second: Option<std::result::Result<f64, f64>>,
     amounts: u32,
     amount_ss: f64,
 }
@@ -227,7 +232,7 @@ impl Baseline {
                     log_ss: ss,
                     repeats: gaps as f64,
                     exposure: (as_of - first) as f64 / DAY as f64,
-                    second: gap_days(times).next(),
+                    second: Some(gap_days(times).next().ok_or((as_of - first) as f64 / DAY as f64)),
                     amounts,
                     amount_ss,
                 }
@@ -250,8 +255,7 @@ impl Baseline {
         };
         let pairs: Vec<(f64, f64)> = sums.iter().filter(|s| s.gaps > 0 && s.exposure > 0.0).map(|s| (s.repeats, s.exposure)).collect();
         let rate = RatePrior::fit(&pairs).unwrap_or(RatePrior { shape: 1.0, rate: 30.0 });
-        let mut second: Vec<f64> = sums.iter().filter_map(|s| s.second).collect();
-        second.sort_by(f64::total_cmp);
+        let second = kaplan_meier(sums.iter().filter_map(|s| s.second).collect());
         let (a_ss, a_df) = sums.iter().filter(|s| s.amounts >= 2).fold((0.0, 0.0), |a, s| (a.0 + s.amount_ss, a.1 + (s.amounts - 1) as f64));
         let amount_var = if a_df >= 10.0 { (a_ss / a_df).max(1e-4) } else { 0.25 };
         Baseline {
@@ -281,20 +285,14 @@ impl Baseline {
         Some(GapPosterior { mu, scale: (sigma2 * (1.0 + 1.0 / kappa)).sqrt(), nu, gaps: n })
     }
 
-    /// The share of the customers who came back whose second order came `days` or more after the
-    /// first; `None` when nobody came back.
+    /// The share of first-time buyers still without a second purchase `days` after their first
+    /// (Kaplan–Meier); `None` when nobody came back.
     pub fn p_second_at_least(&self, days: f64) -> Option<f64> {
         if self.second.is_empty() {
             return None;
         }
-        let below = self.second.partition_point(|&g| g < days);
-        Some((self.second.len() - below) as f64 / self.second.len() as f64)
-    }
-
-    /// The `q` quantile of the first-to-second purchase gaps in days.
-    pub fn second_quantile(&self, q: f64) -> Option<f64> {
-        let n = self.second.len();
-        (n > 0).then(|| self.second[((q * n as f64).ceil() as usize).clamp(1, n) - 1])
+        let i = self.second.partition_point(|&(t, _)| t < days);
+        Some(if i == 0 { 1.0 } else { self.second[i - 1].1 })
     }
 }
 
@@ -372,6 +370,35 @@ impl ActivityPrior {
         let own_le = own.iter().filter(|&&s| s <= x).count() as f64;
         (self.nps_weight * ws_le + own_le) / (self.nps_weight + own.len() as f64)
     }
+}
+
+/// The Kaplan–Meier curve of `Ok(event time)` / `Err(censoring time)` (see [`Baseline::second`]);
+/// at equal times events come before censorings.
+fn kaplan_meier(mut obs: Vec<std::result::Result<f64, f64>>) -> Vec<(f64, f64)> {
+    let key = |o: &std::result::Result<f64, f64>| match *o {
+        Ok(t) => (t, 0u8),
+        Err(t) => (t, 1u8),
+    };
+    obs.sort_by(|a, b| key(a).0.total_cmp(&key(b).0).then(key(a).1.cmp(&key(b).1)));
+    let mut at_risk = obs.len() as f64;
+    let mut s = 1.0;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < obs.len() {
+        let t = key(&obs[i]).0;
+        let (mut d, mut n) = (0.0, 0.0);
+        while i < obs.len() && key(&obs[i]).0 == t {
+            d += obs[i].is_ok() as u8 as f64;
+            n += 1.0;
+            i += 1;
+        }
+        if d > 0.0 {
+            s *= 1.0 - d / at_risk;
+            out.push((t, s));
+        }
+        at_risk -= n;
+    }
+    out
 }
 
 /// The prior weight of the workspace's NPS answers against a customer's own, `(1 − ρ)/ρ` within
@@ -484,7 +511,9 @@ mod tests {
             level: DEFAULT_LEVEL,
             gaps: GapPrior { mu0: 30f64.ln(), kappa0: 0.1, nu0: 3.0, sigma2_0: 0.04 },
             rate: RatePrior { shape: 1.0, rate: 30.0 },
-            second: vec![10.0, 20.0, 30.0, 200.0],
+            // 4 first-time buyers: second purchases after 10 and 30 days, one observed 20 days
+            // without, one 200 days without: S = 3/4 after 10 days, 3/4 × 1/2 after 30
+            second: kaplan_meier(vec![Ok(10.0), Err(20.0), Ok(30.0), Err(200.0)]),
             amount_var: 0.25,
             activity: ActivityPrior::none(),
         };
@@ -493,8 +522,9 @@ mod tests {
         assert!((g.usual_days() - 182.0).abs() < 20.0, "{g:?}");
         assert!(g.p_at_least(150.0) > 0.5);
         assert!(g.p_at_least(364.0) < 0.01, "{}", g.p_at_least(364.0));
-        assert_eq!(b.p_second_at_least(25.0), Some(0.5));
-        assert_eq!(b.second_quantile(0.75), Some(30.0));
+        assert_eq!(b.p_second_at_least(5.0), Some(1.0));
+        assert_eq!(b.p_second_at_least(25.0), Some(0.75));
+        assert_eq!(b.p_second_at_least(300.0), Some(0.375));
         assert!(b.gap_posterior(&times[..1]).is_none());
     }
 }

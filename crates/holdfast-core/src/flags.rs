@@ -19,7 +19,7 @@
 //! | kind                    | the chance `p` of what is seen, if the customer's behaviour were unchanged              |
 //! |-------------------------|------------------------------------------------------------------------------------------|
 //! | `silence_beyond_rhythm` | a gap between purchase days at least as long as the current silence (≥ 2 purchase days: the customer's log-normal rhythm, shrunk toward the workspace's) |
-//! | `no_second_order`       | one purchase day so far: the share of the customers who came back whose second order came this late or later |
+//! | `no_second_order`       | one purchase day so far: the share of the workspace's first-time buyers still without a second purchase this long after their first (Kaplan–Meier) |
 //! | `frequency_drop`        | this few orders in the last three usual gaps (≥ 90 days), from the customer's earlier rate (gamma-Poisson); needs ≥ 3 earlier orders over at least the window |
 //! | `shrinking_orders`      | the last 3 orders this much smaller than the earlier ones (t test on log amounts, spread shrunk toward the workspace's); needs ≥ 6 orders |
 //! | `fewer_categories`      | a rule, not a test: distinct categories in the last 3 orders ≤ half of those before (≥ 2); needs order lines with categories and ≥ 6 orders |
@@ -198,11 +198,10 @@ pub enum Explanation {
         p: f64,
         gaps: u32,
     },
-    /// `one order, 301 days ago; of the customers who came back, 95% did within 120 days — a wait
-    /// this long happens less than 1 time in 50`.
+    /// `one order, 301 days ago; 98% of first-time buyers here order again within 301 days — a
+    /// wait this long happens less than 1 time in 50`.
     NoSecondOrder {
         silent: f64,
-        within: f64,
         p: f64,
     },
     /// `1 order in the last 90 days where 9.0 were usual — this few happens to them less than 1
@@ -245,11 +244,11 @@ impl std::fmt::Display for Explanation {
                 }
                 write!(f, "; silent for {} ({} days) — a gap this long happens to them {}", span_words(*silent), fmt_days(silent.floor()), rarity(*p))
             }
-            Explanation::NoSecondOrder { silent, within, p } => write!(
+            Explanation::NoSecondOrder { silent, p } => write!(
                 f,
-                "one order, {} days ago; of the customers who came back, 95% did within {} days — a wait this long happens {}",
+                "one order, {0} days ago; {1:.0}% of first-time buyers here order again within {0} days — a wait this long happens {2}",
                 fmt_days(silent.floor()),
-                fmt_days(within.ceil()),
+                (100.0 * (1.0 - p)).floor(),
                 rarity(*p)
             ),
             Explanation::FrequencyDrop { recent, window, expected, p } => write!(
@@ -337,8 +336,8 @@ pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, b: &Baseline) ->
     tested(FlagKind::SilenceBeyondRhythm, p, b, silent / usual, || Explanation::Silence { usual, silent, p, gaps: g.gaps })
 }
 
-/// `no_second_order`: a one-time buyer (one purchase day) against the workspace's
-/// first-to-second purchase gaps.
+/// `no_second_order`: a one-time buyer (one purchase day) against the workspace's first-time
+/// buyers' time to a second purchase.
 pub fn no_second_order(times: &[Instant], as_of: Instant, b: &Baseline) -> Option<Flag> {
     let (&first, &last) = (times.first()?, times.last()?);
     if first != last {
@@ -346,8 +345,7 @@ pub fn no_second_order(times: &[Instant], as_of: Instant, b: &Baseline) -> Optio
     }
     let silent = days(as_of - last);
     let p = b.p_second_at_least(silent)?;
-    let within = b.second_quantile(0.95)?;
-    tested(FlagKind::NoSecondOrder, p, b, silent, || Explanation::NoSecondOrder { silent, within, p })
+    tested(FlagKind::NoSecondOrder, p, b, silent, || Explanation::NoSecondOrder { silent, p })
 }
 
 /// `frequency_drop`: orders in the last three usual gaps (at least 90 days) against the
@@ -857,7 +855,8 @@ mod tests {
         }
     }
 
-    /// The must-show rhythm scenario: monthly and half-yearly buyers with gaps of 25% spread;
+    /// The must-show rhythm scenario: monthly and half-yearly buyers (4 to 24 and 4 to 8 orders)
+    /// with gaps of 20–40% spread;
     /// a quarter of each silent about 4× their rhythm, a quarter about 2×, half on schedule
     /// (silent 10–100% of a rhythm). At least 95% of the silent are flagged
     /// `silence_beyond_rhythm`; at most 5% of those on schedule get a silence or frequency flag.
@@ -867,8 +866,11 @@ mod tests {
         let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
         let as_of = d(3000);
         let mut plan = Vec::new();
-        for (rhythm, orders) in [(30.0, 24), (182.0, 8)] {
+        for (rhythm, most) in [(30.0, 24), (182.0, 8)] {
             for i in 0..400 {
+                // 4 to `most` orders, gaps spread 20–40%
+                let orders = 4 + i % (most - 3);
+                let cv = 0.15 + 0.2 * rng.uniform();
                 let silence = match i % 4 {
                     0 => rhythm * (3.6 + 0.8 * rng.uniform()),
                     1 => rhythm * (1.9 + 0.3 * rng.uniform()),
@@ -878,7 +880,7 @@ mod tests {
                 let mut t = as_of - (silence * DAY as f64) as Instant;
                 let mut times = vec![t];
                 for _ in 1..orders {
-                    t -= rng.gap(rhythm, 0.25);
+                    t -= rng.gap(rhythm, cv);
                     times.push(t);
                 }
                 for &t in times.iter().rev() {
@@ -1027,9 +1029,9 @@ mod tests {
 
     #[test]
     fn one_time_buyers_are_judged_by_second_purchases() {
-        // 20 returners whose second order came 10..200 days after the first (every 10 days);
-        // a one-time buyer 150 days out: 5 of 20 returners waited 150 days or more (25%) — no
-        // flag; 195 days out: 1 in 20 (5%) — not below 5%; 250 days: none did — flagged.
+        // 20 first-time buyers whose second order came 10, 20, ..., 200 days after the first, and
+        // "once" with one order on day 100 (observed until as-of). Kaplan–Meier: each second
+        // purchase at t removes 1/n of those still waiting, n = 21 down to 2.
         let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
         for i in 0..20 {
             b.push(&format!("r{i}"), d(0), 100);
@@ -1038,16 +1040,28 @@ mod tests {
         b.push("once", d(100), 100);
         let log = b.build();
         let at = |day: i64| Baseline::fit(&log, None, d(day), 0.05);
+        // 150 days out: 7 of 21 still waiting after 140 days (S = 1/3) -> no flag
+        assert!((at(250).p_second_at_least(150.0).unwrap() - 7.0 / 21.0).abs() < 1e-12);
         assert!(no_second_order(&[d(100)], d(250), &at(250)).is_none());
-        assert!(no_second_order(&[d(100)], d(295), &at(295)).is_none());
+        // 250 days out: every returner came back by day 200; S = 1/21 = 4.8% -> flagged
         let f = no_second_order(&[d(100)], d(350), &at(350)).unwrap();
         assert_eq!(
             f.explanation,
-            "one order, 250 days ago; of the customers who came back, 95% did within 190 days — a wait this long happens less than 1 time in 1,000"
+            "one order, 250 days ago; 95% of first-time buyers here order again within 250 days — a wait this long happens less than 1 time in 20"
         );
-        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.severity, Severity::Low);
         // never silence_beyond_rhythm
         assert!(silence_beyond_rhythm(&[d(100)], d(350), &at(350)).is_none());
+        // where most first-time buyers never come back, a long wait raises nothing
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        for i in 0..40 {
+            b.push(&format!("c{i}"), d(i), 100);
+            if i % 4 == 0 {
+                b.push(&format!("c{i}"), d(i + 30), 100);
+            }
+        }
+        let log = b.build();
+        assert!(customer_flags(&log, 1, &Baseline::fit(&log, None, d(400), 0.05)).is_empty());
     }
 
     #[test]

@@ -11,9 +11,11 @@
 //! the flagged customers' repurchase rate over the rate they would have had as unflagged
 //! customers of their strata (strata without unflagged customers are left out). A lift of 0.7
 //! means flagged customers bought again at 0.7× the rate of comparable ones: a real warning. A
-//! kind with a lift above [`NO_SIGNAL`] (0.9) carries no signal here: it still informs (it is
-//! shown with its lift) but opens no task. A kind flagged fewer than [`MIN_FLAGGED`] times is not
-//! judged and opens tasks as before.
+//! kind whose lift, smoothed by one expected repurchase on each side
+//! (`(returned + 1) / (expected + 1)`, so a handful of customers cannot decide it), is above
+//! [`NO_SIGNAL`] (0.9) carries no signal here: it still informs (it is shown with its lift) but
+//! opens no task. A kind never flagged in the backtest (or without comparable customers) is not
+//! judged and opens tasks.
 //!
 //! [`backtest`] is the product's use: `at = as-of − H` with `H` from the data's rhythm
 //! ([`horizon_days`]: the 80th percentile of the gaps between purchase days, 30–365 days), so the
@@ -31,9 +33,6 @@ use serde::Serialize;
 
 /// A kind whose lift is above this carries no signal and opens no task.
 pub const NO_SIGNAL: f64 = 0.9;
-
-/// Kinds flagged fewer times than this are not judged (they open tasks).
-pub const MIN_FLAGGED: u32 = 30;
 
 /// Customers sampled at most by [`flag_worth`].
 const SAMPLE: usize = 100_000;
@@ -66,8 +65,10 @@ pub struct KindWorth {
     pub expected_returned: f64,
     /// Observed over expected (see the module docs); `None` when nothing can be compared.
     pub lift: Option<f64>,
-    /// Whether this kind opens tasks: not judged (fewer than [`MIN_FLAGGED`] flagged or no lift),
-    /// or a lift of at most [`NO_SIGNAL`].
+    /// `(returned + 1) / (expected + 1)`: the lift that decides `opens_tasks`.
+    pub smoothed_lift: Option<f64>,
+    /// Whether this kind opens tasks: not judged (no lift), or a smoothed lift of at most
+    /// [`NO_SIGNAL`].
     pub opens_tasks: bool,
 }
 
@@ -205,8 +206,17 @@ pub fn flag_worth(log: &OrderLog, activity: Option<&Activity>, at: Instant, hori
         .iter()
         .enumerate()
         .map(|(j, &kind)| {
-            let mut w =
-                KindWorth { kind, flagged: 0, flagged_returned: 0, unflagged: 0, unflagged_returned: 0, expected_returned: 0.0, lift: None, opens_tasks: true };
+            let mut w = KindWorth {
+                kind,
+                flagged: 0,
+                flagged_returned: 0,
+                unflagged: 0,
+                unflagged_returned: 0,
+                expected_returned: 0.0,
+                lift: None,
+                smoothed_lift: None,
+                opens_tasks: true,
+            };
             for s in 0..STRATA {
                 let (f, fr) = counts[j][s];
                 let (u, ur) = (totals[s].0 - f, totals[s].1 - fr);
@@ -222,7 +232,10 @@ pub fn flag_worth(log: &OrderLog, activity: Option<&Activity>, at: Instant, hori
             if w.expected_returned > 0.0 {
                 w.lift = Some(w.flagged_returned as f64 / w.expected_returned);
             }
-            w.opens_tasks = w.flagged < MIN_FLAGGED || w.lift.is_none_or(|l| l <= NO_SIGNAL);
+            if w.flagged > 0 {
+                w.smoothed_lift = Some((w.flagged_returned as f64 + 1.0) / (w.expected_returned + 1.0));
+            }
+            w.opens_tasks = w.smoothed_lift.is_none_or(|l| l <= NO_SIGNAL);
             w
         })
         .collect();
