@@ -331,6 +331,9 @@ pub fn silence_beyond_rhythm(times: &[Instant], as_of: Instant, b: &Baseline) ->
     let last = *times.last()?;
     let g = b.gap_posterior(times)?;
     let silent = days(as_of - last);
+    if g.within_usual(silent) {
+        return None;
+    }
     let usual = g.usual_days();
     let p = g.p_at_least(silent);
     tested(FlagKind::SilenceBeyondRhythm, p, b, silent / usual, || Explanation::Silence { usual, silent, p, gaps: g.gaps })
