@@ -53,7 +53,7 @@ pub struct AtRiskOptions {
     /// P(churn) from a caller's model; `None`: the rhythm's own.
     pub churn_risk: Option<ChurnRisk>,
     /// Build only the first `limit` tasks (all are counted). Over a store every personal task is
-    /// built and saved whatever the limit.
+    /// also built and saved whatever the limit.
     pub limit: Option<usize>,
 }
 
@@ -118,7 +118,9 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         }
         open = app.store.open_tasks(app.ws.id).await?;
     }
-    let k = if app.is_some() { 0 } else { opts.limit.unwrap_or(usize::MAX) };
+    // The same tasks from a file and a store; over a store every personal task is built too, to
+    // be saved.
+    let k = opts.limit.unwrap_or(usize::MAX);
     let plan = plan_queue(&log, activity.as_ref(), as_of, opts, owners, &open, k, app.is_some())?;
     let mut saved = None;
     if let Some(app) = app {
