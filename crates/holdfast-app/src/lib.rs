@@ -56,7 +56,7 @@ pub use import::{import_bytes, import_file, preview_orders, ImportReport, Orders
 pub use experiments::{experiment_report, import_assignments, list_experiments, plan_experiment, ReportRequest};
 pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
 pub use progress::{Progress, Quiet};
-pub use queue::{at_risk, sync_action_queue, AtRisk, AtRiskOptions};
+pub use queue::{at_risk, plan_queue, sync_action_queue, AtRisk, AtRiskOptions, ChurnRisk};
 pub use risk::{churn_risk, RiskRequest};
 pub use score::{score_workspace, ScoreReport};
 pub use value::{predict_summary, predict_values, ValueOptions, Values};

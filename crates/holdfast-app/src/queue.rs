@@ -1,19 +1,34 @@
-//! The action queue ("at risk"): red flags turned into tasks, highest stake first — from a file,
-//! or from the store, where owners, activity and open tasks come in and new tasks are saved.
+//! The action queue ("at risk"): red flags turned into one task per customer and a plan a team can
+//! work — this week's personal tasks per owner, those waiting, those routed to automation — from a
+//! file, or from the store, where owners, activity and open tasks come in and personal tasks are
+//! saved.
 
 use crate::error::{Error, Result};
 use crate::orders::{load_orders, ReadOptions, Source};
 use crate::progress::Progress;
 use crate::when::resolve_as_of;
 use crate::workspace::App;
-use holdfast_core::actions::{action_queue_top, QueueOptions, Task};
-use holdfast_core::flags::Severity;
+use holdfast_core::actions::{action_plan, OpenTask, QueueOptions, QueuePlan, Task};
+use holdfast_core::baseline::DEFAULT_LEVEL;
+use holdfast_core::flags::{Activity, Severity};
 use holdfast_core::nbo::{service_chains, NboOptions};
 use holdfast_core::segments::{Basis, TierOptions};
-use holdfast_core::{Calendar, Currency, Instant};
+use holdfast_core::{Calendar, Currency, Instant, OrderLog};
 use holdfast_store::{NewTask, TaskSync};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A caller's P(churn) for every customer of an order log at an as-of instant, by customer index
+/// (e.g. a learned risk model); values that are not finite fall back to the rhythm's own.
+#[derive(Clone)]
+pub struct ChurnRisk(pub Arc<dyn Fn(&OrderLog, Instant) -> Vec<f64> + Send + Sync>);
+
+impl std::fmt::Debug for ChurnRisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChurnRisk(..)")
+    }
+}
 
 /// What to put in the queue.
 #[derive(Clone, Debug)]
@@ -31,8 +46,14 @@ pub struct AtRiskOptions {
     pub window_days: u32,
     pub include_lost: bool,
     pub min_severity: Severity,
-    /// Build only the first `limit` tasks (all are counted). Over a store every task is built
-    /// and saved whatever the limit.
+    /// Flags are raised below this chance (0 to 1, default 5%).
+    pub level: f64,
+    /// Personal tasks per owner per week (default 25).
+    pub capacity: usize,
+    /// P(churn) from a caller's model; `None`: the rhythm's own.
+    pub churn_risk: Option<ChurnRisk>,
+    /// Build only the first `limit` tasks (all are counted). Over a store every personal task is
+    /// also built and saved whatever the limit.
     pub limit: Option<usize>,
 }
 
@@ -47,6 +68,9 @@ impl Default for AtRiskOptions {
             window_days: 365,
             include_lost: false,
             min_severity: Severity::Low,
+            level: DEFAULT_LEVEL,
+            capacity: 25,
+            churn_risk: None,
             limit: None,
         }
     }
@@ -57,68 +81,120 @@ impl Default for AtRiskOptions {
 pub struct AtRisk {
     pub as_of: Instant,
     pub currency: Currency,
-    /// Tasks in all (`tasks` may hold only the first ones).
+    /// Customers with a task (personal and automation): `plan.total`.
     pub total: usize,
-    pub tasks: Vec<Task>,
-    /// Over a store: what saving the queue did (tasks opened, open tasks refreshed).
+    /// The plan: counts (customers at risk, this week, waiting, snoozed, automation, informing),
+    /// the backtest of each kind of flag, and the first tasks in the plan's order.
+    pub plan: QueuePlan,
+    /// Over a store: what saving the personal tasks did (tasks opened, open tasks rolled over).
     pub saved: Option<TaskSync>,
 }
 
-/// Builds the queue of `source` (days cut in `cal`) and, over a store, saves its new tasks.
+impl AtRisk {
+    /// The tasks built, in the plan's order.
+    pub fn tasks(&self) -> &[Task] {
+        &self.plan.tasks
+    }
+}
+
+/// Builds the queue of `source` (days cut in `cal`) and, over a store, saves its personal tasks.
 pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, progress: &dyn Progress) -> Result<AtRisk> {
+    let orders = load_orders(source, cal, true, progress).await?;
+    let log = orders.log;
+    let as_of = resolve_as_of(opts.as_of.as_deref(), &log, cal, &source.name())?;
+    let app = source.app();
+    let mut owners = BTreeMap::new();
+    if let Some((path, read)) = &opts.owners_file {
+        owners = owners_from_file(path, read, cal)?;
+    }
+    let mut activity = None;
+    let mut open = Vec::new();
+    if let Some(app) = app {
+        activity = Some(app.store.load_activity(app.ws.id, None).await?.to_core());
+        for (c, o) in app.store.owners(app.ws.id).await? {
+            if !o.trim().is_empty() {
+                owners.entry(c).or_insert(o);
+            }
+        }
+        open = app.store.open_tasks(app.ws.id).await?;
+    }
+    // The same tasks from a file and a store; over a store every personal task is built too, to
+    // be saved.
+    let k = opts.limit.unwrap_or(usize::MAX);
+    let plan = plan_queue(&log, activity.as_ref(), as_of, opts, owners, &open, k, app.is_some())?;
+    let mut saved = None;
+    if let Some(app) = app {
+        saved = Some(sync_action_queue(app, &plan.tasks, as_of).await?);
+    }
+    Ok(AtRisk { as_of, currency: log.currency(), total: plan.total, plan, saved })
+}
+
+/// The queue's plan of `log` at `as_of` with `opts` (owners and open tasks given), its first `k`
+/// tasks built — and every personal one with `personal`. The one rule `at-risk`, the store's
+/// sync and `score` count by.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_queue(
+    log: &OrderLog,
+    activity: Option<&Activity>,
+    as_of: Instant,
+    opts: &AtRiskOptions,
+    owners: BTreeMap<String, String>,
+    open: &[holdfast_store::Task],
+    k: usize,
+    personal: bool,
+) -> Result<QueuePlan> {
     for (name, v) in [("tier A share", opts.tiers.a_share), ("tier B share", opts.tiers.b_share)] {
         if !(0.0..=1.0).contains(&v) {
             return Err(Error::user(format!("{name}: expected a share between 0 and 1, got {v}")));
         }
     }
-    let orders = load_orders(source, cal, true, progress).await?;
-    let log = orders.log;
-    let as_of = resolve_as_of(opts.as_of.as_deref(), &log, cal, &source.name())?;
+    if !(opts.level > 0.0 && opts.level < 1.0) {
+        return Err(Error::user(format!("level: expected a probability between 0 and 1 (e.g. 0.05), got {}", opts.level)));
+    }
+    if opts.capacity == 0 {
+        return Err(Error::user("capacity: expected at least 1 personal task per owner per week"));
+    }
     let mut q = QueueOptions::new(as_of);
     q.tiers = opts.tiers;
     q.default_owner = opts.default_owner.clone();
+    q.owners = owners;
     q.nbo.window_days = opts.chain_window_days;
     q.window_days = opts.window_days;
     q.include_lost = opts.include_lost;
     q.min_severity = opts.min_severity;
-    if let Some((path, read)) = &opts.owners_file {
-        q.owners = owners_from_file(path, read, cal)?;
-    }
-    let app = source.app();
-    let mut activity = None;
-    if let Some(app) = app {
-        activity = Some(app.store.load_activity(app.ws.id, None).await?.to_core());
-        for (c, o) in app.store.owners(app.ws.id).await? {
-            if !o.trim().is_empty() {
-                q.owners.entry(c).or_insert(o);
-            }
-        }
-    }
-    let basis = Basis::new(&log, as_of, &q.tiers);
-    let chains = service_chains(&log, &NboOptions { window_days: opts.chain_window_days, ..NboOptions::new(as_of) });
-    let k = if app.is_some() { usize::MAX } else { opts.limit.unwrap_or(usize::MAX) };
-    let (total, tasks) = action_queue_top(&log, activity.as_ref(), &chains, &q, &basis, k);
-    let mut saved = None;
-    if let Some(app) = app {
-        saved = Some(sync_action_queue(app, &tasks, as_of).await?);
-    }
-    Ok(AtRisk { as_of, currency: log.currency(), total, tasks, saved })
+    q.level = opts.level;
+    q.capacity = opts.capacity;
+    q.build_personal = personal;
+    q.open = open
+        .iter()
+        .filter(|t| t.state == holdfast_store::TaskState::Open)
+        .map(|t| OpenTask { customer_id: t.customer.clone(), snoozed_until: t.snoozed_until })
+        .collect();
+    q.churn_risk = opts.churn_risk.as_ref().map(|r| Arc::from((r.0)(log, as_of)));
+    let basis = Basis::new(log, as_of, &q.tiers);
+    let chains = service_chains(log, &NboOptions { window_days: opts.chain_window_days, ..NboOptions::new(as_of) });
+    Ok(action_plan(log, activity, &chains, &q, &basis, k))
 }
 
-/// Saves the queue in the store: every flag of every task is proposed; a (customer, flag kind)
-/// without an open task gets a new one, an open one is refreshed (reason, step, due date, stake),
-/// stamped `now`. Never two open tasks of one customer and kind.
+/// Saves the queue's personal tasks in the store, one per customer holding all its flags: a
+/// customer without an open task gets a new one, an open one rolls over (its flags, reason, step,
+/// due date, stake and plan refreshed), stamped `now`. Tasks routed to automation are not saved.
 pub async fn sync_action_queue(app: &App, tasks: &[Task], now: Instant) -> Result<TaskSync> {
     let proposed: Vec<NewTask> = tasks
         .iter()
-        .flat_map(|t| {
-            t.flags.iter().map(|f| NewTask {
+        .filter(|t| t.plan.is_personal())
+        .filter_map(|t| {
+            let first = t.flags.first()?;
+            Some(NewTask {
                 customer: t.customer_id.clone(),
-                kind: f.kind,
-                reason: f.explanation.to_string(),
+                kind: first.kind,
+                kinds: t.flags.iter().map(|f| f.kind).collect(),
+                reason: t.reason(),
                 suggested_step: t.suggested_step.as_str().to_string(),
                 due_at: Some(t.due),
                 stake: Some(t.stake),
+                plan: Some(t.plan.as_str().to_string()),
+                expected_value: Some(t.expected_value),
             })
         })
         .collect();

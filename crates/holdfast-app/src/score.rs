@@ -1,13 +1,15 @@
 //! The scoring snapshot: every customer's segment, red flags, P(alive) and CLV at one as-of
-//! instant, saved in the store for the places that read it (the queue, the dashboard, the engine).
+//! instant, saved in the store for the places that read it (the queue, the dashboard, the engine),
+//! with the queue's count of customers at risk by the same rule as `at-risk`.
 
 use crate::error::Result;
 use crate::orders::{load_orders, Source};
 use crate::progress::Progress;
+use crate::queue::{plan_queue, AtRiskOptions};
 use crate::value::{predict_values, ValueOptions};
 use crate::when::resolve_as_of;
 use crate::workspace::App;
-use holdfast_core::flags::{activity_flags, customer_flags};
+use holdfast_core::flags::{activity_flags, customer_flags, Baseline};
 use holdfast_core::segments::{segment_customers, SegmentOptions};
 use holdfast_core::{CustomerIdx, Instant};
 use holdfast_store::Score;
@@ -20,8 +22,13 @@ pub struct ScoreReport {
     pub as_of: Instant,
     /// Customers scored (every customer with a counted order before as-of).
     pub customers: usize,
-    /// Customers with at least one red flag.
+    /// Customers with at least one red flag (those of kinds that open no task here included).
     pub flagged: usize,
+    /// Customers at risk: the action queue's tasks with its default options (as `at-risk`
+    /// counts them), of which personal (this week, waiting, snoozed) and routed to automation.
+    pub at_risk: usize,
+    pub personal: usize,
+    pub automation: usize,
     /// Customers with a P(alive) / a CLV.
     pub p_alive: usize,
     pub clv: usize,
@@ -47,27 +54,21 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
         predicted.insert(id.as_str(), (Some(p.p_alive).filter(|v| v.is_finite()), clv));
     }
     let activity = app.store.load_activity(app.ws.id, None).await?.to_core();
-    // Customers with one or two purchase days are measured against the workspace's usual gap,
-    // as in the action queue.
-    let wgap = holdfast_core::rfm::workspace_median_gap_days(&log, as_of);
+    // The queue's rule, with at-risk's defaults: the same count everywhere.
+    let queue = AtRiskOptions::default();
+    let plan = plan_queue(&log, Some(&activity), as_of, &queue, Default::default(), &[], 0, false)?;
+    let base = Baseline::fit(&log, Some(&activity), as_of, queue.level);
     let scores: Vec<Score> = segs
         .iter()
         .map(|s| {
             let c: CustomerIdx = s.rfm.customer;
             let id = log.customer_id(c);
-            let mut flags = customer_flags(&log, c, as_of, wgap);
+            let mut flags = customer_flags(&log, c, &base);
             if let Some(a) = activity.get(id) {
-                flags.extend(activity_flags(a, as_of, per));
+                flags.extend(activity_flags(a, &base, per));
             }
             let (p_alive, clv) = predicted.get(id).copied().unwrap_or((None, None));
-            Score {
-                customer: id.to_owned(),
-                segment: Some(s.segment),
-                p_alive,
-                clv,
-                flags: flags.iter().map(|f| f.kind).collect(),
-                computed_at: as_of,
-            }
+            Score { customer: id.to_owned(), segment: Some(s.segment), p_alive, clv, flags: flags.iter().map(|f| f.kind).collect(), computed_at: as_of }
         })
         .collect();
     app.store.replace_scores(app.ws.id, &scores).await?;
@@ -75,6 +76,9 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
         as_of,
         customers: scores.len(),
         flagged: scores.iter().filter(|s| !s.flags.is_empty()).count(),
+        at_risk: plan.total,
+        personal: plan.personal(),
+        automation: plan.automation,
         p_alive: scores.iter().filter(|s| s.p_alive.is_some()).count(),
         clv: scores.iter().filter(|s| s.clv.is_some()).count(),
         notes: values.models.notes(),

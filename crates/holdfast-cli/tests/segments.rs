@@ -20,19 +20,8 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("one JSON document")
 }
 
-const SEGMENTS: [&str; 11] = [
-    "champions",
-    "loyal",
-    "potential_loyalists",
-    "new",
-    "promising",
-    "need_attention",
-    "about_to_sleep",
-    "at_risk",
-    "cant_lose_them",
-    "hibernating",
-    "lost",
-];
+const SEGMENTS: [&str; 11] =
+    ["champions", "loyal", "potential_loyalists", "new", "promising", "need_attention", "about_to_sleep", "at_risk", "cant_lose_them", "hibernating", "lost"];
 
 #[test]
 fn segments_json_shape_and_totals() {
@@ -108,6 +97,7 @@ fn at_risk_json_shape_and_order() {
     assert_eq!(tasks.len(), 50);
     let kinds = [
         "silence_beyond_rhythm",
+        "no_second_order",
         "frequency_drop",
         "shrinking_orders",
         "fewer_categories",
@@ -118,13 +108,15 @@ fn at_risk_json_shape_and_order() {
         "cancelled_addon",
         "missed_initiative",
     ];
-    let mut prev = f64::INFINITY;
+    let plans = ["this_week", "waiting", "snoozed", "automation"];
+    let mut prev = (0, f64::INFINITY);
     for t in tasks {
         assert!(t["customer_id"].is_string());
         assert!(t["owner"].is_null());
-        let stake = t["stake"].as_f64().unwrap();
-        assert!(stake <= prev, "ordered by stake descending");
-        prev = stake;
+        let key = (plans.iter().position(|p| *p == t["plan"]).unwrap(), t["expected_value"].as_f64().unwrap());
+        assert!(key.0 > prev.0 || (key.0 == prev.0 && key.1 <= prev.1), "this week first, then by expected value: {prev:?} {key:?}");
+        prev = key;
+        assert!((0.0..=1.0).contains(&t["p_churn"].as_f64().unwrap()));
         let flags = t["flags"].as_array().unwrap();
         assert!(!flags.is_empty());
         for fl in flags {
@@ -140,7 +132,8 @@ fn at_risk_json_shape_and_order() {
     assert_eq!(v["tasks"][0]["owner"], "anna");
     let out = holdfast(&["at-risk", "--orders", &f, "--limit", "5"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("highest stake first"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("This week's list first") && text.contains("What each flag is worth here"), "{text}");
 }
 
 #[test]
@@ -199,7 +192,9 @@ fn next_offers_finds_the_planted_chain() {
         assert!(["cross_sell", "upsell", "replenishment"].contains(&o["kind"].as_str().unwrap()), "{o}");
         assert!(!o["reason"].as_str().unwrap().is_empty());
     }
-    assert!(offers.iter().any(|o| o["product"] == "analytics" && o["reason"].as_str().unwrap().contains("who bought landing-page bought analytics within 60 days")));
+    assert!(offers
+        .iter()
+        .any(|o| o["product"] == "analytics" && o["reason"].as_str().unwrap().contains("who bought landing-page bought analytics within 60 days")));
     // CSV: one row per offer
     let out = holdfast(&["next-offers", "--orders", &file, "--csv", "--currency", "USD"]);
     assert!(out.status.success());
@@ -217,9 +212,9 @@ fn next_offers_needs_products() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no product column"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Four customers at as-of 2024-01-01: `drifting` (monthly for a year, silent 100 days: silence
-/// medium, frequency drop high), `gone` (the same, but silent 400 days: past the window, lost),
-/// `mild` (every 10 days, silent 21 days: silence 2.1×, low) and `fine` (ordered 5 days ago).
+/// Four customers at as-of 2024-01-01: `drifting` (monthly for a year, silent 100 days), `gone`
+/// (the same, but silent 400 days: past the window, lost), `mild` (every 10 days, silent 21 days)
+/// and `fine` (ordered 5 days ago).
 fn drifting_file(dir: &std::path::Path) -> String {
     let as_of = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let mut csv = String::from("order_id,customer_id,ordered_at,amount\n");
@@ -252,7 +247,12 @@ fn at_risk_leaves_lost_customers_out_and_filters_by_severity() {
             .unwrap()
             .iter()
             .map(|t| {
-                let flags = t["flags"].as_array().unwrap().iter().map(|f| (f["kind"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string())).collect();
+                let flags = t["flags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| (f["kind"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+                    .collect();
                 (t["customer_id"].as_str().unwrap().to_string(), flags)
             })
             .collect();
@@ -260,27 +260,33 @@ fn at_risk_leaves_lost_customers_out_and_filters_by_severity() {
         tasks
     };
     let ids = |t: &[(String, Vec<(String, String)>)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-    // default: the lost customer is left out; highest stake first
+    // default: the lost customer is left out; drifting (tier B) is this week's personal task,
+    // mild (tier C) is routed to automation. Their gaps never varied, so each silence is far
+    // beyond anything their rhythm allows: high.
     let all = run(&[]);
     assert_eq!(ids(&all), ["drifting", "mild"]);
     let pair = |k: &str, s: &str| (k.to_string(), s.to_string());
-    assert_eq!(all[0].1, [pair("silence_beyond_rhythm", "medium"), pair("frequency_drop", "high")]);
-    assert_eq!(all[1].1, [pair("silence_beyond_rhythm", "low")]);
+    assert_eq!(all[0].1, [pair("silence_beyond_rhythm", "high")]);
+    assert_eq!(all[1].1, [pair("silence_beyond_rhythm", "high")]);
+    let v = json(&base);
+    assert_eq!((v["this_week"].as_u64(), v["waiting"].as_u64(), v["automation"].as_u64()), (Some(1), Some(0), Some(1)), "{v}");
+    assert_eq!((v["tasks"][0]["plan"].as_str(), v["tasks"][1]["plan"].as_str()), (Some("this_week"), Some("automation")));
     // asked for, or within a longer window, the lost customer comes first (largest stake)
     assert_eq!(ids(&run(&["--include-lost"])), ["gone", "drifting", "mild"]);
     assert_eq!(ids(&run(&["--inactivity-window", "500"])), ["gone", "drifting", "mild"]);
-    // minimum severity: low flags (and customers with only those) drop out
-    let medium = run(&["--min-severity", "medium"]);
-    assert_eq!(ids(&medium), ["drifting"]);
-    assert_eq!(medium[0].1.len(), 2);
-    let high = run(&["--min-severity", "high"]);
-    assert_eq!(high[0].1, [pair("frequency_drop", "high")]);
+    // minimum severity: high flags stay
+    assert_eq!(ids(&run(&["--min-severity", "high"])), ["drifting", "mild"]);
     // --limit cuts the list, the total still counts every task
     let v = json(&[&base[..], &["--limit", "1"]].concat());
     assert_eq!((v["tasks"].as_array().unwrap().len(), v["total_tasks"].as_u64()), (1, Some(2)));
     let out = holdfast(&["at-risk", "--orders", &f, "--as-of", "2024-01-01", "--limit", "1"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("2 tasks, highest stake first, showing the first 1"), "{text}");
+    assert!(
+        text.contains("2 tasks (one per customer) — 1 personal: 1 this week (25 per owner, 1 owner), 0 waiting, 0 snoozed; 1 routed to automation"),
+        "{text}"
+    );
+    assert!(text.contains("drifting") && !text.contains("mild "), "automation is counted, not listed: {text}");
+    assert!(!holdfast(&["at-risk", "--orders", &f, "--level", "1.5"]).status.success());
     let out = holdfast(&["at-risk", "--orders", &f, "--as-of", "2024-01-01", "--csv"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 }

@@ -15,6 +15,7 @@
 //! results `holdfast-report`'s. Every name follows `METRICS.md`.
 
 pub mod actions;
+pub mod baseline;
 pub mod cohorts;
 pub mod flags;
 pub mod ltv;
@@ -28,6 +29,7 @@ pub mod rfm;
 pub mod segments;
 pub mod status;
 pub mod subscriptions;
+pub mod worth;
 
 pub use money::{Currency, Money};
 pub use movement::{movement, Movement, MovementOptions, PeriodMovement};

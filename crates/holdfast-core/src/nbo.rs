@@ -726,6 +726,7 @@ pub(crate) fn missed_flag(ch: &Arc<Chain>, last: Instant, as_of: Instant, activi
         kind: FlagKind::MissedInitiative,
         severity: missed_severity(ch),
         value: ch.confidence,
+        p: None,
         weight: 0,
         explanation: Explanation::MissedInitiative { chain: Arc::clone(ch), since: days(as_of - last), activity_known },
     }

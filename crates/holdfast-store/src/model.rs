@@ -250,27 +250,28 @@ impl DateKind {
     pub fn parse(s: &str) -> Option<Self> {
         let k = s.trim().to_lowercase().replace([' ', '-'], "_");
         let synonym = match k.as_str() {
-            "birth_date" | "date_of_birth" | "dob" | "день_рождения" | "др" | "день_народження" | "рожден_ден" => Some(DateKind::Birthday),
-            "founded" | "founding_day" | "день_рождения_компании" | "день_основания" | "день_народження_компанії" => Some(DateKind::CompanyBirthday),
+            "birth_date" | "date_of_birth" | "dob" | "день_рождения" | "др" | "день_народження" | "рожден_ден" => {
+                Some(DateKind::Birthday)
+            }
+            "founded" | "founding_day" | "день_рождения_компании" | "день_основания" | "день_народження_компанії" => {
+                Some(DateKind::CompanyBirthday)
+            }
             "launch" | "запуск" | "запуск_продукта" | "запуск_продукту" => Some(DateKind::ProductLaunch),
-            "campaign" | "season" | "seasonal" | "сезон" | "кампания" | "сезонная_кампания" | "сезонна_кампанія" => Some(DateKind::SeasonalCampaign),
-            "renewal" | "contract" | "продление" | "продление_договора" | "подовження" | "подовження_договору" => Some(DateKind::ContractRenewal),
+            "campaign" | "season" | "seasonal" | "сезон" | "кампания" | "сезонная_кампания" | "сезонна_кампанія" => {
+                Some(DateKind::SeasonalCampaign)
+            }
+            "renewal" | "contract" | "продление" | "продление_договора" | "подовження" | "подовження_договору" => {
+                Some(DateKind::ContractRenewal)
+            }
             "другое" | "інше" | "друго" => Some(DateKind::Other),
             _ => None,
         };
         if synonym.is_some() {
             return synonym;
         }
-        [
-            DateKind::Birthday,
-            DateKind::CompanyBirthday,
-            DateKind::ProductLaunch,
-            DateKind::SeasonalCampaign,
-            DateKind::ContractRenewal,
-            DateKind::Other,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == k)
+        [DateKind::Birthday, DateKind::CompanyBirthday, DateKind::ProductLaunch, DateKind::SeasonalCampaign, DateKind::ContractRenewal, DateKind::Other]
+            .into_iter()
+            .find(|x| x.as_str() == k)
     }
 }
 
@@ -335,17 +336,28 @@ pub struct Score {
     pub computed_at: Instant,
 }
 
-/// A task proposed for the action queue (see [`crate::Store::sync_tasks`]).
+/// A task proposed for the action queue (see [`crate::Store::sync_tasks`]): one per customer,
+/// holding every flag of the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTask {
     pub customer: String,
-    /// The flag the task is about: at most one open task per customer and kind.
+    /// The task's first flag (the one a single label shows).
     pub kind: FlagKind,
+    /// Every flag of the task, `kind` first (empty: just `kind`).
+    #[serde(default)]
+    pub kinds: Vec<FlagKind>,
     pub reason: String,
     pub suggested_step: String,
     pub due_at: Option<Instant>,
     /// Minor units at stake, used to order the queue.
     pub stake: Option<i64>,
+    /// Where the task stands this week (`this_week`, `waiting`, `snoozed`; see
+    /// `holdfast_core::actions::Plan`).
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// P(churn) × stake × the step's success rate, minor units.
+    #[serde(default)]
+    pub expected_value: Option<i64>,
 }
 
 /// A task of the action queue.
@@ -353,7 +365,11 @@ pub struct NewTask {
 pub struct Task {
     pub id: i64,
     pub customer: String,
+    /// The task's first flag.
     pub kind: FlagKind,
+    /// Every flag of the task, `kind` first.
+    #[serde(default)]
+    pub kinds: Vec<FlagKind>,
     pub reason: String,
     pub suggested_step: String,
     pub due_at: Option<Instant>,
@@ -369,6 +385,12 @@ pub struct Task {
     /// The owner of the task's customer (read with the task, not stored on it).
     #[serde(default)]
     pub owner: Option<String>,
+    /// Where the task stood in the week when last synced (`this_week`, `waiting`, `snoozed`).
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// P(churn) × stake × the step's success rate when last synced, minor units.
+    #[serde(default)]
+    pub expected_value: Option<i64>,
 }
 
 /// One page of a list in a stable order, and where the next page starts: pass `next` back as

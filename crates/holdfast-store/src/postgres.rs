@@ -236,7 +236,7 @@ fn copy_unescape(b: &[u8]) -> Result<Cow<'_, str>> {
 /// protocol overhead of a query. `sql` may also be an `INSERT`, `UPDATE` or `DELETE` with
 /// `RETURNING`.
 pub(crate) async fn scan(c: &mut PgConnection, sql: &str, mut f: impl FnMut(&CopyRow) -> Result<()>) -> Result<()> {
-    const MAX_COLS: usize = 16;
+    const MAX_COLS: usize = 24;
     let mut stream = c.copy_out_raw(&format!("COPY ({sql}) TO STDOUT")).await?;
     let mut carry: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.try_next().await? {

@@ -1,4 +1,4 @@
-//! The action queue: tasks made from red flags, at most one open task per customer and kind.
+//! The action queue: tasks made from red flags, one open task per customer holding all its flags.
 
 use crate::bulk::{scan, write_rows, RowBuf};
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
 use rustc_hash::FxHashMap;
 
-const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner";
+const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner, t.kinds, t.plan, t.expected_value";
 
 /// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
 /// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
@@ -22,8 +22,8 @@ const QUEUE_ORDER: &str = "t.queue_closed, t.queue_stake, t.queue_due, t.id";
 pub struct TaskSync {
     /// Tasks opened now.
     pub created: u64,
-    /// Proposed tasks whose customer and kind already had an open task: its reason, step, due
-    /// date and stake were refreshed.
+    /// Proposed tasks whose customer already had an open task: it rolled over — its flags,
+    /// reason, step, due date, stake and plan were refreshed.
     pub refreshed: u64,
     /// One entry per proposed task, in the order given.
     pub tasks: Vec<SyncedTask>,
@@ -32,35 +32,70 @@ pub struct TaskSync {
 /// The open task a proposed task ended up as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SyncedTask {
-    /// The id of the open task of the proposed task's customer and kind.
+    /// The id of the open task of the proposed task's customer.
     pub id: i64,
-    /// Whether that task was open before this sync (refreshed rather than opened). A second
-    /// proposal of the same customer and kind in one call counts as already open.
+    /// Whether that task was open before this sync (rolled over rather than opened). A second
+    /// proposal of the same customer in one call counts as already open.
     pub already_open: bool,
 }
 
 /// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, tasks to open, and
 /// those with their customers' ids.
 const REFRESH: &str = "stage_task_refresh";
-const REFRESH_COLUMNS: [&str; 5] = ["id", "reason", "suggested_step", "due_at", "stake"];
+const REFRESH_COLUMNS: [&str; 9] = ["id", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value"];
 const OPEN: &str = "stage_task_open";
-const OPEN_COLUMNS: [&str; 7] = ["k", "customer", "kind", "reason", "suggested_step", "due_at", "stake"];
+const OPEN_COLUMNS: [&str; 10] = ["k", "customer", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value"];
 const RESOLVED: &str = "stage_task_open_resolved";
 
-/// An open task as [`Store::sync_tasks`] compares it with a proposal.
-struct OpenRow {
-    id: i64,
+/// The fields a sync writes, as stored (kinds comma-separated).
+#[derive(PartialEq)]
+struct Fields {
+    kind: String,
+    kinds: String,
     reason: String,
     suggested_step: String,
     due_at: Option<Instant>,
     stake: Option<i64>,
+    plan: Option<String>,
+    expected_value: Option<i64>,
+}
+
+impl Fields {
+    fn of(t: &NewTask) -> Fields {
+        let mut kinds: Vec<&str> = vec![t.kind.as_str()];
+        kinds.extend(t.kinds.iter().map(|k| k.as_str()).filter(|&k| k != t.kind.as_str()));
+        Fields {
+            kind: t.kind.as_str().to_string(),
+            kinds: kinds.join(","),
+            reason: t.reason.clone(),
+            suggested_step: t.suggested_step.clone(),
+            due_at: t.due_at,
+            stake: t.stake,
+            plan: t.plan.clone(),
+            expected_value: t.expected_value,
+        }
+    }
+
+    fn write(&self, buf: &mut RowBuf) {
+        buf.text(&self.kind).text(&self.kinds).text(&self.reason).text(&self.suggested_step).opt_int(self.due_at).opt_int(self.stake);
+        buf.opt_text(self.plan.as_deref()).opt_int(self.expected_value);
+    }
+}
+
+/// The kinds of a stored task: its `kinds` column, or its `kind` when that is empty.
+fn parse_kinds(kind: FlagKind, kinds: &str) -> Result<Vec<FlagKind>> {
+    if kinds.is_empty() {
+        return Ok(vec![kind]);
+    }
+    kinds.split(',').map(|k| FlagKind::parse(k).ok_or_else(|| Error::Corrupt(format!("task kind {k:?}")))).collect()
 }
 
 impl Store {
-    /// Opens a task for each proposed (customer, kind) that has no open task, and refreshes the
-    /// reason, step, due date and stake of the open ones: there is never a second open task for
-    /// one customer and kind (a unique index says so). `now` stamps new tasks. When the same
-    /// customer and kind are proposed twice, the last proposal's fields win.
+    /// Opens a task for each proposed customer that has no open task, and refreshes the open one
+    /// of the others (it rolls over: flags, reason, step, due date, stake and plan): there is never
+    /// a second open task for one customer (a unique index says so). `now` stamps new tasks. When
+    /// the same customer is proposed twice, the last proposal's fields win. Open tasks of customers
+    /// not proposed stay as they are.
     ///
     /// One write transaction and a constant number of statements whatever the number of tasks:
     /// the workspace's open tasks are read in bulk and compared with the proposals in memory;
@@ -73,12 +108,12 @@ impl Store {
         if tasks.is_empty() {
             return Ok(TaskSync::default());
         }
-        // One slot per (customer, kind), filled with the last proposal's fields.
-        let mut slot_of_key: FxHashMap<(&str, FlagKind), usize> = FxHashMap::default();
+        // One slot per customer, filled with the last proposal's fields.
+        let mut slot_of_key: FxHashMap<&str, usize> = FxHashMap::default();
         let mut slot_of: Vec<usize> = Vec::with_capacity(tasks.len());
         let mut last: Vec<usize> = Vec::new();
         for (k, t) in tasks.iter().enumerate() {
-            let slot = *slot_of_key.entry((t.customer.as_str(), t.kind)).or_insert_with(|| {
+            let slot = *slot_of_key.entry(t.customer.as_str()).or_insert_with(|| {
                 last.push(k);
                 last.len() - 1
             });
@@ -88,26 +123,28 @@ impl Store {
 
         let w = ws.0;
         let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
-        // The open tasks of the proposals' customers and kinds, by slot, read under the lock.
-        let mut open: Vec<Option<OpenRow>> = (0..last.len()).map(|_| None).collect();
+        // The open tasks of the proposals' customers, by slot, read under the lock.
+        let mut open: Vec<Option<(i64, Fields)>> = (0..last.len()).map(|_| None).collect();
         scan(
             tx.conn(),
             &format!(
-                "SELECT c.external_id, t.kind, t.id, t.reason, t.suggested_step, t.due_at, t.stake FROM tasks t JOIN customers c ON c.id = t.customer_id \
-                 WHERE t.workspace_id = {w} AND t.queue_closed = 0"
+                "SELECT c.external_id, t.id, t.kind, t.kinds, t.reason, t.suggested_step, t.due_at, t.stake, t.plan, t.expected_value \
+                 FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = {w} AND t.queue_closed = 0"
             ),
             |r| {
                 let customer = r.text_req(0)?;
-                let kind = r.text_req(1)?;
-                let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
-                if let Some(&slot) = slot_of_key.get(&(&*customer, kind)) {
-                    open[slot] = Some(OpenRow {
-                        id: r.int_req(2)?,
-                        reason: r.text_req(3)?.into_owned(),
-                        suggested_step: r.text_req(4)?.into_owned(),
-                        due_at: r.int(5)?,
-                        stake: r.int(6)?,
-                    });
+                if let Some(&slot) = slot_of_key.get(&*customer) {
+                    let fields = Fields {
+                        kind: r.text_req(2)?.into_owned(),
+                        kinds: r.text_req(3)?.into_owned(),
+                        reason: r.text_req(4)?.into_owned(),
+                        suggested_step: r.text_req(5)?.into_owned(),
+                        due_at: r.int(6)?,
+                        stake: r.int(7)?,
+                        plan: r.text(8)?.map(|p| p.into_owned()),
+                        expected_value: r.int(9)?,
+                    };
+                    open[slot] = Some((r.int_req(1)?, fields));
                 }
                 Ok(())
             },
@@ -120,53 +157,60 @@ impl Store {
         let (mut refresh, mut to_open) = (RowBuf::new(REFRESH_COLUMNS.len()), RowBuf::new(OPEN_COLUMNS.len()));
         for (slot, &k) in last.iter().enumerate() {
             let t = &tasks[k];
+            let fields = Fields::of(t);
             match &open[slot] {
-                Some(o) => {
-                    ids[slot] = Some(o.id);
+                Some((id, o)) => {
+                    ids[slot] = Some(*id);
                     was_open[slot] = true;
-                    if (o.reason.as_str(), o.suggested_step.as_str(), o.due_at, o.stake) != (t.reason.as_str(), t.suggested_step.as_str(), t.due_at, t.stake) {
-                        refresh.int(o.id).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+                    if *o != fields {
+                        refresh.int(*id);
+                        fields.write(&mut refresh);
                     }
                 }
                 None => {
-                    to_open.int(slot as i64).text(&t.customer).text(t.kind.as_str()).text(&t.reason).text(&t.suggested_step).opt_int(t.due_at).opt_int(t.stake);
+                    to_open.int(slot as i64).text(&t.customer);
+                    fields.write(&mut to_open);
                 }
             }
         }
         drop(open);
 
         if !refresh.is_empty() {
-            tx.stage(REFRESH, "id BIGINT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+            tx.stage(
+                REFRESH,
+                "id BIGINT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT",
+            )
+            .await?;
             write_rows(tx.conn(), REFRESH, &REFRESH_COLUMNS, &refresh).await?;
             tx.exec(&format!(
-                "UPDATE tasks SET reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake FROM {REFRESH} s \
-                 WHERE tasks.id = s.id AND tasks.state = 'open'"
+                "UPDATE tasks SET kind = s.kind, kinds = s.kinds, reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake, \
+                 plan = s.plan, expected_value = s.expected_value FROM {REFRESH} s WHERE tasks.id = s.id AND tasks.state = 'open'"
             ))
             .await?;
             tx.unstage(REFRESH).await?;
         }
         let mut created = 0;
         if !to_open.is_empty() {
-            tx.stage(OPEN, "k BIGINT, customer TEXT, kind TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT").await?;
+            tx.stage(OPEN, "k BIGINT, customer TEXT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT").await?;
             write_rows(tx.conn(), OPEN, &OPEN_COLUMNS, &to_open).await?;
             // Each staged task with its customer's id. The staged rows drive the join (the
             // preserved side of a LEFT JOIN), so no plan visits them once per customer.
             tx.stage_as(
                 RESOLVED,
                 &format!(
-                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.reason, s.suggested_step, s.due_at, s.stake FROM {OPEN} s \
+                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.kinds, s.reason, s.suggested_step, s.due_at, s.stake, s.plan, s.expected_value FROM {OPEN} s \
                      LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
                 ),
             )
             .await?;
-            let mut slot_of_id: FxHashMap<(i64, FlagKind), usize> = FxHashMap::default();
+            let mut slot_of_id: FxHashMap<i64, usize> = FxHashMap::default();
             let mut unknown = None;
             scan(tx.conn(), &format!("SELECT k, customer_id, customer FROM {RESOLVED}"), |r| {
                 let slot =
                     usize::try_from(r.int_req(0)?).ok().filter(|&s| s < last.len()).ok_or_else(|| Error::Corrupt("a staged task out of range".into()))?;
                 match r.int(1)? {
                     Some(c) => {
-                        slot_of_id.insert((c, tasks[last[slot]].kind), slot);
+                        slot_of_id.insert(c, slot);
                     }
                     None => unknown = Some(r.text_req(2)?.into_owned()),
                 }
@@ -176,18 +220,16 @@ impl Store {
             if let Some(c) = unknown {
                 return Err(Error::NotFound { what: format!("customer {c:?}") });
             }
-            // Opened in the order proposed; the new ids come back with their customer and kind.
+            // Opened in the order proposed; the new ids come back with their customer.
             scan(
                 tx.conn(),
                 &format!(
-                    "INSERT INTO tasks (workspace_id, customer_id, kind, reason, suggested_step, due_at, stake, state, created_at) \
-                     SELECT {w}, customer_id, kind, reason, suggested_step, due_at, stake, 'open', {now} FROM {RESOLVED} ORDER BY k \
-                     RETURNING id, customer_id, kind"
+                    "INSERT INTO tasks (workspace_id, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, state, created_at) \
+                     SELECT {w}, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, 'open', {now} FROM {RESOLVED} ORDER BY k \
+                     RETURNING id, customer_id"
                 ),
                 |r| {
-                    let kind = r.text_req(2)?;
-                    let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
-                    let slot = slot_of_id.get(&(r.int_req(1)?, kind)).copied().ok_or_else(|| Error::Corrupt("an opened task that was not proposed".into()))?;
+                    let slot = slot_of_id.get(&r.int_req(1)?).copied().ok_or_else(|| Error::Corrupt("an opened task that was not proposed".into()))?;
                     ids[slot] = Some(r.int_req(0)?);
                     created += 1;
                     Ok(())
@@ -235,7 +277,8 @@ impl Store {
             conds.push_str(&format!(" AND t.state = '{}'", st.as_str()));
         }
         if let Some(k) = filter.kind {
-            conds.push_str(&format!(" AND t.kind = '{}'", k.as_str()));
+            // any of the task's flags
+            conds.push_str(&format!(" AND (',' || t.kinds || ',') LIKE '%,{},%'", k.as_str()));
         }
         if let Some(o) = filter.owner.as_deref() {
             texts.push(o);
@@ -262,7 +305,7 @@ impl Store {
             let mut stream = q.fetch(p);
             while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
                 let t = task_row(&r)?;
-                let cursor = TaskCursor { closed: r.int(14)?, stake_key: r.int(15)?, due_key: r.int(16)?, id: t.id };
+                let cursor = TaskCursor { closed: r.int(17)?, stake_key: r.int(18)?, due_key: r.int(19)?, id: t.id };
                 rows.push((t, cursor));
             }
         });
@@ -286,7 +329,7 @@ impl Store {
     }
 
     /// Marks a task done, dismissed (with a reason) or open again. Reopening fails if another
-    /// task of the same customer and kind is open. Takes turns with [`Store::sync_tasks`].
+    /// task of the same customer is open. Takes turns with [`Store::sync_tasks`].
     pub async fn set_task_state(&self, ws: WorkspaceId, task: i64, state: TaskState, dismiss_reason: Option<&str>, now: Instant) -> Result<()> {
         let closed = (state != TaskState::Open).then_some(now);
         let reason = if state == TaskState::Dismissed { dismiss_reason } else { None };
@@ -297,7 +340,7 @@ impl Store {
             Ok(0) => Err(Error::NotFound { what: format!("task {task}") }),
             Ok(_) => tx.commit().await,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(Error::Invalid(format!("task {task} cannot be reopened: the customer already has an open task of this kind")))
+                Err(Error::Invalid(format!("task {task} cannot be reopened: the customer already has an open task")))
             }
             Err(e) => Err(e.into()),
         }
@@ -340,11 +383,14 @@ impl Store {
 
 fn task_row(r: &impl RowExt) -> Result<Task> {
     let state = r.text(7)?;
-    let kind = r.text(2)?;
+    let kind: String = r.text(2)?;
+    let kind = FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?;
+    let kinds: String = r.text(14)?;
     Ok(Task {
         id: r.int(0)?,
         customer: r.text(1)?,
-        kind: FlagKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("task kind {kind:?}")))?,
+        kind,
+        kinds: parse_kinds(kind, &kinds)?,
         reason: r.text(3)?,
         suggested_step: r.text(4)?,
         due_at: r.opt_int(5)?,
@@ -356,5 +402,7 @@ fn task_row(r: &impl RowExt) -> Result<Task> {
         assignee: r.opt_text(11)?,
         snoozed_until: r.opt_int(12)?,
         owner: r.opt_text(13)?,
+        plan: r.opt_text(15)?,
+        expected_value: r.opt_int(16)?,
     })
 }

@@ -141,10 +141,13 @@ async fn setup(url: &str) -> (App, App, Client, [String; 3]) {
         .map(|&(c, stake)| holdfast_store::NewTask {
             customer: c.into(),
             kind: holdfast_core::flags::FlagKind::SilenceBeyondRhythm,
+            kinds: vec![],
             reason: "silent for twice the usual gap".into(),
             suggested_step: "personal call".into(),
             due_at: Some(now() + 86_400),
             stake: Some(stake),
+            plan: None,
+            expected_value: None,
         })
         .collect();
     app.store.sync_tasks(app.ws.id, &tasks, now()).await.unwrap();

@@ -1,4 +1,5 @@
-//! `holdfast at-risk`: the action queue — customers drifting from their own rhythm, highest stake first.
+//! `holdfast at-risk`: the action queue — one task per customer drifting from their own rhythm,
+//! planned for the week: whom to contact personally, who waits, who is left to automation.
 
 use crate::args::When;
 use crate::output::{print, print_json, Csv};
@@ -7,17 +8,23 @@ use crate::Global;
 use holdfast_app::AtRiskOptions;
 use holdfast_core::flags::Severity;
 use holdfast_core::segments::TierOptions;
+use holdfast_core::worth::{FlagWorth, NO_SIGNAL};
+use holdfast_report::format::{fmt_count, fmt_pct};
 use holdfast_report::Table;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// The action queue: one task per customer with red flags (silence beyond their own rhythm, fewer
-/// orders than their earlier rate, shrinking orders, fewer product categories), each explained from
-/// the customer's own numbers, with the stake (their revenue so far), a suggested step by value tier
-/// and a due date by severity. Highest stake first. Rules: docs/SEGMENTS.md.
+/// The action queue: one task per customer whose red flags say they drift from their own rhythm
+/// (a silence longer than their usual gaps allow, fewer orders than their earlier rate, shrinking
+/// orders, ...), each flag raised only when what is seen has less than a 5% chance for this
+/// customer and explained in words and numbers. Each kind of flag is backtested on the
+/// workspace's own history (flagged against comparable unflagged customers); a kind without signal
+/// here (lift above 0.9) informs but opens no task. Tasks are ranked by expected value saved
+/// (P(churn) × stake); tiers A and B get personal steps, at most --capacity per owner this week
+/// (the rest wait in order), tier C is routed to automation and counted. Rules: docs/SEGMENTS.md.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  holdfast at-risk --orders orders.csv --limit 20\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv"
+    after_help = "Example:\n  holdfast at-risk --orders orders.csv\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --capacity 40 --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv"
 )]
 pub struct Args {
     /// Orders file (CSV). Omitted: the orders in the store given by --db.
@@ -27,7 +34,8 @@ pub struct Args {
     pub when: When,
     #[command(flatten)]
     pub input: crate::args::OrdersInput,
-    /// Show only the first N tasks (the table shows the first 25 unless told; JSON and CSV all).
+    /// Show only the first N tasks (the table shows this week's and waiting personal tasks, the
+    /// first 25 unless told; JSON and CSV all, automation included).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Owner of customers without one (owners come from --customers or the store).
@@ -56,6 +64,12 @@ pub struct Args {
     /// Raise only flags of at least this severity (low: every flag).
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = SeverityArg::Low)]
     pub min_severity: SeverityArg,
+    /// Raise a flag when what is seen has less than this chance for the customer (0.05: 5%).
+    #[arg(long, value_name = "P", default_value_t = 0.05)]
+    pub level: f64,
+    /// Personal tasks per owner per week; the rest wait in order.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub capacity: usize,
     /// Print one JSON document instead of a table.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -88,6 +102,11 @@ struct FlagOut {
     explanation: String,
     /// Stake × severity factor, major units.
     weight: f64,
+    /// The chance of what is seen under the customer's usual behaviour (null: a rule).
+    p: Option<f64>,
+    /// Flagged customers' repurchase rate over comparable unflagged ones' in the backtest.
+    lift: Option<f64>,
+    opens_tasks: bool,
 }
 
 #[derive(Serialize)]
@@ -101,14 +120,69 @@ struct TaskOut<'a> {
     suggested_step: &'static str,
     due: String,
     state: &'static str,
+    plan: &'static str,
+    p_churn: f64,
+    /// P(churn) × stake × the step's success rate, major units.
+    expected_value: f64,
+    rolled_over: bool,
+}
+
+#[derive(Serialize)]
+struct KindOut {
+    kind: &'static str,
+    flagged: u32,
+    flagged_repurchase_rate: Option<f64>,
+    unflagged_repurchase_rate: Option<f64>,
+    lift: Option<f64>,
+    opens_tasks: bool,
+}
+
+#[derive(Serialize)]
+struct BacktestOut {
+    at: String,
+    horizon_days: u32,
+    customers: u32,
+    kinds: Vec<KindOut>,
 }
 
 #[derive(Serialize)]
 struct Out<'a> {
     as_of: String,
     currency: String,
+    /// Customers at risk (one task each): personal + automation.
     total_tasks: usize,
+    this_week: usize,
+    waiting: usize,
+    snoozed: usize,
+    automation: usize,
+    /// Customers whose flags are all of kinds without signal here: shown, no task.
+    informing: usize,
+    owners: usize,
+    capacity_per_owner: usize,
+    level: f64,
+    backtest: Option<BacktestOut>,
     tasks: Vec<TaskOut<'a>>,
+}
+
+fn backtest_out(w: &FlagWorth, cal: &holdfast_core::Calendar) -> BacktestOut {
+    BacktestOut {
+        at: cal.date(w.at).to_string(),
+        horizon_days: w.horizon_days,
+        customers: w.customers,
+        kinds: w
+            .kinds
+            .iter()
+            .filter(|k| k.flagged > 0)
+            .map(|k| KindOut {
+                kind: k.kind.as_str(),
+                flagged: k.flagged,
+                flagged_repurchase_rate: k.flagged_rate(),
+                unflagged_repurchase_rate: k.unflagged_rate(),
+                lift: k.lift,
+                opens_tasks: k.opens_tasks,
+            })
+            .collect(),
+    }
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -125,19 +199,32 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         window_days: args.inactivity_window,
         include_lost: args.include_lost,
         min_severity: args.min_severity.severity(),
+        level: args.level,
+        capacity: args.capacity,
+        churn_risk: None,
         limit: Some(limit),
     };
     let bar = s.bar();
     let q = s.run(holdfast_app::at_risk(&source, &cal, &opts, &bar))?;
-    let (as_of, total, queue) = (q.as_of, q.total, q.tasks);
+    let (as_of, plan) = (q.as_of, &q.plan);
     if let Some(sync) = &q.saved {
         if !g.quiet {
-            eprintln!("store {}: {} new tasks opened; {} open tasks refreshed", source.name(), sync.created, sync.refreshed);
+            eprintln!(
+                "store {}: {} personal tasks saved ({} opened, {} rolled over); {} routed to automation, not saved",
+                source.name(),
+                sync.created + sync.refreshed,
+                sync.created,
+                sync.refreshed,
+                plan.automation
+            );
         }
     }
     let k = q.currency.minor_per_major().max(1) as f64;
-    let tasks: Vec<TaskOut> = queue
+    let worth = plan.worth.as_deref();
+    let tasks: Vec<TaskOut> = plan
+        .tasks
         .iter()
+        .filter(|t| args.json || args.csv || t.plan.is_personal())
         .take(limit)
         .map(|t| TaskOut {
             customer_id: &t.customer_id,
@@ -148,19 +235,58 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             flags: t
                 .flags
                 .iter()
-                .map(|f| FlagOut { kind: f.kind.as_str(), severity: f.severity.as_str(), explanation: f.explanation.to_string(), weight: f.weight as f64 / k })
+                .map(|f| FlagOut {
+                    kind: f.kind.as_str(),
+                    severity: f.severity.as_str(),
+                    explanation: f.explanation.to_string(),
+                    weight: f.weight as f64 / k,
+                    p: f.p,
+                    lift: worth.and_then(|w| w.lift(f.kind)),
+                    opens_tasks: worth.is_none_or(|w| w.opens_tasks(f.kind)),
+                })
                 .collect(),
             suggested_step: t.suggested_step.as_str(),
             due: cal.date(t.due).to_string(),
             state: t.state.as_str(),
+            plan: t.plan.as_str(),
+            p_churn: t.p_churn,
+            expected_value: t.expected_value as f64 / k,
+            rolled_over: t.rolled_over,
         })
         .collect();
     let as_of_s = cal.date(as_of).to_string();
     if args.json {
-        return print_json(&Out { as_of: as_of_s, currency: q.currency.to_string(), total_tasks: total, tasks });
+        return print_json(&Out {
+            as_of: as_of_s,
+            currency: q.currency.to_string(),
+            total_tasks: plan.total,
+            this_week: plan.this_week,
+            waiting: plan.waiting,
+            snoozed: plan.snoozed,
+            automation: plan.automation,
+            informing: plan.informing,
+            owners: plan.owners,
+            capacity_per_owner: plan.capacity,
+            level: args.level,
+            backtest: worth.map(|w| backtest_out(w, &cal)),
+            tasks,
+        });
     }
     if args.csv {
-        let mut csv = Csv::new(&["customer_id", "owner", "stake", "tier", "severity", "flags", "explanation", "suggested_step", "due"]);
+        let mut csv = Csv::new(&[
+            "customer_id",
+            "owner",
+            "stake",
+            "tier",
+            "severity",
+            "flags",
+            "explanation",
+            "suggested_step",
+            "due",
+            "plan",
+            "p_churn",
+            "expected_value",
+        ]);
         for t in &tasks {
             let kinds: Vec<&str> = t.flags.iter().map(|f| f.kind).collect();
             let why: Vec<&str> = t.flags.iter().map(|f| f.explanation.as_str()).collect();
@@ -174,32 +300,88 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 why.join("; "),
                 t.suggested_step.to_string(),
                 t.due.clone(),
+                t.plan.to_string(),
+                format!("{:.4}", t.p_churn),
+                format!("{:.2}", t.expected_value),
             ]);
         }
         return csv.print();
     }
     let cur = q.currency;
-    let mut table = Table::new(&["Customer", &format!("Stake, {cur}"), "Tier", "Severity", "Step", "Due", "Why"]);
-    table.right = vec![false, true, false, false, false, false, false];
+    let mut table = Table::new(&["Customer", "Owner", &format!("Stake, {cur}"), "Tier", "P(churn)", &format!("Value, {cur}"), "Plan", "Step", "Due", "Why"]);
+    table.right = vec![false, false, true, false, true, true, false, false, false, false];
     for t in &tasks {
-        let why: Vec<&str> = t.flags.iter().map(|f| f.explanation.as_str()).collect();
+        let why: Vec<String> = t
+            .flags
+            .iter()
+            .map(|f| match (f.opens_tasks, f.lift) {
+                (true, Some(l)) => format!("{} [{}, lift {l:.2}]", f.explanation, f.kind),
+                (false, Some(l)) => format!("{} [{}, lift {l:.2}: no signal here, informs only]", f.explanation, f.kind),
+                _ => format!("{} [{}]", f.explanation, f.kind),
+            })
+            .collect();
         table.row(vec![
             t.customer_id.to_string(),
+            t.owner.unwrap_or("—").to_string(),
             holdfast_report::format::fmt_money(Some(t.stake)),
             t.tier.clone(),
-            t.severity.to_string(),
+            fmt_pct(Some(t.p_churn)),
+            holdfast_report::format::fmt_money(Some(t.expected_value)),
+            t.plan.replace('_', " "),
             t.suggested_step.to_string(),
             t.due.clone(),
             why.join("; "),
         ]);
     }
-    let shown = if tasks.len() < total { format!(", showing the first {}", tasks.len()) } else { String::new() };
+    let n = |x: usize| fmt_count(x as i64);
+    let personal = plan.personal();
+    let mut out = format!(
+        "Customers at risk as of {as_of_s}: {} tasks (one per customer) — {} personal: {} this week ({} per owner, {} owner{}), {} waiting, {} snoozed; {} routed to automation (tier C, counted, not listed)\n",
+        n(plan.total),
+        n(personal),
+        n(plan.this_week),
+        plan.capacity,
+        plan.owners,
+        if plan.owners == 1 { "" } else { "s" },
+        n(plan.waiting),
+        n(plan.snoozed),
+        n(plan.automation),
+    );
+    if plan.informing > 0 {
+        out.push_str(&format!("{} more customers have only flags without signal here: shown by score, no task.\n", n(plan.informing)));
+    }
+    if tasks.len() < personal {
+        out.push_str(&format!(
+            "This week's list first, highest expected value (P(churn) × stake) first; showing {} of {} personal tasks (--limit N shows more).\n",
+            tasks.len(),
+            n(personal)
+        ));
+    }
+    out.push_str(&table.to_text());
+    if let Some(w) = worth {
+        out.push_str(&format!(
+            "\nWhat each flag is worth here: flagged at {} against repurchases in the next {} days ({} customers), flagged vs unflagged with as many purchases:\n",
+            cal.date(w.at),
+            w.horizon_days,
+            n(w.customers as usize)
+        ));
+        let mut wt = Table::new(&["Flag", "Flagged", "Bought again", "Unflagged bought again", "Lift", "Opens tasks"]);
+        wt.right = vec![false, true, true, true, true, false];
+        for kw in w.kinds.iter().filter(|k| k.flagged > 0) {
+            wt.row(vec![
+                kw.kind.to_string(),
+                n(kw.flagged as usize),
+                fmt_pct(kw.flagged_rate()),
+                fmt_pct(kw.unflagged_rate()),
+                kw.lift.map_or("—".to_string(), |l| format!("{l:.2}")),
+                if kw.opens_tasks { "yes".to_string() } else { format!("no (lift above {NO_SIGNAL})") },
+            ]);
+        }
+        out.push_str(&wt.to_text());
+    }
     let mut notes = String::new();
     if !args.include_lost {
         notes.push_str(&format!("Customers silent for more than {} days (lost) are left out: --include-lost lists them.\n", args.inactivity_window));
     }
-    if matches!(args.min_severity, SeverityArg::Low) && total > tasks.len() {
-        notes.push_str("--min-severity medium or high keeps only the stronger signals.\n");
-    }
-    print(&format!("Customers needing attention as of {as_of_s}: {total} tasks, highest stake first{shown}\n{}{notes}", table.to_text()))
+    print(&format!("{out}{notes}"))
 }

@@ -5,9 +5,10 @@ use crate::session::Session;
 use crate::Global;
 
 /// Recomputes the scoring snapshot of every customer with orders: RFM segment, red flags (from
-/// orders and from the stored events, feedback and subscriptions), P(alive) (BG/NBD) and 12-month
-/// CLV (BG/NBD × Gamma-Gamma, 1% monthly discount), stamped with the as-of instant; days are cut
-/// in the workspace's time zone. When the data cannot support a model, or its fit does not
+/// orders and from the stored events, feedback and subscriptions, each judged against the
+/// customer's own baseline), P(alive) (BG/NBD) and 12-month CLV (BG/NBD × Gamma-Gamma, 1% monthly
+/// discount), stamped with the as-of instant; days are cut in the workspace's time zone. It also
+/// counts the customers at risk by the action queue's rule (as `at-risk` with its defaults). When the data cannot support a model, or its fit does not
 /// converge, its values stay empty and the reason is printed once. Later parts (at-risk,
 /// dashboard) read the snapshot.
 #[derive(clap::Args, Debug)]
@@ -35,9 +36,19 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.json {
         print_json(&serde_json::json!({
             "customers": r.customers, "flagged": r.flagged, "as_of": holdfast_store::export::rfc3339(r.as_of),
+            "at_risk": r.at_risk, "personal": r.personal, "automation": r.automation,
             "p_alive": r.p_alive, "clv": r.clv, "notes": r.notes,
         }))
     } else {
-        print(&format!("Scored {} customers as of {} ({} with red flags); snapshot saved in {}\n", r.customers, cal.date(r.as_of), r.flagged, app.url()))
+        print(&format!(
+            "Scored {} customers as of {} ({} with red flags; {} at risk by the action queue: {} personal tasks, {} routed to automation); snapshot saved in {}\n",
+            r.customers,
+            cal.date(r.as_of),
+            r.flagged,
+            r.at_risk,
+            r.personal,
+            r.automation,
+            app.url()
+        ))
     }
 }

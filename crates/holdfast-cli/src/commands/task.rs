@@ -20,7 +20,8 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Action {
-    /// The open tasks, highest stake first (or one customer's tasks, every state).
+    /// The open tasks (one per customer, holding all its flags), highest stake first (or one
+    /// customer's tasks, every state).
     List {
         /// Only this customer's tasks.
         #[arg(long, value_name = "ID")]
@@ -61,14 +62,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             }
             let cal = db.calendar()?;
             let stake = format!("Stake ({})", db.ws.currency);
-            let mut t = Table::new(&["Task", "Customer", "Flag", &stake, "Step", "Due", "State", "Why"]);
-            t.right = vec![true, false, false, true, false, false, false, false];
+            let mut t = Table::new(&["Task", "Customer", "Flags", &stake, "Plan", "Step", "Due", "State", "Why"]);
+            t.right = vec![true, false, false, true, false, false, false, false, false];
             for k in tasks.iter().take(limit) {
                 t.row(vec![
                     k.id.to_string(),
                     k.customer.clone(),
-                    k.kind.to_string(),
+                    k.kinds.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", "),
                     k.stake.map(|s| fmt_minor(s, db.ws.currency)).unwrap_or_default(),
+                    k.plan.as_deref().unwrap_or("").replace('_', " "),
                     k.suggested_step.clone(),
                     k.due_at.map(|d| cal.date(d).to_string()).unwrap_or_default(),
                     match &k.dismiss_reason {
