@@ -126,6 +126,22 @@ fn ru_every(gap: f64) -> String {
     }
 }
 
+/// "реже 1 раза из 50": how rare a probability is (core's `baseline::rarity` in Russian).
+fn ru_rarity(p: f64) -> String {
+    if p < 0.001 {
+        return "реже 1 раза из 1\u{a0}000".to_string();
+    }
+    for n in [500u32, 200, 100, 50, 20, 10] {
+        if p < 1.0 / n as f64 {
+            return format!("реже 1 раза из {n}");
+        }
+    }
+    match (1.0 / p.max(1e-9)).round() as u32 {
+        0 | 1 => "почти всегда".to_string(),
+        n => format!("примерно 1 раз из {n}"),
+    }
+}
+
 /// The explanation of one flag in the language, with its numbers.
 pub fn explanation(l: Lang, f: &Flag) -> String {
     if l == Lang::En {
@@ -133,21 +149,28 @@ pub fn explanation(l: Lang, f: &Flag) -> String {
     }
     let kind = word(l, f.kind.as_str());
     let detail = match &f.explanation {
-        Explanation::Silence { gap, visits, silent, ratio, .. } => {
-            let usual = match visits {
-                None => format!("обычно заказывает {}", ru_every(*gap)),
-                Some(v) => format!("{} пока; здесь обычно заказывают снова {}", if *v == 1 { "один заказ" } else { "два заказа" }, ru_every(*gap)),
-            };
-            Some(format!("{usual}; молчит {} ({}× от обычного)", ru_days(*silent), l.number(Some(*ratio), 1)))
+        Explanation::Silence { usual, silent, p, gaps } => {
+            let from = if *gaps < 3 { format!(" (по {} заказам и обычному ритму магазина)", gaps + 1) } else { String::new() };
+            Some(format!("обычно заказывает {}{from}; молчит {} — такой перерыв бывает у него {}", ru_every(*usual), ru_days(*silent), ru_rarity(*p)))
         }
-        Explanation::FrequencyDrop { recent, expected, drop, .. } => {
-            Some(format!("заказов за последние 90 дней: {recent}; раньше {} за 90 дней (на {} меньше)", l.number(Some(*expected), 1), l.pct(Some(*drop))))
-        }
-        Explanation::ShrinkingOrders { late, early, drop, .. } => Some(format!(
-            "последние 3 заказа в среднем {}, раньше в среднем {} (на {} меньше)",
+        Explanation::NoSecondOrder { silent, p } => Some(format!(
+            "один заказ, {} назад; {} первых покупателей здесь заказывают снова раньше — такое ожидание бывает {}",
+            ru_days(*silent),
+            l.pct(Some((1.0 - p).clamp(0.0, 1.0))),
+            ru_rarity(*p)
+        )),
+        Explanation::FrequencyDrop { recent, window, expected, p } => Some(format!(
+            "заказов за последние {}: {recent}, а обычно {} — так мало бывает у него {}",
+            ru_days(window.round()),
+            l.number(Some(*expected), 1),
+            ru_rarity(*p)
+        )),
+        Explanation::ShrinkingOrders { late, early, drop, p } => Some(format!(
+            "последние 3 заказа в среднем {}, раньше в среднем {} (на {} меньше) — так сильно меньше бывает у него {}",
             l.money(Some(*late)),
             l.money(Some(*early)),
-            l.pct(Some(*drop))
+            l.pct(Some(*drop)),
+            ru_rarity(*p)
         )),
         Explanation::FewerCategories { early, late, .. } => Some(format!("раньше покупал в {early} категориях, в последних 3 заказах — в {late}")),
         Explanation::MissedInitiative { chain, since, activity_known, .. } => {

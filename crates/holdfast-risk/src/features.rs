@@ -7,7 +7,7 @@
 //! regression takes (mostly a logarithm of the value, so that one customer silent for ten years
 //! does not outweigh the rest). Facts are computed from what happened strictly before the cut.
 
-use holdfast_core::flags::{cancelled_addon, negative_ticket, CustomerActivity, EventKind};
+use holdfast_core::flags::{CustomerActivity, EventKind, Subscription};
 use holdfast_core::{Instant, DAY};
 use holdfast_models::summary::{date_of_day, Occasions};
 use holdfast_models::{alive_and_purchases, fit_purchases, FitOptions, PurchaseKind, TimeUnit};
@@ -216,12 +216,20 @@ pub fn add_activity(f: &mut Facts, a: &CustomerActivity, at: Instant) {
     f.logins_recent = count(&use_kinds, at - 30 * DAY, at);
     f.logins_rate = count(&use_kinds, at - 180 * DAY, at - 30 * DAY) as f64 / 5.0;
     f.tickets = count(&[EventKind::Ticket, EventKind::NegativeTicket, EventKind::Complaint], at - 90 * DAY, at);
-    f.negative_tickets = negative_ticket(a, at).map_or(0, |fl| fl.value as u32);
+    f.negative_tickets = count(&[EventKind::NegativeTicket, EventKind::Complaint], at - 90 * DAY, at);
     let last_open = ev.iter().filter(|e| e.kind == EventKind::MessageOpened && e.at < at).map(|e| e.at).next_back();
     let from = last_open.map_or(at - 90 * DAY, |t| t.max(at - 90 * DAY));
     f.emails_ignored = ev.iter().filter(|e| e.kind == EventKind::MessageSent && e.at >= from && e.at < at && last_open.is_none_or(|o| e.at > o)).count() as u32;
     f.nps = a.feedback.iter().filter(|x| x.at < at && x.at >= at - 365 * DAY && x.score <= 10).max_by_key(|x| x.at).map(|x| x.score);
-    f.addons_cancelled = cancelled_addon(a, at, 100).map_or(0, |fl| fl.value as u32);
+    // Add-ons cancelled in the last 90 days: a subscription that ended while another one runs on,
+    // or an `addon_cancelled` event.
+    let running = |s: &Subscription| s.started_at < at && s.ended_at.is_none_or(|e| e >= at);
+    let ended = a
+        .subscriptions
+        .iter()
+        .filter(|s| s.ended_at.is_some_and(|e| e >= at - 90 * DAY && e < at) && a.subscriptions.iter().any(|o| !std::ptr::eq(o, *s) && running(o)))
+        .count() as u32;
+    f.addons_cancelled = ended + count(&[EventKind::AddonCancelled], at - 90 * DAY, at);
 }
 
 /// The gaps in days between consecutive purchase days before `day`, over all customers.

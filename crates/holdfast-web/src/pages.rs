@@ -497,6 +497,10 @@ struct TaskView {
     customer_href: String,
     kind: &'static str,
     kind_label: String,
+    /// The task's other flags (kind, label).
+    more_kinds: Vec<(&'static str, String)>,
+    /// Where the task stands in the week: "this week" or "waiting" (empty when not planned).
+    plan: String,
     stake: String,
     owner: String,
     due: String,
@@ -572,7 +576,15 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
             customer: t.customer.clone(),
             customer_href: seg(&t.customer),
             kind: t.kind.as_str(),
-            kind_label: holdfast_report::vocab::word(c.lang.report(), t.kind.as_str()).replace('_', " "),
+            kind_label: kind_label(c.lang, t.kind),
+            more_kinds: t.kinds.iter().filter(|k| **k != t.kind).map(|k| (k.as_str(), kind_label(c.lang, *k))).collect(),
+            plan: match (t.plan.as_deref(), c.lang) {
+                (Some("this_week"), Lang::Ru) => "на этой неделе".into(),
+                (Some("this_week"), _) => "this week".into(),
+                (Some("waiting"), Lang::Ru) => "ждёт очереди".into(),
+                (Some("waiting"), _) => "waiting".into(),
+                _ => String::new(),
+            },
             stake: t.stake.map(|m| c.lang.money(m, app.ws.currency)).unwrap_or_default(),
             owner: t.assignee.clone().or_else(|| t.owner.clone()).unwrap_or_default(),
             due: t.due_at.map(|d| c.lang.date(cal.date(d))).unwrap_or_default(),
@@ -593,7 +605,7 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         owner: owner_q,
         owners: owners.as_ref().clone(),
         kind: q.kind.unwrap_or_default(),
-        kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), holdfast_report::vocab::word(c.lang.report(), k.as_str()).replace('_', " "))).collect(),
+        kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), kind_label(c.lang, *k))).collect(),
         summary,
         tasks,
         mine_count,
@@ -603,6 +615,11 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         next,
     };
     body.render().map_err(|e| holdfast_app::Error::internal(e.to_string()).into())
+}
+
+/// A flag kind in the person's language.
+fn kind_label(l: Lang, k: FlagKind) -> String {
+    holdfast_report::vocab::word(l.report(), k.as_str()).replace('_', " ")
 }
 
 #[derive(Deserialize)]
@@ -785,7 +802,7 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         timeline.push((e.last_at, TimelineItem { when: d(e.last_at), kind: "event", what: format!("{} × {}", e.kind, e.count), detail: String::new() }));
     }
     for t in &v.tasks {
-        timeline.push((t.created_at, TimelineItem { when: d(t.created_at), kind: "task", what: t.kind.as_str().replace('_', " "), detail: t.reason.clone() }));
+        timeline.push((t.created_at, TimelineItem { when: d(t.created_at), kind: "task", what: kind_label(l, t.kind), detail: t.reason.clone() }));
     }
     for s in &v.subscriptions {
         timeline.push((
@@ -802,7 +819,15 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
     let tasks = v
         .tasks
         .iter()
-        .map(|t| (l.t(t.state.as_str()).to_owned(), t.kind.as_str().replace('_', " "), t.suggested_step.clone(), t.id, t.state == TaskState::Open))
+        .map(|t| {
+            (
+                l.t(t.state.as_str()).to_owned(),
+                kind_label(l, t.kind),
+                holdfast_report::vocab::word(l.report(), &t.suggested_step),
+                t.id,
+                t.state == TaskState::Open,
+            )
+        })
         .collect();
     let dates = v
         .important_dates
