@@ -20,6 +20,7 @@
 
 mod api;
 mod auth;
+mod campaigns;
 mod error;
 mod i18n;
 mod metrics;
@@ -27,6 +28,7 @@ mod pages;
 mod state;
 
 pub use api::ApiDoc;
+pub use campaigns::CampaignsDoc;
 pub use state::Shared;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -46,6 +48,7 @@ pub fn router(shared: Shared) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes())
+        .merge(campaigns::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))
         .route("/metrics", get(metrics))
