@@ -1,0 +1,260 @@
+//! E-mail over SMTP: lettre on tokio with a pool of connections, TLS by rustls.
+//!
+//! The URL says how to reach the server (`HOLDFAST_SMTP_URL`):
+//! - `smtp://host:port` — no TLS, for a sink on this machine;
+//! - `smtps://user:password@host:465` — TLS from the first byte;
+//! - `smtp://user:password@host:587?tls=required` — STARTTLS, refusing to go on without it.
+//!
+//! Every message is multipart (text and HTML), carries a `Message-ID` derived from its outbox key
+//! ([`message_id`]: a retry of the same message has the same id, so a receiver can drop the
+//! duplicate), and — when it has an unsubscribe link — `List-Unsubscribe` and
+//! `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so a mail client's unsubscribe
+//! button posts to the link without opening it.
+
+use crate::error::{redact, ConfigError};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// One e-mail to send. `key` is the outbox key: the same on every attempt at the same message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    pub key: String,
+    /// `news@shop.example` or `Shop <news@shop.example>`.
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The one-click unsubscribe link (`https://…/u/{token}`), if the message carries one.
+    pub unsubscribe_url: Option<String>,
+}
+
+/// How an attempt to deliver a message went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Accepted by the server (SMTP 2xx, HTTP 2xx).
+    Sent,
+    /// Try again later: SMTP 4xx, HTTP 429 or 5xx, a timeout, a connection that failed or broke.
+    Transient(String),
+    /// Do not try this message again. `suppress`: the recipient's address itself was refused
+    /// (a hard bounce: 550/551/553 for the mailbox), so nothing more should be sent to it.
+    Permanent { error: String, suppress: bool },
+    /// The endpoint is gone (HTTP 410): stop sending to it at all.
+    Disabled(String),
+}
+
+/// The `Message-ID` of the message with outbox key `key`: `<` the first 32 hex digits of
+/// SHA-256(`key`) `@` the domain of `from` `>` — identical on every retry.
+pub fn message_id(key: &str, from: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let addr = from.rsplit_once('<').map_or(from, |(_, a)| a).trim().trim_end_matches('>');
+    let domain = addr.rsplit_once('@').map(|(_, d)| d.trim()).filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+    format!("<{}@{}>", &hex[..32], domain.unwrap_or("holdfast.invalid"))
+}
+
+/// `List-Unsubscribe: <https://…>` (RFC 2369).
+#[derive(Clone, Debug)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone, Debug)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// The MIME message of `e`, or why it cannot be built (a bad address is permanent; a bad
+/// recipient address is suppressed).
+fn message(e: &Email) -> Result<Message, Delivery> {
+    let from: Mailbox =
+        e.from.parse().map_err(|err| Delivery::Permanent { error: format!("the from address {:?} is not valid: {err}", e.from), suppress: false })?;
+    let to: Mailbox = e.to.parse().map_err(|err| Delivery::Permanent { error: format!("the address {:?} is not valid: {err}", e.to), suppress: true })?;
+    let mut b = Message::builder().message_id(Some(message_id(&e.key, &e.from))).from(from).to(to).subject(e.subject.as_str());
+    if let Some(url) = e.unsubscribe_url.as_deref().filter(|u| !u.is_empty()) {
+        if url.contains(['<', '>', '\r', '\n', ' ']) {
+            return Err(Delivery::Permanent { error: format!("the unsubscribe link {url:?} is not a URL"), suppress: false });
+        }
+        b = b.header(ListUnsubscribe(url.to_owned())).header(ListUnsubscribePost);
+    }
+    b.multipart(MultiPart::alternative_plain_html(e.text.clone(), e.html.clone()))
+        .map_err(|err| Delivery::Permanent { error: format!("the message cannot be built: {err}"), suppress: false })
+}
+
+/// Whether a permanent SMTP reply refuses the recipient's mailbox itself (a hard bounce): codes
+/// 550, 551 and 553 whose enhanced status, when given, is about the address (5.1.x) or a disabled
+/// mailbox (5.2.1) — "550 5.7.1 message refused as spam" is about the message, not the address.
+pub(crate) fn is_hard_bounce(code: u16, text: &str) -> bool {
+    if !matches!(code, 550 | 551 | 553) {
+        return false;
+    }
+    let enhanced = text.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')').find(|w| {
+        let p: Vec<&str> = w.split('.').collect();
+        p.len() == 3 && p[0] == "5" && p.iter().all(|x| !x.is_empty() && x.len() <= 3 && x.bytes().all(|b| b.is_ascii_digit()))
+    });
+    match enhanced {
+        None => true,
+        Some(s) => s.starts_with("5.1.") || s == "5.2.1",
+    }
+}
+
+/// The [`Delivery`] of an SMTP error.
+fn classify(err: &lettre::transport::smtp::Error) -> Delivery {
+    let text = err.to_string();
+    match err.status() {
+        Some(code) if err.is_permanent() => {
+            let code = u16::from(code);
+            Delivery::Permanent { suppress: is_hard_bounce(code, &text), error: text }
+        }
+        _ => Delivery::Transient(text),
+    }
+}
+
+/// A pool of SMTP connections to one server. Cheap to clone (the clones share the pool).
+#[derive(Clone)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    url: String,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp").field("url", &self.url).finish()
+    }
+}
+
+impl Smtp {
+    /// How long one SMTP command may take before the attempt counts as failed (transient).
+    pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A transport for `url` (see the module docs) keeping up to `pool_size` connections open.
+    /// Call it inside a tokio runtime, and drop the transport inside one: the pool is a task.
+    pub fn from_url(url: &str, pool_size: u32) -> Result<Smtp, ConfigError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConfigError::NoRuntime);
+        }
+        let shown = redact(url);
+        let bad = |reason: String| ConfigError::SmtpUrl { url: shown.clone(), reason };
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
+        if scheme != "smtp" && scheme != "smtps" {
+            return Err(bad(format!("the scheme {scheme:?} is not smtp or smtps")));
+        }
+        if pool_size == 0 {
+            return Err(bad("the pool needs at least one connection".into()));
+        }
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(e.to_string()))?;
+        let transport = builder.pool_config(PoolConfig::new().max_size(pool_size)).timeout(Some(Self::TIMEOUT)).build();
+        Ok(Smtp { transport, url: shown })
+    }
+
+    /// The server's URL, password redacted.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends one message; every outcome is a [`Delivery`] (nothing here panics or returns early).
+    pub async fn send(&self, e: &Email) -> Delivery {
+        let msg = match message(e) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
+        match self.transport.send(msg).await {
+            Ok(_) => Delivery::Sent,
+            Err(err) => classify(&err),
+        }
+    }
+
+    /// The message as it would go on the wire (for previews and tests), or why it cannot be built.
+    pub fn formatted(e: &Email) -> Result<Vec<u8>, Delivery> {
+        message(e).map(|m| m.formatted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_id_is_stable_and_takes_the_senders_domain() {
+        let a = message_id("campaign:7/step:1/customer:42/2026-12-05", "Shop <news@shop.example>");
+        assert_eq!(a, message_id("campaign:7/step:1/customer:42/2026-12-05", "news@shop.example"));
+        assert!(a.starts_with('<') && a.ends_with("@shop.example>"), "{a}");
+        assert_eq!(a.len(), 1 + 32 + 1 + "shop.example".len() + 1);
+        assert_ne!(a, message_id("campaign:7/step:1/customer:43/2026-12-05", "news@shop.example"));
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        assert_eq!(message_id("abc", "x@y.z"), "<ba7816bf8f01cfea414140de5dae2223@y.z>");
+        assert_eq!(message_id("abc", "no address"), "<ba7816bf8f01cfea414140de5dae2223@holdfast.invalid>");
+    }
+
+    #[test]
+    fn hard_bounces_are_mailbox_refusals_only() {
+        assert!(is_hard_bounce(550, "permanent error (550): 5.1.1 <x@y>: Recipient address rejected: User unknown"));
+        assert!(is_hard_bounce(550, "permanent error (550): mailbox unavailable"));
+        assert!(is_hard_bounce(553, "permanent error (553): 5.1.3 bad address syntax"));
+        assert!(is_hard_bounce(551, "permanent error (551): user not local"));
+        assert!(is_hard_bounce(550, "permanent error (550): 5.2.1 mailbox disabled"));
+        assert!(!is_hard_bounce(550, "permanent error (550): 5.7.1 message refused as spam"));
+        assert!(!is_hard_bounce(552, "permanent error (552): 5.2.2 mailbox full"));
+        assert!(!is_hard_bounce(554, "permanent error (554): transaction failed"));
+    }
+
+    #[tokio::test]
+    async fn urls_are_checked_and_passwords_never_shown() {
+        assert!(Smtp::from_url("smtp://127.0.0.1:2525", 4).is_ok());
+        assert!(Smtp::from_url("smtps://u:p@mail.example.com:465", 4).is_ok());
+        assert!(Smtp::from_url("smtp://u:p@mail.example.com:587?tls=required", 4).is_ok());
+        let e = Smtp::from_url("http://u:secret@mail.example.com", 4).unwrap_err().to_string();
+        assert!(e.contains("u:***@") && !e.contains("secret"), "{e}");
+        let e = Smtp::from_url("smtp://u:secret@mail.example.com?tls=sometimes", 4).unwrap_err().to_string();
+        assert!(!e.contains("secret"), "{e}");
+        assert!(Smtp::from_url("smtp://127.0.0.1:2525", 0).is_err());
+        let outside = std::thread::spawn(|| Smtp::from_url("smtp://127.0.0.1:2525", 1).map(|_| ())).join().unwrap();
+        assert!(matches!(outside, Err(ConfigError::NoRuntime)));
+    }
+
+    #[test]
+    fn the_message_carries_the_unsubscribe_headers_and_both_parts() {
+        let e = Email {
+            key: "k1".into(),
+            from: "Shop <news@shop.example>".into(),
+            to: "anna@example.com".into(),
+            subject: "Привет, Анна".into(),
+            text: "plain".into(),
+            html: "<p>html</p>".into(),
+            unsubscribe_url: Some("https://h.example/u/abc".into()),
+        };
+        let raw = String::from_utf8(Smtp::formatted(&e).unwrap()).unwrap();
+        assert!(raw.contains(&format!("Message-ID: {}", message_id("k1", "news@shop.example"))), "{raw}");
+        assert!(raw.contains("List-Unsubscribe: <https://h.example/u/abc>"), "{raw}");
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+        let bad = Email { to: "not an address".into(), ..e };
+        assert!(matches!(Smtp::formatted(&bad), Err(Delivery::Permanent { suppress: true, .. })));
+    }
+}
