@@ -30,7 +30,15 @@ async fn main() {
     let store = Store::open(&url).await.expect("store");
     let ws = store.workspace("default").await.expect("workspace");
     let rows = (0..n).map(|i| {
-        (i as u64 + 2, Record::Customer(CustomerRecord { external_id: format!("B{i:07}"), name: Some(format!("Customer {i}")), email: Some(format!("b{i:07}@example.com")), ..Default::default() }))
+        (
+            i as u64 + 2,
+            Record::Customer(CustomerRecord {
+                external_id: format!("B{i:07}"),
+                name: Some(format!("Customer {i}")),
+                email: Some(format!("b{i:07}@example.com")),
+                ..Default::default()
+            }),
+        )
     });
     store.import(ws.id, Entity::Customers, rows).await.expect("customers");
     store.set_engine_settings(ws.id, &EngineSettings { quiet_start: 0, quiet_end: 0, ..Default::default() }).await.expect("settings");

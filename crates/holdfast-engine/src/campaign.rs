@@ -42,26 +42,45 @@ pub const TRIGGER_KINDS: [&str; 11] =
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
     /// Everyone in the audience, once, at `at`.
-    Once { at: i64 },
+    Once {
+        at: i64,
+    },
     /// The customer's first counted order.
     FirstPurchase,
     /// `days` after each counted order (of `product`, when given: a replenishment reminder).
-    DaysAfterOrder { days: u32, product: Option<String> },
+    DaysAfterOrder {
+        days: u32,
+        product: Option<String>,
+    },
     /// The silence-beyond-own-rhythm red flag of the scoring snapshot.
     Silence,
     /// Any red flag of the scoring snapshot, or one kind.
-    Flag { flag: Option<FlagKind> },
+    Flag {
+        flag: Option<FlagKind>,
+    },
     /// `days_before` an important date (`birthday` by default; `any` for every kind), once a year
     /// per date; 29 February fires on 28 February in common years.
-    Date { date: String, days_before: u32 },
-    SegmentEnter { segment: Segment },
-    SegmentExit { segment: Segment },
+    Date {
+        date: String,
+        days_before: u32,
+    },
+    SegmentEnter {
+        segment: Segment,
+    },
+    SegmentExit {
+        segment: Segment,
+    },
     /// `days` after the customer was lost (no order for the inactivity window).
-    LostFor { days: u32 },
+    LostFor {
+        days: u32,
+    },
     /// An NPS answer of 0–6.
     Detractor,
     /// `days_before` a project's delivery date: an important date whose label contains `label`.
-    DeliveryDue { days_before: u32, label: String },
+    DeliveryDue {
+        days_before: u32,
+        label: String,
+    },
 }
 
 /// Who a campaign may reach.
@@ -256,7 +275,10 @@ fn parse_at(s: &str) -> Option<i64> {
 fn days(src: &Source, v: &Option<Spanned<i64>>, key: &str, default: Option<u32>) -> Result<u32, CampaignError> {
     match v {
         None => default.ok_or_else(|| src.err(0, key, "is required for this trigger")),
-        Some(d) => u32::try_from(*d.get_ref()).ok().filter(|&n| n <= 3650).ok_or_else(|| src.at(d, key, format!("{} is not a number of days (0 to 3650)", d.get_ref()))),
+        Some(d) => u32::try_from(*d.get_ref())
+            .ok()
+            .filter(|&n| n <= 3650)
+            .ok_or_else(|| src.at(d, key, format!("{} is not a number of days (0 to 3650)", d.get_ref()))),
     }
 }
 
@@ -292,11 +314,20 @@ pub fn parse(file: &str, text: &str) -> Result<Campaign, CampaignError> {
     let trigger = match kind {
         "once" => {
             let at = t.at.as_ref().ok_or_else(|| src.at(&t.kind, "trigger.at", "a once trigger needs at = \"2025-03-01T10:00:00Z\""))?;
-            Trigger::Once { at: parse_at(at.get_ref()).ok_or_else(|| src.at(at, "trigger.at", format!("{:?} is not a time (RFC 3339, e.g. 2025-03-01T10:00:00Z)", at.get_ref())))? }
+            Trigger::Once {
+                at: parse_at(at.get_ref())
+                    .ok_or_else(|| src.at(at, "trigger.at", format!("{:?} is not a time (RFC 3339, e.g. 2025-03-01T10:00:00Z)", at.get_ref())))?,
+            }
         }
         "first_purchase" => Trigger::FirstPurchase,
         "days_after_order" => Trigger::DaysAfterOrder {
-            days: days(&src, &t.days, "trigger.days", None).map_err(|e| if e.line == 1 && t.days.is_none() { src.at(&t.kind, "trigger.days", "days_after_order needs days = N") } else { e })?,
+            days: days(&src, &t.days, "trigger.days", None).map_err(|e| {
+                if e.line == 1 && t.days.is_none() {
+                    src.at(&t.kind, "trigger.days", "days_after_order needs days = N")
+                } else {
+                    e
+                }
+            })?,
             product: t.product.as_ref().map(|p| p.get_ref().clone()),
         },
         "silence" => Trigger::Silence,
@@ -374,7 +405,8 @@ pub fn parse(file: &str, text: &str) -> Result<Campaign, CampaignError> {
         stop.push("ordered".into());
     }
 
-    let raw_steps = raw.steps.as_ref().filter(|s| !s.get_ref().is_empty()).ok_or_else(|| src.err(text.len(), "steps", "a campaign needs at least one [[steps]]"))?;
+    let raw_steps =
+        raw.steps.as_ref().filter(|s| !s.get_ref().is_empty()).ok_or_else(|| src.err(text.len(), "steps", "a campaign needs at least one [[steps]]"))?;
     let mut steps = Vec::new();
     for (i, s) in raw_steps.get_ref().iter().enumerate() {
         let key = |k: &str| format!("steps[{i}].{k}");

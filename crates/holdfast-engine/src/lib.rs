@@ -237,10 +237,13 @@ impl Engine {
     /// The engine campaigns with their parsed definitions (`Err`: the text no longer reads).
     pub async fn campaigns(&self) -> Result<Vec<(EngineCampaign, Result<Campaign, CampaignError>)>> {
         let stored = self.store.engine_campaigns(self.ws.id).await?;
-        Ok(stored.into_iter().map(|s| {
-            let parsed = campaign::parse(&s.name, &s.definition);
-            (s, parsed)
-        }).collect())
+        Ok(stored
+            .into_iter()
+            .map(|s| {
+                let parsed = campaign::parse(&s.name, &s.definition);
+                (s, parsed)
+            })
+            .collect())
     }
 
     fn calendar(&self, k: &CustomerFacts) -> Calendar {
@@ -597,12 +600,7 @@ impl Engine {
 
     /// Renders campaign `name` for one customer (external id), every step and variant.
     pub async fn preview(&self, name: &str, customer: &str, now: Instant) -> Result<Preview> {
-        let (stored, c) = self
-            .campaigns()
-            .await?
-            .into_iter()
-            .find(|(s, _)| s.name == name)
-            .ok_or_else(|| Error::NotFound(format!("campaign {name:?}")))?;
+        let (stored, c) = self.campaigns().await?.into_iter().find(|(s, _)| s.name == name).ok_or_else(|| Error::NotFound(format!("campaign {name:?}")))?;
         let c = c?;
         let facts = self.store.engine_facts(self.ws.id, now, now).await?;
         let i = facts.customers.iter().position(|k| k.external_id == customer).ok_or_else(|| Error::NotFound(format!("customer {customer:?}")))?;
@@ -615,7 +613,15 @@ impl Engine {
         for (n, s) in c.steps.iter().enumerate() {
             for v in &s.variants {
                 let r = holdfast_channels::render(&v.subject, &v.body, &context).map_err(|e| Error::Invalid(format!("step {n} variant {:?}: {e}", v.name)))?;
-                steps.push(PreviewStep { step: n as u32, variant: v.name.clone(), channel: s.channel.as_str().into(), after_seconds: s.after, subject: r.subject, text: r.text, html: r.html });
+                steps.push(PreviewStep {
+                    step: n as u32,
+                    variant: v.name.clone(),
+                    channel: s.channel.as_str().into(),
+                    after_seconds: s.after,
+                    subject: r.subject,
+                    text: r.text,
+                    html: r.html,
+                });
             }
         }
         Ok(Preview { campaign: c.name, customer: customer.to_owned(), held_out, steps })
@@ -638,7 +644,9 @@ impl Engine {
         };
         match smtp.send(&e).await {
             Delivery::Sent => Ok(holdfast_channels::message_id(&e.key, from)),
-            Delivery::Transient(err) | Delivery::Disabled(err) | Delivery::Permanent { error: err, .. } => Err(Error::Invalid(format!("the test message was not sent: {err}"))),
+            Delivery::Transient(err) | Delivery::Disabled(err) | Delivery::Permanent { error: err, .. } => {
+                Err(Error::Invalid(format!("the test message was not sent: {err}")))
+            }
         }
     }
 }

@@ -225,11 +225,19 @@ pub struct ClaimBatch {
 /// The result of sending a claimed message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Sent { message_id: Option<String> },
+    Sent {
+        message_id: Option<String>,
+    },
     /// Try again at `at` (scheduling time).
-    Retry { error: String, at: Instant },
+    Retry {
+        error: String,
+        at: Instant,
+    },
     /// Retries used up, or refused for good (`suppress`: the address bounced hard or complained).
-    Dead { error: String, suppress: Option<&'static str> },
+    Dead {
+        error: String,
+        suppress: Option<&'static str>,
+    },
 }
 
 /// One row of the contact ledger, as the customer page shows it.
@@ -572,8 +580,7 @@ impl Store {
     /// The contact budget of a workspace. Without a workspace rule of its own, the workspace's
     /// `contacts_per_week` / `contacts_per_month` settings are the rule (no daily limit).
     pub async fn budget(&self, ws: WorkspaceId) -> Result<Budget> {
-        let rows: Vec<(String, Option<i64>, Option<i64>, Option<i64>)> =
-            with_pool!(self, p => sqlx::query_as("SELECT scope, per_day, per_week, per_month FROM contact_budgets WHERE workspace_id = $1 ORDER BY scope").bind(ws.0).fetch_all(p).await?);
+        let rows: Vec<(String, Option<i64>, Option<i64>, Option<i64>)> = with_pool!(self, p => sqlx::query_as("SELECT scope, per_day, per_week, per_month FROM contact_budgets WHERE workspace_id = $1 ORDER BY scope").bind(ws.0).fetch_all(p).await?);
         let mut b = Budget::default();
         let mut own = None;
         for (scope, d, wk, m) in rows {
@@ -589,8 +596,7 @@ impl Store {
         b.workspace = match own {
             Some(r) => r,
             None => {
-                let (wk, m): (i64, i64) =
-                    with_pool!(self, p => sqlx::query_as("SELECT contacts_per_week, contacts_per_month FROM workspaces WHERE id = $1").bind(ws.0).fetch_one(p).await?);
+                let (wk, m): (i64, i64) = with_pool!(self, p => sqlx::query_as("SELECT contacts_per_week, contacts_per_month FROM workspaces WHERE id = $1").bind(ws.0).fetch_one(p).await?);
                 BudgetRule { per_day: None, per_week: u32::try_from(wk).ok().filter(|&v| v > 0), per_month: u32::try_from(m).ok().filter(|&v| v > 0) }
             }
         };
@@ -618,9 +624,7 @@ impl Store {
             "SELECT quiet_start, quiet_end, smtp_from, allow_private_webhooks FROM engine_settings WHERE workspace_id = $1").bind(ws.0).fetch_optional(p).await?);
         Ok(match row {
             None => EngineSettings::default(),
-            Some((s, e, from, private)) => {
-                EngineSettings { quiet_start: s as u32, quiet_end: e as u32, smtp_from: from, allow_private_webhooks: private == 1 }
-            }
+            Some((s, e, from, private)) => EngineSettings { quiet_start: s as u32, quiet_end: e as u32, smtp_from: from, allow_private_webhooks: private == 1 },
         })
     }
 
@@ -727,7 +731,8 @@ impl Store {
         let infos: Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64)> =
             with_tx!(&mut tx, t => sqlx::query_as(&info_sql).fetch_all(&mut **t).await?);
         let info: FxHashMap<i64, _> = infos.into_iter().map(|r| (r.0, r)).collect();
-        let camps: Vec<(i64, String, String)> = with_tx!(&mut tx, t => sqlx::query_as(&format!("SELECT id, name, state FROM campaigns WHERE workspace_id = {w}")).fetch_all(&mut **t).await?);
+        let camps: Vec<(i64, String, String)> =
+            with_tx!(&mut tx, t => sqlx::query_as(&format!("SELECT id, name, state FROM campaigns WHERE workspace_id = {w}")).fetch_all(&mut **t).await?);
         let camp: FxHashMap<i64, (String, String)> = camps.into_iter().map(|(id, n, s)| (id, (n, s))).collect();
         let mut zones: FxHashMap<String, Calendar> = FxHashMap::default();
         let default_cal = Calendar::from_name(req.default_zone).unwrap_or_default();
@@ -911,14 +916,15 @@ impl Store {
 
     /// The earliest due time of a pending message whose campaign is active.
     pub async fn outbox_next_due(&self, ws: WorkspaceId) -> Result<Option<Instant>> {
-        Ok(with_pool!(self, p => sqlx::query_scalar("SELECT MIN(o.due_at) FROM outbox o JOIN campaigns c ON c.id = o.campaign_id WHERE o.workspace_id = $1 AND o.state = 'pending' AND c.state = 'active'")
-            .bind(ws.0).fetch_one(p).await?))
+        Ok(
+            with_pool!(self, p => sqlx::query_scalar("SELECT MIN(o.due_at) FROM outbox o JOIN campaigns c ON c.id = o.campaign_id WHERE o.workspace_id = $1 AND o.state = 'pending' AND c.state = 'active'")
+            .bind(ws.0).fetch_one(p).await?),
+        )
     }
 
     /// Outbox rows by state (every campaign).
     pub async fn outbox_counts(&self, ws: WorkspaceId) -> Result<Vec<(String, u64)>> {
-        let rows: Vec<(String, i64)> =
-            with_pool!(self, p => sqlx::query_as("SELECT state, COUNT(*) FROM outbox WHERE workspace_id = $1 GROUP BY state ORDER BY state").bind(ws.0).fetch_all(p).await?);
+        let rows: Vec<(String, i64)> = with_pool!(self, p => sqlx::query_as("SELECT state, COUNT(*) FROM outbox WHERE workspace_id = $1 GROUP BY state ORDER BY state").bind(ws.0).fetch_all(p).await?);
         Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
     }
 

@@ -60,7 +60,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         Action::Set { per_day, per_week, per_month, segment, customer } => {
             let scope = match (segment, customer) {
                 (Some(seg), _) => {
-                    let sg = holdfast_engine::campaign::segment_named(&seg).ok_or_else(|| holdfast_app::Error::user(format!("--segment: {seg:?} is not a segment (e.g. at_risk, champions)")))?;
+                    let sg = holdfast_engine::campaign::segment_named(&seg)
+                        .ok_or_else(|| holdfast_app::Error::user(format!("--segment: {seg:?} is not a segment (e.g. at_risk, champions)")))?;
                     BudgetScope::Segment(sg.key().to_owned())
                 }
                 (None, Some(c)) => BudgetScope::Customer(c),

@@ -96,7 +96,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             let mut t = Table::new(&["Campaign", "State", "Trigger", "Steps", "Holdout", "Outbox"]);
             for (st, c) in &all {
                 let (trigger, steps) = match c {
-                    Ok(c) => (serde_json::to_value(&c.trigger).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default(), c.steps.len().to_string()),
+                    Ok(c) => (
+                        serde_json::to_value(&c.trigger).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default(),
+                        c.steps.len().to_string(),
+                    ),
                     Err(err) => (format!("(unreadable: {err})"), String::new()),
                 };
                 let outbox: Vec<String> = st.outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
@@ -106,12 +109,23 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }
         Action::Show { name, json } => {
             let all = s.rt.block_on(e.campaigns()).map_err(engine_error)?;
-            let (st, c) = all.into_iter().find(|(st, _)| st.name == name).ok_or_else(|| holdfast_app::Error::not_found(format!("no campaign {name:?} in {}", app.url())))?;
+            let (st, c) = all
+                .into_iter()
+                .find(|(st, _)| st.name == name)
+                .ok_or_else(|| holdfast_app::Error::not_found(format!("no campaign {name:?} in {}", app.url())))?;
             if json {
-                return print_json(&serde_json::json!({ "name": st.name, "state": st.state, "created_at": st.created_at, "outbox": st.outbox.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(), "campaign": c.as_ref().ok(), "definition": st.definition }));
+                return print_json(
+                    &serde_json::json!({ "name": st.name, "state": st.state, "created_at": st.created_at, "outbox": st.outbox.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(), "campaign": c.as_ref().ok(), "definition": st.definition }),
+                );
             }
             let outbox: Vec<String> = st.outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            print(&format!("campaign {} ({})\noutbox: {}\n\n{}\n", st.name, st.state, if outbox.is_empty() { "empty".into() } else { outbox.join(", ") }, st.definition.trim_end()))
+            print(&format!(
+                "campaign {} ({})\noutbox: {}\n\n{}\n",
+                st.name,
+                st.state,
+                if outbox.is_empty() { "empty".into() } else { outbox.join(", ") },
+                st.definition.trim_end()
+            ))
         }
         Action::Pause { name } => set_state(&name, "paused", "paused"),
         Action::Resume { name } => set_state(&name, "active", "active again"),
@@ -126,7 +140,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             if json {
                 return print_json(&serde_json::json!({ "preview": p, "test_message_id": sent }));
             }
-            let mut out = format!("campaign {} for customer {}{}\n", p.campaign, p.customer, if p.held_out { " (in the control group: would be sent nothing)" } else { "" });
+            let mut out = format!(
+                "campaign {} for customer {}{}\n",
+                p.campaign,
+                p.customer,
+                if p.held_out { " (in the control group: would be sent nothing)" } else { "" }
+            );
             for st in &p.steps {
                 out.push_str(&format!(
                     "\n— step {} {}{} after {}h\nSubject: {}\n\n{}\n",

@@ -291,7 +291,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }),
     );
     section(&mut s, "Tasks", v.tasks.iter().map(|t| format!("#{} {} [{}] {} → {}", t.id, t.kind, t.state.as_str(), t.reason, t.suggested_step)));
-    section(&mut s, "Contact ledger", ledger.iter().map(|l| format!("{} {} {} {}{}: {}", d(l.at), l.campaign, l.channel, l.outcome, l.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), l.subject)));
+    section(
+        &mut s,
+        "Contact ledger",
+        ledger.iter().map(|l| {
+            format!("{} {} {} {}{}: {}", d(l.at), l.campaign, l.channel, l.outcome, l.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), l.subject)
+        }),
+    );
     print(&s)
 }
 

@@ -98,7 +98,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     };
     let outbox = s.store(app.store.outbox_counts(app.ws.id))?;
     if args.json {
-        return print_json(&serde_json::json!({ "evaluation": ev, "sending": sending, "outbox": outbox.iter().map(|(k, n)| (k.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>() }));
+        return print_json(
+            &serde_json::json!({ "evaluation": ev, "sending": sending, "outbox": outbox.iter().map(|(k, n)| (k.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>() }),
+        );
     }
     let mut out = format!(
         "triggers at {}: {} campaigns, {} fired, {} messages written ({} held out as control), {} already in the outbox\n",
