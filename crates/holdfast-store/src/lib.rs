@@ -78,6 +78,7 @@
 
 pub mod accounts;
 mod bulk;
+mod consents;
 pub mod engine;
 mod error;
 mod experiments;
@@ -92,6 +93,7 @@ mod tasks;
 mod tx;
 pub use accounts::{ApiToken, AuditEntry, KeptReply, Member, Role, Scope, SessionInfo, TokenCheck, User};
 pub use tasks::{SyncedTask, TaskSync};
+pub use consents::Unsubscribed;
 
 pub use error::{Error, Result};
 pub use experiments::{AssignedOrders, AssignmentRecord, AssignmentSummary, Campaign, CampaignSettings, DEFAULT_WINDOW_DAYS};

@@ -26,6 +26,7 @@ mod i18n;
 mod metrics;
 mod pages;
 mod state;
+mod unsubscribe;
 
 pub use api::ApiDoc;
 pub use campaigns::CampaignsDoc;
@@ -49,6 +50,7 @@ pub fn router(shared: Shared) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .merge(campaigns::routes())
+        .route("/u/{token}", get(unsubscribe::page).post(unsubscribe::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))
         .route("/metrics", get(metrics))
