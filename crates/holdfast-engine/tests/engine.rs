@@ -422,3 +422,21 @@ async fn sixty_days_end_to_end() {
     assert!(counts.get("held_out").copied().unwrap_or(0) > 0, "{counts:?}");
     store.close().await.unwrap();
 }
+
+/// The campaigns Holdfast ships (the four-letter win-back and the birthday greeting, in English
+/// and Russian) are valid campaign files.
+#[test]
+fn shipped_campaigns_read() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../holdfast-channels/campaigns");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let c = holdfast_engine::parse_campaign(&p.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!c.steps.is_empty());
+            n += 1;
+        }
+    }
+    assert_eq!(n, 4);
+}

@@ -64,6 +64,8 @@ pub enum Action {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
+    // The engine's SMTP pool closes its connections on the runtime when dropped.
+    let _rt = s.rt.enter();
     let app = s.open_existing()?;
     let ws = app.ws.id;
     let now = now_of(&app, None)?;

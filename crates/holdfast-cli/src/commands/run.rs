@@ -88,6 +88,8 @@ pub fn now_of(app: &App, now: Option<&str>) -> anyhow::Result<i64> {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
+    // The engine's SMTP pool closes its connections on the runtime when dropped.
+    let _rt = s.rt.enter();
     let app = s.open_existing()?;
     let now = now_of(&app, args.now.as_deref())?;
     let e = engine(&s, &app, args.lease, args.batch, args.rate)?;
