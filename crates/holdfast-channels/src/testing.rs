@@ -180,6 +180,20 @@ fn path_of(arg: &str) -> String {
     s.trim_start_matches('<').trim_end_matches('>').to_owned()
 }
 
+/// Acknowledges the next segments at once instead of after the 40 ms delayed-ACK timer: lettre
+/// writes the end of a message (`\r\n.\r\n`) right after its body, and the client's Nagle
+/// algorithm holds that second small write until the body is acknowledged — without this every
+/// message would wait ~40 ms and the sink, not the sender, would set the pace.
+fn quickack(r: &BufReader<tokio::net::tcp::OwnedReadHalf>) {
+    #[cfg(target_os = "linux")]
+    if r.buffer().is_empty() {
+        let stream: &TcpStream = r.get_ref().as_ref();
+        let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = r;
+}
+
 async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut r = BufReader::new(r);
@@ -188,6 +202,7 @@ async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::i
     let mut line = Vec::new();
     loop {
         line.clear();
+        quickack(&r);
         if r.read_until(b'\n', &mut line).await? == 0 {
             return Ok(());
         }
@@ -227,6 +242,7 @@ async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::i
                 let mut raw = String::new();
                 loop {
                     line.clear();
+                    quickack(&r);
                     if r.read_until(b'\n', &mut line).await? == 0 {
                         return Ok(());
                     }
