@@ -69,6 +69,12 @@ enum Command {
     Backup(commands::backup::Args),
     /// Campaigns measured against their control groups: report, list, plan, global holdout.
     Experiment(commands::experiment::Args),
+    /// Campaigns of the engine: add, list, show, pause, resume, archive, preview.
+    Campaign(commands::campaign::Args),
+    /// The contact budget per customer: set, show.
+    Budget(commands::budget::Args),
+    /// Runs the engine once: triggers at --now, the outbox, sending.
+    Run(commands::run::Args),
     /// Benchmarks against reference tools, measured side by side (for developers: needs the
     /// repository, cargo and Python).
     #[command(hide = true)]
@@ -153,6 +159,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => commands::export::run(a, g),
         Command::Backup(a) => commands::backup::run(a, g),
         Command::Experiment(a) => commands::experiment::run(a, g),
+        Command::Campaign(a) => commands::campaign::run(a, g),
+        Command::Budget(a) => commands::budget::run(a, g),
+        Command::Run(a) => commands::run::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
         Command::Serve(a) => commands::serve::run(a, g),

@@ -48,6 +48,9 @@
 //!   of a campaign, writes nothing); [`Store::campaigns`], [`Store::assigned_orders`] (each
 //!   assigned customer's counted orders around its assignment), the global holdout
 //!   ([`Store::global_holdout`], [`Store::set_global_holdout`]).
+//! - The engine's rows ([`engine`]): engine campaigns, the outbox, the contact ledger and budget,
+//!   suppressions, webhook endpoints; [`Store::claim_messages`] claims due messages and reserves
+//!   them against the contact budget in one transaction.
 //!
 //! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
 //! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
@@ -76,6 +79,7 @@
 pub mod accounts;
 mod bulk;
 mod consents;
+pub mod engine;
 mod error;
 mod experiments;
 pub mod export;

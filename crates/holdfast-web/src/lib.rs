@@ -20,6 +20,7 @@
 
 mod api;
 mod auth;
+mod campaigns;
 mod error;
 mod i18n;
 mod metrics;
@@ -28,6 +29,7 @@ mod state;
 mod unsubscribe;
 
 pub use api::ApiDoc;
+pub use campaigns::CampaignsDoc;
 pub use state::Shared;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -47,6 +49,7 @@ pub fn router(shared: Shared) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes())
+        .merge(campaigns::routes())
         .route("/u/{token}", get(unsubscribe::page).post(unsubscribe::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))

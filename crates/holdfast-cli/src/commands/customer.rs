@@ -162,8 +162,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }
         r => r.map_err(holdfast_app::Error::from)?,
     };
+    // The contact ledger: who contacted the customer, when, why, and what was held back.
+    let ledger: Vec<_> = s.store(db.store.ledger(db.ws.id, Some(&args.id)))?.into_iter().map(|(_, l)| l).collect();
     if args.json {
-        return print_store_json(&v, db.ws.currency);
+        let mut doc = serde_json::to_value(&v)?;
+        doc["ledger"] = serde_json::to_value(&ledger)?;
+        return print_store_json(&doc, db.ws.currency);
     }
     let cal = db.calendar()?;
     let d = |t: i64| cal.date(t).to_string();
@@ -287,6 +291,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }),
     );
     section(&mut s, "Tasks", v.tasks.iter().map(|t| format!("#{} {} [{}] {} → {}", t.id, t.kind, t.state.as_str(), t.reason, t.suggested_step)));
+    section(
+        &mut s,
+        "Contact ledger",
+        ledger.iter().map(|l| {
+            format!("{} {} {} {}{}: {}", d(l.at), l.campaign, l.channel, l.outcome, l.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), l.subject)
+        }),
+    );
     print(&s)
 }
 

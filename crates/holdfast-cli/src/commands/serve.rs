@@ -17,5 +17,7 @@ pub struct Args {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
     let app = s.open()?;
+    // The engine's loop, every minute (holdfast run).
+    super::run::spawn_every_minute(&s, &app)?;
     s.run(holdfast_web::serve(app, &args.addr, holdfast_web::shutdown_signal()))
 }

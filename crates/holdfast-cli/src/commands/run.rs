@@ -1,0 +1,142 @@
+//! `holdfast run`: the engine's loop once — evaluate the campaigns' triggers at `--now`, write
+//! the outbox, send what is due with N workers — and the engine set-up the other engine commands
+//! share.
+
+use crate::output::{print, print_json};
+use crate::session::Session;
+use crate::Global;
+use holdfast_app::App;
+use holdfast_engine::{Engine, Options};
+use std::sync::Arc;
+
+/// Evaluates every active campaign's trigger at `--now` (default: now), writes what fired into
+/// the outbox, and sends what is due: e-mail through `HOLDFAST_SMTP_URL` (from
+/// `HOLDFAST_SMTP_FROM`), webhooks to the campaign's endpoint, tasks into the action queue. The
+/// contact budget, quiet hours, unsubscribes and stop conditions are checked for each message as
+/// it is claimed. `holdfast serve` runs the same loop every minute.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  HOLDFAST_SMTP_URL=smtp://127.0.0.1:2525 HOLDFAST_SMTP_FROM=news@shop.example holdfast --db sqlite://shop.db run --until-idle\n  holdfast --db sqlite://shop.db run --now 2025-03-01T10:00:00Z --workers 4 --json"
+)]
+pub struct Args {
+    /// The engine's clock: YYYY-MM-DD (local midnight) or RFC 3339 (default: the current time).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Keep sending until no message is due (waiting out the leases of a run that died).
+    #[arg(long)]
+    pub until_idle: bool,
+    /// Workers sending side by side.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub workers: usize,
+    /// How long a worker owns a claimed message before another may take it over, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub lease: u32,
+    /// Messages a worker claims at once.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub batch: u32,
+    /// At most this many messages a second per channel (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    /// Only write the outbox; send nothing.
+    #[arg(long)]
+    pub no_send: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Wall-clock milliseconds (leases and rate limits).
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The engine of the workspace with the process's configuration (`HOLDFAST_SMTP_URL`,
+/// `HOLDFAST_SMTP_FROM`, `HOLDFAST_PUBLIC_URL`).
+pub fn engine(s: &Session, app: &App, lease_s: u32, batch: u32, rate: Option<u32>) -> anyhow::Result<Engine> {
+    let mut o = Options::new(holdfast_app::accounts::random_secret(), Arc::new(wall_ms));
+    o.smtp_url = std::env::var("HOLDFAST_SMTP_URL").ok().filter(|v| !v.is_empty());
+    o.smtp_from = std::env::var("HOLDFAST_SMTP_FROM").ok().filter(|v| !v.is_empty());
+    if let Ok(u) = std::env::var("HOLDFAST_PUBLIC_URL") {
+        o.public_url = u;
+    }
+    o.lease_ms = lease_s.max(1) as i64 * 1000;
+    o.batch = batch.max(1);
+    o.rate_per_second = rate;
+    o.worker_prefix = format!("{}-{}", std::process::id(), wall_ms());
+    Ok(s.rt.block_on(Engine::new(app.store.clone(), app.ws.clone(), o)).map_err(engine_error)?)
+}
+
+/// An engine error with the kind the CLI's exit code follows.
+pub fn engine_error(e: holdfast_engine::Error) -> anyhow::Error {
+    match e {
+        holdfast_engine::Error::Store(e) => holdfast_app::Error::from(e).into(),
+        holdfast_engine::Error::NotFound(what) => holdfast_app::Error::not_found(format!("{what} not found")).into(),
+        other => holdfast_app::Error::user(other.to_string()).into(),
+    }
+}
+
+/// `--now` or the current time.
+pub fn now_of(app: &App, now: Option<&str>) -> anyhow::Result<i64> {
+    match now {
+        None => Ok(wall_ms() / 1000),
+        Some(t) => {
+            let cal = app.calendar()?;
+            holdfast_app::when::parse_instant(t, &cal).map_err(|e| holdfast_app::Error::user(format!("--now: {e}")).into())
+        }
+    }
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let s = Session::new(g)?;
+    // The engine's SMTP pool closes its connections on the runtime when dropped.
+    let _rt = s.rt.enter();
+    let app = s.open_existing()?;
+    let now = now_of(&app, args.now.as_deref())?;
+    let e = engine(&s, &app, args.lease, args.batch, args.rate)?;
+    let (ev, sending) = if args.no_send {
+        (s.rt.block_on(e.evaluate(now)).map_err(engine_error)?, holdfast_engine::Sending::default())
+    } else {
+        s.rt.block_on(e.run(now, args.workers, args.until_idle)).map_err(engine_error)?
+    };
+    let outbox = s.store(app.store.outbox_counts(app.ws.id))?;
+    if args.json {
+        return print_json(
+            &serde_json::json!({ "evaluation": ev, "sending": sending, "outbox": outbox.iter().map(|(k, n)| (k.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>() }),
+        );
+    }
+    let mut out = format!(
+        "triggers at {}: {} campaigns, {} fired, {} messages written ({} held out as control), {} already in the outbox\n",
+        chrono::DateTime::from_timestamp(now, 0).map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ev.campaigns,
+        ev.fired,
+        ev.written,
+        ev.held_out,
+        ev.existing
+    );
+    for w in &ev.skipped {
+        out.push_str(&format!("warning: skipped {w}\n"));
+    }
+    out.push_str(&format!(
+        "sent {}, retrying {}, dead {}; held for quiet hours {}, capped by the budget {}, suppressed {}, stopped {}\n",
+        sending.sent, sending.retried, sending.dead, sending.held, sending.capped, sending.suppressed, sending.cancelled
+    ));
+    let counts: Vec<String> = outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    out.push_str(&format!("outbox: {}\n", if counts.is_empty() { "empty".into() } else { counts.join(", ") }));
+    print(&out)
+}
+
+/// Runs the engine's loop every minute on the session's runtime, for `holdfast serve`: triggers at
+/// the current time, then sending with two workers. Problems are said on stderr; the loop goes on.
+pub fn spawn_every_minute(s: &Session, app: &App) -> anyhow::Result<()> {
+    let e = engine(s, app, 60, 20, None)?;
+    s.rt.spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(err) = e.run(wall_ms() / 1000, 2, false).await {
+                eprintln!("holdfast serve: the engine's run failed: {err}");
+            }
+        }
+    });
+    Ok(())
+}
