@@ -57,7 +57,7 @@ pub use experiments::{experiment_report, import_assignments, list_experiments, p
 pub use orders::{load_orders, read_orders_file, Orders, ReadNotes, ReadOptions, Source};
 pub use progress::{Progress, Quiet};
 pub use queue::{at_risk, plan_queue, sync_action_queue, AtRisk, AtRiskOptions, ChurnRisk};
-pub use risk::{churn_risk, RiskRequest};
+pub use risk::{churn_risk, learned_churn, RiskRequest};
 pub use score::{score_workspace, ScoreReport};
 pub use value::{predict_summary, predict_values, ValueOptions, Values};
 pub use when::{parse_date, parse_instant, parse_month, resolve_as_of};

@@ -62,6 +62,17 @@ fn risk_from_files() {
     let orders_only = ok(NODB, &["risk", "--orders", o, "--as-of", "2024-11-01", "--limit", "3"]);
     assert!(orders_only.contains("learns from orders alone"), "{orders_only}");
     assert!(ok(NODB, &["risk", "--help"]).contains("holdfast risk --orders orders.csv"));
+    // The queue ranked by the learned risk: each task's P(churn) is the model's.
+    let risk = json(NODB, &["risk", "--orders", o, "--as-of", "2024-11-01", "--json"]);
+    let by: std::collections::HashMap<&str, f64> =
+        risk["customers"].as_array().unwrap().iter().map(|c| (c["customer_id"].as_str().unwrap(), c["risk"].as_f64().unwrap())).collect();
+    let queue = json(NODB, &["at-risk", "--orders", o, "--as-of", "2024-11-01", "--learned-risk", "--json"]);
+    let tasks = queue["tasks"].as_array().expect("tasks");
+    assert!(!tasks.is_empty());
+    for t in tasks {
+        let id = t["customer_id"].as_str().unwrap();
+        assert!((t["p_churn"].as_f64().unwrap() - by[id]).abs() < 1e-9, "{id}: {t} vs {}", by[id]);
+    }
 }
 
 #[test]

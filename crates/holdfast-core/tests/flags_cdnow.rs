@@ -8,7 +8,7 @@
 
 use holdfast_core::flags::FlagKind;
 use holdfast_core::worth::{backtest, flag_worth, NO_SIGNAL};
-use holdfast_core::{Currency, Instant, OrderLog, OrderLogBuilder, DAY};
+use holdfast_core::{Currency, Instant, OrderLog, OrderLogBuilder};
 
 fn cdnow() -> OrderLog {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../holdfast-models/tests/data/cdnow_sample_orders.csv");

@@ -576,6 +576,10 @@ impl Engine {
                     suggested_step: m.body.clone(),
                     due_at: Some(now + holdfast_core::DAY),
                     stake: None,
+                    kinds: vec![kind],
+                    // A campaign's call is personal work of this week.
+                    plan: Some("this_week".into()),
+                    expected_value: None,
                 };
                 match self.store.sync_tasks(self.ws.id, &[task], now).await {
                     Ok(t) => Outcome::Sent { message_id: t.tasks.first().map(|t| format!("task:{}", t.id)) },

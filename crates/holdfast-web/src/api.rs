@@ -28,7 +28,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
     components(schemas(ErrorBody, crate::error::ErrorDetail, CustomerInput, OrderInput, records::LineInput, records::Amount, EventInput, FeedbackInput, NoteInput, ImportResult, DismissBody, AssignBody, SnoozeBody)),
     modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),
-    tags((name = "reports", description = "Figures, as the CLI computes them"), (name = "customers"), (name = "tasks", description = "The action queue"), (name = "ingest", description = "Writes from other tools"))
+    tags((name = "reports", description = "Figures, as the CLI computes them"), (name = "customers"), (name = "tasks", description = "The action queue"), (name = "ingest", description = "Writes from other tools"), (name = "campaigns", description = "Automated messages: triggers, sequences, control groups"))
 )]
 pub struct ApiDoc;
 
@@ -40,6 +40,16 @@ impl utoipa::Modify for BearerAuth {
         let c = api.components.get_or_insert_with(Default::default);
         c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("hf_<id>_<secret>").build()));
     }
+}
+
+/// The whole API's document: these operations and the campaigns', each with the answers every
+/// operation can give.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::campaigns::CampaignsDoc::openapi());
+    CommonAnswers.modify(&mut doc);
+    doc
 }
 
 /// The answers every operation can give besides its own, declared once: 401 without a valid
@@ -95,7 +105,7 @@ impl utoipa::Modify for CommonAnswers {
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", ApiDoc::openapi()))
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", openapi()))
         .route("/api/v1/movement", get(movement_get))
         .route("/api/v1/report", get(report_get))
         .route("/api/v1/customers", get(customers_list).post(customers_post))
@@ -113,7 +123,7 @@ pub fn routes() -> Router<Shared> {
 }
 
 async fn openapi_json() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    Json(openapi()).into_response()
 }
 
 // --- Extractors whose rejections answer in the API's error shape -------------------------------
@@ -211,7 +221,9 @@ pub struct MovementQuery {
     #[param(pattern = "^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
     /// The as-of date (YYYY-MM-DD); default: the day after the last order.
-    #[param(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
+    #[param(
+        pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     as_of: Option<String>,
 }
 
@@ -256,7 +268,9 @@ pub struct ReportQuery {
     #[param(pattern = "^((retention|segments|prediction|all)(,(retention|segments|prediction|all))*)?$")]
     sections: Option<String>,
     /// The as-of date (YYYY-MM-DD); default: the day after the last order.
-    #[param(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
+    #[param(
+        pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     as_of: Option<String>,
 }
 
@@ -513,7 +527,9 @@ pub async fn assign(caller: &Caller, id: i64, assignee: Option<&str>) -> ApiResu
 #[serde(deny_unknown_fields)]
 pub struct SnoozeBody {
     /// Until when (RFC 3339 or YYYY-MM-DD in the workspace's zone); null: back in the queue now.
-    #[schema(pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
+    #[schema(
+        pattern = "^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     until: Option<String>,
 }
 

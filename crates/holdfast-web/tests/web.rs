@@ -276,6 +276,15 @@ async fn api_answers(url: &str) {
         1
     );
     assert_eq!(app.store.customers_where(app.ws.id, Some("C1")).await.unwrap()[0].name.as_deref(), Some("Anna"));
+    // One OpenAPI document for every operation, campaigns included, each declaring 401.
+    let doc = c.get("/api/v1/openapi.json", &w).await.json();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v1/campaigns") && paths.contains_key("/api/v1/orders"), "{:?}", paths.keys());
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["responses"].get("401").is_some(), "{method} {path} declares no 401");
+        }
+    }
     let bad = c.get("/api/v1/customers?segment=nobody", &w).await;
     assert_eq!((bad.status, bad.json()["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("segment")));
     assert_eq!(c.get("/api/v1/customers?segment=champions&limit=5", &w).await.status, StatusCode::OK);

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 /// (the rest wait in order), tier C is routed to automation and counted. Rules: docs/SEGMENTS.md.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  holdfast at-risk --orders orders.csv\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --capacity 40 --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv"
+    after_help = "Example:\n  holdfast at-risk --orders orders.csv\n  holdfast at-risk --orders orders.csv --as-of 2024-01-01 --owner anna --capacity 40 --json\n  holdfast at-risk --orders orders.csv --csv > tasks.csv\n  holdfast at-risk --orders orders.csv --learned-risk   # ranked by the learned churn risk"
 )]
 pub struct Args {
     /// Orders file (CSV). Omitted: the orders in the store given by --db.
@@ -70,6 +70,10 @@ pub struct Args {
     /// Personal tasks per owner per week; the rest wait in order.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub capacity: usize,
+    /// Rank by the churn risk learned from this history (`holdfast risk`) instead of the chance
+    /// the customer's own rhythm gives; slower (the model is fitted first).
+    #[arg(long)]
+    pub learned_risk: bool,
     /// Print one JSON document instead of a table.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -201,7 +205,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         min_severity: args.min_severity.severity(),
         level: args.level,
         capacity: args.capacity,
-        churn_risk: None,
+        churn_risk: args.learned_risk.then(|| holdfast_app::learned_churn(cal)),
         limit: Some(limit),
     };
     let bar = s.bar();
