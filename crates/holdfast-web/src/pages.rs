@@ -16,6 +16,7 @@ use holdfast_app::{AnalyzeRequest, Sections};
 use holdfast_core::flags::FlagKind;
 use holdfast_core::segments::Segment;
 use holdfast_core::Granularity;
+use holdfast_report::svg::esc as html_escape;
 use holdfast_report::AnalyzeReport;
 use holdfast_store::{Entity, Role, Scope, TaskFilter, TaskState};
 use serde::Deserialize;
@@ -139,10 +140,6 @@ fn error_page(c: &Caller, path: &str, e: ApiError) -> Response {
     let mut r = page(c, path, c.lang.t("Overview"), &body, "");
     *r.status_mut() = e.status;
     r
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Percent-encodes a path segment (customer ids may hold anything).
