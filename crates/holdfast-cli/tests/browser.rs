@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use webdriver::{chromedriver, free_port, http, wait_for, Driver, Proc};
+use webdriver::{chromedriver, http, wait_for, Driver};
 
 const OWNER: (&str, &str) = ("owner@example.com", "owner-passphrase-1");
 const VIEWER: (&str, &str) = ("viewer@example.com", "viewer-passphrase-1");
@@ -97,22 +97,6 @@ fn break_amount(from: &Path, to: &Path, row: usize, bad: &str) {
         w.write_record(&fields).unwrap();
     }
     w.flush().unwrap();
-}
-
-/// `holdfast serve` on a free port, once `/healthz` answers 200.
-fn serve(db: &str, log: &Path) -> (Proc, u16) {
-    let port = free_port();
-    let out = std::fs::File::create(log).expect("server log");
-    let mut cmd = Command::new(exe());
-    cmd.args(["--db", db, "serve", "--addr", &format!("127.0.0.1:{port}")]).stdin(Stdio::null()).stdout(out.try_clone().expect("log")).stderr(out);
-    let mut p = Proc::spawn("holdfast serve", cmd);
-    wait_for("holdfast serve to answer /healthz", Duration::from_secs(20), || {
-        if let Some(s) = p.exited() {
-            panic!("holdfast serve exited at start ({s}): {}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        http(port, "GET", "/healthz", &[], b"").ok().filter(|r| r.status == 200)
-    });
-    (p, port)
 }
 
 /// Screenshots of the page the browser shows, at 1400 px and 390 px wide.
@@ -282,7 +266,9 @@ fn dashboard_in_a_real_browser() {
     add_user(&db, VIEWER, "viewer");
     let orders_before = common::ok(&db, &["export", "orders"]);
 
-    let (mut server, port) = serve(&db, &out.join("serve.log"));
+    // The artefacts directory outlives the run: this run's server log starts empty.
+    let _ = std::fs::remove_file(out.join("serve.log"));
+    let (mut server, port) = webdriver::serve(&db, &out.join("serve.log"), Duration::from_secs(20));
     let (_driver_proc, wd_port) = chromedriver(&out.join("chromedriver.log"));
     let profile = tempfile::tempdir().expect("profile dir");
     let d = Driver::new(wd_port, profile.path());

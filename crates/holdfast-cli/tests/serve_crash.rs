@@ -6,31 +6,13 @@ mod common;
 mod webdriver;
 
 use common::{ok, Db};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
-use webdriver::{free_port, http, wait_for, Proc};
+use webdriver::{http, serve, Proc};
 
 const BATCH: usize = 10_000;
 /// When the server is killed after the batch is sent: before it arrives, while it is read,
 /// checked, written, and after it is answered.
 const KILL_AFTER_MS: [u64; 6] = [0, 40, 120, 250, 600, 1500];
-
-/// `holdfast serve` on a free port, once `/healthz` answers 200.
-fn start(db: &str, log: &Path) -> (Proc, u16) {
-    let port = free_port();
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("server log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_holdfast"));
-    cmd.args(["--db", db, "serve", "--addr", &format!("127.0.0.1:{port}")]).stdin(Stdio::null()).stdout(out.try_clone().expect("log")).stderr(out);
-    let mut p = Proc::spawn("holdfast serve", cmd);
-    wait_for("holdfast serve to answer /healthz", Duration::from_secs(30), || {
-        if let Some(s) = p.exited() {
-            panic!("holdfast serve exited at start ({s}): {}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        http(port, "GET", "/healthz", &[], b"").ok().filter(|r| r.status == 200)
-    });
-    (p, port)
-}
 
 /// SIGKILL: no shutdown, no checkpoint, nothing finished.
 fn kill(p: &mut Proc) {
@@ -83,7 +65,7 @@ fn crash_and_race(pg: bool) {
     // store holds every order of the batch or none of them, and the server starts again on it.
     let mut landed = 0i64;
     for (round, delay_ms) in KILL_AFTER_MS.into_iter().enumerate() {
-        let (mut p, port) = start(&db.url, &log);
+        let (mut p, port) = serve(&db.url, &log, Duration::from_secs(30));
         let body = batch(round, BATCH);
         let t = token.clone();
         let sender = std::thread::spawn(move || post(port, &t, &body));
@@ -97,7 +79,7 @@ fn crash_and_race(pg: bool) {
     }
 
     // The server comes back, and the rounds sent again fill in exactly what was missing.
-    let (mut p, port) = start(&db.url, &log);
+    let (mut p, port) = serve(&db.url, &log, Duration::from_secs(30));
     for round in 0..KILL_AFTER_MS.len() {
         let r = post(port, &token, &batch(round, BATCH)).expect("the batch is answered");
         assert_eq!(r.status, 200, "{}", r.text());

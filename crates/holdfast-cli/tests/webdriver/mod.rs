@@ -131,6 +131,23 @@ pub fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// `holdfast serve` on `db` on a free port, its output appended to `log`, once `/healthz` answers
+/// 200 (at most `wait`); panics with the log when the server exits first.
+pub fn serve(db: &str, log: &Path, wait: Duration) -> (Proc, u16) {
+    let port = free_port();
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("server log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_holdfast"));
+    cmd.args(["--db", db, "serve", "--addr", &format!("127.0.0.1:{port}")]).stdin(Stdio::null()).stdout(out.try_clone().expect("log")).stderr(out);
+    let mut p = Proc::spawn("holdfast serve", cmd);
+    wait_for("holdfast serve to answer /healthz", wait, || {
+        if let Some(s) = p.exited() {
+            panic!("holdfast serve exited at start ({s}): {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        http(port, "GET", "/healthz", &[], b"").ok().filter(|r| r.status == 200)
+    });
+    (p, port)
+}
+
 /// A child process stopped when dropped: SIGTERM to its process group (the browser chromedriver
 /// started goes with it), a moment to finish, then SIGKILL.
 pub struct Proc {
