@@ -124,7 +124,13 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
     let plan = plan_queue(&log, activity.as_ref(), as_of, opts, owners, &open, k, app.is_some())?;
     let mut saved = None;
     if let Some(app) = app {
-        saved = Some(sync_action_queue(app, &plan.tasks, as_of).await?);
+        let mut sync = sync_action_queue(app, &plan.tasks, as_of).await?;
+        // With every flag in view (no severity filter), the queue's own open tasks of customers it
+        // no longer proposes are closed, saying why; a filtered view closes nothing.
+        if opts.min_severity == Severity::Low {
+            sync.closed = close_stale_tasks(app, &log, &plan, cal, as_of).await?;
+        }
+        saved = Some(sync);
     }
     Ok(AtRisk { as_of, currency: log.currency(), total: plan.total, plan, saved })
 }
@@ -195,10 +201,29 @@ pub async fn sync_action_queue(app: &App, tasks: &[Task], now: Instant) -> Resul
                 stake: Some(t.stake),
                 plan: Some(t.plan.as_str().to_string()),
                 expected_value: Some(t.expected_value),
+                tier: Some(t.tier.as_str().to_string()),
+                origin: Some("queue".into()),
             })
         })
         .collect();
     Ok(app.store.sync_tasks(app.ws.id, &proposed, now).await?)
+}
+
+/// Closes the queue's open tasks of customers without a personal task in `plan`: those at risk
+/// were routed to automation, the others are no longer at risk (they ordered again, or their
+/// flags no longer open tasks). Returns how many were closed.
+async fn close_stale_tasks(app: &App, log: &OrderLog, plan: &QueuePlan, cal: &Calendar, as_of: Instant) -> Result<u64> {
+    let keep: std::collections::HashSet<&str> = plan.tasks.iter().filter(|t| t.plan.is_personal()).map(|t| t.customer_id.as_str()).collect();
+    let automation: std::collections::HashSet<&str> = plan.at_risk.iter().map(|&c| log.customer_id(c)).filter(|id| !keep.contains(id)).collect();
+    let day = cal.date(as_of).format("%Y-%m-%d").to_string();
+    let reason = |customer: &str| {
+        if automation.contains(customer) {
+            format!("closed by the queue on {day}: routed to automation (a template sequence)")
+        } else {
+            format!("closed by the queue on {day}: no longer at risk")
+        }
+    };
+    Ok(app.store.close_queue_tasks_except(app.ws.id, &keep, &reason, as_of).await?)
 }
 
 /// Owners by customer id from a customers file with an owner (manager) column.

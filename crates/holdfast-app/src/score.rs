@@ -32,6 +32,13 @@ pub struct ScoreReport {
     /// Customers with a P(alive) / a CLV.
     pub p_alive: usize,
     pub clv: usize,
+    /// Customers with a learned churn risk, the model's horizon in days and its AUC on the
+    /// holdout beside BG/NBD's (see `holdfast risk`); `None` when no model could be learned (the
+    /// reason is in `notes`).
+    pub risk: usize,
+    pub risk_horizon_days: Option<i64>,
+    pub risk_auc: Option<f64>,
+    pub risk_baseline_auc: Option<f64>,
     /// Why P(alive) or CLV are empty, when they are.
     pub notes: Vec<String>,
 }
@@ -58,6 +65,13 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
     let queue = AtRiskOptions::default();
     let plan = plan_queue(&log, Some(&activity), as_of, &queue, Default::default(), &[], 0, false)?;
     let base = Baseline::fit(&log, Some(&activity), as_of, queue.level);
+    progress.update("learning churn risk", 0, 0);
+    let mut notes = values.models.notes();
+    let learned = holdfast_risk::churn_risk(&log, &cal, Some(&activity), &holdfast_risk::RiskOptions::new(as_of));
+    if let Err(e) = &learned {
+        notes.push(format!("churn risk not learned: {e}"));
+    }
+    let risks = learned.as_ref().map(|r| r.by_customer()).unwrap_or_default();
     let scores: Vec<Score> = segs
         .iter()
         .map(|s| {
@@ -68,7 +82,17 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
                 flags.extend(activity_flags(a, &base, per));
             }
             let (p_alive, clv) = predicted.get(id).copied().unwrap_or((None, None));
-            Score { customer: id.to_owned(), segment: Some(s.segment), p_alive, clv, flags: flags.iter().map(|f| f.kind).collect(), computed_at: as_of }
+            let risk = risks.get(id);
+            Score {
+                customer: id.to_owned(),
+                segment: Some(s.segment),
+                p_alive,
+                clv,
+                flags: flags.iter().map(|f| f.kind).collect(),
+                computed_at: as_of,
+                risk: risk.map(|r| r.risk).filter(|r| r.is_finite()),
+                risk_reasons: risk.map(|r| r.reasons.iter().take(3).map(score_reason).collect()).unwrap_or_default(),
+            }
         })
         .collect();
     app.store.replace_scores(app.ws.id, &scores).await?;
@@ -81,6 +105,21 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
         automation: plan.automation,
         p_alive: scores.iter().filter(|s| s.p_alive.is_some()).count(),
         clv: scores.iter().filter(|s| s.clv.is_some()).count(),
-        notes: values.models.notes(),
+        risk: scores.iter().filter(|s| s.risk.is_some()).count(),
+        risk_horizon_days: learned.as_ref().ok().map(|r| r.model.horizon_days),
+        risk_auc: learned.as_ref().ok().and_then(|r| r.model.holdout_auc),
+        risk_baseline_auc: learned.as_ref().ok().and_then(|r| r.model.baseline_auc),
+        notes,
     })
+}
+
+/// A reason of the learned risk as the snapshot keeps it, in both languages.
+fn score_reason(r: &holdfast_risk::Reason) -> holdfast_store::ScoreReason {
+    holdfast_store::ScoreReason {
+        feature: r.feature.as_str().to_owned(),
+        value: r.value,
+        contribution: r.contribution,
+        explanation: r.explanation(holdfast_risk::Lang::En).to_owned(),
+        explanation_ru: r.explanation(holdfast_risk::Lang::Ru).to_owned(),
+    }
 }

@@ -277,6 +277,8 @@ pub struct QueuePlan {
     pub tasks: Vec<Task>,
     /// The backtest that decided which kinds open tasks.
     pub worth: Option<Arc<FlagWorth>>,
+    /// Every customer at risk (personal and automation), ascending.
+    pub at_risk: Vec<CustomerIdx>,
 }
 
 impl QueuePlan {
@@ -359,6 +361,8 @@ pub fn action_plan(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain]
     let count = |p: Plan| keys.iter().filter(|x| x.plan == p).count();
     let (this_week, waiting, snoozed, automation) = (count(Plan::ThisWeek), count(Plan::Waiting), count(Plan::Snoozed), count(Plan::Automation));
     let total = keys.len();
+    let mut at_risk: Vec<CustomerIdx> = keys.iter().map(|x| x.c).collect();
+    at_risk.par_sort_unstable();
     let k = if opts.build_personal { k.max(this_week + waiting + snoozed) } else { k };
     // The plan's order: this week, waiting, snoozed, automation; expected value within each.
     let by_rank = |a: &Key, b: &Key| a.plan.cmp(&b.plan).then_with(|| by_value(a, b));
@@ -387,6 +391,7 @@ pub fn action_plan(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain]
         capacity: opts.capacity,
         tasks: slots.into_iter().flatten().collect(),
         worth,
+        at_risk,
     }
 }
 

@@ -162,7 +162,7 @@ impl fmt::Display for Segment {
 }
 
 /// Value tier by share of revenue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub enum Tier {
     A,
     B,
@@ -170,6 +170,21 @@ pub enum Tier {
 }
 
 impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::A, Tier::B, Tier::C];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::A => "A",
+            Tier::B => "B",
+            Tier::C => "C",
+        }
+    }
+
+    /// The tier named `s` (`A`, `B`, `C`; any case).
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
     /// How much personal effort a customer of this tier deserves.
     pub fn effort(self) -> &'static str {
         match self {
@@ -182,11 +197,7 @@ impl Tier {
 
 impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Tier::A => "A",
-            Tier::B => "B",
-            Tier::C => "C",
-        })
+        f.write_str(self.as_str())
     }
 }
 

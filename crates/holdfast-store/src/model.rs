@@ -334,6 +334,28 @@ pub struct Score {
     /// The kinds of the customer's red flags (`holdfast_core::flags`).
     pub flags: Vec<FlagKind>,
     pub computed_at: Instant,
+    /// The learned churn risk (`holdfast_risk`): the calibrated probability of no purchase within
+    /// the model's horizon; `None` where no model could be learned.
+    #[serde(default)]
+    pub risk: Option<f64>,
+    /// What raises the risk most, largest first.
+    #[serde(default)]
+    pub risk_reasons: Vec<ScoreReason>,
+}
+
+/// One reason of a customer's learned churn risk, as the scoring snapshot keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreReason {
+    /// The feature (`holdfast_risk::Feature`, e.g. `recency_vs_rhythm`).
+    pub feature: String,
+    /// The feature's value for the customer.
+    pub value: f64,
+    /// Its contribution to the log-odds of churn (positive raises the risk).
+    pub contribution: f64,
+    /// In words, English and Russian.
+    pub explanation: String,
+    #[serde(default)]
+    pub explanation_ru: String,
 }
 
 /// A task proposed for the action queue (see [`crate::Store::sync_tasks`]): one per customer,
@@ -358,6 +380,13 @@ pub struct NewTask {
     /// P(churn) × stake × the step's success rate, minor units.
     #[serde(default)]
     pub expected_value: Option<i64>,
+    /// The customer's value tier (`A`, `B`, `C`) when the queue proposed the task.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// Who proposed it: `queue` (the action queue, which also closes it when the customer is no
+    /// longer at risk) or `campaign` (a campaign's task step); kept from the task's opening.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 /// A task of the action queue.
@@ -391,6 +420,12 @@ pub struct Task {
     /// P(churn) × stake × the step's success rate when last synced, minor units.
     #[serde(default)]
     pub expected_value: Option<i64>,
+    /// The customer's value tier (`A`, `B`, `C`) when last synced by the queue.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// `queue`, `campaign`, or `None` (made before schema 12).
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 /// One page of a list in a stable order, and where the next page starts: pass `next` back as
@@ -430,6 +465,10 @@ pub struct TaskFilter {
     /// The owner of the task's customer.
     pub owner: Option<String>,
     pub kind: Option<FlagKind>,
+    /// The customer's value tier when the queue last synced the task.
+    pub tier: Option<holdfast_core::segments::Tier>,
+    /// Where the task stood in the week when last synced (`holdfast_core::actions::Plan`).
+    pub plan: Option<holdfast_core::actions::Plan>,
     /// The task's customer (external id).
     pub customer: Option<String>,
 }

@@ -487,10 +487,10 @@ impl Store {
         let json = tx.dialect().json_type;
         // The stored snapshot, against the new one: each stored score is gone, changed or the same.
         let mut stored: Vec<Option<i64>> = vec![None; scores.len()];
-        let (mut gone, mut changed) = (RowBuf::new(1), RowBuf::new(6));
+        let (mut gone, mut changed) = (RowBuf::new(1), RowBuf::new(8));
         scan(
             tx.conn(),
-            &format!("SELECT s.customer_id, c.external_id, s.segment, s.p_alive, s.clv, CAST(s.flags AS TEXT), s.computed_at FROM scores s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = {w}"),
+            &format!("SELECT s.customer_id, c.external_id, s.segment, s.p_alive, s.clv, CAST(s.flags AS TEXT), s.computed_at, s.risk, CAST(s.risk_reasons AS TEXT) FROM scores s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = {w}"),
             |r| {
                 let id = r.int_req(0)?;
                 let Some(&k) = index.get(&*r.text_req(1)?) else {
@@ -505,27 +505,32 @@ impl Store {
                     && r.float(3)? == new.p_alive.filter(|x| x.is_finite())
                     && r.int(4)? == new.clv
                     && old_flags == new.flags
-                    && r.int_req(6)? == new.computed_at;
+                    && r.int_req(6)? == new.computed_at
+                    && r.float(7)? == new.risk.filter(|x| x.is_finite())
+                    && serde_json::from_str::<Vec<ScoreReason>>(&r.text_req(8)?).ok().as_ref() == Some(&new.risk_reasons);
                 if !same {
-                    let flags = serde_json::to_string(&new.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", new.customer)))?;
+                    let (flags, reasons) = score_json(new)?;
                     changed.int(id).opt_text(new.segment.map(Segment::key)).opt_float(new.p_alive).opt_int(new.clv).text(&flags).int(new.computed_at);
+                    changed.opt_float(new.risk).text(&reasons);
                 }
                 Ok(())
             },
         )
         .await?;
-        let mut fresh = RowBuf::new(6);
+        let mut fresh = RowBuf::new(8);
         for s in scores.iter().zip(&stored).filter(|(_, id)| id.is_none()).map(|(s, _)| s) {
-            let flags = serde_json::to_string(&s.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", s.customer)))?;
+            let (flags, reasons) = score_json(s)?;
             fresh.text(&s.customer).opt_text(s.segment.map(Segment::key)).opt_float(s.p_alive).opt_int(s.clv).text(&flags).int(s.computed_at);
+            fresh.opt_float(s.risk).text(&reasons);
         }
-        const FIELDS: [&str; 5] = ["segment", "p_alive", "clv", "flags", "computed_at"];
-        let field_types = format!("segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT");
+        const FIELDS: [&str; 7] = ["segment", "p_alive", "clv", "flags", "computed_at", "risk", "risk_reasons"];
+        let field_types =
+            format!("segment TEXT, p_alive DOUBLE PRECISION, clv BIGINT, flags {json}, computed_at BIGINT, risk DOUBLE PRECISION, risk_reasons {json}");
         if !fresh.is_empty() {
             // New scores: their customers' ids first (the staged rows drive the join, the
             // preserved side of a LEFT JOIN); a customer not in the workspace changes nothing.
             tx.stage(NEW, &format!("customer TEXT, {field_types}")).await?;
-            write_rows(tx.conn(), NEW, &["customer", "segment", "p_alive", "clv", "flags", "computed_at"], &fresh).await?;
+            write_rows(tx.conn(), NEW, &["customer", "segment", "p_alive", "clv", "flags", "computed_at", "risk", "risk_reasons"], &fresh).await?;
             tx.stage_as(
                 RESOLVED,
                 &format!("SELECT c.id AS customer_id, s.* FROM {NEW} s LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"),
@@ -549,7 +554,7 @@ impl Store {
         }
         if !changed.is_empty() {
             tx.stage(CHANGED, &format!("customer_id BIGINT, {field_types}")).await?;
-            write_rows(tx.conn(), CHANGED, &["customer_id", "segment", "p_alive", "clv", "flags", "computed_at"], &changed).await?;
+            write_rows(tx.conn(), CHANGED, &["customer_id", "segment", "p_alive", "clv", "flags", "computed_at", "risk", "risk_reasons"], &changed).await?;
             let set: Vec<String> = FIELDS.iter().map(|f| format!("{f} = s.{f}")).collect();
             tx.exec(&format!("UPDATE scores SET {} FROM {CHANGED} s WHERE scores.customer_id = s.customer_id", set.join(", "))).await?;
             tx.unstage(CHANGED).await?;
@@ -574,7 +579,7 @@ impl Store {
     /// The scoring snapshot of one customer, or all of a workspace (`customer` = `None`).
     pub async fn scores(&self, ws: WorkspaceId, customer: Option<&str>) -> Result<Vec<Score>> {
         let sql = format!(
-            "SELECT c.external_id, s.segment, s.p_alive, s.clv, CAST(s.flags AS TEXT), s.computed_at FROM scores s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = $1 {} ORDER BY c.id",
+            "SELECT c.external_id, s.segment, s.p_alive, s.clv, CAST(s.flags AS TEXT), s.computed_at, s.risk, CAST(s.risk_reasons AS TEXT) FROM scores s JOIN customers c ON c.id = s.customer_id WHERE s.workspace_id = $1 {} ORDER BY c.id",
             of_customer(customer)
         );
         Ok(query_rows!(self, &sql, ws, customer, score_row))
@@ -887,5 +892,17 @@ fn score_row(r: &impl RowExt) -> Result<Score> {
         clv: r.opt_int(3)?,
         flags: serde_json::from_str(&flags).map_err(|e| Error::Corrupt(format!("stored flags {flags:?}: {e}")))?,
         computed_at: r.int(5)?,
+        risk: r.opt_float(6)?,
+        risk_reasons: {
+            let reasons = r.text(7)?;
+            serde_json::from_str(&reasons).map_err(|e| Error::Corrupt(format!("stored risk reasons {reasons:?}: {e}")))?
+        },
     })
+}
+
+/// A score's flags and risk reasons as the JSON the store keeps.
+fn score_json(s: &Score) -> Result<(String, String)> {
+    let flags = serde_json::to_string(&s.flags).map_err(|e| Error::Invalid(format!("flags of {:?}: {e}", s.customer)))?;
+    let reasons = serde_json::to_string(&s.risk_reasons).map_err(|e| Error::Invalid(format!("risk reasons of {:?}: {e}", s.customer)))?;
+    Ok((flags, reasons))
 }

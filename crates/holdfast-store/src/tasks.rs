@@ -10,7 +10,7 @@ use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
 use rustc_hash::FxHashMap;
 
-const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner, t.kinds, t.plan, t.expected_value";
+const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner, t.kinds, t.plan, t.expected_value, t.tier, t.origin";
 
 /// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
 /// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
@@ -25,6 +25,10 @@ pub struct TaskSync {
     /// Proposed tasks whose customer already had an open task: it rolled over — its flags,
     /// reason, step, due date, stake and plan were refreshed.
     pub refreshed: u64,
+    /// Open tasks of the queue closed because their customers are no longer proposed (see
+    /// [`Store::close_queue_tasks_except`]; 0 when the caller did not close any).
+    #[serde(default)]
+    pub closed: u64,
     /// One entry per proposed task, in the order given.
     pub tasks: Vec<SyncedTask>,
 }
@@ -42,9 +46,9 @@ pub struct SyncedTask {
 /// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, tasks to open, and
 /// those with their customers' ids.
 const REFRESH: &str = "stage_task_refresh";
-const REFRESH_COLUMNS: [&str; 9] = ["id", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value"];
+const REFRESH_COLUMNS: [&str; 10] = ["id", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value", "tier"];
 const OPEN: &str = "stage_task_open";
-const OPEN_COLUMNS: [&str; 10] = ["k", "customer", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value"];
+const OPEN_COLUMNS: [&str; 12] = ["k", "customer", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value", "tier", "origin"];
 const RESOLVED: &str = "stage_task_open_resolved";
 
 /// The fields a sync writes, as stored (kinds comma-separated).
@@ -58,6 +62,7 @@ struct Fields {
     stake: Option<i64>,
     plan: Option<String>,
     expected_value: Option<i64>,
+    tier: Option<String>,
 }
 
 impl Fields {
@@ -73,12 +78,13 @@ impl Fields {
             stake: t.stake,
             plan: t.plan.clone(),
             expected_value: t.expected_value,
+            tier: t.tier.clone(),
         }
     }
 
     fn write(&self, buf: &mut RowBuf) {
         buf.text(&self.kind).text(&self.kinds).text(&self.reason).text(&self.suggested_step).opt_int(self.due_at).opt_int(self.stake);
-        buf.opt_text(self.plan.as_deref()).opt_int(self.expected_value);
+        buf.opt_text(self.plan.as_deref()).opt_int(self.expected_value).opt_text(self.tier.as_deref());
     }
 }
 
@@ -128,7 +134,7 @@ impl Store {
         scan(
             tx.conn(),
             &format!(
-                "SELECT c.external_id, t.id, t.kind, t.kinds, t.reason, t.suggested_step, t.due_at, t.stake, t.plan, t.expected_value \
+                "SELECT c.external_id, t.id, t.kind, t.kinds, t.reason, t.suggested_step, t.due_at, t.stake, t.plan, t.expected_value, t.tier \
                  FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = {w} AND t.queue_closed = 0"
             ),
             |r| {
@@ -143,6 +149,7 @@ impl Store {
                         stake: r.int(7)?,
                         plan: r.text(8)?.map(|p| p.into_owned()),
                         expected_value: r.int(9)?,
+                        tier: r.text(10)?.map(|p| p.into_owned()),
                     };
                     open[slot] = Some((r.int_req(1)?, fields));
                 }
@@ -170,6 +177,7 @@ impl Store {
                 None => {
                     to_open.int(slot as i64).text(&t.customer);
                     fields.write(&mut to_open);
+                    to_open.opt_text(t.origin.as_deref());
                 }
             }
         }
@@ -178,27 +186,31 @@ impl Store {
         if !refresh.is_empty() {
             tx.stage(
                 REFRESH,
-                "id BIGINT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT",
+                "id BIGINT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT, tier TEXT",
             )
             .await?;
             write_rows(tx.conn(), REFRESH, &REFRESH_COLUMNS, &refresh).await?;
             tx.exec(&format!(
                 "UPDATE tasks SET kind = s.kind, kinds = s.kinds, reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake, \
-                 plan = s.plan, expected_value = s.expected_value FROM {REFRESH} s WHERE tasks.id = s.id AND tasks.state = 'open'"
+                 plan = s.plan, expected_value = s.expected_value, tier = s.tier FROM {REFRESH} s WHERE tasks.id = s.id AND tasks.state = 'open'"
             ))
             .await?;
             tx.unstage(REFRESH).await?;
         }
         let mut created = 0;
         if !to_open.is_empty() {
-            tx.stage(OPEN, "k BIGINT, customer TEXT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT").await?;
+            tx.stage(
+                OPEN,
+                "k BIGINT, customer TEXT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT, tier TEXT, origin TEXT",
+            )
+            .await?;
             write_rows(tx.conn(), OPEN, &OPEN_COLUMNS, &to_open).await?;
             // Each staged task with its customer's id. The staged rows drive the join (the
             // preserved side of a LEFT JOIN), so no plan visits them once per customer.
             tx.stage_as(
                 RESOLVED,
                 &format!(
-                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.kinds, s.reason, s.suggested_step, s.due_at, s.stake, s.plan, s.expected_value FROM {OPEN} s \
+                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.kinds, s.reason, s.suggested_step, s.due_at, s.stake, s.plan, s.expected_value, s.tier, s.origin FROM {OPEN} s \
                      LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
                 ),
             )
@@ -224,8 +236,8 @@ impl Store {
             scan(
                 tx.conn(),
                 &format!(
-                    "INSERT INTO tasks (workspace_id, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, state, created_at) \
-                     SELECT {w}, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, 'open', {now} FROM {RESOLVED} ORDER BY k \
+                    "INSERT INTO tasks (workspace_id, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, tier, origin, state, created_at) \
+                     SELECT {w}, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, tier, origin, 'open', {now} FROM {RESOLVED} ORDER BY k \
                      RETURNING id, customer_id"
                 ),
                 |r| {
@@ -256,6 +268,49 @@ impl Store {
         Ok(out)
     }
 
+    /// Closes the open tasks the action queue made (`origin` = `queue`) whose customers it no
+    /// longer proposes: dismissed, with `reason(customer)` as the dismissal's reason (e.g. "no
+    /// longer at risk"), stamped `now`. `keep` names the customers the queue still proposes;
+    /// tasks a campaign or a person made are left alone. Takes turns with [`Store::sync_tasks`].
+    /// Returns how many were closed.
+    pub async fn close_queue_tasks_except(
+        &self,
+        ws: WorkspaceId,
+        keep: &std::collections::HashSet<&str>,
+        reason: &(dyn Fn(&str) -> String + Sync),
+        now: Instant,
+    ) -> Result<u64> {
+        const CLOSE: &str = "stage_task_close";
+        let w = ws.0;
+        let mut tx = Tx::write(&self.pool, TASKS_LOCK, ws).await?;
+        let mut close = RowBuf::new(2);
+        scan(
+            tx.conn(),
+            &format!("SELECT t.id, c.external_id FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = {w} AND t.state = 'open' AND t.origin = 'queue'"),
+            |r| {
+                let customer = r.text_req(1)?;
+                if !keep.contains(&*customer) {
+                    close.int(r.int_req(0)?).text(&reason(&customer));
+                }
+                Ok(())
+            },
+        )
+        .await?;
+        if close.is_empty() {
+            return Ok(0);
+        }
+        tx.stage(CLOSE, "id BIGINT, reason TEXT").await?;
+        write_rows(tx.conn(), CLOSE, &["id", "reason"], &close).await?;
+        let n = tx
+            .exec(&format!(
+                "UPDATE tasks SET state = 'dismissed', dismiss_reason = s.reason, closed_at = {now} FROM {CLOSE} s WHERE tasks.id = s.id AND tasks.state = 'open'"
+            ))
+            .await?;
+        tx.unstage(CLOSE).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Open tasks, highest stake first, then earliest due, then oldest.
     pub async fn open_tasks(&self, ws: WorkspaceId) -> Result<Vec<Task>> {
         let sql = format!(
@@ -271,23 +326,7 @@ impl Store {
     /// one customer, `tasks_customer`) from the cursor.
     pub async fn tasks_page(&self, ws: WorkspaceId, filter: &TaskFilter, after: Option<&TaskCursor>, limit: u32) -> Result<Page<Task, TaskCursor>> {
         let limit = limit.clamp(1, MAX_PAGE) as usize;
-        let mut conds = String::new();
-        let mut texts: Vec<&str> = Vec::new();
-        if let Some(st) = filter.state {
-            conds.push_str(&format!(" AND t.state = '{}'", st.as_str()));
-        }
-        if let Some(k) = filter.kind {
-            // any of the task's flags
-            conds.push_str(&format!(" AND (',' || t.kinds || ',') LIKE '%,{},%'", k.as_str()));
-        }
-        if let Some(o) = filter.owner.as_deref() {
-            texts.push(o);
-            conds.push_str(&format!(" AND c.owner = ${}", 1 + texts.len()));
-        }
-        if let Some(c) = filter.customer.as_deref() {
-            texts.push(c);
-            conds.push_str(&format!(" AND c.workspace_id = $1 AND c.external_id = ${}", 1 + texts.len()));
-        }
+        let (mut conds, texts) = task_conditions(filter);
         if let Some(a) = after {
             conds.push_str(&format!(" AND ({QUEUE_ORDER}) > ({}, {}, {}, {})", a.closed, a.stake_key, a.due_key, a.id));
         }
@@ -305,7 +344,7 @@ impl Store {
             let mut stream = q.fetch(p);
             while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
                 let t = task_row(&r)?;
-                let cursor = TaskCursor { closed: r.int(17)?, stake_key: r.int(18)?, due_key: r.int(19)?, id: t.id };
+                let cursor = TaskCursor { closed: r.int(19)?, stake_key: r.int(20)?, due_key: r.int(21)?, id: t.id };
                 rows.push((t, cursor));
             }
         });
@@ -316,6 +355,20 @@ impl Store {
             None
         };
         Ok(Page { items: rows.into_iter().map(|(t, _)| t).collect(), next })
+    }
+
+    /// How many tasks `filter` selects.
+    pub async fn task_count(&self, ws: WorkspaceId, filter: &TaskFilter) -> Result<u64> {
+        let (conds, texts) = task_conditions(filter);
+        let sql = format!("SELECT COUNT(*) FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1{conds}");
+        let n: i64 = with_pool!(self, p => {
+            let mut q = sqlx::query_scalar(&sql).bind(ws.0);
+            for t in &texts {
+                q = q.bind(*t);
+            }
+            q.fetch_one(p).await?
+        });
+        Ok(n as u64)
     }
 
     /// All tasks of one customer, newest first.
@@ -404,5 +457,36 @@ fn task_row(r: &impl RowExt) -> Result<Task> {
         owner: r.opt_text(13)?,
         plan: r.opt_text(15)?,
         expected_value: r.opt_int(16)?,
+        tier: r.opt_text(17)?,
+        origin: r.opt_text(18)?,
     })
+}
+
+/// The SQL conditions of `filter` (each starting with ` AND `) over `tasks t JOIN customers c`,
+/// and the texts they bind as `$2`, `$3`, … (`$1` is the workspace).
+fn task_conditions(filter: &TaskFilter) -> (String, Vec<&str>) {
+    let mut conds = String::new();
+    let mut texts: Vec<&str> = Vec::new();
+    if let Some(st) = filter.state {
+        conds.push_str(&format!(" AND t.state = '{}'", st.as_str()));
+    }
+    if let Some(k) = filter.kind {
+        // any of the task's flags
+        conds.push_str(&format!(" AND (',' || t.kinds || ',') LIKE '%,{},%'", k.as_str()));
+    }
+    if let Some(t) = filter.tier {
+        conds.push_str(&format!(" AND t.tier = '{}'", t.as_str()));
+    }
+    if let Some(p) = filter.plan {
+        conds.push_str(&format!(" AND t.plan = '{}'", p.as_str()));
+    }
+    if let Some(o) = filter.owner.as_deref() {
+        texts.push(o);
+        conds.push_str(&format!(" AND c.owner = ${}", 1 + texts.len()));
+    }
+    if let Some(c) = filter.customer.as_deref() {
+        texts.push(c);
+        conds.push_str(&format!(" AND c.workspace_id = $1 AND c.external_id = ${}", 1 + texts.len()));
+    }
+    (conds, texts)
 }

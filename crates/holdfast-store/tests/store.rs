@@ -313,6 +313,8 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
             clv: Some(12_345),
             flags: vec![FlagKind::Detractor],
             computed_at: T0 + 7 * DAY,
+            risk: None,
+            risk_reasons: vec![],
         }],
     )
     .await
@@ -329,6 +331,8 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
             stake: Some(100),
             plan: None,
             expected_value: None,
+            tier: None,
+            origin: None,
         }],
         T0,
     )
@@ -449,6 +453,8 @@ async fn one_open_task_per_customer(url: String) {
         kinds: kinds.to_vec(),
         plan: Some("this_week".into()),
         expected_value: Some(stake / 2),
+        tier: None,
+        origin: None,
         ..proposal(c, kinds[0], stake)
     };
     let silence = [FlagKind::SilenceBeyondRhythm];
@@ -597,7 +603,16 @@ async fn concurrent_imports_and_scoring(url: String) {
             let scores: Vec<Score> = log
                 .customer_ids()
                 .iter()
-                .map(|id| Score { customer: id.to_string(), segment: None, p_alive: None, clv: None, flags: vec![], computed_at: T0 })
+                .map(|id| Score {
+                    customer: id.to_string(),
+                    segment: None,
+                    p_alive: None,
+                    clv: None,
+                    flags: vec![],
+                    computed_at: T0,
+                    risk: None,
+                    risk_reasons: vec![],
+                })
                 .collect();
             c.replace_scores(ws.id, &scores).await?;
             runs += 1;
@@ -712,6 +727,8 @@ fn proposal(customer: &str, kind: FlagKind, stake: i64) -> NewTask {
         stake: Some(stake),
         plan: None,
         expected_value: None,
+        tier: None,
+        origin: None,
     }
 }
 
@@ -774,6 +791,78 @@ async fn sync_tasks_opens_refreshes_and_reopens(url: String) {
     assert_eq!(s.sync_tasks(ws.id, &[], T0).await.unwrap(), TaskSync::default());
 }
 both!(sync_tasks_opens_refreshes_and_reopens);
+
+/// The queue's tasks keep their tier and plan (filters and counts by them), and the queue closes
+/// its own open tasks of customers it no longer proposes — never a campaign's or an older one.
+async fn queue_tasks_filter_by_tier_and_close_when_no_longer_proposed(url: String) {
+    use holdfast_core::actions::Plan;
+    use holdfast_core::segments::Tier;
+    let s = Store::open(&url).await.unwrap();
+    let ws = s.workspace("default").await.unwrap();
+    let ids = customers_with_orders(&s, ws.id, 9).await;
+    let tiers = ["A", "B", "C"];
+    let queue: Vec<NewTask> = ids[..6]
+        .iter()
+        .enumerate()
+        .map(|(k, c)| NewTask {
+            tier: Some(tiers[k % 3].into()),
+            plan: Some(if k < 4 { "this_week" } else { "waiting" }.into()),
+            origin: Some("queue".into()),
+            ..proposal(c, FlagKind::SilenceBeyondRhythm, 10 * k as i64)
+        })
+        .collect();
+    s.sync_tasks(ws.id, &queue, T0).await.unwrap();
+    let campaign = NewTask { origin: Some("campaign".into()), ..proposal(&ids[6], FlagKind::Detractor, 0) };
+    let older = proposal(&ids[7], FlagKind::Detractor, 0);
+    s.sync_tasks(ws.id, &[campaign, older], T0).await.unwrap();
+
+    let count = |f: TaskFilter| {
+        let s = &s;
+        async move { s.task_count(ws.id, &f).await.unwrap() }
+    };
+    let open = TaskFilter { state: Some(TaskState::Open), ..Default::default() };
+    assert_eq!(count(open.clone()).await, 8);
+    assert_eq!(count(TaskFilter { tier: Some(Tier::A), ..open.clone() }).await, 2);
+    assert_eq!(count(TaskFilter { plan: Some(Plan::ThisWeek), ..open.clone() }).await, 4);
+    assert_eq!(count(TaskFilter { plan: Some(Plan::Waiting), tier: Some(Tier::B), ..open.clone() }).await, 1);
+    let page = s.tasks_page(ws.id, &TaskFilter { tier: Some(Tier::C), ..open.clone() }, None, 10).await.unwrap();
+    assert_eq!(page.items.iter().map(|t| t.customer.as_str()).collect::<Vec<_>>(), vec![ids[5].as_str(), ids[2].as_str()]);
+    assert!(page.items.iter().all(|t| t.tier.as_deref() == Some("C") && t.origin.as_deref() == Some("queue")));
+
+    // The queue now proposes only the first two: its other four close, with the reason given.
+    let keep: std::collections::HashSet<&str> = ids[..2].iter().map(String::as_str).collect();
+    let closed = s.close_queue_tasks_except(ws.id, &keep, &|c| format!("{c} no longer at risk"), T0 + DAY).await.unwrap();
+    assert_eq!(closed, 4);
+    let open_now: Vec<String> =
+        s.open_tasks(ws.id).await.unwrap().into_iter().map(|t| t.customer).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    assert_eq!(open_now, vec![ids[0].clone(), ids[1].clone(), ids[6].clone(), ids[7].clone()]);
+    let gone = s.tasks_of(ws.id, &ids[3]).await.unwrap();
+    assert_eq!(
+        (gone[0].state, gone[0].dismiss_reason.clone(), gone[0].closed_at),
+        (TaskState::Dismissed, Some(format!("{} no longer at risk", ids[3])), Some(T0 + DAY))
+    );
+    assert_eq!(s.close_queue_tasks_except(ws.id, &keep, &|_| String::new(), T0 + DAY).await.unwrap(), 0);
+
+    // The scoring snapshot keeps the learned risk and its reasons.
+    let reason =
+        ScoreReason { feature: "recency_vs_rhythm".into(), value: 2.5, contribution: 0.8, explanation: "silent".into(), explanation_ru: "молчит".into() };
+    let score = Score {
+        customer: ids[0].clone(),
+        segment: None,
+        p_alive: Some(0.4),
+        clv: None,
+        flags: vec![],
+        computed_at: T0,
+        risk: Some(0.73),
+        risk_reasons: vec![reason.clone()],
+    };
+    s.replace_scores(ws.id, std::slice::from_ref(&score)).await.unwrap();
+    assert_eq!(s.scores(ws.id, Some(&ids[0])).await.unwrap(), vec![score.clone()]);
+    let changed = Score { risk: Some(0.2), risk_reasons: vec![], ..score };
+    s.replace_scores(ws.id, std::slice::from_ref(&changed)).await.unwrap();
+    assert_eq!(s.scores(ws.id, None).await.unwrap(), vec![changed]);
+}
+both!(queue_tasks_filter_by_tier_and_close_when_no_longer_proposed);
 
 /// Syncs of overlapping proposals at once, each through its own pool (as separate processes
 /// would): every one completes, and there is never a second open task for a customer.
@@ -904,6 +993,8 @@ async fn typed_values_round_trip(url: String) {
             clv: (k % 2 == 0).then_some(k as i64 * 1000),
             flags: FlagKind::ALL.iter().copied().skip(k % FlagKind::ALL.len()).collect(),
             computed_at: T0 + k as i64,
+            risk: None,
+            risk_reasons: vec![],
         })
         .collect();
     let mut no_segment = scores[0].clone();
@@ -965,6 +1056,8 @@ async fn customers_page_lists_everyone_once(url: String) {
             clv: Some(700),
             flags: vec![FlagKind::Detractor],
             computed_at: T0,
+            risk: None,
+            risk_reasons: vec![],
         }],
     )
     .await
@@ -1072,7 +1165,7 @@ async fn tasks_page_walks_the_queue_in_order(url: String) {
         (TaskFilter { kind: Some(FlagKind::Detractor), ..Default::default() }, Box::new(|t: &Task| t.kinds.contains(&FlagKind::Detractor))),
         (TaskFilter { customer: Some(ids[9].clone()), ..Default::default() }, Box::new(|t: &Task| t.customer == ids[9])),
         (
-            TaskFilter { owner: Some("anna".into()), state: Some(TaskState::Open), kind: Some(FlagKind::SilenceBeyondRhythm), customer: None },
+            TaskFilter { owner: Some("anna".into()), state: Some(TaskState::Open), kind: Some(FlagKind::SilenceBeyondRhythm), ..Default::default() },
             Box::new(|t: &Task| {
                 t.state == TaskState::Open && t.kind == FlagKind::SilenceBeyondRhythm && ids.iter().position(|c| *c == t.customer).unwrap() % 3 == 0
             }),
@@ -1130,7 +1223,16 @@ async fn bulk_writes_scale(url: String) {
     within("refreshing 20,000 tasks", t);
     let scores: Vec<Score> = ids
         .iter()
-        .map(|c| Score { customer: c.clone(), segment: Some(Segment::Loyal), p_alive: Some(0.5), clv: None, flags: vec![], computed_at: T0 })
+        .map(|c| Score {
+            customer: c.clone(),
+            segment: Some(Segment::Loyal),
+            p_alive: Some(0.5),
+            clv: None,
+            flags: vec![],
+            computed_at: T0,
+            risk: None,
+            risk_reasons: vec![],
+        })
         .collect();
     for k in 0..2 {
         let t = std::time::Instant::now();

@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use holdfast_app::records::{self, CustomerInput, EventInput, FeedbackInput, NoteInput, OrderInput};
+use holdfast_core::actions::Plan;
 use holdfast_core::flags::FlagKind;
-use holdfast_core::segments::Segment;
+use holdfast_core::segments::{Segment, Tier};
 use holdfast_core::{movement, Granularity, MovementOptions};
 use holdfast_store::{Entity, TaskCursor, TaskFilter, TaskState};
 use serde::de::DeserializeOwned;
@@ -406,6 +407,13 @@ pub struct TaskQuery {
         pattern = "^(silence_beyond_rhythm|frequency_drop|shrinking_orders|fewer_categories|fewer_logins|ignored_messages|negative_ticket|detractor|cancelled_addon|missed_initiative)$"
     )]
     kind: Option<String>,
+    /// Only tasks of customers in this value tier (A: the top half of revenue, B: the next 30%,
+    /// C: the rest) when the queue last synced them.
+    #[param(pattern = "^[ABCabc]$")]
+    tier: Option<String>,
+    /// Only tasks in this place of the week's plan when last synced: this_week, waiting or snoozed.
+    #[param(pattern = "^(this_week|waiting|snoozed)$")]
+    plan: Option<String>,
     /// Only this customer's tasks.
     customer: Option<String>,
     /// Where the previous page ended (its `next`).
@@ -428,6 +436,12 @@ async fn tasks_list(caller: Caller, Q(q): Q<TaskQuery>) -> ApiResult<Json<Value>
             .transpose()?,
         owner: q.owner,
         kind: q.kind.as_deref().map(|k| FlagKind::parse(k).ok_or_else(|| ApiError::bad("kind", format!("{k:?} is not a flag kind")))).transpose()?,
+        tier: q.tier.as_deref().map(|t| Tier::parse(t).ok_or_else(|| ApiError::bad("tier", format!("{t:?}: expected A, B or C")))).transpose()?,
+        plan: q
+            .plan
+            .as_deref()
+            .map(|p| Plan::parse(p).filter(|p| p.is_personal()).ok_or_else(|| ApiError::bad("plan", format!("{p:?}: expected this_week, waiting or snoozed"))))
+            .transpose()?,
         customer: q.customer,
     };
     let after = q

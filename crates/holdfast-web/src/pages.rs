@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use holdfast_app::{AnalyzeRequest, Sections};
 use holdfast_core::flags::FlagKind;
-use holdfast_core::segments::Segment;
+use holdfast_core::segments::{Segment, Tier};
 use holdfast_core::Granularity;
 use holdfast_report::svg::esc as html_escape;
 use holdfast_report::AnalyzeReport;
@@ -217,6 +217,7 @@ struct MoveRow {
 struct OverviewBody {
     lang: Lang,
     empty: bool,
+    week: WeekView,
     lead: String,
     cards: Vec<CardView>,
     rows: Vec<MoveRow>,
@@ -241,7 +242,7 @@ async fn overview(PageCaller(c): PageCaller, State(shared): State<Shared>, Query
     };
     let l = c.lang;
     let Some(r) = r else {
-        let body = OverviewBody { lang: l, empty: true, lead: String::new(), cards: vec![], rows: vec![], report: String::new() };
+        let body = OverviewBody { lang: l, empty: true, week: WeekView::default(), lead: String::new(), cards: vec![], rows: vec![], report: String::new() };
         return page(&c, "/", l.t("Overview"), &body.render().unwrap_or_default(), "");
     };
     let cur = r.source.currency;
@@ -387,9 +388,73 @@ async fn overview(PageCaller(c): PageCaller, State(shared): State<Shared>, Query
             revenue: l.money_major(p.revenue, cur),
         })
         .collect();
-    let body =
-        OverviewBody { lang: l, empty: false, lead, cards, rows, report: holdfast_report::render_sections_in(&r, &["retention", "revenue"], l.report()) };
+    let week = match week_list(&c).await {
+        Ok(w) => w,
+        Err(e) => return error_page(&c, "/", e),
+    };
+    let report = holdfast_report::render_sections_in(&r, &["retention", "revenue"], l.report());
+    let body = OverviewBody { lang: l, empty: false, week, lead, cards, rows, report };
     page(&c, "/", l.t("Overview"), &body.render().unwrap_or_default(), "")
+}
+
+/// This week's list, as the dashboard opens with it: whom to contact, why, what to do.
+#[derive(Default)]
+struct WeekView {
+    /// "12 personal tasks this week, 5 of them yours; 40 waiting."
+    summary: String,
+    items: Vec<WeekItem>,
+    /// Whether the list shows the person's own customers (else everyone's).
+    mine: bool,
+}
+
+struct WeekItem {
+    customer: String,
+    href: String,
+    reason: String,
+    step: String,
+    stake: String,
+    owner: String,
+}
+
+/// The first tasks of this week's plan — the person's own customers when they have any, else
+/// everyone's — with the counts of the week.
+async fn week_list(c: &Caller) -> ApiResult<WeekView> {
+    use holdfast_core::actions::Plan;
+    let app = &c.app;
+    let l = c.lang;
+    let email = c.who.session().map(|s| s.user.email.clone());
+    let open = TaskFilter { state: Some(TaskState::Open), ..Default::default() };
+    let this_week = TaskFilter { plan: Some(Plan::ThisWeek), ..open.clone() };
+    let total = app.store.task_count(app.ws.id, &this_week).await?;
+    let waiting = app.store.task_count(app.ws.id, &TaskFilter { plan: Some(Plan::Waiting), ..open.clone() }).await?;
+    let mine_filter = email.map(|e| TaskFilter { owner: Some(e), ..this_week.clone() });
+    let mine = match &mine_filter {
+        Some(f) => app.store.task_count(app.ws.id, f).await?,
+        None => 0,
+    };
+    let filter = if mine > 0 { mine_filter.unwrap_or(this_week) } else { this_week };
+    let t_now = now();
+    let page = app.store.tasks_page(app.ws.id, &filter, None, 20).await?;
+    let items = page
+        .items
+        .iter()
+        .filter(|t| t.snoozed_until.is_none_or(|u| u <= t_now))
+        .take(7)
+        .map(|t| WeekItem {
+            customer: t.customer.clone(),
+            href: seg(&t.customer),
+            reason: t.reason.clone(),
+            step: holdfast_report::vocab::word(l.report(), &t.suggested_step),
+            stake: t.stake.map(|m| l.money(m, app.ws.currency)).unwrap_or_default(),
+            owner: t.assignee.clone().or_else(|| t.owner.clone()).unwrap_or_default(),
+        })
+        .collect();
+    let summary = if l == Lang::Ru {
+        format!("Личных задач на этой неделе: {}, из них ваших: {}; ждут очереди: {}.", l.int(total as i64), l.int(mine as i64), l.int(waiting as i64))
+    } else {
+        format!("{} personal tasks this week, {} of them yours; {} waiting.", l.int(total as i64), l.int(mine as i64), l.int(waiting as i64))
+    };
+    Ok(WeekView { summary, items, mine: mine > 0 })
 }
 
 async fn figure_page(
@@ -503,6 +568,7 @@ struct TaskView {
     due: String,
     reason: String,
     step: String,
+    tier: String,
 }
 
 #[derive(Template)]
@@ -514,6 +580,8 @@ struct TodayBody {
     owners: Vec<String>,
     kind: String,
     kinds: Vec<(String, String)>,
+    tier: String,
+    tiers: Vec<(String, String)>,
     summary: String,
     tasks: Vec<TaskView>,
     /// How many of `tasks`, from the first, are the person's own customers'.
@@ -528,6 +596,7 @@ struct TodayBody {
 struct TodayQuery {
     owner: Option<String>,
     kind: Option<String>,
+    tier: Option<String>,
     after: Option<String>,
 }
 
@@ -548,7 +617,8 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         o => Some(o.to_owned()),
     };
     let kind = q.kind.as_deref().filter(|k| !k.is_empty()).and_then(FlagKind::parse);
-    let filter = TaskFilter { state: Some(TaskState::Open), owner, kind, customer: None };
+    let tier = q.tier.as_deref().and_then(Tier::parse);
+    let filter = TaskFilter { state: Some(TaskState::Open), owner, kind, tier, ..Default::default() };
     let after = q.after.as_deref().and_then(|a| a.parse().ok());
     let page = app.store.tasks_page(app.ws.id, &filter, after.as_ref(), 50).await?;
     // The person's own customers come first: on the first page of the unfiltered queue, the top of
@@ -587,10 +657,12 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
             due: t.due_at.map(|d| c.lang.date(cal.date(d))).unwrap_or_default(),
             reason: t.reason.clone(),
             step: holdfast_report::vocab::word(c.lang.report(), &t.suggested_step),
+            tier: t.tier.clone().unwrap_or_default(),
         })
         .collect();
     let mine_count = tasks.iter().filter(|t| mine_ids.contains(&t.id)).count();
-    let mut base = format!("/today?owner={}&kind={}", seg(&owner_q), seg(q.kind.as_deref().unwrap_or("")));
+    let tier_q = tier.map(Tier::as_str).unwrap_or("");
+    let mut base = format!("/today?owner={}&kind={}&tier={tier_q}", seg(&owner_q), seg(q.kind.as_deref().unwrap_or("")));
     let next = page.next.map(|n| format!("{base}&after={n}")).unwrap_or_default();
     if let Some(a) = &q.after {
         base.push_str(&format!("&after={}", seg(a)));
@@ -603,6 +675,8 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         owners: owners.as_ref().clone(),
         kind: q.kind.unwrap_or_default(),
         kinds: FlagKind::ALL.iter().map(|k| (k.as_str().to_owned(), kind_label(c.lang, *k))).collect(),
+        tier: tier_q.to_owned(),
+        tiers: Tier::ALL.iter().map(|t| (t.as_str().to_owned(), tier_label(c.lang, *t))).collect(),
         summary,
         tasks,
         mine_count,
@@ -612,6 +686,19 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
         next,
     };
     body.render().map_err(|e| holdfast_app::Error::internal(e.to_string()).into())
+}
+
+/// A value tier with the effort it deserves, in the person's language.
+fn tier_label(l: Lang, t: Tier) -> String {
+    let effort = match (t, l) {
+        (Tier::A, Lang::Ru) => "звонок",
+        (Tier::B, Lang::Ru) => "личное письмо",
+        (Tier::C, Lang::Ru) => "шаблон",
+        (Tier::A, _) => "a call",
+        (Tier::B, _) => "a personal letter",
+        (Tier::C, _) => "a template",
+    };
+    format!("{} — {effort}", t.as_str())
 }
 
 /// A flag kind in the person's language.
@@ -738,6 +825,8 @@ struct CustomerBody {
     facts: Vec<(String, String)>,
     tags: Vec<String>,
     score: Vec<(String, String)>,
+    /// Why the learned churn risk is what it is, in the person's language.
+    risk_reasons: Vec<String>,
     timeline: Vec<TimelineItem>,
     tasks: Vec<(String, String, String, i64, bool)>,
     dates: Vec<String>,
@@ -764,14 +853,24 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         }
     }
     let mut score = Vec::new();
+    let mut risk_reasons = Vec::new();
     if let Some(s) = &v.score {
-        score.push(("segment".to_owned(), s.segment.map_or("—", |x| x.key()).to_owned()));
+        let segment = s.segment.map_or("—".to_owned(), |x| holdfast_report::vocab::word(l.report(), x.key()));
+        score.push((l.t("Segment").to_owned(), segment));
+        if let Some(r) = s.risk {
+            score.push((l.t("Churn risk").to_owned(), format!("{:.0}%", r * 100.0)));
+        }
         score.push(("P(alive)".to_owned(), s.p_alive.map_or("—".into(), |p| format!("{p:.2}"))));
         score.push(("CLV".to_owned(), s.clv.map_or("—".into(), |m| l.money(m, app.ws.currency))));
         if !s.flags.is_empty() {
-            score.push(("flags".to_owned(), s.flags.iter().map(|f| f.as_str().replace('_', " ")).collect::<Vec<_>>().join(", ")));
+            score.push((l.t("Flags").to_owned(), s.flags.iter().map(|f| kind_label(l, *f)).collect::<Vec<_>>().join(", ")));
         }
-        score.push(("as of".to_owned(), d(s.computed_at)));
+        score.push((l.t("As of").to_owned(), d(s.computed_at)));
+        risk_reasons = s
+            .risk_reasons
+            .iter()
+            .map(|r| if l == Lang::Ru && !r.explanation_ru.is_empty() { r.explanation_ru.clone() } else { r.explanation.clone() })
+            .collect();
     }
     let mut timeline: Vec<(i64, TimelineItem)> = Vec::new();
     for o in &v.orders {
@@ -800,6 +899,15 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
     }
     for t in &v.tasks {
         timeline.push((t.created_at, TimelineItem { when: d(t.created_at), kind: "task", what: kind_label(l, t.kind), detail: t.reason.clone() }));
+    }
+    // Messages: every contact the engine made or held back (the contact ledger).
+    for (_, m) in app.store.ledger(app.ws.id, Some(&k.external_id)).await.unwrap_or_default() {
+        let outcome = holdfast_report::vocab::word(l.report(), &m.outcome);
+        let rule = m.rule.map(|r| format!(" ({r})")).unwrap_or_default();
+        timeline.push((
+            m.at,
+            TimelineItem { when: d(m.at), kind: "message", what: format!("{} · {} · {outcome}{rule}", m.campaign, m.channel), detail: m.subject },
+        ));
     }
     for s in &v.subscriptions {
         timeline.push((
@@ -846,6 +954,7 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         facts,
         tags: k.tags.clone(),
         score,
+        risk_reasons,
         timeline: timeline.into_iter().map(|(_, t)| t).take(500).collect(),
         tasks,
         dates,

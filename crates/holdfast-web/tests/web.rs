@@ -148,6 +148,7 @@ async fn setup(url: &str) -> (App, App, Client, [String; 3]) {
             stake: Some(stake),
             plan: None,
             expected_value: None,
+            tier: None, origin: None,
         })
         .collect();
     app.store.sync_tasks(app.ws.id, &tasks, now()).await.unwrap();
