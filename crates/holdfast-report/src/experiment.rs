@@ -128,6 +128,7 @@ fn method_in(l: Lang, method: &str) -> &str {
     match (l, method) {
         (Lang::Ru, "welch") => "Уэлч",
         (Lang::Ru, "bootstrap") => "бутстрэп",
+        (Lang::Ru, "cuped") => "CUPED",
         (_, m) => m,
     }
 }
