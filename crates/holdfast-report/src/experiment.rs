@@ -373,12 +373,41 @@ pub fn to_terminal_in(r: &ExperimentReport, l: Lang) -> String {
         }
     }
     if let Some(m) = &r.multiplicity {
-        let _ = writeln!(out, "{m}");
+        if ru {
+            let variants = r.comparisons.len().saturating_sub(1);
+            let winners: Vec<String> =
+                r.comparisons.iter().skip(1).filter(|c| c.significant).map(|c| format!("{} (p = {})", c.group, p_in(l, c.p_holm.unwrap_or(1.0)))).collect();
+            let _ = writeln!(
+                out,
+                "Вариантов, каждый из которых сравнён с контрольной группой: {variants}; их p-значения скорректированы по Холму на число сравнений ({variants}), так что шанс ложной победы остаётся 5\u{a0}%. Значимы после поправки: {}.",
+                if winners.is_empty() { "ни один".to_owned() } else { winners.join(", ") }
+            );
+        } else {
+            let _ = writeln!(out, "{m}");
+        }
     }
     for w in &r.warnings {
-        let _ = writeln!(out, "{}: {w}", l.t("warning", "предупреждение"));
+        let _ = writeln!(out, "{}: {}", l.t("warning", "предупреждение"), warning_in(l, w));
     }
     out
+}
+
+/// A warning of the experiment's analysis in `l`; one it does not know stays as written.
+fn warning_in(l: Lang, w: &str) -> String {
+    if l == Lang::En {
+        return w.to_string();
+    }
+    if w.starts_with("the control group has a cost of") {
+        "у контрольной группы указаны затраты: её клиентам ничего не отправляют, поэтому эти затраты не входят в ROI".into()
+    } else if w.starts_with("a group has fewer than two customers") {
+        "в группе меньше двух клиентов: интервал посчитать нельзя".into()
+    } else if w.starts_with("no planned split is recorded") {
+        "план разбиения для этой кампании не записан, поэтому соотношение групп не проверено (задайте его, например --split control=0.1,treatment=0.9)".into()
+    } else if w.starts_with("no gross margin is set") {
+        "валовая маржа не задана: прибылью считается вся выручка, и ROI завышен (задайте её, например --margin 0.35)".into()
+    } else {
+        w.to_string()
+    }
 }
 
 const BAR_W: f64 = 760.0;
@@ -629,6 +658,16 @@ mod tests {
         assert!(page.starts_with("<!DOCTYPE html>") && page.contains(&f));
         let text = to_terminal(&r);
         assert!(text.contains("Effects with 95% confidence intervals") && text.contains("bootstrap *") && text.contains(&r.verdict.en), "{text}");
+    }
+
+    #[test]
+    fn terminal_text_in_russian() {
+        let r = report("win-back");
+        let ru = to_terminal_in(&r, Lang::Ru);
+        assert!(ru.starts_with("Кампания «win-back»: окно атрибуции 30 дн., на 01.05.2024 ("), "{ru}");
+        assert!(ru.contains(&r.verdict.ru) && !ru.contains(&r.verdict.en) && ru.contains("бутстрэп *") && ru.contains("\u{a0}₽"), "{ru}");
+        assert!(!ru.contains("Groups") && !ru.contains("Effects") && !ru.contains("Incremental"), "{ru}");
+        assert_eq!(to_terminal_in(&r, Lang::En), to_terminal(&r));
     }
 
     #[test]
