@@ -217,7 +217,7 @@ fn the_store_commands_follow_the_language() {
          [[steps]]\nafter = \"0d\"\nchannel = \"email\"\nsubject = \"Hello\"\nbody = \"Spring is here.\"\n",
     );
     let ru = common::ok(&db, &["--lang", "ru", "campaign", "add", &campaign]);
-    assert_eq!(ru, "кампания spring-note сохранена: триггер once, шагов 1, контрольная группа 10,0\u{a0}%\n");
+    assert_eq!(ru, "кампания spring-note сохранена: триггер once, шагов: 1, контрольная группа 10,0\u{a0}%\n");
     let ru = common::ok(&db, &["--lang", "ru", "run", "--now", "2025-01-01T12:00:00Z", "--no-send"]);
     assert!(ru.starts_with("триггеры на 01.01.2025 12:00 UTC: кампаний 1, сработало ") && ru.contains("\nисходящие: контрольная группа "), "{ru}");
     let en = common::ok(&db, &["run", "--now", "2025-01-01T12:00:00Z", "--no-send"]);

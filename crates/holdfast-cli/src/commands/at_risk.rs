@@ -399,7 +399,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     };
     if plan.informing > 0 {
         out.push_str(&if ru {
-            format!("Ещё у {} клиентов только флаги, у которых здесь нет сигнала: они видны в оценке, задачи нет.\n", n(plan.informing))
+            format!("Клиентов только с флагами, у которых здесь нет сигнала: {} — они видны в оценке, задачи нет.\n", n(plan.informing))
         } else {
             format!("{} more customers have only flags without signal here: shown by score, no task.\n", n(plan.informing))
         });

@@ -87,7 +87,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             let trigger = serde_json::to_value(&c.trigger).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default();
             if ru {
                 return print(&format!(
-                    "кампания {} сохранена: триггер {trigger}, шагов {}, контрольная группа {}\n",
+                    "кампания {} сохранена: триггер {trigger}, шагов: {}, контрольная группа {}\n",
                     c.name,
                     c.steps.len(),
                     l.pct(Some(c.holdout.fraction()))
