@@ -1,7 +1,52 @@
 //! Writing results to standard output: text, JSON documents and CSV.
 
 use anyhow::Context;
+use holdfast_report::format::{fmt_count, fmt_minor, fmt_money};
+use holdfast_report::Lang;
 use std::io::Write;
+
+/// A date written `YYYY-MM-DD` in the language: as it is in English, `05.12.2026` in Russian
+/// (anything that is not such a date stays as written).
+pub fn date_text(l: Lang, iso: &str) -> String {
+    match (l, chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")) {
+        (Lang::Ru, Ok(d)) => l.date(d),
+        _ => iso.to_string(),
+    }
+}
+
+/// An amount in major units for a table cell: English keeps its tables' ASCII minus
+/// (`-1,234.50`), Russian writes as [`Lang`] does (`−1 234,50`).
+pub fn money_text(l: Lang, v: Option<f64>) -> String {
+    match l {
+        Lang::En => fmt_money(v),
+        Lang::Ru => l.money(v),
+    }
+}
+
+/// Minor units as a grouped amount without the currency, with the currency's own decimals:
+/// `34,128.93` / `34 128,93`.
+pub fn minor_text(l: Lang, minor: i64, currency: holdfast_core::Currency) -> String {
+    match l {
+        Lang::En => fmt_minor(minor, currency),
+        Lang::Ru => l.number(Some(holdfast_core::money::to_major(minor, currency)), currency.minor_digits() as usize),
+    }
+}
+
+/// Minor units with the currency: `1,234.56 USD` / `1 234,56 ₽`.
+pub fn amount_text(l: Lang, minor: i64, currency: holdfast_core::Currency) -> String {
+    match l {
+        Lang::En => format!("{} {currency}", fmt_minor(minor, currency)),
+        Lang::Ru => l.amount_minor(minor, currency),
+    }
+}
+
+/// A whole number grouped by thousands: `1,234` / `1 234`.
+pub fn count_text(l: Lang, n: i64) -> String {
+    match l {
+        Lang::En => fmt_count(n),
+        Lang::Ru => l.count(n),
+    }
+}
 
 /// Writes `s` to standard output, ignoring a closed pipe.
 pub fn print(s: &str) -> anyhow::Result<()> {

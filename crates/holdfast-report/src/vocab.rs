@@ -6,7 +6,9 @@
 
 use crate::locale::Lang;
 use holdfast_core::flags::{Explanation, Flag};
+use holdfast_core::nbo::{Chain, Offer, OfferBasis};
 use holdfast_core::Granularity;
+use holdfast_core::OrderLog;
 
 /// A word of core's in the language: `word(l, "champions")`. Unknown words stay as they are.
 pub fn word(l: Lang, en: &str) -> String {
@@ -55,6 +57,29 @@ pub fn word(l: Lang, en: &str) -> String {
         "detractor" => "низкая оценка (критик)",
         "cancelled_addon" => "отказался от допуслуги",
         "missed_initiative" => "не купил следующее",
+        "no_second_order" => "нет второго заказа",
+        // Where a task stands this week, and its state.
+        "this_week" | "this week" => "на этой неделе",
+        "waiting" => "ждёт очереди",
+        "snoozed" => "отложена",
+        "automation" => "автоматизация",
+        "open" => "открыта",
+        "done" => "выполнена",
+        "dismissed" => "отклонена",
+        // Kinds of customers.
+        "person" => "частное лицо",
+        "company" => "компания",
+        // Order statuses.
+        "completed" => "выполнен",
+        "pending" => "в обработке",
+        "refunded" => "возвращён",
+        "cancelled" => "отменён",
+        "failed" => "не прошёл",
+        "chargeback" => "опротестован",
+        // Kinds of offers.
+        "cross_sell" | "cross-sell" => "кросс-продажа",
+        "upsell" => "допродажа",
+        "replenishment" => "пополнение запаса",
         _ => return en.to_string(),
     };
     ru.to_string()
@@ -103,6 +128,82 @@ pub fn warning(l: Lang, w: &str, window_days: u32, g: Granularity) -> String {
         format!("Ни один период ({}) ещё не закончился к дате отчёта: доли на карточках пусты.", period(l, g))
     } else {
         w.to_string()
+    }
+}
+
+/// Where a campaign's message stands in the outbox (`pending`, `sent`, `held_out`, …) in the
+/// language; a state it does not know stays as written.
+pub fn outbox_state(l: Lang, s: &str) -> String {
+    if l == Lang::En {
+        return s.to_string();
+    }
+    match s {
+        "pending" => "ждут отправки",
+        "sending" => "отправляются",
+        "sent" => "отправлено",
+        "held_out" => "контрольная группа",
+        "dead" => "не доставлено",
+        "cancelled" => "отменено",
+        "reserved" => "отправляется",
+        "capped" => "сверх бюджета",
+        "suppressed" => "подавлено",
+        "released" => "снято",
+        other => other,
+    }
+    .to_string()
+}
+
+/// A campaign's state (`active`, `paused`, `archived`) in the language.
+pub fn campaign_state(l: Lang, s: &str) -> String {
+    match (l, s) {
+        (Lang::Ru, "active") => "активна".into(),
+        (Lang::Ru, "paused") => "приостановлена".into(),
+        (Lang::Ru, "archived") => "в архиве".into(),
+        (Lang::Ru, "draft") => "черновик".into(),
+        _ => s.to_string(),
+    }
+}
+
+/// Why a next best offer is made, in the language: core's sentence in English, the same figures
+/// in Russian. `chains` are those the offers were computed from.
+pub fn offer_reason(l: Lang, o: &Offer, log: &OrderLog, chains: &[Chain]) -> String {
+    if l == Lang::En {
+        return o.reason(log, chains);
+    }
+    const DAY: f64 = 86_400.0;
+    let ago = |t: i64| ((o.as_of - t) as f64 / DAY).floor().max(0.0);
+    match o.basis {
+        OfferBasis::Replenishment { interval, purchases, last } => {
+            let due = o.due.unwrap_or(o.as_of);
+            let when = if due == o.as_of {
+                "пора сегодня".to_string()
+            } else if due < o.as_of {
+                format!("пора было {} назад", ru_days(((o.as_of - due) as f64 / DAY).floor()))
+            } else {
+                format!("пора через {}", ru_days(((due - o.as_of) as f64 / DAY).ceil()))
+            };
+            format!(
+                "покупает {} {} (покупок: {purchases}); последний раз {} назад, {when}",
+                o.product(log),
+                ru_every((interval / DAY).round()),
+                ru_days(ago(last))
+            )
+        }
+        OfferBasis::Chain { chain, last } => match chains.get(chain as usize) {
+            Some(ch) => {
+                let next = if ch.replenishment { format!("{} снова", ch.from) } else { ch.to.clone() };
+                format!(
+                    "{} клиентов, купивших {}, покупали {next} в течение {} (обычно через {}); {} куплен {} назад",
+                    l.pct(Some(ch.confidence)),
+                    ch.from,
+                    ru_days(ch.window_days as f64),
+                    ru_days(ch.median_delay_days.round()),
+                    ch.from,
+                    ru_days(ago(last))
+                )
+            }
+            None => String::new(),
+        },
     }
 }
 

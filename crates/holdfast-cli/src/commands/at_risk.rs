@@ -2,15 +2,15 @@
 //! planned for the week: whom to contact personally, who waits, who is left to automation.
 
 use crate::args::When;
-use crate::output::{print, print_json, Csv};
+use crate::output::{count_text, date_text, money_text, print, print_json, Csv};
 use crate::session::Session;
 use crate::Global;
 use holdfast_app::AtRiskOptions;
 use holdfast_core::flags::Severity;
 use holdfast_core::segments::TierOptions;
 use holdfast_core::worth::{FlagWorth, NO_SIGNAL};
-use holdfast_report::format::{fmt_count, fmt_pct};
-use holdfast_report::Table;
+use holdfast_report::vocab::{explanation, word};
+use holdfast_report::{Lang, Table};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -111,6 +111,9 @@ struct FlagOut {
     /// Flagged customers' repurchase rate over comparable unflagged ones' in the backtest.
     lift: Option<f64>,
     opens_tasks: bool,
+    /// The explanation in the language of the table.
+    #[serde(skip)]
+    said: String,
 }
 
 #[derive(Serialize)]
@@ -211,16 +214,27 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let bar = s.bar();
     let q = s.run(holdfast_app::at_risk(&source, &cal, &opts, &bar))?;
     let (as_of, plan) = (q.as_of, &q.plan);
+    let l = g.lang();
     if let Some(sync) = &q.saved {
         if !g.quiet {
-            eprintln!(
-                "store {}: {} personal tasks saved ({} opened, {} rolled over); {} routed to automation, not saved",
-                source.name(),
-                sync.created + sync.refreshed,
-                sync.created,
-                sync.refreshed,
-                plan.automation
-            );
+            match l {
+                Lang::En => eprintln!(
+                    "store {}: {} personal tasks saved ({} opened, {} rolled over); {} routed to automation, not saved",
+                    source.name(),
+                    sync.created + sync.refreshed,
+                    sync.created,
+                    sync.refreshed,
+                    plan.automation
+                ),
+                Lang::Ru => eprintln!(
+                    "хранилище {}: сохранено личных задач: {} (новых {}, перенесено {}); на автоматизацию {}, не сохраняются",
+                    source.name(),
+                    sync.created + sync.refreshed,
+                    sync.created,
+                    sync.refreshed,
+                    plan.automation
+                ),
+            }
         }
     }
     let k = q.currency.minor_per_major().max(1) as f64;
@@ -247,6 +261,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                     p: f.p,
                     lift: worth.and_then(|w| w.lift(f.kind)),
                     opens_tasks: worth.is_none_or(|w| w.opens_tasks(f.kind)),
+                    said: if args.json || args.csv { String::new() } else { explanation(l, f) },
                 })
                 .collect(),
             suggested_step: t.suggested_step.as_str(),
@@ -312,80 +327,147 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         return csv.print();
     }
     let cur = q.currency;
-    let mut table = Table::new(&["Customer", "Owner", &format!("Stake, {cur}"), "Tier", "P(churn)", &format!("Value, {cur}"), "Plan", "Step", "Due", "Why"]);
+    let ru = l == Lang::Ru;
+    let cur_name = if ru { l.currency_name(cur) } else { cur.to_string() };
+    let mut table = Table::new(&[
+        l.t("Customer", "Клиент"),
+        l.t("Owner", "Ответственный"),
+        &format!("{}, {cur_name}", l.t("Stake", "На кону")),
+        l.t("Tier", "Уровень"),
+        l.t("P(churn)", "P(ухода)"),
+        &format!("{}, {cur_name}", l.t("Value", "Ценность")),
+        l.t("Plan", "План"),
+        l.t("Step", "Шаг"),
+        l.t("Due", "Срок"),
+        l.t("Why", "Почему"),
+    ]);
     table.right = vec![false, false, true, false, true, true, false, false, false, false];
     for t in &tasks {
         let why: Vec<String> = t
             .flags
             .iter()
-            .map(|f| match (f.opens_tasks, f.lift) {
-                (true, Some(l)) => format!("{} [{}, lift {l:.2}]", f.explanation, f.kind),
-                (false, Some(l)) => format!("{} [{}, lift {l:.2}: no signal here, informs only]", f.explanation, f.kind),
-                _ => format!("{} [{}]", f.explanation, f.kind),
+            .map(|f| match (ru, f.opens_tasks, f.lift) {
+                (false, true, Some(l)) => format!("{} [{}, lift {l:.2}]", f.said, f.kind),
+                (false, false, Some(l)) => format!("{} [{}, lift {l:.2}: no signal here, informs only]", f.said, f.kind),
+                (false, _, _) => format!("{} [{}]", f.said, f.kind),
+                (true, true, Some(x)) => format!("{} [лифт {}]", f.said, l.number(Some(x), 2)),
+                (true, false, Some(x)) => format!("{} [лифт {}: здесь без сигнала, только для сведения]", f.said, l.number(Some(x), 2)),
+                (true, _, _) => f.said.clone(),
             })
             .collect();
         table.row(vec![
             t.customer_id.to_string(),
             t.owner.unwrap_or("—").to_string(),
-            holdfast_report::format::fmt_money(Some(t.stake)),
+            money_text(l, Some(t.stake)),
             t.tier.clone(),
-            fmt_pct(Some(t.p_churn)),
-            holdfast_report::format::fmt_money(Some(t.expected_value)),
-            t.plan.replace('_', " "),
-            t.suggested_step.to_string(),
-            t.due.clone(),
+            l.pct(Some(t.p_churn)),
+            money_text(l, Some(t.expected_value)),
+            if ru { word(l, t.plan) } else { t.plan.replace('_', " ") },
+            word(l, t.suggested_step),
+            date_text(l, &t.due),
             why.join("; "),
         ]);
     }
-    let n = |x: usize| fmt_count(x as i64);
+    let n = |x: usize| count_text(l, x as i64);
     let personal = plan.personal();
-    let mut out = format!(
-        "Customers at risk as of {as_of_s}: {} tasks (one per customer) — {} personal: {} this week ({} per owner, {} owner{}), {} waiting, {} snoozed; {} routed to automation (tier C, counted, not listed)\n",
-        n(plan.total),
-        n(personal),
-        n(plan.this_week),
-        plan.capacity,
-        plan.owners,
-        if plan.owners == 1 { "" } else { "s" },
-        n(plan.waiting),
-        n(plan.snoozed),
-        n(plan.automation),
-    );
+    let mut out = if ru {
+        format!(
+            "Клиенты под угрозой на {}: задач {} (по одной на клиента) — личных {}: на этой неделе {} (по {} на ответственного, ответственных: {}), ждут очереди {}, отложено {}; на автоматизацию {} (уровень C, только подсчёт, без списка)\n",
+            l.date(cal.date(as_of)),
+            n(plan.total),
+            n(personal),
+            n(plan.this_week),
+            plan.capacity,
+            plan.owners,
+            n(plan.waiting),
+            n(plan.snoozed),
+            n(plan.automation),
+        )
+    } else {
+        format!(
+            "Customers at risk as of {as_of_s}: {} tasks (one per customer) — {} personal: {} this week ({} per owner, {} owner{}), {} waiting, {} snoozed; {} routed to automation (tier C, counted, not listed)\n",
+            n(plan.total),
+            n(personal),
+            n(plan.this_week),
+            plan.capacity,
+            plan.owners,
+            if plan.owners == 1 { "" } else { "s" },
+            n(plan.waiting),
+            n(plan.snoozed),
+            n(plan.automation),
+        )
+    };
     if plan.informing > 0 {
-        out.push_str(&format!("{} more customers have only flags without signal here: shown by score, no task.\n", n(plan.informing)));
+        out.push_str(&if ru {
+            format!("Клиентов только с флагами, у которых здесь нет сигнала: {} — они видны в оценке, задачи нет.\n", n(plan.informing))
+        } else {
+            format!("{} more customers have only flags without signal here: shown by score, no task.\n", n(plan.informing))
+        });
     }
     if tasks.len() < personal {
-        out.push_str(&format!(
-            "This week's list first, highest expected value (P(churn) × stake) first; showing {} of {} personal tasks (--limit N shows more).\n",
-            tasks.len(),
-            n(personal)
-        ));
+        out.push_str(&if ru {
+            format!(
+                "Сначала список этой недели, по убыванию ожидаемой ценности (P(ухода) × сумма на кону); показано {} из {} личных задач (--limit N покажет больше).\n",
+                n(tasks.len()),
+                n(personal)
+            )
+        } else {
+            format!(
+                "This week's list first, highest expected value (P(churn) × stake) first; showing {} of {} personal tasks (--limit N shows more).\n",
+                tasks.len(),
+                n(personal)
+            )
+        });
     }
     out.push_str(&table.to_text());
     if let Some(w) = worth {
-        out.push_str(&format!(
-            "\nWhat each flag is worth here: flagged at {} against repurchases in the next {} days ({} customers), flagged vs unflagged with as many purchases:\n",
-            cal.date(w.at),
-            w.horizon_days,
-            n(w.customers as usize)
-        ));
-        let mut wt = Table::new(&["Flag", "Flagged", "Bought again", "Unflagged bought again", "Lift", "Opens tasks"]);
+        out.push_str(&if ru {
+            format!(
+                "\nЧего стоит каждый флаг здесь: флаги на {} против повторных покупок в следующие {} дн. (клиентов: {}), с флагом против без флага при том же числе покупок:\n",
+                l.date(cal.date(w.at)),
+                w.horizon_days,
+                n(w.customers as usize)
+            )
+        } else {
+            format!(
+                "\nWhat each flag is worth here: flagged at {} against repurchases in the next {} days ({} customers), flagged vs unflagged with as many purchases:\n",
+                cal.date(w.at),
+                w.horizon_days,
+                n(w.customers as usize)
+            )
+        });
+        let mut wt = Table::new(&[
+            l.t("Flag", "Флаг"),
+            l.t("Flagged", "С флагом"),
+            l.t("Bought again", "Купили снова"),
+            l.t("Unflagged bought again", "Без флага купили снова"),
+            l.t("Lift", "Лифт"),
+            l.t("Opens tasks", "Открывает задачи"),
+        ]);
         wt.right = vec![false, true, true, true, true, false];
         for kw in w.kinds.iter().filter(|k| k.flagged > 0) {
             wt.row(vec![
-                kw.kind.to_string(),
+                word(l, kw.kind.as_str()),
                 n(kw.flagged as usize),
-                fmt_pct(kw.flagged_rate()),
-                fmt_pct(kw.unflagged_rate()),
-                kw.lift.map_or("—".to_string(), |l| format!("{l:.2}")),
-                if kw.opens_tasks { "yes".to_string() } else { format!("no (lift above {NO_SIGNAL})") },
+                l.pct(kw.flagged_rate()),
+                l.pct(kw.unflagged_rate()),
+                kw.lift.map_or("—".to_string(), |x| if ru { l.number(Some(x), 2) } else { format!("{x:.2}") }),
+                match (kw.opens_tasks, ru) {
+                    (true, _) => l.yes_no(true).to_string(),
+                    (false, false) => format!("no (lift above {NO_SIGNAL})"),
+                    (false, true) => format!("нет (лифт выше {})", l.number(Some(NO_SIGNAL), 1)),
+                },
             ]);
         }
         out.push_str(&wt.to_text());
     }
     let mut notes = String::new();
     if !args.include_lost {
-        notes.push_str(&format!("Customers silent for more than {} days (lost) are left out: --include-lost lists them.\n", args.inactivity_window));
+        notes.push_str(&if ru {
+            format!("Клиенты, молчащие дольше {} дн. (ушедшие), не показаны: --include-lost покажет их.\n", args.inactivity_window)
+        } else {
+            format!("Customers silent for more than {} days (lost) are left out: --include-lost lists them.\n", args.inactivity_window)
+        });
     }
     print(&format!("{out}{notes}"))
 }

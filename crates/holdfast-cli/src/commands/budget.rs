@@ -4,6 +4,8 @@
 use crate::output::{print, print_json};
 use crate::session::Session;
 use crate::Global;
+use holdfast_report::vocab::word;
+use holdfast_report::Lang;
 use holdfast_store::engine::{BudgetRule, BudgetScope};
 
 /// The contact budget: limits per day / week / month for the workspace, per segment and per
@@ -42,11 +44,17 @@ pub enum Action {
     },
 }
 
-fn limits(r: &BudgetRule) -> String {
-    let f = |v: Option<u32>, what: &str| v.map(|n| format!("{n} per {what}"));
-    let parts: Vec<String> = [f(r.per_day, "day"), f(r.per_week, "week"), f(r.per_month, "month")].into_iter().flatten().collect();
+fn limits(l: Lang, r: &BudgetRule) -> String {
+    let f = |v: Option<u32>, what: &str| {
+        v.map(|n| match l {
+            Lang::En => format!("{n} per {what}"),
+            Lang::Ru => format!("{n} в {what}"),
+        })
+    };
+    let parts: Vec<String> =
+        [f(r.per_day, l.t("day", "день")), f(r.per_week, l.t("week", "неделю")), f(r.per_month, l.t("month", "месяц"))].into_iter().flatten().collect();
     if parts.is_empty() {
-        "no limit".into()
+        l.t("no limit", "без ограничений").into()
     } else {
         parts.join(", ")
     }
@@ -56,6 +64,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
     let app = s.open_existing()?;
     let ws = app.ws.id;
+    let l = g.lang();
+    let ru = l == Lang::Ru;
     match args.action {
         Action::Set { per_day, per_week, per_month, segment, customer } => {
             let scope = match (segment, customer) {
@@ -69,24 +79,33 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             };
             let rule = BudgetRule { per_day, per_week, per_month };
             s.store(app.store.set_budget(ws, &scope, rule))?;
+            if ru {
+                let what = match &scope {
+                    BudgetScope::Workspace => "всего рабочего пространства".to_owned(),
+                    BudgetScope::Segment(sg) => format!("сегмента «{}»", word(l, sg)),
+                    BudgetScope::Customer(c) => format!("клиента {c}"),
+                };
+                return print(&format!("бюджет контактов {what}: {}\n", limits(l, &rule)));
+            }
             let what = match &scope {
                 BudgetScope::Workspace => "the workspace".to_owned(),
                 BudgetScope::Segment(sg) => format!("segment {sg}"),
                 BudgetScope::Customer(c) => format!("customer {c}"),
             };
-            print(&format!("budget of {what}: {}\n", limits(&rule)))
+            print(&format!("budget of {what}: {}\n", limits(l, &rule)))
         }
         Action::Show { json } => {
             let b = s.store(app.store.budget(ws))?;
             if json {
                 return print_json(&b);
             }
-            let mut out = format!("workspace: {}\n", limits(&b.workspace));
+            let mut out = format!("{}: {}\n", l.t("workspace", "всё рабочее пространство"), limits(l, &b.workspace));
             for (sg, r) in &b.segments {
-                out.push_str(&format!("segment {sg}: {}\n", limits(r)));
+                let sg = if ru { format!("«{}»", word(l, sg)) } else { sg.clone() };
+                out.push_str(&format!("{} {sg}: {}\n", l.t("segment", "сегмент"), limits(l, r)));
             }
             for (c, r) in &b.customers {
-                out.push_str(&format!("customer {c}: {}\n", limits(r)));
+                out.push_str(&format!("{} {c}: {}\n", l.t("customer", "клиент"), limits(l, r)));
             }
             print(&out)
         }

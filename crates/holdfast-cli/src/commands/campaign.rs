@@ -1,11 +1,12 @@
 //! `holdfast campaign`: campaigns of the engine — add one from a TOML file, list them, show one,
 //! pause, resume or archive it, preview it for a customer (and send a test).
 
-use super::run::{engine, engine_error, now_of};
+use super::run::{engine, engine_error, now_of, outbox_text};
 use crate::output::{print, print_json};
 use crate::session::Session;
 use crate::Global;
-use holdfast_report::Table;
+use holdfast_report::vocab::campaign_state;
+use holdfast_report::{Lang, Table};
 use std::path::PathBuf;
 
 /// Campaigns: a trigger, an audience, a control group and a sequence of steps (e-mail, webhook,
@@ -70,9 +71,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let ws = app.ws.id;
     let now = now_of(&app, None)?;
     let e = engine(&s, &app, 60, 20, None)?;
-    let set_state = |name: &str, state: &str, said: &str| -> anyhow::Result<()> {
+    let l = g.lang();
+    let ru = l == Lang::Ru;
+    let set_state = |name: &str, state: &str, said: &str, said_ru: &str| -> anyhow::Result<()> {
         s.store(app.store.set_engine_campaign_state(ws, name, state, now))?;
-        print(&format!("campaign {name} is {said}\n"))
+        print(&if ru { format!("кампания {name} {said_ru}\n") } else { format!("campaign {name} is {said}\n") })
     };
     match args.action {
         Action::Add { file, json } => {
@@ -81,13 +84,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             if json {
                 return print_json(&c);
             }
-            print(&format!(
-                "campaign {} saved: trigger {}, {} steps, holdout {:.1}%\n",
-                c.name,
-                serde_json::to_value(&c.trigger).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default(),
-                c.steps.len(),
-                c.holdout.fraction() * 100.0
-            ))
+            let trigger = serde_json::to_value(&c.trigger).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default();
+            if ru {
+                return print(&format!(
+                    "кампания {} сохранена: триггер {trigger}, шагов: {}, контрольная группа {}\n",
+                    c.name,
+                    c.steps.len(),
+                    l.pct(Some(c.holdout.fraction()))
+                ));
+            }
+            print(&format!("campaign {} saved: trigger {trigger}, {} steps, holdout {:.1}%\n", c.name, c.steps.len(), c.holdout.fraction() * 100.0))
         }
         Action::List { json } => {
             let all = s.rt.block_on(e.campaigns()).map_err(engine_error)?;
@@ -95,17 +101,27 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 let v: Vec<_> = all.iter().map(|(st, _)| serde_json::json!({ "name": st.name, "state": st.state, "holdout": st.holdout as f64 / 10_000.0, "outbox": st.outbox.iter().cloned().collect::<std::collections::BTreeMap<_, _>>() })).collect();
                 return print_json(&serde_json::json!({ "campaigns": v }));
             }
-            let mut t = Table::new(&["Campaign", "State", "Trigger", "Steps", "Holdout", "Outbox"]);
+            let mut t = Table::new(&[
+                l.t("Campaign", "Кампания"),
+                l.t("State", "Состояние"),
+                l.t("Trigger", "Триггер"),
+                l.t("Steps", "Шаги"),
+                l.t("Holdout", "Контроль"),
+                l.t("Outbox", "Исходящие"),
+            ]);
             for (st, c) in &all {
                 let (trigger, steps) = match c {
                     Ok(c) => (
                         serde_json::to_value(&c.trigger).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default(),
                         c.steps.len().to_string(),
                     ),
-                    Err(err) => (format!("(unreadable: {err})"), String::new()),
+                    Err(err) => (format!("({}: {err})", l.t("unreadable", "не читается")), String::new()),
                 };
-                let outbox: Vec<String> = st.outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
-                t.row(vec![st.name.clone(), st.state.clone(), trigger, steps, format!("{:.1}%", st.holdout as f64 / 100.0), outbox.join(", ")]);
+                let holdout = if ru { l.pct(Some(st.holdout as f64 / 10_000.0)) } else { format!("{:.1}%", st.holdout as f64 / 100.0) };
+                t.row(vec![st.name.clone(), campaign_state(l, &st.state), trigger, steps, holdout, outbox_text(l, &st.outbox)]);
+            }
+            if ru {
+                return print(&format!("Кампаний: {}\n{}", l.count(all.len() as i64), t.to_text()));
             }
             print(&format!("{} campaigns\n{}", all.len(), t.to_text()))
         }
@@ -120,18 +136,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                     &serde_json::json!({ "name": st.name, "state": st.state, "created_at": st.created_at, "outbox": st.outbox.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(), "campaign": c.as_ref().ok(), "definition": st.definition }),
                 );
             }
-            let outbox: Vec<String> = st.outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            print(&format!(
-                "campaign {} ({})\noutbox: {}\n\n{}\n",
-                st.name,
-                st.state,
-                if outbox.is_empty() { "empty".into() } else { outbox.join(", ") },
-                st.definition.trim_end()
-            ))
+            let outbox = if st.outbox.is_empty() { l.t("empty", "пусто").to_string() } else { outbox_text(l, &st.outbox) };
+            if ru {
+                return print(&format!("кампания {} ({})\nисходящие: {outbox}\n\n{}\n", st.name, campaign_state(l, &st.state), st.definition.trim_end()));
+            }
+            print(&format!("campaign {} ({})\noutbox: {outbox}\n\n{}\n", st.name, st.state, st.definition.trim_end()))
         }
-        Action::Pause { name } => set_state(&name, "paused", "paused"),
-        Action::Resume { name } => set_state(&name, "active", "active again"),
-        Action::Archive { name } => set_state(&name, "archived", "archived"),
+        Action::Pause { name } => set_state(&name, "paused", "paused", "приостановлена"),
+        Action::Resume { name } => set_state(&name, "active", "active again", "снова активна"),
+        Action::Archive { name } => set_state(&name, "archived", "archived", "в архиве"),
         Action::Preview { name, customer, send_test, now: at, json } => {
             let at = now_of(&app, at.as_deref())?;
             let p = s.rt.block_on(e.preview(&name, &customer, at)).map_err(engine_error)?;
@@ -142,25 +155,41 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             if json {
                 return print_json(&serde_json::json!({ "preview": p, "test_message_id": sent }));
             }
-            let mut out = format!(
-                "campaign {} for customer {}{}\n",
-                p.campaign,
-                p.customer,
-                if p.held_out { " (in the control group: would be sent nothing)" } else { "" }
-            );
+            let mut out = if ru {
+                format!("кампания {} для клиента {}{}\n", p.campaign, p.customer, if p.held_out { " (в контрольной группе: не получит ничего)" } else { "" })
+            } else {
+                format!(
+                    "campaign {} for customer {}{}\n",
+                    p.campaign,
+                    p.customer,
+                    if p.held_out { " (in the control group: would be sent nothing)" } else { "" }
+                )
+            };
             for st in &p.steps {
-                out.push_str(&format!(
-                    "\n— step {} {}{} after {}h\nSubject: {}\n\n{}\n",
-                    st.step,
-                    st.channel,
-                    if st.variant.is_empty() { String::new() } else { format!(" variant {}", st.variant) },
-                    st.after_seconds / 3600,
-                    st.subject,
-                    st.text.trim_end()
-                ));
+                let variant = match (st.variant.is_empty(), ru) {
+                    (true, _) => String::new(),
+                    (false, false) => format!(" variant {}", st.variant),
+                    (false, true) => format!(" вариант {}", st.variant),
+                };
+                out.push_str(&if ru {
+                    format!("\n— шаг {} {}{variant} через {} ч\nТема: {}\n\n{}\n", st.step, st.channel, st.after_seconds / 3600, st.subject, st.text.trim_end())
+                } else {
+                    format!(
+                        "\n— step {} {}{variant} after {}h\nSubject: {}\n\n{}\n",
+                        st.step,
+                        st.channel,
+                        st.after_seconds / 3600,
+                        st.subject,
+                        st.text.trim_end()
+                    )
+                });
             }
             if let (Some(to), Some(id)) = (&send_test, &sent) {
-                out.push_str(&format!("\ntest message sent to {to}: {id}\n"));
+                out.push_str(&if ru {
+                    format!("\nтестовое письмо отправлено на {to}: {id}\n")
+                } else {
+                    format!("\ntest message sent to {to}: {id}\n")
+                });
             }
             print(&out)
         }

@@ -1,9 +1,10 @@
 //! `holdfast customer`: everything known about one customer.
 
-use crate::output::{print, print_store_json};
+use crate::output::{amount_text, count_text, minor_text, print, print_store_json};
 use crate::session::Session;
 use crate::Global;
-use holdfast_report::format::fmt_minor;
+use holdfast_report::vocab::{outbox_state, word};
+use holdfast_report::Lang;
 use holdfast_store::{Contact, ImportantDate, Interaction, Note, Record};
 use std::fmt::Write;
 
@@ -103,7 +104,7 @@ fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
 }
 
 /// Records `add` for customer `id`.
-fn record(s: &Session, db: &holdfast_app::App, id: &str, add: Add) -> anyhow::Result<String> {
+fn record(s: &Session, db: &holdfast_app::App, id: &str, add: Add, l: Lang) -> anyhow::Result<String> {
     let cal = db.calendar()?;
     // The moment something is recorded by a person is the one place the wall clock belongs.
     let when = |at: Option<String>| -> anyhow::Result<i64> {
@@ -142,14 +143,25 @@ fn record(s: &Session, db: &holdfast_app::App, id: &str, add: Add) -> anyhow::Re
         }
     };
     let key = s.store(db.store.add_record(db.ws.id, rec))?;
-    Ok(format!("{what} {key} recorded for customer {id}\n"))
+    Ok(match l {
+        Lang::En => format!("{what} {key} recorded for customer {id}\n"),
+        Lang::Ru => {
+            let what = match what {
+                "note" => "заметка",
+                "important date" => "важная дата",
+                "contact" => "контакт",
+                _ => "взаимодействие",
+            };
+            format!("записано: {what} {key}, клиент {id}\n")
+        }
+    })
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
     let db = s.open_existing()?;
     if let Some(add) = args.add {
-        return match record(&s, &db, &args.id, add) {
+        return match record(&s, &db, &args.id, add, g.lang()) {
             Err(e) if e.downcast_ref::<holdfast_app::Error>().is_some_and(|e| e.kind == holdfast_app::ErrorKind::NotFound) => {
                 Err(holdfast_app::Error::not_found(format!("no customer {:?} in {}", args.id, db.store.url())).into())
             }
@@ -170,57 +182,84 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         return print_store_json(&doc, db.ws.currency);
     }
     let cal = db.calendar()?;
-    let d = |t: i64| cal.date(t).to_string();
+    let l = g.lang();
+    let ru = l == Lang::Ru;
+    let d = |t: i64| if ru { l.date(cal.date(t)) } else { cal.date(t).to_string() };
+    let day = |x: chrono::NaiveDate| if ru { l.date(x) } else { x.to_string() };
     let c = &v.customer;
     let mut s = String::new();
-    let _ = writeln!(s, "{} ({})", c.name.as_deref().unwrap_or(&c.external_id), c.kind.as_str());
+    let _ = writeln!(s, "{} ({})", c.name.as_deref().unwrap_or(&c.external_id), word(l, c.kind.as_str()));
     let _ = writeln!(
         s,
-        "  id {}  email {}  phone {}  owner {}",
+        "  id {}  {} {}  {} {}  {} {}",
         c.external_id,
+        l.t("email", "e-mail"),
         c.email.as_deref().unwrap_or("–"),
+        l.t("phone", "телефон"),
         c.phone.as_deref().unwrap_or("–"),
+        l.t("owner", "ответственный"),
         c.owner.as_deref().unwrap_or("–")
     );
     if !c.tags.is_empty() {
-        let _ = writeln!(s, "  tags: {}", c.tags.join(", "));
+        let _ = writeln!(s, "  {}: {}", l.t("tags", "метки"), c.tags.join(", "));
     }
     if let Some(b) = c.birthday {
-        let _ = writeln!(s, "  {}: {b}", if c.kind == holdfast_store::CustomerKind::Company { "founded" } else { "birthday" });
+        let what =
+            if c.kind == holdfast_store::CustomerKind::Company { l.t("founded", "основана") } else { l.t("birthday", "день рождения") };
+        let _ = writeln!(s, "  {what}: {}", day(b));
     }
     for k in &c.consents {
         let _ = writeln!(
             s,
-            "  {}: {} (consent {}, unsubscribed {})",
+            "  {}: {} ({} {}, {} {})",
             k.channel,
-            if k.granted { "may contact" } else { "do not contact" },
+            if k.granted { l.t("may contact", "можно связываться") } else { l.t("do not contact", "не связываться") },
+            l.t("consent", "согласие"),
             k.consented_at.map(d).unwrap_or("–".into()),
+            l.t("unsubscribed", "отписка"),
             k.unsubscribed_at.map(d).unwrap_or("–".into())
         );
     }
+    let cur = db.ws.currency;
     if let Some(sc) = &v.score {
-        let _ = writeln!(
-            s,
-            "\nScore (as of {}): segment {}, P(alive) {}, CLV {}, flags {}",
-            d(sc.computed_at),
-            sc.segment.map_or("–", |s| s.key()),
-            sc.p_alive.map(|p| format!("{:.2}", p)).unwrap_or("–".into()),
-            sc.clv.map(|x| format!("{} {}", fmt_minor(x, db.ws.currency), db.ws.currency)).unwrap_or("–".into()),
-            if sc.flags.is_empty() { "none".to_owned() } else { sc.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ") }
-        );
+        let flags =
+            if sc.flags.is_empty() { l.t("none", "нет").to_owned() } else { sc.flags.iter().map(|f| word(l, f.as_str())).collect::<Vec<_>>().join(", ") };
+        let _ = if ru {
+            writeln!(
+                s,
+                "\nОценка (на {}): сегмент {}, P(alive) {}, CLV {}, флаги: {flags}",
+                d(sc.computed_at),
+                sc.segment.map_or("–".to_owned(), |s| word(l, s.as_str())),
+                sc.p_alive.map(|p| l.number(Some(p), 2)).unwrap_or("–".into()),
+                sc.clv.map(|x| amount_text(l, x, cur)).unwrap_or("–".into()),
+            )
+        } else {
+            writeln!(
+                s,
+                "\nScore (as of {}): segment {}, P(alive) {}, CLV {}, flags {flags}",
+                d(sc.computed_at),
+                sc.segment.map_or("–", |s| s.key()),
+                sc.p_alive.map(|p| format!("{:.2}", p)).unwrap_or("–".into()),
+                sc.clv.map(|x| amount_text(l, x, cur)).unwrap_or("–".into()),
+            )
+        };
     }
-    section(&mut s, "Contacts", v.contacts.iter().map(|k| format!("{} {} {}", k.name, k.role.as_deref().unwrap_or(""), k.email.as_deref().unwrap_or(""))));
     section(
         &mut s,
-        "Notes",
+        l.t("Contacts", "Контакты"),
+        v.contacts.iter().map(|k| format!("{} {} {}", k.name, k.role.as_deref().unwrap_or(""), k.email.as_deref().unwrap_or(""))),
+    );
+    section(
+        &mut s,
+        l.t("Notes", "Заметки"),
         v.notes.iter().map(|n| {
-            let mut x = format!("{} {}", n.created_at.map(d).unwrap_or("(undated)".into()), n.body);
+            let mut x = format!("{} {}", n.created_at.map(d).unwrap_or(l.t("(undated)", "(без даты)").into()), n.body);
             for (label, val) in [
-                ("pain points", &n.pain_points),
-                ("goals", &n.goals),
-                ("channel", &n.preferred_channel),
-                ("time", &n.preferred_time),
-                ("style", &n.communication_style),
+                (l.t("pain points", "что мешает"), &n.pain_points),
+                (l.t("goals", "цели"), &n.goals),
+                (l.t("channel", "канал"), &n.preferred_channel),
+                (l.t("time", "время"), &n.preferred_time),
+                (l.t("style", "стиль"), &n.communication_style),
             ] {
                 if let Some(val) = val {
                     let _ = write!(x, "; {label}: {val}");
@@ -231,45 +270,79 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     );
     section(
         &mut s,
-        "Important dates",
-        v.important_dates
-            .iter()
-            .map(|i| format!("{} {}{} {}", i.date, i.kind.as_str(), if i.yearly { " (yearly)" } else { "" }, i.label.as_deref().unwrap_or(""))),
-    );
-    let total: i64 = v.orders.iter().filter(|o| o.is_counted()).map(|o| o.amount).sum();
-    let counted = v.orders.iter().filter(|o| o.is_counted()).count();
-    let order_currency = v.orders.first().map(|o| o.currency).unwrap_or(db.ws.currency);
-    let _ = writeln!(s, "\nOrders: {counted} counted, {} {order_currency} in total", fmt_minor(total, order_currency));
-    for o in v.orders.iter().rev().take(20) {
-        let items: Vec<String> = o.lines.iter().map(|l| format!("{}×{}", l.sku, l.quantity)).collect();
-        let _ = writeln!(s, "  {} {:>12} {} {:<9} {}", d(o.ordered_at), fmt_minor(o.amount, o.currency), o.currency, o.status, items.join(", "));
-    }
-    if v.orders.len() > 20 {
-        let _ = writeln!(s, "  … {} older orders (see --json)", v.orders.len() - 20);
-    }
-    section(
-        &mut s,
-        "Subscriptions",
-        v.subscriptions.iter().map(|x| {
+        l.t("Important dates", "Важные даты"),
+        v.important_dates.iter().map(|i| {
             format!(
-                "{} {} {}/month from {} to {}{}",
-                x.plan,
-                fmt_minor(x.mrr, x.currency),
-                x.currency,
-                d(x.started_at),
-                x.ended_at.map(d).unwrap_or("now".into()),
-                x.cancel_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+                "{} {}{} {}",
+                day(i.date),
+                date_kind(l, i.kind.as_str()),
+                if i.yearly { l.t(" (yearly)", " (ежегодно)") } else { "" },
+                i.label.as_deref().unwrap_or("")
             )
         }),
     );
-    section(&mut s, "Events", v.events.iter().map(|e| format!("{}: {} (last {})", e.kind, e.count, d(e.last_at))));
+    let total: i64 = v.orders.iter().filter(|o| o.is_counted()).map(|o| o.amount).sum();
+    let counted = v.orders.iter().filter(|o| o.is_counted()).count();
+    let order_currency = v.orders.first().map(|o| o.currency).unwrap_or(cur);
+    let _ = if ru {
+        writeln!(s, "\nЗаказы: учтённых {}, на сумму {}", l.count(counted as i64), amount_text(l, total, order_currency))
+    } else {
+        writeln!(s, "\nOrders: {counted} counted, {} in total", amount_text(l, total, order_currency))
+    };
+    for o in v.orders.iter().rev().take(20) {
+        let items: Vec<String> = o.lines.iter().map(|l| format!("{}×{}", l.sku, l.quantity)).collect();
+        let _ = if ru {
+            writeln!(s, "  {} {:>16} {:<12} {}", d(o.ordered_at), amount_text(l, o.amount, o.currency), word(l, &o.status.to_string()), items.join(", "))
+        } else {
+            writeln!(s, "  {} {:>12} {} {:<9} {}", d(o.ordered_at), minor_text(l, o.amount, o.currency), o.currency, o.status, items.join(", "))
+        };
+    }
+    if v.orders.len() > 20 {
+        let _ = if ru {
+            writeln!(s, "  … и ещё более ранних заказов: {} (см. --json)", count_text(l, (v.orders.len() - 20) as i64))
+        } else {
+            writeln!(s, "  … {} older orders (see --json)", v.orders.len() - 20)
+        };
+    }
     section(
         &mut s,
-        "Feedback",
+        l.t("Subscriptions", "Подписки"),
+        v.subscriptions.iter().map(|x| {
+            let reason = x.cancel_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+            if ru {
+                format!(
+                    "{} {} в месяц с {} по {}{reason}",
+                    x.plan,
+                    amount_text(l, x.mrr, x.currency),
+                    d(x.started_at),
+                    x.ended_at.map(d).unwrap_or("сейчас".into())
+                )
+            } else {
+                format!(
+                    "{} {}/month from {} to {}{reason}",
+                    x.plan,
+                    amount_text(l, x.mrr, x.currency),
+                    d(x.started_at),
+                    x.ended_at.map(d).unwrap_or("now".into())
+                )
+            }
+        }),
+    );
+    section(
+        &mut s,
+        l.t("Events", "События"),
+        v.events
+            .iter()
+            .map(|e| format!("{}: {} ({} {})", e.kind, if ru { l.count(e.count as i64) } else { e.count.to_string() }, l.t("last", "последнее"), d(e.last_at))),
+    );
+    section(
+        &mut s,
+        l.t("Feedback", "Отзывы"),
         v.feedback.iter().map(|f| {
             format!(
-                "{} score {} {} {}",
+                "{} {} {} {} {}",
                 d(f.responded_at),
+                l.t("score", "оценка"),
                 f.score.map(|x| x.to_string()).unwrap_or("–".into()),
                 f.touchpoint.as_deref().unwrap_or(""),
                 f.comment.as_deref().unwrap_or("")
@@ -278,27 +351,62 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     );
     section(
         &mut s,
-        "Interactions",
+        l.t("Interactions", "Взаимодействия"),
         v.interactions.iter().map(|i| {
+            let (with, by, summary) = (i.with_whom.as_deref().unwrap_or("–"), i.by_whom.as_deref().unwrap_or("–"), i.summary.as_deref().unwrap_or(""));
+            if ru {
+                format!("{} {} (клиент: {with}, от нас: {by}): {summary}", d(i.occurred_at), interaction_kind(l, &i.kind))
+            } else {
+                format!("{} {} with {with} by {by}: {summary}", d(i.occurred_at), i.kind)
+            }
+        }),
+    );
+    section(
+        &mut s,
+        l.t("Tasks", "Задачи"),
+        v.tasks.iter().map(|t| format!("#{} {} [{}] {} → {}", t.id, word(l, t.kind.as_str()), word(l, t.state.as_str()), t.reason, word(l, &t.suggested_step))),
+    );
+    section(
+        &mut s,
+        l.t("Contact ledger", "Журнал контактов"),
+        ledger.iter().map(|x| {
             format!(
-                "{} {} with {} by {}: {}",
-                d(i.occurred_at),
-                i.kind,
-                i.with_whom.as_deref().unwrap_or("–"),
-                i.by_whom.as_deref().unwrap_or("–"),
-                i.summary.as_deref().unwrap_or("")
+                "{} {} {} {}{}: {}",
+                d(x.at),
+                x.campaign,
+                x.channel,
+                outbox_state(l, &x.outcome),
+                x.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                x.subject
             )
         }),
     );
-    section(&mut s, "Tasks", v.tasks.iter().map(|t| format!("#{} {} [{}] {} → {}", t.id, t.kind, t.state.as_str(), t.reason, t.suggested_step)));
-    section(
-        &mut s,
-        "Contact ledger",
-        ledger.iter().map(|l| {
-            format!("{} {} {} {}{}: {}", d(l.at), l.campaign, l.channel, l.outcome, l.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), l.subject)
-        }),
-    );
     print(&s)
+}
+
+/// A kind of important date in the language.
+fn date_kind(l: Lang, kind: &str) -> &str {
+    match (l, kind) {
+        (Lang::Ru, "birthday") => "день рождения",
+        (Lang::Ru, "company_birthday") => "день основания компании",
+        (Lang::Ru, "product_launch") => "запуск продукта",
+        (Lang::Ru, "seasonal_campaign") => "сезонная кампания",
+        (Lang::Ru, "contract_renewal") => "продление договора",
+        (Lang::Ru, "other") => "другое",
+        (_, k) => k,
+    }
+}
+
+/// A kind of interaction in the language.
+fn interaction_kind(l: Lang, kind: &str) -> &str {
+    match (l, kind) {
+        (Lang::Ru, "call") => "звонок",
+        (Lang::Ru, "meeting") => "встреча",
+        (Lang::Ru, "email") => "письмо",
+        (Lang::Ru, "message") => "сообщение",
+        (Lang::Ru, "other") => "другое",
+        (_, k) => k,
+    }
 }
 
 fn section(s: &mut String, title: &str, items: impl Iterator<Item = String>) {

@@ -2,6 +2,7 @@
 //! control group: the report with intervals, ROI and verdict; the list of campaigns; the minimum
 //! detectable effect before a campaign starts; the workspace-wide global holdout.
 
+use crate::output::count_text;
 use crate::output::{print, print_json};
 use crate::session::Session;
 use crate::Global;
@@ -10,7 +11,7 @@ use holdfast_app::experiments::{global_holdout, list_experiments, plan_experimen
 use holdfast_app::{experiment_report, ReportRequest};
 use holdfast_experiments::BootstrapOptions;
 use holdfast_report::format::{fmt_count, fmt_money, fmt_pct};
-use holdfast_report::Table;
+use holdfast_report::{Lang, Table};
 use std::path::PathBuf;
 
 /// Measures campaigns against their control groups (assignments come from
@@ -110,6 +111,8 @@ pub enum Action {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let s = Session::new(g)?;
     let app = s.open_existing()?;
+    let l = g.lang();
+    let ru = l == Lang::Ru;
     match args.action {
         Action::Report { campaign, window, as_of, margin, replicates, seed, out, json } => {
             let req = ReportRequest { window_days: window, as_of, margin, bootstrap: BootstrapOptions { replicates, seed }, ..ReportRequest::new(&campaign) };
@@ -123,7 +126,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             if json {
                 print_json(&r)
             } else {
-                print(&holdfast_report::experiment::to_terminal(&r))
+                print(&holdfast_report::experiment::to_terminal_in(&r, l))
             }
         }
         Action::List { as_of, json } => {
@@ -131,23 +134,39 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             if json {
                 return print_json(&serde_json::json!({ "campaigns": list }));
             }
-            let mut t = Table::new(&["Campaign", "Groups", "Assigned", "From", "To", "Window", "Cost", "State"]);
+            let mut t = Table::new(&[
+                l.t("Campaign", "Кампания"),
+                l.t("Groups", "Группы"),
+                l.t("Assigned", "Назначено"),
+                l.t("From", "С"),
+                l.t("To", "По"),
+                l.t("Window", "Окно"),
+                l.t("Cost", "Затраты"),
+                l.t("State", "Состояние"),
+            ]);
             t.right = vec![false, false, true, false, false, true, true, false];
             for c in &list {
+                let day = |d: &Option<String>| crate::output::date_text(l, d.as_deref().unwrap_or_default());
                 t.row(vec![
                     c.campaign.clone(),
-                    c.groups.iter().map(|g| format!("{} {}", g.name, fmt_count(g.n as i64))).collect::<Vec<_>>().join(", "),
-                    fmt_count(c.assigned as i64),
-                    c.first_assigned.clone().unwrap_or_default(),
-                    c.last_assigned.clone().unwrap_or_default(),
-                    format!("{} d", c.window_days),
-                    format!("{} {}", fmt_money(Some(c.cost)), c.currency),
-                    match (c.has_control, c.is_final) {
-                        (false, _) => "no control group".to_owned(),
-                        (true, true) => "final".to_owned(),
-                        (true, false) => format!("not final (window closes {})", c.window_end.clone().unwrap_or_default()),
+                    c.groups.iter().map(|g| format!("{} {}", g.name, count_text(l, g.n as i64))).collect::<Vec<_>>().join(", "),
+                    count_text(l, c.assigned as i64),
+                    day(&c.first_assigned),
+                    day(&c.last_assigned),
+                    if ru { format!("{} дн.", c.window_days) } else { format!("{} d", c.window_days) },
+                    if ru { l.amount(Some(c.cost), c.currency) } else { format!("{} {}", fmt_money(Some(c.cost)), c.currency) },
+                    match (c.has_control, c.is_final, ru) {
+                        (false, _, false) => "no control group".to_owned(),
+                        (true, true, false) => "final".to_owned(),
+                        (true, false, false) => format!("not final (window closes {})", c.window_end.clone().unwrap_or_default()),
+                        (false, _, true) => "нет контрольной группы".to_owned(),
+                        (true, true, true) => "итог".to_owned(),
+                        (true, false, true) => format!("не окончательно (окно закрывается {})", day(&c.window_end)),
                     },
                 ]);
+            }
+            if ru {
+                return print(&format!("Кампаний: {}\n{}", l.count(list.len() as i64), t.to_text()));
             }
             print(&format!("{} campaigns\n{}", list.len(), t.to_text()))
         }
@@ -162,6 +181,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             }
             let pl = &p.plan;
             let cur = p.currency;
+            if ru {
+                return print(&plan_ru(l, &p, metric, audience));
+            }
             let show = |v: f64| match metric {
                 PlanMetric::Conversion => format!("{:.2} percentage points", v * 100.0),
                 PlanMetric::Revenue => format!("{} {cur}", fmt_money(Some(v))),
@@ -201,6 +223,17 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             if json {
                 return print_json(&h);
             }
+            if ru {
+                return print(&if h.buckets == 0 {
+                    "Глобальной контрольной группы нет: связываться можно с любым клиентом (задать: --set 0.05).\n".to_owned()
+                } else {
+                    format!(
+                        "Глобальная контрольная группа: {} клиентов ({} из 10\u{a0}000 корзин) не получают ни одной кампании — с ними сравнивается вся программа.\n",
+                        l.pct(Some(h.share)),
+                        l.count(h.buckets as i64)
+                    )
+                });
+            }
             print(&if h.buckets == 0 {
                 "No global holdout: every customer may be contacted (set one with --set 0.05).\n".to_owned()
             } else {
@@ -212,4 +245,43 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// The plan's answer in Russian.
+fn plan_ru(l: Lang, p: &holdfast_app::experiments::ExperimentPlan, metric: PlanMetric, audience: u64) -> String {
+    let pl = &p.plan;
+    let cur = p.currency;
+    let show = |v: f64| match metric {
+        PlanMetric::Conversion => format!("{}\u{a0}п.п.", l.number(Some(v * 100.0), 2)),
+        PlanMetric::Revenue => l.amount(Some(v), cur),
+    };
+    let base = match metric {
+        PlanMetric::Conversion => format!("конверсия {}", l.pct(Some(pl.baseline_mean))),
+        PlanMetric::Revenue => {
+            format!("выручка {} на клиента, стандартное отклонение {}", l.amount(Some(pl.baseline_mean), cur), l.amount(Some(pl.baseline_sd), cur))
+        }
+    };
+    let from = match p.baseline_customers {
+        Some(n) => format!("измерено по {} клиентам с заказом до даты расчёта", l.count(n as i64)),
+        None => "задано параметрами".to_owned(),
+    };
+    let mut text = format!(
+        "Аудитория {}: получат кампанию {}, в контрольной группе {} ({} не получают).\nИсходный уровень за окно {} дн.: {base} ({from}).\nНаименьший эффект, который эта кампания может обнаружить (α = {}, мощность {}): {}",
+        l.count(audience as i64),
+        l.count(pl.treated as i64),
+        l.count(pl.control as i64),
+        l.pct(Some(pl.holdout)),
+        p.window_days,
+        l.number(Some(pl.alpha), 2),
+        l.number(Some(pl.power), 1),
+        show(pl.mde)
+    );
+    if let Some(rel) = pl.mde_relative {
+        text.push_str(&format!(" ({}{} от исходного уровня)", if rel > 0.0 { "+" } else { "" }, l.pct(Some(rel))));
+    }
+    if let Some(total) = pl.mde_total {
+        text.push_str(&format!(", {} на всю группу, получившую кампанию", l.amount(Some(total), cur)));
+    }
+    text.push_str(".\nМеньший истинный эффект скорее всего прочтётся как «эффект не доказан»; его сузят бо́льшая контрольная группа или аудитория.\n");
+    text
 }

@@ -6,7 +6,7 @@ use crate::session::Session;
 use crate::Global;
 use holdfast_core::money::to_major;
 use holdfast_core::Granularity;
-use holdfast_report::Table;
+use holdfast_report::{Lang, Table};
 
 /// MRR per period and its movement (new, expansion, contraction, churned, reactivation), gross and
 /// net revenue retention, subscriber movement, logo churn and revenue churn side by side
@@ -28,8 +28,11 @@ pub struct Args {
     pub json: bool,
 }
 
-fn rate(x: Option<f64>) -> String {
-    x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into())
+fn rate(l: Lang, x: Option<f64>) -> String {
+    match l {
+        Lang::En => x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into()),
+        Lang::Ru => x.map_or_else(|| "–".into(), |v| l.pct(Some(v))),
+    }
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -59,25 +62,29 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             .collect();
         return print_json(&serde_json::json!({"currency": currency, "periods": periods}));
     }
-    let f = |v: i64| holdfast_report::format::fmt_minor(v, currency);
+    let l = g.lang();
+    let ru = l == Lang::Ru;
+    let f = |v: i64| crate::output::minor_text(l, v, currency);
+    let n = |v: usize| if ru { l.count(v as i64) } else { v.to_string() };
+    let rate = |x: Option<f64>| rate(l, x);
     let mut t = Table::new(&[
-        "period",
-        "MRR start",
-        "new",
-        "expansion",
-        "contraction",
-        "churned",
-        "reactivation",
-        "MRR end",
+        l.t("period", "период"),
+        l.t("MRR start", "MRR на начало"),
+        l.t("new", "новые"),
+        l.t("expansion", "расширение"),
+        l.t("contraction", "сокращение"),
+        l.t("churned", "ушедшие"),
+        l.t("reactivation", "возвраты"),
+        l.t("MRR end", "MRR на конец"),
         "GRR",
         "NRR",
-        "subs S",
+        l.t("subs S", "подп. S"),
         "N",
         "R",
         "L",
         "E",
-        "logo churn",
-        "revenue churn",
+        l.t("logo churn", "отток клиентов"),
+        l.t("revenue churn", "отток выручки"),
     ]);
     for p in &report.periods {
         t.row(vec![
@@ -91,14 +98,19 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             f(p.mrr_end),
             rate(p.grr),
             rate(p.nrr),
-            p.subscribers_start.to_string(),
-            p.subscribers_new.to_string(),
-            p.subscribers_reactivated.to_string(),
-            p.subscribers_lost.to_string(),
-            p.subscribers_end.to_string(),
+            n(p.subscribers_start as usize),
+            n(p.subscribers_new as usize),
+            n(p.subscribers_reactivated as usize),
+            n(p.subscribers_lost as usize),
+            n(p.subscribers_end as usize),
             rate(p.logo_churn),
             rate(p.revenue_churn),
         ]);
+    }
+    if ru {
+        print(&format!("MRR по периодам: {} ({})\n", holdfast_report::vocab::period(l, args.period), l.currency_name(currency)))?;
+        print(&t.to_text())?;
+        return print("S — подписчики на начало, N — новые, R — вернувшиеся, L — ушедшие, E — на конец периода.\n");
     }
     print(&format!("MRR per {} ({currency})\n", args.period))?;
     print(&t.to_text())

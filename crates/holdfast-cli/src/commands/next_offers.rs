@@ -6,7 +6,8 @@ use crate::output::{print, print_json, Csv};
 use crate::session::{Loaded, Session};
 use crate::Global;
 use holdfast_core::nbo::{next_offers, service_chains, Level, NboOptions};
-use holdfast_report::Table;
+use holdfast_report::vocab::{offer_reason, word};
+use holdfast_report::{Lang, Table};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -85,6 +86,9 @@ struct OfferOut<'a> {
     kind: &'static str,
     confidence: Option<f64>,
     due: Option<String>,
+    /// The reason in the language of the table.
+    #[serde(skip)]
+    said: String,
 }
 
 #[derive(Serialize)]
@@ -129,6 +133,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let chains = service_chains(&log, &opts);
     let offers = next_offers(&log, &chains, &opts);
     let total = offers.len();
+    let l = g.lang();
+    let ru = l == Lang::Ru;
     let offers_out: Vec<OfferOut> = offers
         .iter()
         .take(args.limit.unwrap_or(if args.json || args.csv { usize::MAX } else { 25 }))
@@ -139,6 +145,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             kind: o.kind.as_str(),
             confidence: o.confidence,
             due: o.due.map(|d| cal.date(d).to_string()),
+            said: if ru && !args.json && !args.csv { offer_reason(l, o, &log, &chains) } else { String::new() },
         })
         .collect();
     if args.csv {
@@ -174,23 +181,56 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.json {
         return print_json(&Out { as_of: as_of_s, level, window_days: args.window, chains: chains_out, total_offers: total, offers: offers_out });
     }
-    let mut t = Table::new(&["From", "To", "Customers", "Share who follow", "Median delay, days", "Lift"]);
+    let mut t = Table::new(&[
+        l.t("From", "После"),
+        l.t("To", "Что дальше"),
+        l.t("Customers", "Клиенты"),
+        l.t("Share who follow", "Доля купивших"),
+        l.t("Median delay, days", "Медиана задержки, дн."),
+        l.t("Lift", "Лифт"),
+    ]);
     for c in &chains_out {
-        t.row(vec![
-            c.from.to_string(),
-            if c.replenishment { format!("{} (again)", c.to) } else { c.to.to_string() },
-            format!("{} of {}", c.support, c.eligible),
-            format!("{:.1}%", 100.0 * c.confidence),
-            format!("{:.0}", c.median_delay_days),
-            c.lift.map_or("—".to_string(), |l| format!("{l:.1}×")),
-        ]);
+        t.row(if ru {
+            vec![
+                c.from.to_string(),
+                if c.replenishment { format!("{} (снова)", c.to) } else { c.to.to_string() },
+                format!("{} из {}", l.count(c.support as i64), l.count(c.eligible as i64)),
+                l.pct(Some(c.confidence)),
+                l.number(Some(c.median_delay_days), 0),
+                c.lift.map_or("—".to_string(), |x| format!("{}×", l.number(Some(x), 1))),
+            ]
+        } else {
+            vec![
+                c.from.to_string(),
+                if c.replenishment { format!("{} (again)", c.to) } else { c.to.to_string() },
+                format!("{} of {}", c.support, c.eligible),
+                format!("{:.1}%", 100.0 * c.confidence),
+                format!("{:.0}", c.median_delay_days),
+                c.lift.map_or("—".to_string(), |l| format!("{l:.1}×")),
+            ]
+        });
     }
-    let mut o = Table::new(&["Customer", "Offer", "Kind", "Why"]);
+    let mut o = Table::new(&[l.t("Customer", "Клиент"), l.t("Offer", "Предложение"), l.t("Kind", "Вид"), l.t("Why", "Почему")]);
     for x in &offers_out {
-        o.row(vec![x.customer_id.to_string(), x.product.to_string(), x.kind.replace('_', "-"), x.reason.to_string()]);
+        let (kind, why) = if ru { (word(l, x.kind), x.said.clone()) } else { (x.kind.replace('_', "-"), x.reason.to_string()) };
+        o.row(vec![x.customer_id.to_string(), x.product.to_string(), kind, why]);
+    }
+    let chains_text = if chains_out.is_empty() {
+        l.t("(no chain clears the thresholds)\n", "(ни одна цепочка не проходит пороги)\n").to_string()
+    } else {
+        t.to_text()
+    };
+    if ru {
+        let shown = if offers_out.len() < total { format!(", показаны первые {}", l.count(offers_out.len() as i64)) } else { String::new() };
+        return print(&format!(
+            "Цепочки покупок на {} (окно {} дн., сильнейшие первыми)\n{chains_text}\nСледующие лучшие предложения: {}{shown}\n{}",
+            l.date(cal.date(as_of)),
+            args.window,
+            l.count(total as i64),
+            o.to_text()
+        ));
     }
     let shown = if offers_out.len() < total { format!(", showing the first {}", offers_out.len()) } else { String::new() };
-    let chains_text = if chains_out.is_empty() { "(no chain clears the thresholds)\n".to_string() } else { t.to_text() };
     print(&format!(
         "Service chains as of {as_of_s} (window {} days, strongest first)\n{chains_text}\nNext best offers: {total}{shown}\n{}",
         args.window,

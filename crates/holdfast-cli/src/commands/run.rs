@@ -7,6 +7,8 @@ use crate::session::Session;
 use crate::Global;
 use holdfast_app::App;
 use holdfast_engine::{Engine, Options};
+use holdfast_report::vocab::outbox_state;
+use holdfast_report::Lang;
 use std::sync::Arc;
 
 /// Evaluates every active campaign's trigger at `--now` (default: now), writes what fired into
@@ -75,6 +77,18 @@ pub fn engine_error(e: holdfast_engine::Error) -> anyhow::Error {
     }
 }
 
+/// The outbox's counts per state, `sent 12, held_out 3` / `отправлено 12, контрольная группа 3`.
+pub fn outbox_text(l: Lang, outbox: &[(String, u64)]) -> String {
+    let parts: Vec<String> = outbox
+        .iter()
+        .map(|(k, n)| match l {
+            Lang::En => format!("{k} {n}"),
+            Lang::Ru => format!("{} {}", outbox_state(l, k), l.count(*n as i64)),
+        })
+        .collect();
+    parts.join(", ")
+}
+
 /// `--now` or the current time.
 pub fn now_of(app: &App, now: Option<&str>) -> anyhow::Result<i64> {
     match now {
@@ -104,6 +118,35 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             &serde_json::json!({ "evaluation": ev, "sending": sending, "outbox": outbox.iter().map(|(k, n)| (k.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>() }),
         );
     }
+    let l = g.lang();
+    let outbox_said = if outbox.is_empty() { l.t("empty", "пусто").to_string() } else { outbox_text(l, &outbox) };
+    if l == Lang::Ru {
+        let n = |x: u64| l.count(x as i64);
+        let when = chrono::DateTime::from_timestamp(now, 0).map(|t| format!("{} {} UTC", l.date(t.date_naive()), t.format("%H:%M"))).unwrap_or_default();
+        let mut out = format!(
+            "триггеры на {when}: кампаний {}, сработало {}, записано сообщений {} (в контрольной группе {}), уже было в исходящих {}\n",
+            n(ev.campaigns as u64),
+            n(ev.fired as u64),
+            n(ev.written as u64),
+            n(ev.held_out as u64),
+            n(ev.existing as u64)
+        );
+        for w in &ev.skipped {
+            out.push_str(&format!("предупреждение: пропущено {w}\n"));
+        }
+        out.push_str(&format!(
+            "отправлено {}, повторят {}, не доставлено {}; ждут конца тихих часов {}, сверх бюджета {}, подавлено {}, остановлено {}\n",
+            n(sending.sent as u64),
+            n(sending.retried as u64),
+            n(sending.dead as u64),
+            n(sending.held as u64),
+            n(sending.capped as u64),
+            n(sending.suppressed as u64),
+            n(sending.cancelled as u64)
+        ));
+        out.push_str(&format!("исходящие: {outbox_said}\n"));
+        return print(&out);
+    }
     let mut out = format!(
         "triggers at {}: {} campaigns, {} fired, {} messages written ({} held out as control), {} already in the outbox\n",
         chrono::DateTime::from_timestamp(now, 0).map(|t| t.to_rfc3339()).unwrap_or_default(),
@@ -120,8 +163,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         "sent {}, retrying {}, dead {}; held for quiet hours {}, capped by the budget {}, suppressed {}, stopped {}\n",
         sending.sent, sending.retried, sending.dead, sending.held, sending.capped, sending.suppressed, sending.cancelled
     ));
-    let counts: Vec<String> = outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    out.push_str(&format!("outbox: {}\n", if counts.is_empty() { "empty".into() } else { counts.join(", ") }));
+    out.push_str(&format!("outbox: {outbox_said}\n"));
     print(&out)
 }
 

@@ -40,15 +40,29 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             "p_alive": r.p_alive, "clv": r.clv, "notes": r.notes,
         }))
     } else {
-        print(&format!(
-            "Scored {} customers as of {} ({} with red flags; {} at risk by the action queue: {} personal tasks, {} routed to automation); snapshot saved in {}\n",
-            r.customers,
-            cal.date(r.as_of),
-            r.flagged,
-            r.at_risk,
-            r.personal,
-            r.automation,
-            app.url()
-        ))
+        let l = g.lang();
+        let n = |x: usize| crate::output::count_text(l, x as i64);
+        print(&match l {
+            holdfast_report::Lang::En => format!(
+                "Scored {} customers as of {} ({} with red flags; {} at risk by the action queue: {} personal tasks, {} routed to automation); snapshot saved in {}\n",
+                r.customers,
+                cal.date(r.as_of),
+                r.flagged,
+                r.at_risk,
+                r.personal,
+                r.automation,
+                app.url()
+            ),
+            holdfast_report::Lang::Ru => format!(
+                "Оценено клиентов: {} на {} (с красными флагами: {}; под угрозой по правилу очереди действий: {} — личных задач {}, на автоматизацию {}); снимок сохранён в {}\n",
+                n(r.customers),
+                l.date(cal.date(r.as_of)),
+                n(r.flagged),
+                n(r.at_risk),
+                n(r.personal),
+                n(r.automation),
+                app.url()
+            ),
+        })
     }
 }

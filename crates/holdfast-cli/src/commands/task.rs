@@ -1,11 +1,11 @@
 //! `holdfast task`: the tasks `holdfast at-risk` opened in the store — list them, close them as
 //! done, dismiss them with a reason, or reopen them.
 
-use crate::output::{print, print_store_json};
+use crate::output::{minor_text, print, print_store_json};
 use crate::session::Session;
 use crate::Global;
-use holdfast_report::format::fmt_minor;
-use holdfast_report::Table;
+use holdfast_report::vocab::word;
+use holdfast_report::{Lang, Table};
 use holdfast_store::TaskState;
 
 /// Works the action queue kept in the store (`holdfast --db URL at-risk` opens the tasks).
@@ -51,6 +51,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let ws = db.ws.id;
     // A person closing a task is the one place the wall clock belongs.
     let now = chrono::Utc::now().timestamp();
+    let l = g.lang();
+    let ru = l == Lang::Ru;
     let (id, state, reason) = match args.action {
         Action::List { customer, json, limit } => {
             let tasks = match &customer {
@@ -61,44 +63,63 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 return print_store_json(&serde_json::json!({ "tasks": tasks }), db.ws.currency);
             }
             let cal = db.calendar()?;
-            let stake = format!("Stake ({})", db.ws.currency);
-            let mut t = Table::new(&["Task", "Customer", "Flags", &stake, "Plan", "Step", "Due", "State", "Why"]);
+            let cur = db.ws.currency;
+            let stake = if ru { format!("На кону ({})", l.currency_name(cur)) } else { format!("Stake ({cur})") };
+            let mut t = Table::new(&[
+                l.t("Task", "Задача"),
+                l.t("Customer", "Клиент"),
+                l.t("Flags", "Флаги"),
+                &stake,
+                l.t("Plan", "План"),
+                l.t("Step", "Шаг"),
+                l.t("Due", "Срок"),
+                l.t("State", "Состояние"),
+                l.t("Why", "Почему"),
+            ]);
             t.right = vec![true, false, false, true, false, false, false, false, false];
             for k in tasks.iter().take(limit) {
+                let plan = k.plan.as_deref().unwrap_or("");
                 t.row(vec![
                     k.id.to_string(),
                     k.customer.clone(),
-                    k.kinds.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", "),
-                    k.stake.map(|s| fmt_minor(s, db.ws.currency)).unwrap_or_default(),
-                    k.plan.as_deref().unwrap_or("").replace('_', " "),
-                    k.suggested_step.clone(),
-                    k.due_at.map(|d| cal.date(d).to_string()).unwrap_or_default(),
+                    k.kinds.iter().map(|x| word(l, x.as_str())).collect::<Vec<_>>().join(", "),
+                    k.stake.map(|s| minor_text(l, s, cur)).unwrap_or_default(),
+                    if ru { word(l, plan) } else { plan.replace('_', " ") },
+                    word(l, &k.suggested_step),
+                    k.due_at.map(|d| if ru { l.date(cal.date(d)) } else { cal.date(d).to_string() }).unwrap_or_default(),
                     match &k.dismiss_reason {
-                        Some(r) => format!("{} ({r})", k.state.as_str()),
-                        None => k.state.as_str().to_string(),
+                        Some(r) => format!("{} ({r})", word(l, k.state.as_str())),
+                        None => word(l, k.state.as_str()),
                     },
                     k.reason.clone(),
                 ]);
             }
-            let what = if customer.is_some() { "tasks" } else { "open tasks" };
-            let more = match tasks.len().saturating_sub(limit) {
-                0 => String::new(),
-                n => format!("… and {n} more (--limit N shows more; --json gives all)\n"),
+            let more = match (tasks.len().saturating_sub(limit), ru) {
+                (0, _) => String::new(),
+                (n, false) => format!("… and {n} more (--limit N shows more; --json gives all)\n"),
+                (n, true) => format!("… и ещё {} (--limit N покажет больше; --json — все)\n", l.count(n as i64)),
             };
-            return print(&format!("{} {what}\n{}{more}", tasks.len(), t.to_text()));
+            let head = match (customer.is_some(), ru) {
+                (true, false) => format!("{} tasks", tasks.len()),
+                (false, false) => format!("{} open tasks", tasks.len()),
+                (true, true) => format!("Задачи клиента: {}", l.count(tasks.len() as i64)),
+                (false, true) => format!("Открытые задачи: {}", l.count(tasks.len() as i64)),
+            };
+            return print(&format!("{head}\n{}{more}", t.to_text()));
         }
         Action::Done { id } => (id, TaskState::Done, None),
         Action::Dismiss { id, reason } => {
-            anyhow::ensure!(!reason.trim().is_empty(), "--reason must say why the task is dismissed");
+            anyhow::ensure!(!reason.trim().is_empty(), "{}", l.t("--reason must say why the task is dismissed", "--reason: напишите, почему задача отклонена"));
             (id, TaskState::Dismissed, Some(reason))
         }
         Action::Reopen { id } => (id, TaskState::Open, None),
     };
     match s.store(db.store.set_task_state(ws, id, state, reason.as_deref(), now)) {
         Err(e) if e.downcast_ref::<holdfast_app::Error>().is_some_and(|e| e.kind == holdfast_app::ErrorKind::NotFound) => {
-            return Err(holdfast_app::Error::not_found(format!("no task {id} in {}", db.store.url())).into());
+            let what = if ru { format!("нет задачи {id} в {}", db.store.url()) } else { format!("no task {id} in {}", db.store.url()) };
+            return Err(holdfast_app::Error::not_found(what).into());
         }
         r => r?,
     }
-    print(&format!("task {id} is {}\n", state.as_str()))
+    print(&if ru { format!("задача {id} {}\n", word(l, state.as_str())) } else { format!("task {id} is {}\n", state.as_str()) })
 }
