@@ -203,6 +203,7 @@ pub async fn sync_action_queue(app: &App, tasks: &[Task], now: Instant) -> Resul
                 expected_value: Some(t.expected_value),
                 tier: Some(t.tier.as_str().to_string()),
                 origin: Some("queue".into()),
+                reason_ru: Some(t.flags.iter().map(|f| holdfast_report::vocab::explanation(holdfast_report::Lang::Ru, f)).collect::<Vec<_>>().join("; ")),
             })
         })
         .collect();

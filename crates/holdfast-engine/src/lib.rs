@@ -580,7 +580,9 @@ impl Engine {
                     // A campaign's call is personal work of this week.
                     plan: Some("this_week".into()),
                     expected_value: None,
-                    tier: None, origin: Some("campaign".into()),
+                    tier: None,
+                    origin: Some("campaign".into()),
+                    reason_ru: None,
                 };
                 match self.store.sync_tasks(self.ws.id, &[task], now).await {
                     Ok(t) => Outcome::Sent { message_id: t.tasks.first().map(|t| format!("task:{}", t.id)) },

@@ -383,6 +383,9 @@ pub struct NewTask {
     /// The customer's value tier (`A`, `B`, `C`) when the queue proposed the task.
     #[serde(default)]
     pub tier: Option<String>,
+    /// The reason in Russian (`None`: English only).
+    #[serde(default)]
+    pub reason_ru: Option<String>,
     /// Who proposed it: `queue` (the action queue, which also closes it when the customer is no
     /// longer at risk) or `campaign` (a campaign's task step); kept from the task's opening.
     #[serde(default)]
@@ -426,6 +429,19 @@ pub struct Task {
     /// `queue`, `campaign`, or `None` (made before schema 12).
     #[serde(default)]
     pub origin: Option<String>,
+    /// The reason in Russian, where the queue wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_ru: Option<String>,
+}
+
+impl Task {
+    /// The reason in Russian where the queue wrote one (`ru`), else in English.
+    pub fn reason_in(&self, ru: bool) -> &str {
+        match (&self.reason_ru, ru) {
+            (Some(r), true) if !r.is_empty() => r,
+            _ => &self.reason,
+        }
+    }
 }
 
 /// One page of a list in a stable order, and where the next page starts: pass `next` back as

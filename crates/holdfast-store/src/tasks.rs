@@ -10,7 +10,7 @@ use holdfast_core::flags::FlagKind;
 use holdfast_core::Instant;
 use rustc_hash::FxHashMap;
 
-const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner, t.kinds, t.plan, t.expected_value, t.tier, t.origin";
+const TASK_COLS: &str = "t.id, c.external_id, t.kind, t.reason, t.suggested_step, t.due_at, t.stake, t.state, t.dismiss_reason, t.created_at, t.closed_at, t.assignee, t.snoozed_until, c.owner, t.kinds, t.plan, t.expected_value, t.tier, t.origin, t.reason_ru";
 
 /// The queue's order: open tasks first, then highest stake (none last), earliest due (none last),
 /// then id — the generated columns `queue_closed`, `queue_stake`, `queue_due` and `id`, which the
@@ -46,9 +46,10 @@ pub struct SyncedTask {
 /// The staging tables of [`Store::sync_tasks`]: open tasks whose fields change, tasks to open, and
 /// those with their customers' ids.
 const REFRESH: &str = "stage_task_refresh";
-const REFRESH_COLUMNS: [&str; 10] = ["id", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value", "tier"];
+const REFRESH_COLUMNS: [&str; 11] = ["id", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value", "tier", "reason_ru"];
 const OPEN: &str = "stage_task_open";
-const OPEN_COLUMNS: [&str; 12] = ["k", "customer", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value", "tier", "origin"];
+const OPEN_COLUMNS: [&str; 13] =
+    ["k", "customer", "kind", "kinds", "reason", "suggested_step", "due_at", "stake", "plan", "expected_value", "tier", "reason_ru", "origin"];
 const RESOLVED: &str = "stage_task_open_resolved";
 
 /// The fields a sync writes, as stored (kinds comma-separated).
@@ -63,6 +64,7 @@ struct Fields {
     plan: Option<String>,
     expected_value: Option<i64>,
     tier: Option<String>,
+    reason_ru: Option<String>,
 }
 
 impl Fields {
@@ -79,12 +81,13 @@ impl Fields {
             plan: t.plan.clone(),
             expected_value: t.expected_value,
             tier: t.tier.clone(),
+            reason_ru: t.reason_ru.clone(),
         }
     }
 
     fn write(&self, buf: &mut RowBuf) {
         buf.text(&self.kind).text(&self.kinds).text(&self.reason).text(&self.suggested_step).opt_int(self.due_at).opt_int(self.stake);
-        buf.opt_text(self.plan.as_deref()).opt_int(self.expected_value).opt_text(self.tier.as_deref());
+        buf.opt_text(self.plan.as_deref()).opt_int(self.expected_value).opt_text(self.tier.as_deref()).opt_text(self.reason_ru.as_deref());
     }
 }
 
@@ -134,7 +137,7 @@ impl Store {
         scan(
             tx.conn(),
             &format!(
-                "SELECT c.external_id, t.id, t.kind, t.kinds, t.reason, t.suggested_step, t.due_at, t.stake, t.plan, t.expected_value, t.tier \
+                "SELECT c.external_id, t.id, t.kind, t.kinds, t.reason, t.suggested_step, t.due_at, t.stake, t.plan, t.expected_value, t.tier, t.reason_ru \
                  FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = {w} AND t.queue_closed = 0"
             ),
             |r| {
@@ -150,6 +153,7 @@ impl Store {
                         plan: r.text(8)?.map(|p| p.into_owned()),
                         expected_value: r.int(9)?,
                         tier: r.text(10)?.map(|p| p.into_owned()),
+                        reason_ru: r.text(11)?.map(|p| p.into_owned()),
                     };
                     open[slot] = Some((r.int_req(1)?, fields));
                 }
@@ -186,13 +190,13 @@ impl Store {
         if !refresh.is_empty() {
             tx.stage(
                 REFRESH,
-                "id BIGINT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT, tier TEXT",
+                "id BIGINT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT, tier TEXT, reason_ru TEXT",
             )
             .await?;
             write_rows(tx.conn(), REFRESH, &REFRESH_COLUMNS, &refresh).await?;
             tx.exec(&format!(
                 "UPDATE tasks SET kind = s.kind, kinds = s.kinds, reason = s.reason, suggested_step = s.suggested_step, due_at = s.due_at, stake = s.stake, \
-                 plan = s.plan, expected_value = s.expected_value, tier = s.tier FROM {REFRESH} s WHERE tasks.id = s.id AND tasks.state = 'open'"
+                 plan = s.plan, expected_value = s.expected_value, tier = s.tier, reason_ru = s.reason_ru FROM {REFRESH} s WHERE tasks.id = s.id AND tasks.state = 'open'"
             ))
             .await?;
             tx.unstage(REFRESH).await?;
@@ -201,7 +205,7 @@ impl Store {
         if !to_open.is_empty() {
             tx.stage(
                 OPEN,
-                "k BIGINT, customer TEXT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT, tier TEXT, origin TEXT",
+                "k BIGINT, customer TEXT, kind TEXT, kinds TEXT, reason TEXT, suggested_step TEXT, due_at BIGINT, stake BIGINT, plan TEXT, expected_value BIGINT, tier TEXT, reason_ru TEXT, origin TEXT",
             )
             .await?;
             write_rows(tx.conn(), OPEN, &OPEN_COLUMNS, &to_open).await?;
@@ -210,7 +214,7 @@ impl Store {
             tx.stage_as(
                 RESOLVED,
                 &format!(
-                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.kinds, s.reason, s.suggested_step, s.due_at, s.stake, s.plan, s.expected_value, s.tier, s.origin FROM {OPEN} s \
+                    "SELECT s.k, c.id AS customer_id, s.customer, s.kind, s.kinds, s.reason, s.suggested_step, s.due_at, s.stake, s.plan, s.expected_value, s.tier, s.reason_ru, s.origin FROM {OPEN} s \
                      LEFT JOIN customers c ON c.workspace_id = {w} AND c.external_id = s.customer"
                 ),
             )
@@ -236,8 +240,8 @@ impl Store {
             scan(
                 tx.conn(),
                 &format!(
-                    "INSERT INTO tasks (workspace_id, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, tier, origin, state, created_at) \
-                     SELECT {w}, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, tier, origin, 'open', {now} FROM {RESOLVED} ORDER BY k \
+                    "INSERT INTO tasks (workspace_id, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, tier, reason_ru, origin, state, created_at) \
+                     SELECT {w}, customer_id, kind, kinds, reason, suggested_step, due_at, stake, plan, expected_value, tier, reason_ru, origin, 'open', {now} FROM {RESOLVED} ORDER BY k \
                      RETURNING id, customer_id"
                 ),
                 |r| {
@@ -344,7 +348,7 @@ impl Store {
             let mut stream = q.fetch(p);
             while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
                 let t = task_row(&r)?;
-                let cursor = TaskCursor { closed: r.int(19)?, stake_key: r.int(20)?, due_key: r.int(21)?, id: t.id };
+                let cursor = TaskCursor { closed: r.int(20)?, stake_key: r.int(21)?, due_key: r.int(22)?, id: t.id };
                 rows.push((t, cursor));
             }
         });
@@ -459,6 +463,7 @@ fn task_row(r: &impl RowExt) -> Result<Task> {
         expected_value: r.opt_int(16)?,
         tier: r.opt_text(17)?,
         origin: r.opt_text(18)?,
+        reason_ru: r.opt_text(19)?,
     })
 }
 

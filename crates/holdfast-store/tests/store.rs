@@ -333,6 +333,7 @@ async fn every_entity_round_trips_and_the_customer_view_has_it_all(url: String) 
             expected_value: None,
             tier: None,
             origin: None,
+            reason_ru: None,
         }],
         T0,
     )
@@ -455,6 +456,7 @@ async fn one_open_task_per_customer(url: String) {
         expected_value: Some(stake / 2),
         tier: None,
         origin: None,
+        reason_ru: None,
         ..proposal(c, kinds[0], stake)
     };
     let silence = [FlagKind::SilenceBeyondRhythm];
@@ -729,6 +731,7 @@ fn proposal(customer: &str, kind: FlagKind, stake: i64) -> NewTask {
         expected_value: None,
         tier: None,
         origin: None,
+        reason_ru: None,
     }
 }
 

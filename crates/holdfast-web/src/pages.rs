@@ -443,7 +443,7 @@ async fn week_list(c: &Caller) -> ApiResult<WeekView> {
         .map(|t| WeekItem {
             customer: t.customer.clone(),
             href: seg(&t.customer),
-            reason: t.reason.clone(),
+            reason: t.reason_in(l == Lang::Ru).to_owned(),
             step: holdfast_report::vocab::word(l.report(), &t.suggested_step),
             stake: t.stake.map(|m| l.money(m, app.ws.currency)).unwrap_or_default(),
             owner: t.assignee.clone().or_else(|| t.owner.clone()).unwrap_or_default(),
@@ -655,7 +655,7 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
             stake: t.stake.map(|m| c.lang.money(m, app.ws.currency)).unwrap_or_default(),
             owner: t.assignee.clone().or_else(|| t.owner.clone()).unwrap_or_default(),
             due: t.due_at.map(|d| c.lang.date(cal.date(d))).unwrap_or_default(),
-            reason: t.reason.clone(),
+            reason: t.reason_in(c.lang == Lang::Ru).to_owned(),
             step: holdfast_report::vocab::word(c.lang.report(), &t.suggested_step),
             tier: t.tier.clone().unwrap_or_default(),
         })
@@ -898,7 +898,10 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         timeline.push((e.last_at, TimelineItem { when: d(e.last_at), kind: "event", what: format!("{} × {}", e.kind, e.count), detail: String::new() }));
     }
     for t in &v.tasks {
-        timeline.push((t.created_at, TimelineItem { when: d(t.created_at), kind: "task", what: kind_label(l, t.kind), detail: t.reason.clone() }));
+        timeline.push((
+            t.created_at,
+            TimelineItem { when: d(t.created_at), kind: "task", what: kind_label(l, t.kind), detail: t.reason_in(l == Lang::Ru).to_owned() },
+        ));
     }
     // Messages: every contact the engine made or held back (the contact ledger).
     for (_, m) in app.store.ledger(app.ws.id, Some(&k.external_id)).await.unwrap_or_default() {

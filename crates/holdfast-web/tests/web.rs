@@ -148,7 +148,9 @@ async fn setup(url: &str) -> (App, App, Client, [String; 3]) {
             stake: Some(stake),
             plan: None,
             expected_value: None,
-            tier: None, origin: None,
+            tier: None,
+            origin: None,
+            reason_ru: None,
         })
         .collect();
     app.store.sync_tasks(app.ws.id, &tasks, now()).await.unwrap();
@@ -422,6 +424,37 @@ async fn pages_render(url: &str) {
     assert!(mine < c2 && c2 < everyone, "{today}");
     assert_eq!(today.matches("href=\"/customers/C2\"").count(), 1, "not repeated");
 
+    // The queue's tiers and plan: Today filters by tier; the overview opens with this week's list,
+    // the person's own customers when they have some.
+    let week: Vec<holdfast_store::NewTask> = [("C1", "A"), ("C2", "B"), ("C3", "C")]
+        .iter()
+        .map(|&(c, tier)| holdfast_store::NewTask {
+            customer: c.into(),
+            kind: holdfast_core::flags::FlagKind::SilenceBeyondRhythm,
+            kinds: vec![],
+            reason: format!("{c} is silent"),
+            suggested_step: "personal call".into(),
+            due_at: Some(now() + 86_400),
+            stake: Some(100),
+            plan: Some("this_week".into()),
+            expected_value: None,
+            tier: Some(tier.into()),
+            origin: Some("queue".into()),
+            reason_ru: Some(format!("{c} молчит")),
+        })
+        .collect();
+    app.store.sync_tasks(app.ws.id, &week, now()).await.unwrap();
+    let tier_a = c.get("/today?tier=A", &owner).await.body;
+    assert!(tier_a.contains("href=\"/customers/C1\"") && !tier_a.contains("href=\"/customers/C3\""), "{tier_a}");
+    assert!(c.get("/today?tier=C", &owner).await.body.contains("href=\"/customers/C3\""));
+    let api_tier = c.get("/api/v1/tasks?tier=B&plan=this_week", &owner).await.json();
+    assert_eq!(api_tier["items"].as_array().map(|a| a.len()), Some(1), "{api_tier}");
+    assert_eq!(c.get("/api/v1/tasks?tier=D", &owner).await.status, StatusCode::BAD_REQUEST);
+    let home = c.get("/", &owner).await.body;
+    let list = home.find("Your list this week").expect("the overview opens with the person's list");
+    assert!(list < home.find("class=\"cards\"").unwrap(), "before the figures");
+    assert!(home.contains("C2 is silent") && !home.contains("C1 is silent"), "{home}");
+
     // With subscriptions, the overview shows revenue retention (NRR, GRR) as `holdfast mrr` computes it.
     assert!(!c.get("/", &owner).await.body.contains("NRR"));
     let subs = "subscription_id,customer_id,plan,mrr,currency,started_at,ended_at,cancel_reason\nS1,C1,pro,100.00,USD,2023-01-01,,\nS2,C2,basic,50.00,USD,2023-01-01,2023-03-15,price\n";
@@ -465,6 +498,22 @@ async fn pages_render(url: &str) {
         )
         .await;
     assert!(ru.body.contains("Удержание"), "the overview in Russian");
+    assert!(ru.body.contains("C2 молчит"), "the task's reason in Russian");
+    // The customer page shows the learned churn risk and why.
+    let reason = holdfast_store::ScoreReason {
+        feature: "recency_vs_rhythm".into(),
+        value: 2.0,
+        contribution: 0.9,
+        explanation: "silent for twice the usual gap".into(),
+        explanation_ru: "молчит вдвое дольше обычного".into(),
+    };
+    let mut scores = app.store.scores(app.ws.id, None).await.unwrap();
+    let c1 = scores.iter_mut().find(|s| s.customer == "C1").expect("C1 scored");
+    c1.risk = Some(0.81);
+    c1.risk_reasons = vec![reason];
+    app.store.replace_scores(app.ws.id, &scores).await.unwrap();
+    let page = c.get("/customers/C1", &owner).await.body;
+    assert!(page.contains("Churn risk") && page.contains("81%") && page.contains("silent for twice the usual gap"), "{page}");
     let login = c.send(Request::get("/login").header(header::ACCEPT_LANGUAGE, "uk").body(Body::empty()).unwrap()).await;
     assert!(login.body.contains("Войти"));
     app.store.clone().close().await.unwrap();

@@ -364,7 +364,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     section(
         &mut s,
         l.t("Tasks", "Задачи"),
-        v.tasks.iter().map(|t| format!("#{} {} [{}] {} → {}", t.id, word(l, t.kind.as_str()), word(l, t.state.as_str()), t.reason, word(l, &t.suggested_step))),
+        v.tasks.iter().map(|t| {
+            format!("#{} {} [{}] {} → {}", t.id, word(l, t.kind.as_str()), word(l, t.state.as_str()), t.reason_in(l == Lang::Ru), word(l, &t.suggested_step))
+        }),
     );
     section(
         &mut s,

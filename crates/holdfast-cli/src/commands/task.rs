@@ -91,7 +91,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                         Some(r) => format!("{} ({r})", word(l, k.state.as_str())),
                         None => word(l, k.state.as_str()),
                     },
-                    k.reason.clone(),
+                    k.reason_in(ru).to_owned(),
                 ]);
             }
             let more = match (tasks.len().saturating_sub(limit), ru) {

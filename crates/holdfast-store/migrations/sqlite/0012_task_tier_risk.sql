@@ -2,9 +2,11 @@
 -- A task knows its customer's value tier (A, B, C) when the queue made it, so the dashboard can
 -- filter by it, and where it came from: `queue` (the action queue: closed by the queue when its
 -- customer is no longer at risk), `campaign` (a campaign's task step) or NULL (older rows, made by
--- the queue or by hand: left alone). The scoring snapshot holds the learned churn risk and its
+-- the queue or by hand: left alone). `reason_ru` is the reason in Russian (NULL: only English).
+-- The scoring snapshot holds the learned churn risk and its
 -- reasons (JSON: [{feature, value, contribution, explanation, explanation_ru}]).
 ALTER TABLE tasks ADD COLUMN tier TEXT CHECK (tier IN ('A', 'B', 'C'));
+ALTER TABLE tasks ADD COLUMN reason_ru TEXT;
 ALTER TABLE tasks ADD COLUMN origin TEXT CHECK (origin IN ('queue', 'campaign'));
 ALTER TABLE scores ADD COLUMN risk REAL;
 ALTER TABLE scores ADD COLUMN risk_reasons TEXT NOT NULL DEFAULT '[]';
