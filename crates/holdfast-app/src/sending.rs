@@ -196,9 +196,10 @@ pub struct AddedWebhook {
     pub generated: bool,
 }
 
-/// A fresh signing secret: `whsec_` and the base64 of 32 random bytes.
+/// A fresh signing secret: `whsec_` and the base64 of 24 random bytes (32 characters, as the
+/// Standard Webhooks libraries make them).
 pub fn new_webhook_secret() -> String {
-    let mut b = [0u8; 32];
+    let mut b = [0u8; 24];
     OsRng.fill_bytes(&mut b);
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(b))
 }

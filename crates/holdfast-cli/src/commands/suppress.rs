@@ -71,7 +71,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             for x in &all {
                 t.row(vec![x.email.clone(), x.reason.clone(), cal.date(x.created_at).to_string()]);
             }
-            print(&format!("{} suppressed addresses\n{}", all.len(), if all.is_empty() { String::new() } else { t.to_text() }))
+            print(&format!(
+                "{} suppressed address{}\n{}",
+                all.len(),
+                if all.len() == 1 { "" } else { "es" },
+                if all.is_empty() { String::new() } else { t.to_text() }
+            ))
         }
         Action::Remove { email } => {
             s.run(sending::unsuppress(&app, &email, "cli", now))?;

@@ -70,7 +70,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 let state = w.disabled_at.map_or_else(|| "enabled".to_owned(), |d| format!("disabled {}", cal.date(d)));
                 t.row(vec![w.name.clone(), w.url.clone(), state]);
             }
-            print(&format!("{} webhook endpoints\n{}", all.len(), if all.is_empty() { String::new() } else { t.to_text() }))
+            print(&format!(
+                "{} webhook endpoint{}\n{}",
+                all.len(),
+                if all.len() == 1 { "" } else { "s" },
+                if all.is_empty() { String::new() } else { t.to_text() }
+            ))
         }
         Action::Disable { name } => {
             let w = s.run(sending::disable_webhook(&app, &name, "cli", now))?;
