@@ -21,6 +21,9 @@
 //!   [`predict_values`] / [`predict_summary`]; experiments over campaigns' control groups
 //!   ([`experiments`]: [`import_assignments`], [`experiment_report`], [`plan_experiment`],
 //!   [`list_experiments`], the global holdout).
+//! - [`sending`]: the engine's settings a person sets — quiet hours, the from-address, private
+//!   webhooks ([`SendingSettings`], [`SendingChange`]), webhook endpoints and their secrets, the
+//!   suppression list, a customer's own time zone.
 //! - [`Error`] with an [`ErrorKind`] (user, not found, conflict, unavailable, internal) that the
 //!   CLI maps to exit codes 1 and 2 and a web layer to 400/404/409/503/500.
 //! - [`Progress`]: long work reports progress to whichever front end shows it.
@@ -43,6 +46,7 @@ pub mod queue;
 pub mod records;
 pub mod risk;
 pub mod score;
+pub mod sending;
 pub mod timing;
 pub mod value;
 pub mod when;
@@ -59,6 +63,7 @@ pub use progress::{Progress, Quiet};
 pub use queue::{at_risk, plan_queue, sync_action_queue, AtRisk, AtRiskOptions, ChurnRisk};
 pub use risk::{churn_risk, learned_churn, RiskRequest};
 pub use score::{score_workspace, ScoreReport};
+pub use sending::{QuietHours, SendingChange, SendingSettings};
 pub use value::{predict_summary, predict_values, ValueOptions, Values};
 pub use when::{parse_date, parse_instant, parse_month, resolve_as_of};
 pub use workspace::{App, DEFAULT_WORKSPACE};

@@ -75,6 +75,12 @@ enum Command {
     Budget(commands::budget::Args),
     /// Runs the engine once: triggers at --now, the outbox, sending.
     Run(commands::run::Args),
+    /// Sending settings: quiet hours, the from-address, private webhooks, a customer's time zone.
+    Sending(commands::sending::Args),
+    /// Webhook endpoints of campaigns: add, list, disable.
+    Webhook(commands::webhook::Args),
+    /// The suppression list: add, list, remove.
+    Suppress(commands::suppress::Args),
     /// Benchmarks against reference tools, measured side by side (for developers: needs the
     /// repository, cargo and Python).
     #[command(hide = true)]
@@ -162,6 +168,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Campaign(a) => commands::campaign::run(a, g),
         Command::Budget(a) => commands::budget::run(a, g),
         Command::Run(a) => commands::run::run(a, g),
+        Command::Sending(a) => commands::sending::run(a, g),
+        Command::Webhook(a) => commands::webhook::run(a, g),
+        Command::Suppress(a) => commands::suppress::run(a, g),
         Command::Bench(a) => commands::bench::run(a, g),
         Command::Demo(a) => commands::demo::run(a, g),
         Command::Serve(a) => commands::serve::run(a, g),

@@ -49,8 +49,9 @@
 //!   assigned customer's counted orders around its assignment), the global holdout
 //!   ([`Store::global_holdout`], [`Store::set_global_holdout`]).
 //! - The engine's rows ([`engine`]): engine campaigns, the outbox, the contact ledger and budget,
-//!   suppressions, webhook endpoints; [`Store::claim_messages`] claims due messages and reserves
-//!   them against the contact budget in one transaction.
+//!   suppressions (listed and removed with [`Store::suppressions`], [`Store::unsuppress`]),
+//!   webhook endpoints; [`Store::claim_messages`] claims due messages and reserves them against
+//!   the contact budget in one transaction.
 //!
 //! Values are typed as `holdfast_core` types them — order status ([`holdfast_core::OrderStatus`]),
 //! flag kind, segment, task state ([`TaskState`]); their names appear only inside SQL, and a name
@@ -89,11 +90,13 @@ mod model;
 mod postgres;
 mod read;
 mod sqlite;
+mod suppressions;
 mod tasks;
 mod tx;
 pub use accounts::{ApiToken, AuditEntry, KeptReply, Member, Role, Scope, SessionInfo, TokenCheck, User};
 pub use tasks::{SyncedTask, TaskSync};
 pub use consents::Unsubscribed;
+pub use suppressions::Suppression;
 
 pub use error::{Error, Result};
 pub use experiments::{AssignedOrders, AssignmentRecord, AssignmentSummary, Campaign, CampaignSettings, DEFAULT_WINDOW_DAYS};

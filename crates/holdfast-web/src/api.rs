@@ -43,12 +43,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The whole API's document: these operations and the campaigns', each with the answers every
-/// operation can give.
+/// The whole API's document: these operations, the campaigns' and the sending settings' (webhook
+/// endpoints, suppressions), each with the answers every operation can give.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::Modify;
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::campaigns::CampaignsDoc::openapi());
+    doc.merge(crate::sending::SendingDoc::openapi());
     CommonAnswers.modify(&mut doc);
     doc
 }

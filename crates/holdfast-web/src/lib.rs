@@ -14,6 +14,9 @@
 //!   slows down after five wrong passwords in a row.
 //! - Errors (`error`): every API error is `{"error": {"code", "message", "field"}}` with
 //!   400/401/403/404/409/413/422/503 — a 500 only for our own bugs, its details in the log.
+//! - The engine's settings (`sending`): the Campaigns page, the Sending section of Settings
+//!   (quiet hours, from-address, private webhooks, webhook endpoints, suppressions; owner only)
+//!   and `/api/v1/webhooks`, `/api/v1/suppressions`.
 //! - Figures the pages show come from the same functions as `holdfast movement`, `cohorts`,
 //!   `segments` and `customer`; the workspace's orders are read once per import and kept in memory
 //!   (`state`).
@@ -25,11 +28,13 @@ mod error;
 mod i18n;
 mod metrics;
 mod pages;
+mod sending;
 mod state;
 mod unsubscribe;
 
 pub use api::ApiDoc;
 pub use campaigns::CampaignsDoc;
+pub use sending::SendingDoc;
 pub use state::Shared;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -50,6 +55,7 @@ pub fn router(shared: Shared) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .merge(campaigns::routes())
+        .merge(sending::routes())
         .route("/u/{token}", get(unsubscribe::page).post(unsubscribe::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))

@@ -90,19 +90,20 @@ struct Layout<'a> {
     as_of: String,
 }
 
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/", "Overview"),
     ("/today", "Today"),
     ("/customers", "Customers"),
     ("/cohorts", "Cohorts"),
     ("/segments", "Segments"),
     ("/prediction", "Prediction"),
+    ("/campaigns", "Campaigns"),
     ("/import", "Import"),
     ("/settings", "Settings"),
 ];
 
 /// A whole page around `body`.
-fn page(c: &Caller, path: &str, title: &str, body: &str, flash: &str) -> Response {
+pub(crate) fn page(c: &Caller, path: &str, title: &str, body: &str, flash: &str) -> Response {
     let s = c.who.session().expect("pages are for people");
     let layout = Layout {
         lang: c.lang,
@@ -135,7 +136,7 @@ fn render(t: &impl Template) -> Response {
 }
 
 /// An error as a page (the API's errors are JSON).
-fn error_page(c: &Caller, path: &str, e: ApiError) -> Response {
+pub(crate) fn error_page(c: &Caller, path: &str, e: ApiError) -> Response {
     let body = format!("<p class=\"error\">{}</p>", html_escape(&e.message));
     let mut r = page(c, path, c.lang.t("Overview"), &body, "");
     *r.status_mut() = e.status;
@@ -143,7 +144,7 @@ fn error_page(c: &Caller, path: &str, e: ApiError) -> Response {
 }
 
 /// Percent-encodes a path segment (customer ids may hold anything).
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
@@ -155,7 +156,7 @@ fn local(back: Option<&str>, default: &str) -> String {
     }
 }
 
-fn check_csrf(c: &Caller, token: &str) -> Result<(), Response> {
+pub(crate) fn check_csrf(c: &Caller, token: &str) -> Result<(), Response> {
     let ok = c.who.session().is_some_and(|s| holdfast_app::accounts::same_secret(token, &s.csrf));
     if ok {
         Ok(())
@@ -164,7 +165,7 @@ fn check_csrf(c: &Caller, token: &str) -> Result<(), Response> {
     }
 }
 
-fn require_write(c: &Caller) -> Result<(), Response> {
+pub(crate) fn require_write(c: &Caller) -> Result<(), Response> {
     c.require_write().map_err(IntoResponse::into_response)
 }
 
@@ -1257,9 +1258,11 @@ struct SettingsBody {
     members: Vec<(String, String, String)>,
     tokens: Vec<(i64, String, String, String, String, String)>,
     audit: Vec<(String, String, String, String)>,
+    /// The Sending section (owner only; `sending.rs`).
+    sending: String,
 }
 
-async fn settings_body(c: &Caller, token: String) -> ApiResult<String> {
+pub(crate) async fn settings_body(c: &Caller, token: String) -> ApiResult<String> {
     let app = &c.app;
     let l = c.lang;
     let cal = app.calendar()?;
@@ -1318,6 +1321,7 @@ async fn settings_body(c: &Caller, token: String) -> ApiResult<String> {
         members,
         tokens,
         audit,
+        sending: crate::sending::settings_section(c).await?,
     };
     body.render().map_err(|e| holdfast_app::Error::internal(e.to_string()).into())
 }
@@ -1329,7 +1333,7 @@ async fn settings(PageCaller(c): PageCaller) -> Response {
     }
 }
 
-fn require_owner(c: &Caller) -> Result<(), Response> {
+pub(crate) fn require_owner(c: &Caller) -> Result<(), Response> {
     if c.who.is_owner() {
         Ok(())
     } else {
