@@ -301,6 +301,19 @@ fn at_risk_persists_tasks_once(pg: bool) {
     // The table says where the tasks went.
     let text = ok(&db.url, &["at-risk", "--as-of", &as_of]);
     assert!(text.contains("2 tasks (one per customer) — 1 personal: 1 this week"), "{text}");
+    // The task holds the customer's tier and says its reason in Russian too.
+    let t = &open(&db)[0];
+    assert_eq!((t["tier"].as_str(), t["origin"].as_str()), (Some("A"), Some("queue")), "{t}");
+    assert!(t["reason_ru"].as_str().is_some_and(|r| !r.is_empty()), "{t}");
+    // big orders again: no longer at risk, so the queue closes its task, saying why; the
+    // next run opens none.
+    let back = write(dir.path(), "back.csv", &format!("order_id,customer_id,ordered_at,amount\nb99,big,{},1000.00\n", day(455)));
+    ok(&db.url, &["import", "orders", &back]);
+    let q = json(&db.url, &["at-risk", "--as-of", &as_of, "--json"]);
+    assert_eq!(q["saved"]["closed"].as_u64(), Some(1), "{q}");
+    assert!(open(&db).is_empty());
+    let big = json(&db.url, &["task", "list", "--customer", "big", "--json"])["tasks"].as_array().unwrap().clone();
+    assert!(big.iter().any(|t| t["dismiss_reason"].as_str().is_some_and(|r| r.ends_with("no longer at risk"))), "{big:?}");
     // Errors: an unknown task, a dismissal without a reason.
     assert_eq!(holdfast(&db.url, &["task", "done", "999999"]).status.code(), Some(1));
     assert!(!holdfast(&db.url, &["task", "dismiss", &id(&first[0]), "--reason", " "]).status.success());

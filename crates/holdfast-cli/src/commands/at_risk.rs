@@ -168,7 +168,18 @@ struct Out<'a> {
     capacity_per_owner: usize,
     level: f64,
     backtest: Option<BacktestOut>,
+    /// Over a store: tasks opened, rolled over and closed (no longer at risk, or routed to
+    /// automation) by this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<SavedOut>,
     tasks: Vec<TaskOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SavedOut {
+    opened: u64,
+    rolled_over: u64,
+    closed: u64,
 }
 
 fn backtest_out(w: &FlagWorth, cal: &holdfast_core::Calendar) -> BacktestOut {
@@ -219,20 +230,22 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         if !g.quiet {
             match l {
                 Lang::En => eprintln!(
-                    "store {}: {} personal tasks saved ({} opened, {} rolled over); {} routed to automation, not saved",
+                    "store {}: {} personal tasks saved ({} opened, {} rolled over); {} routed to automation, not saved; {} closed (no longer at risk or routed to automation)",
                     source.name(),
                     sync.created + sync.refreshed,
                     sync.created,
                     sync.refreshed,
-                    plan.automation
+                    plan.automation,
+                    sync.closed
                 ),
                 Lang::Ru => eprintln!(
-                    "хранилище {}: сохранено личных задач: {} (новых {}, перенесено {}); на автоматизацию {}, не сохраняются",
+                    "хранилище {}: сохранено личных задач: {} (новых {}, перенесено {}); на автоматизацию {}, не сохраняются; закрыто {} (клиент больше не под угрозой или передан автоматизации)",
                     source.name(),
                     sync.created + sync.refreshed,
                     sync.created,
                     sync.refreshed,
-                    plan.automation
+                    plan.automation,
+                    sync.closed
                 ),
             }
         }
@@ -288,6 +301,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             capacity_per_owner: plan.capacity,
             level: args.level,
             backtest: worth.map(|w| backtest_out(w, &cal)),
+            saved: q.saved.as_ref().map(|s| SavedOut { opened: s.created, rolled_over: s.refreshed, closed: s.closed }),
             tasks,
         });
     }

@@ -243,6 +243,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 sc.clv.map(|x| amount_text(l, x, cur)).unwrap_or("–".into()),
             )
         };
+        if let Some(r) = sc.risk {
+            let pct = if ru { format!("{} %", l.number(Some(r * 100.0), 0)) } else { format!("{:.0}%", r * 100.0) };
+            let _ = writeln!(s, "{}: {pct}", l.t("Churn risk (learned)", "Риск оттока (обученная модель)"));
+            for reason in &sc.risk_reasons {
+                let text = if ru && !reason.explanation_ru.is_empty() { &reason.explanation_ru } else { &reason.explanation };
+                let _ = writeln!(s, "  - {text}");
+            }
+        }
     }
     section(
         &mut s,

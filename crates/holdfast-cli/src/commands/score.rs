@@ -38,6 +38,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             "customers": r.customers, "flagged": r.flagged, "as_of": holdfast_store::export::rfc3339(r.as_of),
             "at_risk": r.at_risk, "personal": r.personal, "automation": r.automation,
             "p_alive": r.p_alive, "clv": r.clv, "notes": r.notes,
+            "risk": {"customers": r.risk, "horizon_days": r.risk_horizon_days, "holdout_auc": r.risk_auc, "baseline_auc": r.risk_baseline_auc},
         }))
     } else {
         let l = g.lang();
@@ -52,7 +53,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 r.personal,
                 r.automation,
                 app.url()
-            ),
+            ) + &risk_line(&r, l),
             holdfast_report::Lang::Ru => format!(
                 "Оценено клиентов: {} на {} (с красными флагами: {}; под угрозой по правилу очереди действий: {} — личных задач {}, на автоматизацию {}); снимок сохранён в {}\n",
                 n(r.customers),
@@ -62,7 +63,28 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 n(r.personal),
                 n(r.automation),
                 app.url()
-            ),
+            ) + &risk_line(&r, l),
         })
+    }
+}
+
+/// The learned churn risk's line: how many were scored, over which horizon, and how well it ranks
+/// beside BG/NBD on the holdout.
+fn risk_line(r: &holdfast_app::ScoreReport, l: holdfast_report::Lang) -> String {
+    let Some(h) = r.risk_horizon_days else { return String::new() };
+    let auc = |a: Option<f64>| a.map_or("–".to_owned(), |a| l.number(Some(a), 3));
+    match l {
+        holdfast_report::Lang::En => format!(
+            "Churn risk learned for {} customers (no purchase within {h} days; holdout AUC {} vs BG/NBD {})\n",
+            r.risk,
+            auc(r.risk_auc),
+            auc(r.risk_baseline_auc)
+        ),
+        holdfast_report::Lang::Ru => format!(
+            "Риск оттока обучен для {} клиентов (нет покупки в течение {h} дн.; AUC на отложенной выборке {} против BG/NBD {})\n",
+            crate::output::count_text(l, r.risk as i64),
+            auc(r.risk_auc),
+            auc(r.risk_baseline_auc)
+        ),
     }
 }
