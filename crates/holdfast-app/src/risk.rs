@@ -84,3 +84,33 @@ pub fn learned_churn(cal: Calendar) -> crate::queue::ChurnRisk {
         }
     }))
 }
+
+/// The learned churn risk by segment: the model learned on `log`'s history before as-of (with
+/// `activity` where given), each segment's customers with a risk, their mean risk and how many
+/// have a risk of at least one half, largest mean first; with the model's horizon in days. `Err`
+/// says why no model could be learned (too little history, one class).
+pub fn risk_by_segment(
+    log: &holdfast_core::OrderLog,
+    cal: &Calendar,
+    activity: Option<&Activity>,
+    segs: &[holdfast_core::segments::CustomerSegment],
+    as_of: holdfast_core::Instant,
+) -> std::result::Result<(i64, Vec<holdfast_store::SegmentRisk>), String> {
+    let report = holdfast_risk::churn_risk(log, cal, activity, &RiskOptions::new(as_of)).map_err(|e| e.to_string())?;
+    let by = report.by_customer();
+    let mut rows: std::collections::BTreeMap<holdfast_core::segments::Segment, (u64, f64, u64)> = Default::default();
+    for s in segs {
+        if let Some(r) = by.get(log.customer_id(s.rfm.customer)).map(|c| c.risk).filter(|r| r.is_finite()) {
+            let e = rows.entry(s.segment).or_default();
+            e.0 += 1;
+            e.1 += r;
+            e.2 += (r >= 0.5) as u64;
+        }
+    }
+    let mut out: Vec<holdfast_store::SegmentRisk> = rows
+        .into_iter()
+        .map(|(seg, (n, sum, above))| holdfast_store::SegmentRisk { segment: Some(seg), customers: n, mean_risk: sum / n as f64, above_half: above })
+        .collect();
+    out.sort_by(|a, b| b.mean_risk.total_cmp(&a.mean_risk));
+    Ok((report.model.horizon_days, out))
+}

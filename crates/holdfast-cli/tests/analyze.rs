@@ -202,3 +202,22 @@ fn as_of_cuts_the_data() {
     assert_eq!(ps.len(), 2);
     assert_eq!((ps[0]["complete"].as_bool(), ps[1]["complete"].as_bool()), (Some(true), Some(false)));
 }
+
+/// `segments` shows the learned churn risk by segment: on CDNOW as of 1997-10-01, every scored
+/// customer is in one segment's row, champions are the least at risk and lost customers more at
+/// risk than champions; the rows add up to the customers with orders.
+#[test]
+fn segments_show_the_learned_churn_risk() {
+    let path = cdnow();
+    let j = json(&["segments", "--orders", path.to_str().unwrap(), "--as-of", "1997-10-01", "--json"]);
+    let r = &j["churn_risk"];
+    assert!(r["horizon_days"].as_i64().is_some_and(|h| h > 0), "{r}");
+    let rows = r["segments"].as_array().expect("rows");
+    let total: u64 = rows.iter().map(|x| u(x, "customers")).sum();
+    assert_eq!(total as usize, j["customers"].as_array().unwrap().len());
+    let mean = |k: &str| rows.iter().find(|x| x["segment"] == k).and_then(|x| x["mean_risk"].as_f64()).unwrap_or_else(|| panic!("{k} in {r}"));
+    assert!(rows.iter().all(|x| x["mean_risk"].as_f64().is_some_and(|m| (0.0..=1.0).contains(&m))));
+    assert!(mean("champions") < mean("loyal") && mean("champions") < mean("lost"), "{r}");
+    let text = String::from_utf8(holdfast(&["segments", "--orders", path.to_str().unwrap(), "--as-of", "1997-10-01"]).stdout).unwrap();
+    assert!(text.contains("Churn risk by segment"), "{text}");
+}

@@ -343,6 +343,17 @@ pub struct Score {
     pub risk_reasons: Vec<ScoreReason>,
 }
 
+/// The learned churn risk of one segment in the scoring snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SegmentRisk {
+    pub segment: Option<Segment>,
+    /// Customers of the segment with a learned risk.
+    pub customers: u64,
+    pub mean_risk: f64,
+    /// Of them, those with a risk of at least 0.5.
+    pub above_half: u64,
+}
+
 /// One reason of a customer's learned churn risk, as the scoring snapshot keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScoreReason {

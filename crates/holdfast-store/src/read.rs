@@ -585,6 +585,20 @@ impl Store {
         Ok(query_rows!(self, &sql, ws, customer, score_row))
     }
 
+    /// The learned churn risk of the scoring snapshot by segment, largest mean risk first: the
+    /// customers with a risk, their mean risk and how many have a risk of at least one half.
+    pub async fn risk_by_segment(&self, ws: WorkspaceId) -> Result<Vec<SegmentRisk>> {
+        let sql = "SELECT segment, COUNT(*), AVG(risk), SUM(CASE WHEN risk >= 0.5 THEN 1 ELSE 0 END) FROM scores \
+                   WHERE workspace_id = $1 AND risk IS NOT NULL GROUP BY segment";
+        let rows: Vec<(Option<String>, i64, Option<f64>, Option<i64>)> = with_pool!(self, p => sqlx::query_as(sql).bind(ws.0).fetch_all(p).await?);
+        let mut out = Vec::with_capacity(rows.len());
+        for (seg, n, mean, above) in rows {
+            out.push(SegmentRisk { segment: segment(seg)?, customers: n as u64, mean_risk: mean.unwrap_or(0.0), above_half: above.unwrap_or(0) as u64 });
+        }
+        out.sort_by(|a, b| b.mean_risk.total_cmp(&a.mean_risk).then_with(|| a.segment.map(Segment::key).cmp(&b.segment.map(Segment::key))));
+        Ok(out)
+    }
+
     /// Everything known about one customer.
     pub async fn customer_view(&self, ws: WorkspaceId, customer: &str) -> Result<CustomerView> {
         let c = Some(customer);

@@ -467,6 +467,7 @@ async fn figure_page(
     ids: &'static [&'static str],
     q: PeriodQuery,
     lead: fn(&AnalyzeReport, Lang, &PeriodQuery) -> String,
+    extra: String,
 ) -> Response {
     match report(&shared, &c, granularity(&q), sections).await {
         Ok(Some(r)) => {
@@ -490,7 +491,7 @@ async fn figure_page(
             .join(" · ");
             let shown = if q.metric.as_deref() == Some("revenue") { "show-revenue" } else { "show-customers" };
             let body = format!(
-                "<p class=\"switch\">{switch}</p>{}<div class=\"report {shown}\">{}</div>",
+                "<p class=\"switch\">{switch}</p>{}{extra}<div class=\"report {shown}\">{}</div>",
                 lead(&r, c.lang, &q),
                 holdfast_report::render_sections_in(&r, ids, c.lang.report())
             );
@@ -506,7 +507,18 @@ fn no_lead(_: &AnalyzeReport, _: Lang, _: &PeriodQuery) -> String {
 }
 
 async fn cohorts(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/cohorts", "Cohorts", Sections { segments: false, prediction: false }, &["cohorts", "repeat", "ltv"], q, metric_switch).await
+    figure_page(
+        c,
+        shared,
+        "/cohorts",
+        "Cohorts",
+        Sections { segments: false, prediction: false },
+        &["cohorts", "repeat", "ltv"],
+        q,
+        metric_switch,
+        String::new(),
+    )
+    .await
 }
 
 /// Customers or revenue in the cohort heat map, keeping the period; the page's style shows the
@@ -526,7 +538,43 @@ fn metric_switch(_: &AnalyzeReport, l: Lang, q: &PeriodQuery) -> String {
 }
 
 async fn segments(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/segments", "Segments", Sections { segments: true, prediction: false }, &["segments", "rfm"], q, segment_links).await
+    let risk = match c.app.store.risk_by_segment(c.app.ws.id).await {
+        Ok(rows) => segment_risk(&rows, c.lang),
+        Err(e) => return error_page(&c, "/segments", e.into()),
+    };
+    figure_page(c, shared, "/segments", "Segments", Sections { segments: true, prediction: false }, &["segments", "rfm"], q, segment_links, risk).await
+}
+
+/// The learned churn risk by segment, from the scoring snapshot: customers scored, the mean risk
+/// and how many are more likely than not to buy nothing within the model's horizon.
+fn segment_risk(rows: &[holdfast_store::SegmentRisk], l: Lang) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let ru = l == Lang::Ru;
+    let head = if ru {
+        "<h2>Риск оттока по сегментам</h2><p class=\"muted\">Обученная модель (holdfast score): вероятность, что клиент ничего не купит за горизонт модели.</p>\
+         <div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th>Сегмент</th><th class=\"num\">Клиентов</th><th class=\"num\">Средний риск</th><th class=\"num\">Риск ≥ 50%</th></tr></thead><tbody>"
+    } else {
+        "<h2>Churn risk by segment</h2><p class=\"muted\">The learned model (holdfast score): the chance a customer buys nothing within the model's horizon.</p>\
+         <div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th>Segment</th><th class=\"num\">Customers</th><th class=\"num\">Mean risk</th><th class=\"num\">Risk ≥ 50%</th></tr></thead><tbody>"
+    };
+    let body: String = rows
+        .iter()
+        .map(|r| {
+            let name = r.segment.map_or("—".to_owned(), |s| holdfast_report::vocab::word(l.report(), s.key()));
+            let href = r.segment.map(|s| format!("/customers?segment={}", s.key())).unwrap_or_default();
+            format!(
+                "<tr><td><a href=\"{}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                html_escape(&href),
+                html_escape(&name),
+                l.int(r.customers as i64),
+                l.pct(Some(r.mean_risk)),
+                l.int(r.above_half as i64)
+            )
+        })
+        .collect();
+    format!("{head}{body}</tbody></table></div>")
 }
 
 /// Each segment's size, linking to the list of its customers.
@@ -549,7 +597,7 @@ fn segment_links(r: &AnalyzeReport, l: Lang, _: &PeriodQuery) -> String {
 }
 
 async fn prediction(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/prediction", "Prediction", Sections { segments: false, prediction: true }, &["prediction"], q, no_lead).await
+    figure_page(c, shared, "/prediction", "Prediction", Sections { segments: false, prediction: true }, &["prediction"], q, no_lead, String::new()).await
 }
 
 // --- Today --------------------------------------------------------------------------------------

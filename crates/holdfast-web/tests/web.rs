@@ -514,6 +514,8 @@ async fn pages_render(url: &str) {
     app.store.replace_scores(app.ws.id, &scores).await.unwrap();
     let page = c.get("/customers/C1", &owner).await.body;
     assert!(page.contains("Churn risk") && page.contains("81%") && page.contains("silent for twice the usual gap"), "{page}");
+    let segs = c.get("/segments", &owner).await.body;
+    assert!(segs.contains("Churn risk by segment") && segs.contains("81"), "{segs}");
     let login = c.send(Request::get("/login").header(header::ACCEPT_LANGUAGE, "uk").body(Body::empty()).unwrap()).await;
     assert!(login.body.contains("Войти"));
     app.store.clone().close().await.unwrap();

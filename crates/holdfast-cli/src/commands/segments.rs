@@ -72,6 +72,16 @@ struct Out<'a> {
     customers: Vec<CustomerOut<'a>>,
     segments: Vec<SegmentOut>,
     tiers: Vec<TierOut>,
+    /// The learned churn risk by segment (`holdfast risk`'s model); `None` when no model could
+    /// be learned from this history.
+    churn_risk: Option<RiskOut>,
+}
+
+#[derive(Serialize)]
+struct RiskOut {
+    /// The model's horizon: the risk is the chance of no purchase within this many days.
+    horizon_days: i64,
+    segments: Vec<holdfast_store::SegmentRisk>,
 }
 
 #[derive(Serialize)]
@@ -144,8 +154,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         .map(|s| SegmentOut { segment: s.segment.key(), name: s.segment.as_str(), customers: s.customers, revenue_share: s.revenue_share })
         .collect();
     let as_of_s = cal.date(as_of).to_string();
+    let risk = holdfast_app::risk::risk_by_segment(&log, &cal, None, &segs, as_of);
+    if let (Err(why), false) = (&risk, g.quiet || args.json) {
+        eprintln!("note: churn risk not learned: {why}");
+    }
+    let risk = risk.ok().map(|(horizon_days, segments)| RiskOut { horizon_days, segments });
     if args.json {
-        return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), customers, segments, tiers });
+        return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), customers, segments, tiers, churn_risk: risk });
     }
     let l = g.lang();
     let n = segs.len().max(1) as f64;
@@ -167,6 +182,22 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     for state in ["new", "active", "passive", "sleeping", "lost", "reactivated"] {
         st.row(vec![word(l, state), l.count(customers.iter().filter(|c| c.state == state).count() as i64)]);
     }
+    let mut rt = Table::new(&[l.t("Segment", "Сегмент"), l.t("Customers", "Клиенты"), l.t("Mean risk", "Средний риск"), l.t("Risk ≥ 50%", "Риск ≥ 50%")]);
+    for r in risk.iter().flat_map(|r| &r.segments) {
+        rt.row(vec![
+            r.segment.map_or("–".to_owned(), |s| word(l, s.as_str())),
+            l.count(r.customers as i64),
+            l.pct(Some(r.mean_risk)),
+            l.count(r.above_half as i64),
+        ]);
+    }
+    let risk_text = match (&risk, l) {
+        (None, _) => String::new(),
+        (Some(r), Lang::En) => format!("\nChurn risk by segment (learned: the chance of no purchase within {} days)\n{}", r.horizon_days, rt.to_text()),
+        (Some(r), Lang::Ru) => {
+            format!("\nРиск оттока по сегментам (обученная модель: вероятность не купить ничего за {} дн.)\n{}", r.horizon_days, rt.to_text())
+        }
+    };
     let as_of_shown = l.date(cal.date(as_of));
     let text = match l {
         Lang::En => format!(
@@ -186,5 +217,5 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             st.to_text()
         ),
     };
-    print(&text)
+    print(&(text + &risk_text))
 }
