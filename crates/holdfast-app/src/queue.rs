@@ -88,6 +88,10 @@ pub struct AtRisk {
     pub plan: QueuePlan,
     /// Over a store: what saving the personal tasks did (tasks opened, open tasks rolled over).
     pub saved: Option<TaskSync>,
+    /// Where P(churn) came from: `learned` (the caller's model, e.g. `--learned-risk`),
+    /// `snapshot` (the learned risk `holdfast score` saved at this as-of) or `rhythm` (the
+    /// customer's own rhythm).
+    pub p_churn_from: &'static str,
 }
 
 impl AtRisk {
@@ -118,6 +122,25 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         }
         open = app.store.open_tasks(app.ws.id).await?;
     }
+    // Over a store scored at this as-of (`holdfast score`), P(churn) is the snapshot's learned
+    // risk unless the caller brings its own; customers it did not score keep the rhythm's.
+    let mut snapshot_opts = None;
+    if let (Some(app), None) = (app, &opts.churn_risk) {
+        let risks: std::collections::HashMap<String, f64> = app.store.risks_at(app.ws.id, as_of).await?.into_iter().collect();
+        if !risks.is_empty() {
+            let risks = Arc::new(risks);
+            let risk = ChurnRisk(Arc::new(move |log: &OrderLog, _| {
+                (0..log.n_customers()).map(|c| risks.get(log.customer_id(c as holdfast_core::CustomerIdx)).copied().unwrap_or(f64::NAN)).collect()
+            }));
+            snapshot_opts = Some(AtRiskOptions { churn_risk: Some(risk), ..opts.clone() });
+        }
+    }
+    let p_churn_from = match (&opts.churn_risk, &snapshot_opts) {
+        (Some(_), _) => "learned",
+        (None, Some(_)) => "snapshot",
+        (None, None) => "rhythm",
+    };
+    let opts = snapshot_opts.as_ref().unwrap_or(opts);
     // The same tasks from a file and a store; over a store every personal task is built too, to
     // be saved.
     let k = opts.limit.unwrap_or(usize::MAX);
@@ -132,7 +155,7 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         }
         saved = Some(sync);
     }
-    Ok(AtRisk { as_of, currency: log.currency(), total: plan.total, plan, saved })
+    Ok(AtRisk { as_of, currency: log.currency(), total: plan.total, plan, saved, p_churn_from })
 }
 
 /// The queue's plan of `log` at `as_of` with `opts` (owners and open tasks given), its first `k`

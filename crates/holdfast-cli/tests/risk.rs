@@ -97,6 +97,21 @@ fn risk_from_store(pg: bool) {
     let f = json(NODB, &["risk", "--orders", o.to_str().unwrap(), "--events", e.to_str().unwrap(), "--as-of", "2024-11-01", "--json"]);
     assert_eq!(j["model"], f["model"]);
     assert_eq!(j["customers"][0], f["customers"][0]);
+    // `score` saves the learned risk (with its reasons) in the snapshot; the customer view shows
+    // it and the store's queue at the same as-of takes it as P(churn).
+    assert_eq!(json(&db.url, &["at-risk", "--as-of", "2024-11-01", "--json"])["p_churn_from"], "rhythm");
+    let s = json(&db.url, &["score", "--as-of", "2024-11-01", "--json"]);
+    assert!(s["risk"]["customers"].as_u64().is_some_and(|n| n > 0) && s["risk"]["holdout_auc"].as_f64().is_some(), "{s}");
+    let top = &j["customers"][0];
+    let id = top["customer_id"].as_str().unwrap();
+    let v = json(&db.url, &["customer", id, "--json"]);
+    let stored = v["score"]["risk"].as_f64().expect("the snapshot's risk");
+    assert!((stored - top["risk"].as_f64().unwrap()).abs() < 1e-9, "{v}");
+    assert_eq!(v["score"]["risk_reasons"][0]["feature"], top["reasons"][0]["feature"]);
+    let text = ok(&db.url, &["customer", id]);
+    assert!(text.contains("Churn risk (learned)"), "{text}");
+    let q = json(&db.url, &["at-risk", "--as-of", "2024-11-01", "--json"]);
+    assert_eq!(q["p_churn_from"], "snapshot", "{}", q["p_churn_from"]);
 }
 
 both!(risk_from_store);

@@ -585,6 +585,14 @@ impl Store {
         Ok(query_rows!(self, &sql, ws, customer, score_row))
     }
 
+    /// The learned churn risk of every customer the snapshot scored at `computed_at`, by
+    /// external id (customers without a risk are left out).
+    pub async fn risks_at(&self, ws: WorkspaceId, computed_at: Instant) -> Result<Vec<(String, f64)>> {
+        let sql = "SELECT c.external_id, s.risk FROM scores s JOIN customers c ON c.id = s.customer_id \
+                   WHERE s.workspace_id = $1 AND s.computed_at = $2 AND s.risk IS NOT NULL";
+        Ok(with_pool!(self, p => sqlx::query_as(sql).bind(ws.0).bind(computed_at).fetch_all(p).await?))
+    }
+
     /// The learned churn risk of the scoring snapshot by segment, largest mean risk first: the
     /// customers with a risk, their mean risk and how many have a risk of at least one half.
     pub async fn risk_by_segment(&self, ws: WorkspaceId) -> Result<Vec<SegmentRisk>> {

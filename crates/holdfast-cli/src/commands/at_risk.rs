@@ -167,6 +167,9 @@ struct Out<'a> {
     owners: usize,
     capacity_per_owner: usize,
     level: f64,
+    /// Where P(churn) came from: learned (--learned-risk), snapshot (the learned risk `holdfast
+    /// score` saved at this as-of) or rhythm (the customer's own rhythm).
+    p_churn_from: &'static str,
     backtest: Option<BacktestOut>,
     /// Over a store: tasks opened, rolled over and closed (no longer at risk, or routed to
     /// automation) by this run.
@@ -300,6 +303,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             owners: plan.owners,
             capacity_per_owner: plan.capacity,
             level: args.level,
+            p_churn_from: q.p_churn_from,
             backtest: worth.map(|w| backtest_out(w, &cal)),
             saved: q.saved.as_ref().map(|s| SavedOut { opened: s.created, rolled_over: s.refreshed, closed: s.closed }),
             tasks,
