@@ -14,21 +14,29 @@ use holdfast_report::{analyze, AnalyzeOptions, AnalyzeReport};
 pub struct Sections {
     pub segments: bool,
     pub prediction: bool,
+    /// The learned churn risk by segment, in the segments section (`holdfast risk`'s model:
+    /// about as costly as the rest of the report on large files, so its own part).
+    pub risk: bool,
 }
 
 impl Sections {
-    pub const ALL: Sections = Sections { segments: true, prediction: true };
+    pub const ALL: Sections = Sections { segments: true, prediction: true, risk: true };
+    pub const NONE: Sections = Sections { segments: false, prediction: false, risk: false };
 
-    /// `retention`, `segments`, `prediction`, `all`, comma-separated.
+    /// `retention`, `segments`, `prediction`, `risk` (with segments), `all`, comma-separated.
     pub fn parse(s: &str) -> Result<Sections, String> {
-        let mut set = Sections { segments: false, prediction: false };
+        let mut set = Sections::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "retention" => {}
                 "segments" => set.segments = true,
                 "prediction" => set.prediction = true,
+                "risk" => {
+                    set.segments = true;
+                    set.risk = true
+                }
                 "all" => set = Sections::ALL,
-                _ => return Err(format!("{part:?}: expected retention, segments, prediction or all (comma-separated)")),
+                _ => return Err(format!("{part:?}: expected retention, segments, prediction, risk or all (comma-separated)")),
             }
         }
         Ok(set)
@@ -70,9 +78,29 @@ pub fn report_of_log(log: &holdfast_core::OrderLog, cal: &Calendar, name: &str, 
     let opts = AnalyzeOptions { calendar: *cal, granularity: req.granularity, window_days: req.window_days, as_of, source: name.to_owned() };
     let mut report = analyze(log, &opts);
     clock.mark("metrics");
+    let mut section = None;
     if req.sections.segments {
-        report.sections.segments = Some(holdfast_report::segments::SegmentsSection::compute(log, as_of, req.window_days));
+        section = Some(holdfast_report::segments::SegmentsSection::compute(log, as_of, req.window_days));
         clock.mark("segments");
+    }
+    if req.sections.risk {
+        // The learned churn risk by segment, where a model can be learned from this history.
+        let segs = holdfast_core::segments::segment_customers(
+            log,
+            &holdfast_core::segments::SegmentOptions { window_days: req.window_days, ..holdfast_core::segments::SegmentOptions::new(as_of) },
+        );
+        if let (Ok(r), Some(section)) = (crate::risk::risk_by_segment(log, cal, None, &segs, as_of), section.as_mut()) {
+            section.churn_risk = Some(holdfast_report::segments::ChurnRiskRows {
+                horizon_days: r.horizon_days,
+                holdout_auc: r.holdout_auc,
+                baseline_auc: r.baseline_auc,
+                segments: r.segments.iter().filter_map(|x| Some((x.segment?.key().to_owned(), x.mean_risk, x.above_half))).collect(),
+            });
+        }
+        clock.mark("churn risk");
+    }
+    if let Some(section) = section {
+        report.sections.segments = Some(section);
     }
     if req.sections.prediction {
         report.sections.prediction = Some(holdfast_report::prediction::PredictionSection::compute(log, cal, as_of));
@@ -87,9 +115,9 @@ mod tests {
 
     #[test]
     fn sections_parse() {
-        assert_eq!(Sections::parse("retention"), Ok(Sections { segments: false, prediction: false }));
-        assert_eq!(Sections::parse("retention,segments"), Ok(Sections { segments: true, prediction: false }));
-        assert_eq!(Sections::parse("prediction"), Ok(Sections { segments: false, prediction: true }));
+        assert_eq!(Sections::parse("retention"), Ok(Sections::NONE));
+        assert_eq!(Sections::parse("retention,segments"), Ok(Sections { segments: true, ..Sections::NONE }));
+        assert_eq!(Sections::parse("prediction"), Ok(Sections { prediction: true, ..Sections::NONE }));
         assert_eq!(Sections::parse("all"), Ok(Sections::ALL));
         assert!(Sections::parse("everything").is_err());
     }

@@ -87,7 +87,7 @@ pub fn learned_churn(cal: Calendar) -> crate::queue::ChurnRisk {
 
 /// The learned churn risk by segment: the model learned on `log`'s history before as-of (with
 /// `activity` where given), each segment's customers with a risk, their mean risk and how many
-/// have a risk of at least one half, largest mean first; with the model's horizon in days. `Err`
+/// have a risk of at least one half, largest mean first; with the model's horizon and AUC. `Err`
 /// says why no model could be learned (too little history, one class).
 pub fn risk_by_segment(
     log: &holdfast_core::OrderLog,
@@ -95,7 +95,7 @@ pub fn risk_by_segment(
     activity: Option<&Activity>,
     segs: &[holdfast_core::segments::CustomerSegment],
     as_of: holdfast_core::Instant,
-) -> std::result::Result<(i64, Vec<holdfast_store::SegmentRisk>), String> {
+) -> std::result::Result<SegmentRiskReport, String> {
     let report = holdfast_risk::churn_risk(log, cal, activity, &RiskOptions::new(as_of)).map_err(|e| e.to_string())?;
     let by = report.by_customer();
     let mut rows: std::collections::BTreeMap<holdfast_core::segments::Segment, (u64, f64, u64)> = Default::default();
@@ -112,5 +112,21 @@ pub fn risk_by_segment(
         .map(|(seg, (n, sum, above))| holdfast_store::SegmentRisk { segment: Some(seg), customers: n, mean_risk: sum / n as f64, above_half: above })
         .collect();
     out.sort_by(|a, b| b.mean_risk.total_cmp(&a.mean_risk));
-    Ok((report.model.horizon_days, out))
+    Ok(SegmentRiskReport {
+        horizon_days: report.model.horizon_days,
+        holdout_auc: report.model.holdout_auc,
+        baseline_auc: report.model.baseline_auc,
+        segments: out,
+    })
+}
+
+/// The learned churn risk by segment, with the model's horizon and how well it ranks.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SegmentRiskReport {
+    /// The risk is the chance of no purchase within this many days.
+    pub horizon_days: i64,
+    /// AUC on the holdout, and BG/NBD's expected purchases' on the same holdout.
+    pub holdout_auc: Option<f64>,
+    pub baseline_auc: Option<f64>,
+    pub segments: Vec<holdfast_store::SegmentRisk>,
 }

@@ -156,7 +156,7 @@ fn sections_choose_the_optional_parts() {
     }
     let bad = holdfast(&["analyze", path.to_str().unwrap(), "--sections", "everything"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected retention, segments, prediction or all"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected retention, segments, prediction, risk or all"));
 }
 
 #[test]
@@ -220,4 +220,20 @@ fn segments_show_the_learned_churn_risk() {
     assert!(mean("champions") < mean("loyal") && mean("champions") < mean("lost"), "{r}");
     let text = String::from_utf8(holdfast(&["segments", "--orders", path.to_str().unwrap(), "--as-of", "1997-10-01"]).stdout).unwrap();
     assert!(text.contains("Churn risk by segment"), "{text}");
+}
+
+/// The report's segments section carries the learned churn risk by segment with `--sections
+/// all` (and `risk`), and leaves it out with `segments` alone.
+#[test]
+fn the_report_shows_the_learned_churn_risk_by_segment() {
+    let path = cdnow();
+    let p = path.to_str().unwrap();
+    let all = json(&["analyze", p, "--as-of", "1997-10-01", "--json"]);
+    let r = &all["segments"]["churn_risk"];
+    assert!(r["horizon_days"].as_i64().is_some_and(|h| h > 0) && r["holdout_auc"].as_f64().is_some(), "{r}");
+    assert!(r["segments"].as_array().is_some_and(|rows| rows.len() >= 5), "{r}");
+    assert_eq!(json(&["analyze", p, "--as-of", "1997-10-01", "--sections", "risk", "--json"])["segments"]["churn_risk"], *r);
+    assert!(json(&["analyze", p, "--as-of", "1997-10-01", "--sections", "segments", "--json"])["segments"].get("churn_risk").is_none());
+    let text = String::from_utf8(holdfast(&["--lang", "ru", "analyze", p, "--as-of", "1997-10-01"]).stdout).unwrap();
+    assert!(text.contains("Средний риск оттока"), "{text}");
 }

@@ -81,6 +81,22 @@ pub struct SegmentsSection {
     /// The currency of the stakes (named in the tables; the JSON's `source` names it).
     #[serde(skip)]
     pub currency: holdfast_core::Currency,
+    /// The learned churn risk by segment (filled by the caller that learns it; `None`: not
+    /// learned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn_risk: Option<ChurnRiskRows>,
+}
+
+/// The learned churn risk (`holdfast risk`'s model) by segment.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChurnRiskRows {
+    /// The risk is the chance of no purchase within this many days.
+    pub horizon_days: i64,
+    pub holdout_auc: Option<f64>,
+    /// BG/NBD's expected purchases' AUC on the same holdout.
+    pub baseline_auc: Option<f64>,
+    /// Mean risk by segment key (`champions`, …) and how many customers have a risk ≥ 0.5.
+    pub segments: Vec<(String, f64, u64)>,
 }
 
 impl SegmentsSection {
@@ -135,21 +151,45 @@ impl SegmentsSection {
                 })
                 .collect()
         });
-        SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains, currency: log.currency() }
+        SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains, currency: log.currency(), churn_risk: None }
     }
 
     /// Share of customers in each segment, as the table shows it.
     fn segment_table(&self, l: Lang) -> Table {
-        let mut t = Table::new(&[
-            l.t("Segment", "Сегмент"),
-            l.t("Customers", "Клиенты"),
-            l.t("Share of customers", "Доля клиентов"),
-            l.t("Share of revenue", "Доля выручки"),
-        ]);
+        let mut head =
+            vec![l.t("Segment", "Сегмент"), l.t("Customers", "Клиенты"), l.t("Share of customers", "Доля клиентов"), l.t("Share of revenue", "Доля выручки")];
+        if self.churn_risk.is_some() {
+            head.push(l.t("Mean churn risk", "Средний риск оттока"));
+        }
+        let mut t = Table::new(&head);
         for s in &self.segments {
-            t.row(vec![word(l, s.name), l.count(s.customers as i64), l.pct(s.customer_share), l.pct(s.revenue_share)]);
+            let mut row = vec![word(l, s.name), l.count(s.customers as i64), l.pct(s.customer_share), l.pct(s.revenue_share)];
+            if let Some(r) = &self.churn_risk {
+                row.push(l.pct(r.segments.iter().find(|x| x.0 == s.segment).map(|x| x.1)));
+            }
+            t.row(row);
         }
         t
+    }
+
+    /// The learned risk's line: its horizon and how well it ranks beside BG/NBD.
+    fn risk_line(&self, l: Lang) -> Option<String> {
+        let r = self.churn_risk.as_ref()?;
+        let auc = |a: Option<f64>| a.map_or("–".to_owned(), |a| l.number(Some(a), 3));
+        Some(match l {
+            Lang::En => format!(
+                "Mean churn risk: the learned model's chance of no purchase within {} days (holdout AUC {} vs BG/NBD {}; holdfast risk for each customer and the reasons).",
+                r.horizon_days,
+                auc(r.holdout_auc),
+                auc(r.baseline_auc)
+            ),
+            Lang::Ru => format!(
+                "Средний риск оттока: вероятность по обученной модели, что клиент ничего не купит за {} дн. (AUC на отложенной выборке {} против BG/NBD {}; по каждому клиенту и с причинами — holdfast risk).",
+                r.horizon_days,
+                auc(r.holdout_auc),
+                auc(r.baseline_auc)
+            ),
+        })
     }
 
     fn tier_table(&self, l: Lang) -> Table {
@@ -316,6 +356,9 @@ impl Section for SegmentsSection {
             ),
         );
         page.table(l.t("Segments", "Сегменты"), &self.segment_table(l));
+        if let Some(line) = self.risk_line(l) {
+            page.explain(&[(l.t("Churn risk", "Риск оттока"), &line)]);
+        }
         page.table(l.t("Value tiers and the effort each deserves", "Уровни ценности и усилие, которого заслуживает каждый"), &self.tier_table(l));
         page.table(
             &match l {
@@ -345,6 +388,10 @@ impl Section for SegmentsSection {
             Lang::Ru => format!("RFM-сегменты, клиентов: {}\n", l.count(self.customers as i64)),
         };
         out.push_str(&self.segment_table(l).to_text());
+        if let Some(line) = self.risk_line(l) {
+            out.push_str(&line);
+            out.push('\n');
+        }
         out.push_str(&format!("\n{}\n{}\n", l.t("Value tiers", "Уровни ценности"), self.tier_table(l).to_text()));
         out.push_str(&match l {
             Lang::En => format!("Top of the at-risk list ({} tasks in all)\n", l.count(self.total_tasks as i64)),

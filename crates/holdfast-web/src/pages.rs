@@ -237,7 +237,7 @@ fn granularity(q: &PeriodQuery) -> Granularity {
 }
 
 async fn overview(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    let r = match report(&shared, &c, granularity(&q), Sections { segments: false, prediction: false }).await {
+    let r = match report(&shared, &c, granularity(&q), Sections::NONE).await {
         Ok(r) => r,
         Err(e) => return error_page(&c, "/", e),
     };
@@ -507,18 +507,7 @@ fn no_lead(_: &AnalyzeReport, _: Lang, _: &PeriodQuery) -> String {
 }
 
 async fn cohorts(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(
-        c,
-        shared,
-        "/cohorts",
-        "Cohorts",
-        Sections { segments: false, prediction: false },
-        &["cohorts", "repeat", "ltv"],
-        q,
-        metric_switch,
-        String::new(),
-    )
-    .await
+    figure_page(c, shared, "/cohorts", "Cohorts", Sections::NONE, &["cohorts", "repeat", "ltv"], q, metric_switch, String::new()).await
 }
 
 /// Customers or revenue in the cohort heat map, keeping the period; the page's style shows the
@@ -542,7 +531,7 @@ async fn segments(PageCaller(c): PageCaller, State(shared): State<Shared>, Query
         Ok(rows) => segment_risk(&rows, c.lang),
         Err(e) => return error_page(&c, "/segments", e.into()),
     };
-    figure_page(c, shared, "/segments", "Segments", Sections { segments: true, prediction: false }, &["segments", "rfm"], q, segment_links, risk).await
+    figure_page(c, shared, "/segments", "Segments", Sections { segments: true, ..Sections::NONE }, &["segments", "rfm"], q, segment_links, risk).await
 }
 
 /// The learned churn risk by segment, from the scoring snapshot: customers scored, the mean risk
@@ -597,7 +586,7 @@ fn segment_links(r: &AnalyzeReport, l: Lang, _: &PeriodQuery) -> String {
 }
 
 async fn prediction(PageCaller(c): PageCaller, State(shared): State<Shared>, Query(q): Query<PeriodQuery>) -> Response {
-    figure_page(c, shared, "/prediction", "Prediction", Sections { segments: false, prediction: true }, &["prediction"], q, no_lead, String::new()).await
+    figure_page(c, shared, "/prediction", "Prediction", Sections { prediction: true, ..Sections::NONE }, &["prediction"], q, no_lead, String::new()).await
 }
 
 // --- Today --------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ pub struct Args {
     /// Which parts of the report to compute, comma-separated: retention (movement, rates,
     /// cohorts, repeat purchases, historical value, the RFM grid: always included), segments (RFM
     /// segments, tiers, the top of the at-risk list, service chains), prediction (P(alive),
-    /// expected purchases and CLV from BG/NBD and Gamma-Gamma, with a holdout check), all.
+    /// expected purchases and CLV from BG/NBD and Gamma-Gamma, with a holdout check), risk (the
+    /// learned churn risk by segment, with segments; `holdfast risk` for each customer), all.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_sections)]
     pub sections: Sections,
 }

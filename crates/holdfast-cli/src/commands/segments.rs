@@ -74,14 +74,7 @@ struct Out<'a> {
     tiers: Vec<TierOut>,
     /// The learned churn risk by segment (`holdfast risk`'s model); `None` when no model could
     /// be learned from this history.
-    churn_risk: Option<RiskOut>,
-}
-
-#[derive(Serialize)]
-struct RiskOut {
-    /// The model's horizon: the risk is the chance of no purchase within this many days.
-    horizon_days: i64,
-    segments: Vec<holdfast_store::SegmentRisk>,
+    churn_risk: Option<holdfast_app::risk::SegmentRiskReport>,
 }
 
 #[derive(Serialize)]
@@ -158,7 +151,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     if let (Err(why), false) = (&risk, g.quiet || args.json) {
         eprintln!("note: churn risk not learned: {why}");
     }
-    let risk = risk.ok().map(|(horizon_days, segments)| RiskOut { horizon_days, segments });
+    let risk = risk.ok();
     if args.json {
         return print_json(&Out { as_of: as_of_s, currency: log.currency().to_string(), customers, segments, tiers, churn_risk: risk });
     }
