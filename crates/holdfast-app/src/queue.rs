@@ -8,7 +8,7 @@ use crate::orders::{load_orders, ReadOptions, Source};
 use crate::progress::Progress;
 use crate::when::resolve_as_of;
 use crate::workspace::App;
-use holdfast_core::actions::{action_plan, OpenTask, QueueOptions, QueuePlan, Task};
+use holdfast_core::actions::{action_plan, step_success, OpenTask, QueueOptions, QueuePlan, Step, Task};
 use holdfast_core::baseline::DEFAULT_LEVEL;
 use holdfast_core::flags::{Activity, Severity};
 use holdfast_core::nbo::{service_chains, NboOptions};
@@ -18,6 +18,11 @@ use holdfast_store::{NewTask, TaskSync};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// A step's success is an order within this many days of the task being done.
+const STEP_HORIZON_DAYS: i64 = 90;
+/// A step's success rate is known once this many of its tasks were done long enough ago.
+const STEP_MIN_TASKS: usize = 20;
 
 /// A caller's P(churn) for every customer of an order log at an as-of instant, by customer index
 /// (e.g. a learned risk model); values that are not finite fall back to the rhythm's own.
@@ -52,6 +57,9 @@ pub struct AtRiskOptions {
     pub capacity: usize,
     /// P(churn) from a caller's model; `None`: the rhythm's own.
     pub churn_risk: Option<ChurnRisk>,
+    /// Each step's historical success rate (see [`holdfast_core::actions::step_success`]);
+    /// over a store, measured from its done tasks when empty.
+    pub step_success: BTreeMap<Step, f64>,
     /// Build only the first `limit` tasks (all are counted). Over a store every personal task is
     /// also built and saved whatever the limit.
     pub limit: Option<usize>,
@@ -71,6 +79,7 @@ impl Default for AtRiskOptions {
             level: DEFAULT_LEVEL,
             capacity: 25,
             churn_risk: None,
+            step_success: BTreeMap::new(),
             limit: None,
         }
     }
@@ -92,6 +101,8 @@ pub struct AtRisk {
     /// `snapshot` (the learned risk `holdfast score` saved at this as-of) or `rhythm` (the
     /// customer's own rhythm).
     pub p_churn_from: &'static str,
+    /// The steps' success rates used (rate, tasks measured), where known.
+    pub step_success: BTreeMap<Step, (f64, usize)>,
 }
 
 impl AtRisk {
@@ -135,10 +146,25 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
             snapshot_opts = Some(AtRiskOptions { churn_risk: Some(risk), ..opts.clone() });
         }
     }
-    let p_churn_from = match (&opts.churn_risk, &snapshot_opts) {
+    let from_snapshot = snapshot_opts.is_some();
+    // Over a store, each step's success rate from its done tasks: did the customer order within
+    // 90 days of the task? Known once 20 tasks of a step were done 90 days or more ago.
+    let mut measured = BTreeMap::new();
+    if let (Some(app), true) = (app, opts.step_success.is_empty()) {
+        let done: Vec<(String, Step, Instant)> =
+            app.store.done_tasks(app.ws.id).await?.into_iter().filter_map(|(c, step, at)| Some((c, Step::parse(&step)?, at))).collect();
+        measured = step_success(&log, &done, as_of, STEP_HORIZON_DAYS, STEP_MIN_TASKS);
+    }
+    let mut step_opts = None;
+    if !measured.is_empty() {
+        let base = snapshot_opts.as_ref().unwrap_or(opts);
+        step_opts = Some(AtRiskOptions { step_success: measured.iter().map(|(s, (r, _))| (*s, *r)).collect(), ..base.clone() });
+    }
+    let snapshot_opts = step_opts.or(snapshot_opts);
+    let p_churn_from = match (&opts.churn_risk, from_snapshot) {
         (Some(_), _) => "learned",
-        (None, Some(_)) => "snapshot",
-        (None, None) => "rhythm",
+        (None, true) => "snapshot",
+        (None, false) => "rhythm",
     };
     let opts = snapshot_opts.as_ref().unwrap_or(opts);
     // The same tasks from a file and a store; over a store every personal task is built too, to
@@ -155,7 +181,8 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         }
         saved = Some(sync);
     }
-    Ok(AtRisk { as_of, currency: log.currency(), total: plan.total, plan, saved, p_churn_from })
+    let step_success = if measured.is_empty() { opts.step_success.iter().map(|(s, r)| (*s, (*r, 0))).collect() } else { measured };
+    Ok(AtRisk { as_of, currency: log.currency(), total: plan.total, plan, saved, p_churn_from, step_success })
 }
 
 /// The queue's plan of `log` at `as_of` with `opts` (owners and open tasks given), its first `k`
@@ -200,6 +227,7 @@ pub fn plan_queue(
         .map(|t| OpenTask { customer_id: t.customer.clone(), snoozed_until: t.snoozed_until })
         .collect();
     q.churn_risk = opts.churn_risk.as_ref().map(|r| Arc::from((r.0)(log, as_of)));
+    q.step_success = opts.step_success.clone();
     let basis = Basis::new(log, as_of, &q.tiers);
     let chains = service_chains(log, &NboOptions { window_days: opts.chain_window_days, ..NboOptions::new(as_of) });
     Ok(action_plan(log, activity, &chains, &q, &basis, k))

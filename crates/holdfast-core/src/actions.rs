@@ -80,6 +80,13 @@ impl Step {
         }
     }
 
+    pub const ALL: [Step; 4] = [Step::PersonalCall, Step::CheckInLetter, Step::PersonalOffer, Step::Survey];
+
+    /// The step named `s` (as [`Step::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     /// The step for a task of these flags (see the module docs).
     pub fn for_flags(tier: Tier, flags: &[Flag]) -> Step {
         let severity = flags.iter().map(|f| f.severity).max().unwrap_or(Severity::Low);
@@ -286,6 +293,26 @@ impl QueuePlan {
     pub fn personal(&self) -> usize {
         self.this_week + self.waiting + self.snoozed
     }
+}
+
+/// How often each step worked: of the tasks done with that step (customer id, step, when it was
+/// marked done) at least `horizon_days` before `as_of`, the share whose customer ordered within
+/// `horizon_days` after. A step is known once `min_tasks` such tasks exist; others are left out
+/// (the queue then counts them as 1). Returns each known step's rate and the tasks it rests on.
+pub fn step_success(log: &OrderLog, done: &[(String, Step, Instant)], as_of: Instant, horizon_days: i64, min_tasks: usize) -> BTreeMap<Step, (f64, usize)> {
+    let index: FxHashMap<&str, CustomerIdx> = (0..log.n_customers() as CustomerIdx).map(|c| (log.customer_id(c), c)).collect();
+    let h = horizon_days * DAY;
+    let mut tally: BTreeMap<Step, (usize, usize)> = BTreeMap::new();
+    for (customer, step, at) in done {
+        if *at + h > as_of {
+            continue;
+        }
+        let bought = index.get(customer.as_str()).is_some_and(|&c| log.times_of(c).iter().any(|&t| t > *at && t <= *at + h));
+        let e = tally.entry(*step).or_default();
+        e.0 += 1;
+        e.1 += bought as usize;
+    }
+    tally.into_iter().filter(|(_, (n, _))| *n >= min_tasks).map(|(s, (n, k))| (s, (k as f64 / n as f64, n))).collect()
 }
 
 /// The action queue at `opts.as_of`: one task per customer at risk, in the plan's order.
@@ -659,6 +686,35 @@ mod tests {
         assert_eq!((p.tasks[1].tier, p.tasks[1].plan), (Tier::C, Plan::Automation));
         // deterministic, and action_queue gives the same tasks
         assert_eq!(p.tasks, action_queue(&log, None, &[], &opts(460)));
+    }
+
+    /// Step success by hand: 4 calls done on day 100 (customers a, b ordered within 90 days after,
+    /// c at day 191 — too late —, d never), 1 survey (too few to be known), 1 call done on day 150
+    /// (not yet 90 days before as-of 200: not counted). Calls: 2 of 4 = 0.5.
+    #[test]
+    fn step_success_counts_orders_within_the_horizon_after_done_tasks() {
+        let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
+        for (c, day) in [("a", 0), ("a", 120), ("b", 0), ("b", 190), ("c", 0), ("c", 191), ("d", 0), ("e", 0), ("e", 130), ("f", 0), ("f", 160)] {
+            b.push(c, d(day), 100);
+        }
+        let log = b.build();
+        let done: Vec<(String, Step, Instant)> = [
+            ("a", Step::PersonalCall, 100),
+            ("b", Step::PersonalCall, 100),
+            ("c", Step::PersonalCall, 100),
+            ("d", Step::PersonalCall, 100),
+            ("e", Step::Survey, 100),
+            ("f", Step::PersonalCall, 150),
+            ("nobody", Step::Survey, 100),
+        ]
+        .iter()
+        .map(|&(c, s, day)| (c.to_owned(), s, d(day)))
+        .collect();
+        let r = step_success(&log, &done, d(200), 90, 2);
+        assert_eq!(r.get(&Step::PersonalCall), Some(&(0.5, 4)));
+        assert_eq!(r.get(&Step::Survey), Some(&(0.5, 2)), "the unknown customer counts as not bought");
+        assert!(step_success(&log, &done, d(200), 90, 5).is_empty());
+        assert_eq!(Step::parse("check-in letter"), Some(Step::CheckInLetter));
     }
 
     /// 40 tier-A/B customers of anna and 10 of bob, all silent; capacity 25: anna's 25 most

@@ -375,6 +375,14 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Every task marked done: (customer id, suggested step, when it was done), for the steps'
+    /// success rates.
+    pub async fn done_tasks(&self, ws: WorkspaceId) -> Result<Vec<(String, String, Instant)>> {
+        let sql = "SELECT c.external_id, t.suggested_step, t.closed_at FROM tasks t JOIN customers c ON c.id = t.customer_id \
+                   WHERE t.workspace_id = $1 AND t.state = 'done' AND t.closed_at IS NOT NULL ORDER BY t.id";
+        Ok(with_pool!(self, p => sqlx::query_as(sql).bind(ws.0).fetch_all(p).await?))
+    }
+
     /// All tasks of one customer, newest first.
     pub async fn tasks_of(&self, ws: WorkspaceId, customer: &str) -> Result<Vec<Task>> {
         let sql = format!("SELECT {TASK_COLS} FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1 AND c.workspace_id = $1 AND c.external_id = $2 ORDER BY t.id DESC");

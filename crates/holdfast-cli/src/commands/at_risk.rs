@@ -170,12 +170,22 @@ struct Out<'a> {
     /// Where P(churn) came from: learned (--learned-risk), snapshot (the learned risk `holdfast
     /// score` saved at this as-of) or rhythm (the customer's own rhythm).
     p_churn_from: &'static str,
+    /// Each step's historical success rate where known (over a store: an order within 90 days
+    /// of a done task), and the tasks it rests on.
+    step_success: Vec<StepOut>,
     backtest: Option<BacktestOut>,
     /// Over a store: tasks opened, rolled over and closed (no longer at risk, or routed to
     /// automation) by this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     saved: Option<SavedOut>,
     tasks: Vec<TaskOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct StepOut {
+    step: &'static str,
+    success_rate: f64,
+    tasks: usize,
 }
 
 #[derive(Serialize)]
@@ -224,6 +234,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         capacity: args.capacity,
         churn_risk: args.learned_risk.then(|| holdfast_app::learned_churn(cal)),
         limit: Some(limit),
+        ..Default::default()
     };
     let bar = s.bar();
     let q = s.run(holdfast_app::at_risk(&source, &cal, &opts, &bar))?;
@@ -304,6 +315,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             capacity_per_owner: plan.capacity,
             level: args.level,
             p_churn_from: q.p_churn_from,
+            step_success: q.step_success.iter().map(|(s, (r, n))| StepOut { step: s.as_str(), success_rate: *r, tasks: *n }).collect(),
             backtest: worth.map(|w| backtest_out(w, &cal)),
             saved: q.saved.as_ref().map(|s| SavedOut { opened: s.created, rolled_over: s.refreshed, closed: s.closed }),
             tasks,
