@@ -425,7 +425,10 @@ fn score_snapshot(pg: bool) {
     assert_eq!((s["customers"].as_u64(), s["flagged"].as_u64(), s["as_of"].as_str()), (Some(5), Some(0), Some("2024-09-07T00:00:00Z")), "{s}");
     assert_eq!((s["at_risk"].as_u64(), s["personal"].as_u64(), s["automation"].as_u64()), (Some(0), Some(0), Some(0)), "{s}");
     assert_eq!((s["p_alive"].as_u64(), s["clv"].as_u64()), (Some(5), Some(0)), "{s}");
-    assert_eq!(s["notes"], serde_json::json!(["no CLV: the Gamma-Gamma spend fit did not converge on these orders, so it is not used"]));
+    assert_eq!(s["notes"][0], "no CLV: the Gamma-Gamma spend fit did not converge on these orders, so it is not used");
+    // Five customers are too few to learn the churn risk from: said once, and no risk saved.
+    assert!(s["notes"][1].as_str().is_some_and(|n| n.starts_with("churn risk not learned: only 5 customers")), "{s}");
+    assert_eq!((s["notes"].as_array().map(Vec::len), s["risk"]["customers"].as_u64()), (Some(2), Some(0)), "{s}");
     let predicted = json("sqlite:///nonexistent/never.db", &["predict", "--orders", &orders, "--as-of", &as_of, "--json"]);
     let expected = [
         ("c5", "champions", Vec::<&str>::new()),
