@@ -465,6 +465,22 @@ mod tests {
     }
 
     #[test]
+    fn urls_are_read_for_the_connections_as_lettre_reads_them() {
+        let s = Server::parse("smtp://127.0.0.1:2525").unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.security, s.credentials, s.hello), ("127.0.0.1", 2525, Security::Plain, None, None));
+        let s = Server::parse("smtps://news%40shop.example:p%3Ass@mail.example.com").unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.security), ("mail.example.com", 465, Security::Wrapper));
+        assert_eq!(s.credentials, Some(("news@shop.example".to_owned(), "p:ss".to_owned())));
+        let s = Server::parse("smtp://u:p@mail.example.com:587/relay.shop.example?tls=required").unwrap();
+        assert_eq!((s.port, s.security, s.hello.as_deref()), (587, Security::StartTls { required: true }, Some("relay.shop.example")));
+        assert_eq!(Server::parse("smtp://mail.example.com?tls=opportunistic").unwrap().security, Security::StartTls { required: false });
+        assert_eq!(Server::parse("smtp://mail.example.com").unwrap().port, 25);
+        assert_eq!(Server::parse("smtp://[::1]:2525").unwrap().host, "::1");
+        assert!(Server::parse("smtp://mail.example.com:port").is_err());
+        assert!(Server::parse("smtp://mail.example.com?tls=sometimes").is_err());
+    }
+
+    #[test]
     fn the_message_carries_the_unsubscribe_headers_and_both_parts() {
         let e = Email {
             key: "k1".into(),
