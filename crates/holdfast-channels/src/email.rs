@@ -1,4 +1,5 @@
-//! E-mail over SMTP: lettre on tokio with a pool of connections, TLS by rustls.
+//! E-mail over SMTP: lettre's SMTP client on tokio, over connections this module opens (with
+//! `TCP_NODELAY`) and keeps in a pool, TLS by rustls.
 //!
 //! The URL says how to reach the server (`HOLDFAST_SMTP_URL`):
 //! - `smtp://host:port` — no TLS, for a sink on this machine;
@@ -14,9 +15,14 @@
 use crate::error::{redact, ConfigError};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
 use sha2::{Digest, Sha256};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// One e-mail to send. `key` is the outbox key: the same on every attempt at the same message.
@@ -135,10 +141,195 @@ fn classify(err: &lettre::transport::smtp::Error) -> Delivery {
     }
 }
 
+/// How a connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Security {
+    Plain,
+    /// STARTTLS after the greeting; `required`: refuse to go on without it.
+    StartTls {
+        required: bool,
+    },
+    /// TLS from the first byte (`smtps`).
+    Wrapper,
+}
+
+/// Where a URL says to connect, and how (the same reading as lettre's `from_url`, which checks
+/// the URL first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Server {
+    host: String,
+    port: u16,
+    security: Security,
+    /// User and password, percent-decoded.
+    credentials: Option<(String, String)>,
+    /// The name given in `EHLO` (the URL's path), else `localhost`.
+    hello: Option<String>,
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Server {
+    fn parse(url: &str) -> Result<Server, String> {
+        let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
+        let (rest, query) = rest.split_once('?').map_or((rest, ""), |(r, q)| (r, q));
+        let (authority, path) = rest.find('/').map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
+        let (userinfo, hostport) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+        let (host, port) = match hostport.strip_prefix('[') {
+            Some(h) => {
+                let (h, after) = h.split_once(']').ok_or("an IPv6 address without its closing bracket")?;
+                (h, after.strip_prefix(':'))
+            }
+            None => hostport.rsplit_once(':').map_or((hostport, None), |(h, p)| (h, Some(p))),
+        };
+        if host.is_empty() {
+            return Err("no host".into());
+        }
+        let port = match port.filter(|p| !p.is_empty()) {
+            Some(p) => Some(p.parse::<u16>().map_err(|_| format!("the port {p:?} is not a number"))?),
+            None => None,
+        };
+        let tls = query.split('&').find_map(|kv| kv.strip_prefix("tls="));
+        let (security, default_port) = match (scheme, tls) {
+            ("smtp", None) => (Security::Plain, 25),
+            ("smtp", Some("required")) => (Security::StartTls { required: true }, 587),
+            ("smtp", Some("opportunistic")) => (Security::StartTls { required: false }, 587),
+            ("smtps", _) => (Security::Wrapper, 465),
+            (s, t) => return Err(format!("the scheme {s:?} with tls={t:?} is not known")),
+        };
+        let credentials = userinfo.and_then(|u| u.split_once(':')).map(|(u, p)| (percent_decode(u), percent_decode(p)));
+        let hello = Some(path.trim_matches('/')).filter(|p| !p.is_empty()).map(str::to_owned);
+        Ok(Server { host: host.to_owned(), port: port.unwrap_or(default_port), security, credentials, hello })
+    }
+}
+
+/// A TLS stream (`smtps`) in the shape lettre's connection takes.
+#[derive(Debug)]
+struct TlsTcp(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl tokio::io::AsyncRead for TlsTcp {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsTcp {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsTcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// The connections of one [`Smtp`]: the server, its TLS settings and the idle connections.
+struct Pool {
+    server: Server,
+    hello: ClientId,
+    credentials: Option<Credentials>,
+    /// STARTTLS.
+    starttls: Option<TlsParameters>,
+    /// `smtps`.
+    wrapper: Option<tokio_rustls::TlsConnector>,
+    /// Idle connections with the moment each was last used; at most `keep` are kept.
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, std::time::Instant)>>,
+    keep: usize,
+}
+
+/// An idle connection older than this is asked `NOOP` before it is used (the server may have
+/// closed it); older than [`Pool::STALE`], it is closed and a new one opened.
+const CHECK_AFTER: Duration = Duration::from_secs(5);
+
+impl Pool {
+    const STALE: Duration = Duration::from_secs(60);
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(AsyncSmtpConnection, std::time::Instant)>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An open connection: an idle one that still answers, or a new one.
+    async fn checkout(&self) -> Result<AsyncSmtpConnection, Delivery> {
+        loop {
+            let Some((mut c, since)) = self.idle().pop() else { return self.connect().await };
+            let idle = since.elapsed();
+            if idle < CHECK_AFTER || (idle < Self::STALE && c.test_connected().await) {
+                return Ok(c);
+            }
+            c.abort().await;
+        }
+    }
+
+    fn checkin(&self, c: AsyncSmtpConnection) {
+        if c.has_broken() {
+            return;
+        }
+        let mut idle = self.idle();
+        if idle.len() < self.keep {
+            idle.push((c, std::time::Instant::now()));
+        }
+    }
+
+    /// A new connection: TCP with `TCP_NODELAY` — lettre writes the end of a message
+    /// (`\r\n.\r\n`) apart from its body, and with Nagle's algorithm that small write waits
+    /// for the server to acknowledge the body, ~40 ms of delayed ACK per message on a real
+    /// server — then TLS as the URL says, `EHLO`, and `AUTH` when the URL has a user.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Delivery> {
+        let s = &self.server;
+        let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.port))
+            .await
+            .map_err(|e| Delivery::Transient(format!("cannot connect to {}:{}: {e}", s.host, s.port)))?;
+        tcp.set_nodelay(true).map_err(|e| Delivery::Transient(format!("connection to {}:{}: {e}", s.host, s.port)))?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.wrapper {
+            Some(tls) => {
+                let name = rustls::pki_types::ServerName::try_from(s.host.clone())
+                    .map_err(|e| Delivery::Permanent { error: format!("the host {:?} cannot be checked by TLS: {e}", s.host), suppress: false })?;
+                Box::new(TlsTcp(tls.connect(name, tcp).await.map_err(|e| Delivery::Transient(format!("TLS with {}:{}: {e}", s.host, s.port)))?))
+            }
+            None => Box::new(tcp),
+        };
+        let mut c = AsyncSmtpConnection::connect_with_transport(stream, &self.hello).await.map_err(|e| classify(&e))?;
+        if let (Security::StartTls { required }, Some(tls)) = (s.security, &self.starttls) {
+            if required || c.can_starttls() {
+                c.starttls(tls.clone(), &self.hello).await.map_err(|e| classify(&e))?;
+            }
+        }
+        if let Some(cr) = &self.credentials {
+            c.auth(DEFAULT_MECHANISMS, cr).await.map_err(|e| classify(&e))?;
+        }
+        Ok(c)
+    }
+}
+
 /// A pool of SMTP connections to one server. Cheap to clone (the clones share the pool).
 #[derive(Clone)]
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: Arc<Pool>,
     url: String,
 }
 
@@ -149,11 +340,12 @@ impl std::fmt::Debug for Smtp {
 }
 
 impl Smtp {
-    /// How long one SMTP command may take before the attempt counts as failed (transient).
+    /// How long one attempt — connecting when needed, then sending — may take before it counts
+    /// as failed (transient).
     pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// A transport for `url` (see the module docs) keeping up to `pool_size` connections open.
-    /// Call it inside a tokio runtime, and drop the transport inside one: the pool is a task.
+    /// A transport for `url` (see the module docs) keeping up to `pool_size` idle connections
+    /// open. Call it inside a tokio runtime.
     pub fn from_url(url: &str, pool_size: u32) -> Result<Smtp, ConfigError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(ConfigError::NoRuntime);
@@ -167,9 +359,37 @@ impl Smtp {
         if pool_size == 0 {
             return Err(bad("the pool needs at least one connection".into()));
         }
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(e.to_string()))?;
-        let transport = builder.pool_config(PoolConfig::new().max_size(pool_size)).timeout(Some(Self::TIMEOUT)).build();
-        Ok(Smtp { transport, url: shown })
+        // lettre reads the URL first (its errors are the ones users know); the connections are
+        // made here, to set TCP_NODELAY, which lettre's transport does not.
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(e.to_string()))?;
+        let server = Server::parse(url).map_err(bad)?;
+        let starttls = match server.security {
+            Security::StartTls { .. } => Some(TlsParameters::new(server.host.clone()).map_err(|e| bad(e.to_string()))?),
+            _ => None,
+        };
+        let wrapper = match server.security {
+            Security::Wrapper => {
+                // ring, not aws-lc-rs (no C build); rustls 0.23.48 deprecates ring's provider
+                // only because it has no post-quantum key exchange.
+                #[allow(deprecated)]
+                let b = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| bad(e.to_string()))?;
+                let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+                Some(tokio_rustls::TlsConnector::from(Arc::new(b.with_root_certificates(roots).with_no_client_auth())))
+            }
+            _ => None,
+        };
+        let pool = Pool {
+            hello: server.hello.clone().map(ClientId::Domain).unwrap_or_default(),
+            credentials: server.credentials.clone().map(|(u, p)| Credentials::new(u, p)),
+            server,
+            starttls,
+            wrapper,
+            idle: std::sync::Mutex::new(Vec::new()),
+            keep: pool_size as usize,
+        };
+        Ok(Smtp { pool: Arc::new(pool), url: shown })
     }
 
     /// The server's URL, password redacted.
@@ -183,9 +403,16 @@ impl Smtp {
             Ok(m) => m,
             Err(d) => return d,
         };
-        match self.transport.send(msg).await {
-            Ok(_) => Delivery::Sent,
-            Err(err) => classify(&err),
+        let attempt = async {
+            let mut c = self.pool.checkout().await?;
+            let r = c.send(msg.envelope(), &msg.formatted()).await;
+            self.pool.checkin(c);
+            r.map_err(|err| classify(&err))
+        };
+        match tokio::time::timeout(Self::TIMEOUT, attempt).await {
+            Ok(Ok(_)) => Delivery::Sent,
+            Ok(Err(d)) => d,
+            Err(_) => Delivery::Transient(format!("the SMTP server did not answer within {} s", Self::TIMEOUT.as_secs())),
         }
     }
 
@@ -235,6 +462,22 @@ mod tests {
         assert!(Smtp::from_url("smtp://127.0.0.1:2525", 0).is_err());
         let outside = std::thread::spawn(|| Smtp::from_url("smtp://127.0.0.1:2525", 1).map(|_| ())).join().unwrap();
         assert!(matches!(outside, Err(ConfigError::NoRuntime)));
+    }
+
+    #[test]
+    fn urls_are_read_for_the_connections_as_lettre_reads_them() {
+        let s = Server::parse("smtp://127.0.0.1:2525").unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.security, s.credentials, s.hello), ("127.0.0.1", 2525, Security::Plain, None, None));
+        let s = Server::parse("smtps://news%40shop.example:p%3Ass@mail.example.com").unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.security), ("mail.example.com", 465, Security::Wrapper));
+        assert_eq!(s.credentials, Some(("news@shop.example".to_owned(), "p:ss".to_owned())));
+        let s = Server::parse("smtp://u:p@mail.example.com:587/relay.shop.example?tls=required").unwrap();
+        assert_eq!((s.port, s.security, s.hello.as_deref()), (587, Security::StartTls { required: true }, Some("relay.shop.example")));
+        assert_eq!(Server::parse("smtp://mail.example.com?tls=opportunistic").unwrap().security, Security::StartTls { required: false });
+        assert_eq!(Server::parse("smtp://mail.example.com").unwrap().port, 25);
+        assert_eq!(Server::parse("smtp://[::1]:2525").unwrap().host, "::1");
+        assert!(Server::parse("smtp://mail.example.com:port").is_err());
+        assert!(Server::parse("smtp://mail.example.com?tls=sometimes").is_err());
     }
 
     #[test]

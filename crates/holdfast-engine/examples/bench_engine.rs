@@ -2,7 +2,10 @@
 //! the channels crate's SMTP sink on this machine, with 1, 2, 4 and 8 workers (a fresh campaign
 //! for each, so each count sends the same N). Run by `scripts/bench-engine`.
 //!
-//! Usage: bench_engine [MESSAGES] [sqlite|postgres]
+//! Every customer has a budget of 5 a day, 10 a week and 20 a month, so each claim counts the
+//! customer's contacts as it reserves (the four runs stay within it).
+//!
+//! Usage: bench_engine [MESSAGES] [sqlite|postgres] [WORKERS,…]   (default 1,2,4,8)
 
 use holdfast_channels::testing::SmtpSink;
 use holdfast_engine::{Engine, Options};
@@ -18,6 +21,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let backend = args.get(2).map(String::as_str).unwrap_or("sqlite");
+    let counts: Vec<usize> = args.get(3).map(|v| v.split(',').filter_map(|w| w.trim().parse().ok()).collect()).unwrap_or_else(|| vec![1, 2, 4, 8]);
     let dir = tempfile::tempdir().expect("temp dir");
     let (url, pg) = match backend {
         "postgres" => {
@@ -42,7 +46,7 @@ async fn main() {
     });
     store.import(ws.id, Entity::Customers, rows).await.expect("customers");
     store.set_engine_settings(ws.id, &EngineSettings { quiet_start: 0, quiet_end: 0, ..Default::default() }).await.expect("settings");
-    store.set_budget(ws.id, &BudgetScope::Workspace, BudgetRule::default()).await.expect("budget");
+    store.set_budget(ws.id, &BudgetScope::Workspace, BudgetRule { per_day: Some(5), per_week: Some(10), per_month: Some(20) }).await.expect("budget");
     let sink = SmtpSink::start().await.expect("sink");
     let wall: Arc<dyn Fn() -> i64 + Send + Sync> =
         Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0));
@@ -51,7 +55,7 @@ async fn main() {
     o.smtp_from = Some("news@shop.example".into());
     let e = Engine::new(store.clone(), ws.clone(), o).await.expect("engine");
     println!("{n} messages per run, {backend}, SMTP sink on 127.0.0.1");
-    for (k, workers) in [1usize, 2, 4, 8].into_iter().enumerate() {
+    for (k, workers) in counts.into_iter().enumerate() {
         let name = format!("bench-{workers}");
         let text = format!(
             "name = \"{name}\"\ntrigger = {{ kind = \"once\", at = \"2025-03-01T10:00:00Z\" }}\nholdout = 0\n[[steps]]\nchannel = \"email\"\nsubject = \"Hello {{{{ customer.name }}}}\"\nbody = \"Spring note {k}\"\n"

@@ -462,6 +462,9 @@ impl Engine {
                 token: &token,
                 default_zone: &self.ws.time_zone,
             };
+            // The leases end together; a message is sent only while its lease holds, so one
+            // that waited behind slow sends is left to be claimed again rather than sent by two.
+            let lease_until = req.wall_ms + req.lease_ms;
             let b = self.store.claim_messages(self.ws.id, &req, stops).await?;
             s.held += b.held;
             s.capped += b.capped;
@@ -475,6 +478,9 @@ impl Engine {
             // at most the one message in flight.
             for m in &b.claimed {
                 self.pace(&m.channel).await;
+                if (self.opts.wall_ms)() >= lease_until {
+                    break;
+                }
                 let outcome = self.deliver(m, now, campaigns).await;
                 match &outcome {
                     Outcome::Sent { .. } => s.sent += 1,

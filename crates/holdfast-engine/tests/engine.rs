@@ -257,6 +257,71 @@ async fn quiet_hours_unsubscribe_pause_retry_and_leases() {
     store.close().await.unwrap();
 }
 
+/// A customer's own send window holds a message until it opens, in the customer's zone: with quiet
+/// hours (21:00–09:00) the most restrictive wins; a window wrapping midnight wholly inside quiet
+/// hours is kept on its own; cleared, the customer gets messages any time outside quiet hours.
+async fn send_windows(db: &Db) {
+    let store = Store::open(&db.url).await.unwrap();
+    let ws = store.workspace("default").await.unwrap();
+    customers(&store, &ws, 10).await;
+    let (st, wid) = (store.clone(), ws.id);
+    let window = move |c: &'static str, w: Option<(u32, u32)>| {
+        let st = st.clone();
+        async move { st.set_customer_send_window(wid, c, w).await.unwrap() }
+    };
+    window("C00001", Some((6 * 60, 11 * 60))).await; // works mornings: 09:00–11:00 with quiet hours
+    window("C00002", Some((14 * 60, 16 * 60))).await;
+    window("C00003", Some((22 * 60, 2 * 60))).await; // nights only
+    window("C00004", Some((9 * 60, 10 * 60))).await;
+    store.set_customer_time_zone(ws.id, "C00004", Some("Asia/Tokyo")).await.unwrap();
+    window("C00005", Some((7 * 60, 10 * 60))).await; // closed at 10:00; tomorrow quiet until 09:00
+    window("C00006", Some((14 * 60, 16 * 60))).await;
+    window("C00006", None).await;
+    for bad in [Some((600, 600)), Some((1440, 10)), Some((10, 1500))] {
+        assert!(matches!(store.set_customer_send_window(ws.id, "C00007", bad).await, Err(holdfast_store::Error::Invalid(_))), "{bad:?}");
+    }
+    assert!(matches!(store.set_customer_send_window(ws.id, "nobody", None).await, Err(holdfast_store::Error::NotFound { .. })));
+    let sink = SmtpSink::start().await.unwrap();
+    let (_, wallf) = wall();
+    let e = Engine::new(store.clone(), ws.clone(), options(&sink, wallf)).await.unwrap();
+    e.add_campaign("note.toml", &once_campaign("note").replace("holdout = 0.10", "holdout = 0"), T0).await.unwrap();
+    let to = |from: usize| -> Vec<String> { sink.received()[from..].iter().map(|m| m.to[0].clone()).collect() };
+    // 10:00 UTC: everyone but the four whose window is closed.
+    let (ev, s) = e.run(T0, 2, true).await.unwrap();
+    assert_eq!((ev.written, s.sent, s.held), (10, 6, 4));
+    assert!(!to(0).iter().any(|t| ["c00002", "c00003", "c00004", "c00005"].iter().any(|c| t.starts_with(c))), "{:?}", to(0));
+    // Each waits for its own window, to the minute.
+    let steps = [
+        (4 * 3600 - 60, vec![]),
+        (4 * 3600, vec!["c00002@example.com"]), // 14:00
+        (12 * 3600 - 60, vec![]),
+        (12 * 3600, vec!["c00003@example.com"]), // 22:00, inside quiet hours: the customer's own
+        (14 * 3600, vec!["c00004@example.com"]), // 09:00 in Tokyo
+        (23 * 3600 - 60, vec![]),
+        (23 * 3600, vec!["c00005@example.com"]), // 09:00: the window opened at 07:00, quiet hours ended at 09:00
+    ];
+    for (at, expected) in steps {
+        let before = sink.count();
+        let (_, s) = e.run(T0 + at, 2, true).await.unwrap();
+        assert_eq!(to(before), expected, "at T0 + {at} s ({s:?})");
+    }
+    assert_eq!(store.outbox_due(ws.id, T0 + 30 * 86_400).await.unwrap(), 0);
+    assert_eq!(sink.count(), 10);
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_windows_sqlite() {
+    send_windows(&Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_windows_postgres() {
+    let mut db = Db::postgres().await;
+    send_windows(&db).await;
+    db.drop_pg().await;
+}
+
 /// Sixty simulated days (a run every six hours) on a generated workspace (the demo's customers, consents, NPS answers
 /// and orders), with a sequence, a replenishment reminder, a win-back on the silence flag, a
 /// detractor webhook and a birthday greeting, a budget of 1 a day / 2 a week / 5 a month, quiet

@@ -121,6 +121,19 @@ pub struct Budget {
     pub customers: Vec<(String, BudgetRule)>,
 }
 
+impl BudgetRule {
+    fn is_limit(&self) -> bool {
+        self.per_day.is_some() || self.per_week.is_some() || self.per_month.is_some()
+    }
+}
+
+impl Budget {
+    /// Whether any rule limits anything.
+    pub fn has_limits(&self) -> bool {
+        self.workspace.is_limit() || self.segments.iter().chain(&self.customers).any(|(_, r)| r.is_limit())
+    }
+}
+
 /// Where a budget rule applies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BudgetScope {
@@ -161,16 +174,31 @@ impl EngineSettings {
     /// When a message due at `t` (local seconds after midnight `since_midnight`) may go out:
     /// `None` when now is outside quiet hours, else the number of seconds until they end.
     pub fn quiet_wait(&self, since_midnight: i64) -> Option<i64> {
-        let (s, e) = (self.quiet_start as i64 * 60, self.quiet_end as i64 * 60);
-        let m = since_midnight;
-        if s == e {
-            return None;
-        }
-        let quiet = if s < e { m >= s && m < e } else { m >= s || m < e };
-        if !quiet {
-            return None;
-        }
-        Some(if m < e { e - m } else { 86_400 - m + e })
+        self.send_wait(None, since_midnight)
+    }
+
+    /// When a message may go out to a customer whose own send window is `window` (minutes after
+    /// local midnight, start to end, wrapping midnight when the start is later; `None`: any
+    /// time), `since_midnight` local seconds into the day: `None` now, else the seconds until
+    /// quiet hours are over **and** the window is open — the most restrictive wins. A window
+    /// that lies wholly inside quiet hours is kept on its own: the customer asked for those hours.
+    pub fn send_wait(&self, window: Option<(u32, u32)>, since_midnight: i64) -> Option<i64> {
+        const DAY: i64 = 86_400;
+        let m = since_midnight.rem_euclid(DAY);
+        let quiet = (self.quiet_start as i64 * 60, self.quiet_end as i64 * 60);
+        let window = window.map(|(s, e)| (s as i64 * 60, e as i64 * 60)).filter(|(s, e)| s != e);
+        // Inside [s, e) on the clock (wrapping midnight when s > e); s = e is nothing.
+        let inside = |(s, e): (i64, i64), t: i64| if s < e { t >= s && t < e } else { s != e && (t >= s || t < e) };
+        let open = |t: i64, with_quiet: bool| !(with_quiet && inside(quiet, t)) && window.is_none_or(|w| inside(w, t));
+        // The first moment both allow is now or a moment one of them opens: the end of quiet
+        // hours or the start of the window.
+        let next = |with_quiet: bool| {
+            let mut at = vec![0, (quiet.1 - m).rem_euclid(DAY)];
+            at.extend(window.map(|w| (w.0 - m).rem_euclid(DAY)));
+            at.sort_unstable();
+            at.into_iter().find(|&d| open((m + d) % DAY, with_quiet))
+        };
+        next(true).or_else(|| next(false)).filter(|&d| d > 0)
     }
 }
 
@@ -357,6 +385,13 @@ const STAGE_COLUMNS: [&str; 20] = [
     "month",
     "created_at",
 ];
+
+/// An outbox row as a claim reads it: id, key, campaign id, step, variant, customer id, channel,
+/// transactional, recipient, subject, body, HTML, attempts, triggered at.
+type ClaimRow = (i64, String, i64, i64, String, i64, String, i64, Option<String>, String, String, Option<String>, i64, i64);
+/// A customer as a claim reads it: id, external id, e-mail, owner, zone, segment, e-mail consent
+/// withdrawn (1), address suppressed (1), send window start and end.
+type CustomerRow = (i64, String, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64, Option<i64>, Option<i64>);
 
 fn rule_of(r: (Option<i64>, Option<i64>, Option<i64>)) -> BudgetRule {
     let c = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
@@ -674,17 +709,20 @@ impl Store {
     /// - a stop condition of its campaign holds since the trigger fired (`stops` by campaign id:
     ///   `ordered`, `replied`, `task_closed`): `cancelled`, the condition kept;
     /// - e-mail to an unsubscribed or suppressed address (or no address): `suppressed`;
-    /// - inside quiet hours in the customer's zone (not transactional): `due_at` moves to the end
-    ///   of the quiet hours — held, never dropped;
+    /// - inside quiet hours or outside the customer's own send window, in the customer's zone
+    ///   (not transactional): `due_at` moves to when both allow it
+    ///   ([`EngineSettings::send_wait`]) — held, never dropped;
     /// - over the customer's budget by any rule — the workspace's, the customer's segment's, the
     ///   customer's own; the most restrictive wins — for the local day, week or month: `capped`,
     ///   with the rule, in the ledger;
     /// - else `sending` with a lease to this worker, and a counted ledger row reserved (a
     ///   transactional message's row is not counted).
     ///
-    /// Rows are `pending` and due, or `sending` with a lease that expired (a worker died). On
-    /// PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` and each customer's budget check
-    /// holds an advisory lock on the customer; on SQLite the transaction holds the write lock.
+    /// Rows are `sending` with a lease that expired (a worker died), then `pending` and due. On
+    /// PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` and the budget checks hold an
+    /// advisory lock on each of the batch's customers; on SQLite the transaction holds the write
+    /// lock. The batch's customers, reservations and counted contacts are read once, and its
+    /// reservations and leases written in one statement each.
     pub async fn claim_messages(&self, ws: WorkspaceId, req: &ClaimRequest<'_>, stops: &FxHashMap<i64, Vec<String>>) -> Result<ClaimBatch> {
         let w = ws.0;
         let mut batch = ClaimBatch::default();
@@ -692,21 +730,28 @@ impl Store {
         let budget = self.budget(ws).await?;
         let mut tx = begin_claim(&self.pool).await?;
         let lock_rows = match tx {
-            Tx::Postgres(_) => " FOR UPDATE OF o SKIP LOCKED",
+            Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Tx::Sqlite(_) => "",
         };
-        let sql = format!(
-            "SELECT o.id, o.key, o.campaign_id, o.step, o.variant, o.customer_id, o.channel, o.transactional, o.recipient, o.subject, o.body, o.html, o.attempts, o.triggered_at, o.due_at \
-             FROM outbox o JOIN campaigns k ON k.id = o.campaign_id \
-             WHERE o.workspace_id = {w} AND k.state <> 'paused' AND ((o.state = 'pending' AND o.due_at <= {now}) OR (o.state = 'sending' AND o.lease_until < {wall})) \
-             ORDER BY o.due_at, o.id LIMIT {limit}{lock_rows}",
-            now = req.now,
-            wall = req.wall_ms,
-            limit = req.limit
+        let camps: Vec<(i64, String, String)> = with_tx!(&mut tx, t => sqlx::query_as(&format!("SELECT id, name, state FROM campaigns WHERE workspace_id = {w} ORDER BY id")).fetch_all(&mut **t).await?);
+        let paused = camps.iter().filter(|c| c.2 == "paused").map(|c| format!(" AND o.campaign_id <> {}", c.0)).collect::<String>();
+        let camp: FxHashMap<i64, (String, String)> = camps.into_iter().map(|(id, n, s)| (id, (n, s))).collect();
+        // Leases that expired first, then pending rows by due time: each read walks the index on
+        // (workspace, state, due time) in order and stops at the limit, however long the outbox
+        // is (no join, so no plan sorts the whole outbox).
+        let head = format!(
+            "SELECT o.id, o.key, o.campaign_id, o.step, o.variant, o.customer_id, o.channel, o.transactional, o.recipient, o.subject, o.body, o.html, o.attempts, o.triggered_at \
+             FROM outbox o WHERE o.workspace_id = $1{paused} AND "
         );
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, String, i64, i64, String, i64, String, i64, Option<String>, String, String, Option<String>, i64, i64, i64)> =
-            with_tx!(&mut tx, t => sqlx::query_as(&sql).fetch_all(&mut **t).await?);
+        let expired = format!("{head}o.state = 'sending' AND o.lease_until < $2 ORDER BY o.due_at, o.id LIMIT $3{lock_rows}");
+        let due = format!("{head}o.state = 'pending' AND o.due_at <= $2 ORDER BY o.due_at, o.id LIMIT $3{lock_rows}");
+        let limit = i64::from(req.limit.max(1));
+        let mut rows: Vec<ClaimRow> = with_tx!(&mut tx, t => sqlx::query_as(&expired).bind(w).bind(req.wall_ms).bind(limit).fetch_all(&mut **t).await?);
+        if (rows.len() as i64) < limit {
+            let left = limit - rows.len() as i64;
+            let more: Vec<ClaimRow> = with_tx!(&mut tx, t => sqlx::query_as(&due).bind(w).bind(req.now).bind(left).fetch_all(&mut **t).await?);
+            rows.extend(more);
+        }
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(batch);
@@ -716,48 +761,91 @@ impl Store {
         customers.sort_unstable();
         customers.dedup();
         if let Tx::Postgres(t) = &mut tx {
-            for c in &customers {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind((CUSTOMER_LOCK << 40) | *c).execute(&mut **t).await?;
-            }
+            let keys: Vec<i64> = customers.iter().map(|c| (CUSTOMER_LOCK << 40) | *c).collect();
+            sqlx::query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS u(k)").bind(&keys).execute(&mut **t).await?;
         }
         let ids = customers.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",");
         let info_sql = format!(
             "SELECT c.id, c.external_id, c.email, c.owner, c.time_zone, s.segment, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_consents k WHERE k.customer_id = c.id AND k.channel = 'email' AND NOT k.granted) THEN 1 ELSE 0 END AS BIGINT), \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.workspace_id = {w} AND x.email = c.email) THEN 1 ELSE 0 END AS BIGINT) \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.workspace_id = {w} AND x.email = c.email) THEN 1 ELSE 0 END AS BIGINT), \
+             c.send_window_start, c.send_window_end \
              FROM customers c LEFT JOIN scores s ON s.customer_id = c.id WHERE c.id IN ({ids})"
         );
-        #[allow(clippy::type_complexity)]
-        let infos: Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64)> =
-            with_tx!(&mut tx, t => sqlx::query_as(&info_sql).fetch_all(&mut **t).await?);
-        let info: FxHashMap<i64, _> = infos.into_iter().map(|r| (r.0, r)).collect();
-        let camps: Vec<(i64, String, String)> =
-            with_tx!(&mut tx, t => sqlx::query_as(&format!("SELECT id, name, state FROM campaigns WHERE workspace_id = {w}")).fetch_all(&mut **t).await?);
-        let camp: FxHashMap<i64, (String, String)> = camps.into_iter().map(|(id, n, s)| (id, (n, s))).collect();
-        let mut zones: FxHashMap<String, Calendar> = FxHashMap::default();
+        let infos: Vec<CustomerRow> = with_tx!(&mut tx, t => sqlx::query_as(&info_sql).fetch_all(&mut **t).await?);
+        let info: FxHashMap<i64, CustomerRow> = infos.into_iter().map(|r| (r.0, r)).collect();
+        // Each customer's calendar and the local day, week and month of now.
         let default_cal = Calendar::from_name(req.default_zone).unwrap_or_default();
-        let counted = counted_sql();
-        for (id, key, campaign_id, step, variant, customer_id, channel, transactional, recipient, subject, body, html, attempts, triggered_at, _due) in rows {
+        let mut zones: FxHashMap<String, Calendar> = FxHashMap::default();
+        let mut local: FxHashMap<i64, (Calendar, DayKeys)> = FxHashMap::default();
+        for (id, ci) in &info {
+            let cal = match ci.4.as_deref() {
+                Some(z) => *zones.entry(z.to_owned()).or_insert_with(|| Calendar::from_name(z).unwrap_or(default_cal)),
+                None => default_cal,
+            };
+            local.insert(*id, (cal, DayKeys::of(&cal, req.now)));
+        }
+        // Messages claimed before (a worker died) that still hold their reservation.
+        let again: Vec<String> = rows.iter().filter(|r| r.12 > 0).map(|r| r.0.to_string()).collect();
+        let reserved: rustc_hash::FxHashSet<i64> = if again.is_empty() {
+            Default::default()
+        } else {
+            let sql = format!("SELECT outbox_id FROM contact_ledger WHERE outbox_id IN ({}) AND outcome = 'reserved'", again.join(","));
+            let v: Vec<i64> = with_tx!(&mut tx, t => sqlx::query_scalar(&sql).fetch_all(&mut **t).await?);
+            v.into_iter().collect()
+        };
+        // The counted contacts of these customers in their local day, week and month (read after
+        // the customers' locks on PostgreSQL, under the write lock on SQLite), kept up to date as
+        // this claim reserves.
+        let mut used: FxHashMap<i64, (i64, i64, i64)> = FxHashMap::default();
+        if budget.has_limits() {
+            let mut weeks: Vec<i64> = local.values().map(|l| l.1.week).collect();
+            let mut months: Vec<i64> = local.values().map(|l| l.1.month).collect();
+            weeks.sort_unstable();
+            weeks.dedup();
+            months.sort_unstable();
+            months.dedup();
+            let list = |v: &[i64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+            let sql = format!(
+                "SELECT customer_id, day, week, month FROM contact_ledger WHERE customer_id IN ({ids}) AND counted = 1 AND (week IN ({}) OR month IN ({}))",
+                list(&weeks),
+                list(&months)
+            );
+            let counted: Vec<(i64, i64, i64, i64)> = with_tx!(&mut tx, t => sqlx::query_as(&sql).fetch_all(&mut **t).await?);
+            for (c, day, week, month) in counted {
+                if let Some((_, k)) = local.get(&c) {
+                    let u = used.entry(c).or_default();
+                    u.0 += (day == k.day) as i64;
+                    u.1 += (week == k.week) as i64;
+                    u.2 += (month == k.month) as i64;
+                }
+            }
+        }
+        let counted_orders = counted_sql();
+        let ledger_sql =
+            "INSERT INTO contact_ledger (workspace_id, customer_id, outbox_id, campaign_id, channel, outcome, counted, rule, at, day, week, month) \
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                          ON CONFLICT (outbox_id) DO UPDATE SET outcome = excluded.outcome, counted = excluded.counted, rule = excluded.rule";
+        let set_state = |state: &'static str| format!("UPDATE outbox SET state = '{state}', rule = $2, lease_until = NULL, lease_token = NULL WHERE id = $1");
+        // The messages this claim reserves: (outbox id, customer, campaign, channel, counted).
+        let mut reserve: Vec<(i64, i64, i64, String, bool)> = Vec::new();
+        for (id, key, campaign_id, step, variant, customer_id, channel, transactional, recipient, subject, body, html, attempts, triggered_at) in rows {
             let Some((cname, cstate)) = camp.get(&campaign_id) else { continue };
             if cstate == "paused" {
                 batch.paused += 1;
                 continue;
             }
-            let set_state = |state: &'static str, rule: String| {
-                (format!("UPDATE outbox SET state = '{state}', rule = $2, lease_until = NULL, lease_token = NULL WHERE id = $1"), rule)
-            };
             if cstate == "archived" {
-                let (sql, rule) = set_state("cancelled", "archived".into());
-                with_tx!(&mut tx, t => sqlx::query(&sql).bind(id).bind(rule).execute(&mut **t).await?.rows_affected());
+                with_tx!(&mut tx, t => sqlx::query(&set_state("cancelled")).bind(id).bind("archived").execute(&mut **t).await?.rows_affected());
                 batch.cancelled += 1;
                 continue;
             }
-            let Some(ci) = info.get(&customer_id) else { continue };
+            let (Some(ci), Some(&(cal, keys))) = (info.get(&customer_id), local.get(&customer_id)) else { continue };
             // Stop conditions.
             let mut stopped = None;
             for stop in stops.get(&campaign_id).map(Vec::as_slice).unwrap_or(&[]) {
                 let q = match stop.as_str() {
-                    "ordered" => format!("SELECT COUNT(*) FROM orders WHERE customer_id = {customer_id} AND ordered_at > {triggered_at} AND ordered_at <= {} AND {counted}", req.now),
+                    "ordered" => format!("SELECT COUNT(*) FROM orders WHERE customer_id = {customer_id} AND ordered_at > {triggered_at} AND ordered_at <= {} AND {counted_orders}", req.now),
                     "replied" => format!(
                         "SELECT COUNT(*) FROM events WHERE customer_id = {customer_id} AND kind IN ('replied', 'reply', 'email_replied') AND occurred_at > {triggered_at} AND occurred_at <= {}",
                         req.now
@@ -772,24 +860,28 @@ impl Store {
                 }
             }
             if let Some(stop) = stopped {
-                let (sql, rule) = set_state("cancelled", stop);
-                with_tx!(&mut tx, t => sqlx::query(&sql).bind(id).bind(rule).execute(&mut **t).await?.rows_affected());
+                with_tx!(&mut tx, t => sqlx::query(&set_state("cancelled")).bind(id).bind(stop).execute(&mut **t).await?.rows_affected());
                 batch.cancelled += 1;
                 continue;
             }
-            let cal = match ci.4.as_deref() {
-                Some(z) => *zones.entry(z.to_owned()).or_insert_with(|| Calendar::from_name(z).unwrap_or(default_cal)),
-                None => default_cal,
-            };
-            let keys = DayKeys::of(&cal, req.now);
-            let ledger = |outcome: &str, counted: bool| {
-                format!(
-                    "INSERT INTO contact_ledger (workspace_id, customer_id, outbox_id, campaign_id, channel, outcome, counted, rule, at, day, week, month) \
-                     VALUES ({w}, {customer_id}, {id}, {campaign_id}, $1, '{outcome}', {}, $2, {}, {}, {}, {}) \
-                     ON CONFLICT (outbox_id) DO UPDATE SET outcome = '{outcome}', counted = {}, rule = $2",
-                    counted as i64, req.now, keys.day, keys.week, keys.month, counted as i64
-                )
-            };
+            // A ledger row of a message held back (a macro: each backend binds its own query).
+            macro_rules! held_back {
+                ($outcome:expr, $rule:expr) => {
+                    sqlx::query(ledger_sql)
+                        .bind(w)
+                        .bind(customer_id)
+                        .bind(id)
+                        .bind(campaign_id)
+                        .bind(channel.as_str())
+                        .bind($outcome)
+                        .bind(0i64)
+                        .bind($rule)
+                        .bind(req.now)
+                        .bind(keys.day)
+                        .bind(keys.week)
+                        .bind(keys.month)
+                };
+            }
             // Consent and suppression, checked at the moment of sending.
             let blocked = if channel == "email" {
                 if ci.6 == 1 {
@@ -805,45 +897,43 @@ impl Store {
                 None
             };
             if let Some(why) = blocked {
-                let (sql, rule) = set_state("suppressed", why.into());
-                with_tx!(&mut tx, t => sqlx::query(&sql).bind(id).bind(&rule).execute(&mut **t).await?.rows_affected());
-                let l = ledger("suppressed", false);
-                with_tx!(&mut tx, t => sqlx::query(&l).bind(&channel).bind(&rule).execute(&mut **t).await?.rows_affected());
+                with_tx!(&mut tx, t => sqlx::query(&set_state("suppressed")).bind(id).bind(why).execute(&mut **t).await?.rows_affected());
+                with_tx!(&mut tx, t => held_back!("suppressed", why).execute(&mut **t).await?.rows_affected());
                 batch.suppressed += 1;
                 continue;
             }
             let transactional = transactional == 1;
             if !transactional {
+                // Quiet hours and the customer's own send window, in the customer's zone.
                 let since_midnight = req.now - cal.start_of_day(cal.date(req.now));
-                if let Some(wait) = settings.quiet_wait(since_midnight) {
+                let window = match (ci.8, ci.9) {
+                    (Some(s), Some(e)) => Some((s as u32, e as u32)),
+                    _ => None,
+                };
+                if let Some(wait) = settings.send_wait(window, since_midnight) {
                     with_tx!(&mut tx, t => sqlx::query("UPDATE outbox SET state = 'pending', due_at = $2, lease_until = NULL, lease_token = NULL WHERE id = $1")
                         .bind(id).bind(req.now + wait).execute(&mut **t).await?.rows_affected());
                     // A reservation made before a crash is given back.
-                    with_tx!(&mut tx, t => sqlx::query("DELETE FROM contact_ledger WHERE outbox_id = $1 AND outcome = 'reserved'").bind(id).execute(&mut **t).await?.rows_affected());
+                    if reserved.contains(&id) {
+                        with_tx!(&mut tx, t => sqlx::query("DELETE FROM contact_ledger WHERE outbox_id = $1 AND outcome = 'reserved'").bind(id).execute(&mut **t).await?.rows_affected());
+                    }
                     batch.held += 1;
                     continue;
                 }
                 // A message reclaimed after a crash keeps the reservation it made.
-                let reserved: i64 = with_tx!(&mut tx, t => sqlx::query_scalar("SELECT COUNT(*) FROM contact_ledger WHERE outbox_id = $1 AND outcome = 'reserved'").bind(id).fetch_one(&mut **t).await?);
-                if reserved == 0 {
-                    let (d, wk, month_n): (i64, i64, i64) = with_tx!(&mut tx, t => sqlx::query_as(
-                        "SELECT COALESCE(SUM(CASE WHEN day = $2 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN week = $3 THEN 1 ELSE 0 END), 0), \
-                         COALESCE(SUM(CASE WHEN month = $4 THEN 1 ELSE 0 END), 0) FROM contact_ledger WHERE customer_id = $1 AND counted = 1 AND (week = $3 OR month = $4)")
-                        .bind(customer_id).bind(keys.day).bind(keys.week).bind(keys.month).fetch_one(&mut **t).await?);
-                    if let Some(rule) = over_budget(&budget, &ci.1, ci.5.as_deref(), (d, wk, month_n)) {
-                        let (sql, rule) = set_state("capped", rule);
-                        with_tx!(&mut tx, t => sqlx::query(&sql).bind(id).bind(&rule).execute(&mut **t).await?.rows_affected());
-                        let l = ledger("capped", false);
-                        with_tx!(&mut tx, t => sqlx::query(&l).bind(&channel).bind(&rule).execute(&mut **t).await?.rows_affected());
+                if !reserved.contains(&id) {
+                    let u = used.get(&customer_id).copied().unwrap_or_default();
+                    if let Some(rule) = over_budget(&budget, &ci.1, ci.5.as_deref(), u) {
+                        with_tx!(&mut tx, t => sqlx::query(&set_state("capped")).bind(id).bind(&rule).execute(&mut **t).await?.rows_affected());
+                        with_tx!(&mut tx, t => held_back!("capped", rule.as_str()).execute(&mut **t).await?.rows_affected());
                         batch.capped += 1;
                         continue;
                     }
+                    let u = used.entry(customer_id).or_default();
+                    *u = (u.0 + 1, u.1 + 1, u.2 + 1);
                 }
             }
-            let l = ledger("reserved", !transactional);
-            with_tx!(&mut tx, t => sqlx::query(&l).bind(&channel).bind(None::<String>).execute(&mut **t).await?.rows_affected());
-            with_tx!(&mut tx, t => sqlx::query("UPDATE outbox SET state = 'sending', lease_until = $2, lease_token = $3, attempts = attempts + 1 WHERE id = $1")
-                .bind(id).bind(req.wall_ms + req.lease_ms).bind(req.token).execute(&mut **t).await?.rows_affected());
+            reserve.push((id, customer_id, campaign_id, channel.clone(), !transactional));
             batch.claimed.push(Claimed {
                 id,
                 key,
@@ -861,6 +951,31 @@ impl Store {
                 triggered_at,
             });
         }
+        // The claimed messages' reservations in one statement, their leases in another.
+        for chunk in reserve.chunks(500) {
+            let mut values = Vec::with_capacity(chunk.len());
+            for (id, c, campaign, channel, counted) in chunk {
+                let k = local.get(c).map(|l| l.1).unwrap_or(DayKeys { day: 0, week: 0, month: 0 });
+                values.push(format!(
+                    "({w}, {c}, {id}, {campaign}, '{}', 'reserved', {}, NULL, {}, {}, {}, {})",
+                    channel.replace('\'', "''"),
+                    *counted as i64,
+                    req.now,
+                    k.day,
+                    k.week,
+                    k.month
+                ));
+            }
+            tx.exec(&format!(
+                "INSERT INTO contact_ledger (workspace_id, customer_id, outbox_id, campaign_id, channel, outcome, counted, rule, at, day, week, month) VALUES {} \
+                 ON CONFLICT (outbox_id) DO UPDATE SET outcome = excluded.outcome, counted = excluded.counted, rule = excluded.rule",
+                values.join(", ")
+            ))
+            .await?;
+            let ids = chunk.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
+            let sql = format!("UPDATE outbox SET state = 'sending', lease_until = $1, lease_token = $2, attempts = attempts + 1 WHERE id IN ({ids})");
+            with_tx!(&mut tx, t => sqlx::query(&sql).bind(req.wall_ms + req.lease_ms).bind(req.token).execute(&mut **t).await?.rows_affected());
+        }
         tx.commit().await?;
         Ok(batch)
     }
@@ -870,8 +985,24 @@ impl Store {
     /// `sent`. Retry: back to `pending` at `at`, the reservation given back. Dead: `dead` with the
     /// error, the reservation released (and the address suppressed when asked).
     pub async fn finish_message(&self, ws: WorkspaceId, id: i64, token: &str, outcome: &Outcome, now: Instant) -> Result<bool> {
-        let mut tx = begin_claim(&self.pool).await?;
         let w = ws.0;
+        // On PostgreSQL a sent message is one statement (one round trip, one commit).
+        if let (crate::Pool::Postgres(p), Outcome::Sent { message_id }) = (&self.pool, outcome) {
+            let n: i64 = sqlx::query_scalar(
+                "WITH o AS (UPDATE outbox SET state = 'sent', sent_at = $3, message_id = $4, lease_until = NULL, last_error = NULL \
+                 WHERE id = $1 AND lease_token = $2 AND state = 'sending' AND workspace_id = $5 RETURNING id), \
+                 l AS (UPDATE contact_ledger SET outcome = 'sent' WHERE outbox_id IN (SELECT id FROM o)) SELECT COUNT(*) FROM o",
+            )
+            .bind(id)
+            .bind(token)
+            .bind(now)
+            .bind(message_id.as_deref())
+            .bind(w)
+            .fetch_one(p)
+            .await?;
+            return Ok(n > 0);
+        }
+        let mut tx = begin_claim(&self.pool).await?;
         let n = match outcome {
             Outcome::Sent { message_id } => {
                 let n = with_tx!(&mut tx, t => sqlx::query(&format!("UPDATE outbox SET state = 'sent', sent_at = $3, message_id = $4, lease_until = NULL, last_error = NULL WHERE id = $1 AND lease_token = $2 AND state = 'sending' AND workspace_id = {w}"))
@@ -973,6 +1104,28 @@ impl Store {
         }
         let n = with_pool!(self, p => sqlx::query("UPDATE customers SET time_zone = $3 WHERE workspace_id = $1 AND external_id = $2")
             .bind(ws.0).bind(customer).bind(zone).execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(Error::NotFound { what: format!("customer {customer:?}") });
+        }
+        Ok(())
+    }
+
+    /// Sets a customer's preferred send window ("works mornings"): minutes after local midnight
+    /// from `start` to `end`, wrapping midnight when `start` is later (22:00–02:00 is
+    /// `(1320, 120)`); `None`: any time outside quiet hours. A message waits until the window
+    /// opens in the customer's zone; with quiet hours, the most restrictive wins.
+    pub async fn set_customer_send_window(&self, ws: WorkspaceId, customer: &str, window: Option<(u32, u32)>) -> Result<()> {
+        if let Some((s, e)) = window {
+            if s >= 1440 || e >= 1440 {
+                return Err(Error::Invalid("a send window is minutes after midnight, 0 to 1439".into()));
+            }
+            if s == e {
+                return Err(Error::Invalid("a send window ends at another time than it starts (no window: any time)".into()));
+            }
+        }
+        let (s, e) = (window.map(|w| i64::from(w.0)), window.map(|w| i64::from(w.1)));
+        let n = with_pool!(self, p => sqlx::query("UPDATE customers SET send_window_start = $3, send_window_end = $4 WHERE workspace_id = $1 AND external_id = $2")
+            .bind(ws.0).bind(customer).bind(s).bind(e).execute(p).await?.rows_affected());
         if n == 0 {
             return Err(Error::NotFound { what: format!("customer {customer:?}") });
         }

@@ -24,10 +24,11 @@ pub(crate) const DIALECT: Dialect = Dialect {
     analyze: Some("ANALYZE"),
 };
 
-/// A pool of up to 4 connections to the database at `url`.
+/// A pool of up to 12 connections to the database at `url` (opened as needed): the engine's
+/// workers each hold one while they claim or record a message, side by side.
 pub(crate) async fn connect(url: &str) -> std::result::Result<PgPool, sqlx::Error> {
     let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
-    PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(30)).connect_with(opts).await
+    PgPoolOptions::new().max_connections(12).acquire_timeout(Duration::from_secs(30)).connect_with(opts).await
 }
 
 /// A write transaction holding the advisory lock (`lock`, workspace) until it ends: writers of
