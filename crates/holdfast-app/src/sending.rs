@@ -341,7 +341,7 @@ pub async fn suppress(app: &App, email: &str, reason: Option<&str>, actor: &str,
     }
     app.store.suppress(app.ws.id, &email, reason, now).await?;
     app.store.audit(app.ws.id, now, actor, "suppression.add", Some(&email), Some(reason)).await?;
-    Ok(Suppressed { suppression: Suppression { email, reason: reason.to_owned(), created_at: now }, added: true })
+    Ok(Suppressed { suppression: Suppression { email: email.to_ascii_lowercase(), reason: reason.to_owned(), created_at: now }, added: true })
 }
 
 /// The suppression list, by address.
@@ -379,9 +379,31 @@ pub async fn set_customer_zone(app: &App, customer: &str, zone: &str, actor: &st
     Ok(zone.unwrap_or_else(|| app.ws.time_zone.clone()))
 }
 
+/// Sets a customer's preferred sending hours ("works mornings": `09:00-12:00`, local time in the
+/// customer's zone; may wrap midnight), or `none` for any time outside quiet hours. Messages wait
+/// until the window opens rather than being dropped. Returns the window in force, as written.
+pub async fn set_customer_window(app: &App, customer: &str, window: &str, actor: &str, now: i64) -> Result<String> {
+    let w = QuietHours::parse(window).map_err(|e| {
+        Error::field("window", e.message.replace("is not quiet hours", "is not a sending window").replace("for no quiet hours", "for any time"))
+    })?;
+    app.store.set_customer_send_window(app.ws.id, customer, w.as_ref().map(|w| (w.start, w.end))).await.map_err(|e| match e {
+        holdfast_store::Error::NotFound { .. } => Error::not_found(format!("no customer {customer:?} in the workspace")),
+        e => e.into(),
+    })?;
+    let text = w.map_or("none".to_owned(), |w| w.text());
+    app.store.audit(app.ws.id, now, actor, "customer.send_window", Some(customer), Some(&text)).await?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_error_speaks_of_windows() {
+        let e = QuietHours::parse("mornings").map_err(|e| e.message.replace("is not quiet hours", "is not a sending window")).unwrap_err();
+        assert!(e.contains("\"mornings\" is not a sending window"), "{e}");
+    }
 
     #[test]
     fn quiet_hours_read_and_write_back() {

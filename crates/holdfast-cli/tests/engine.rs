@@ -69,10 +69,20 @@ fn killed_runs_lose_nothing_and_repeat_at_most_one_message_per_worker_per_kill()
     let mut draw = Draw(0x9e37_79b9_7f4a_7c15);
     let started = Instant::now();
     let mut killed = 0;
+    // Kill moments while messages flow: after a random number of further deliveries (up to the
+    // share of the messages one kill may cover, so every kill lands before the sending ends),
+    // whatever the speed of the machine. The first kill may also land during start-up.
+    let step = (n * 9 / 10 / (kills + 1)).max(2) as u64;
     while killed < kills {
         let mut child = run_engine(&db.url, &sink);
-        // A random moment in the first 1.5 s of the run (startup, trigger, sending).
-        std::thread::sleep(Duration::from_millis(50 + draw.next(1500)));
+        if killed == 0 && draw.next(2) == 0 {
+            std::thread::sleep(Duration::from_millis(20 + draw.next(100)));
+        } else {
+            let target = sink.count() as u64 + 1 + draw.next(step);
+            while (sink.count() as u64) < target && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        }
         match child.try_wait().unwrap() {
             Some(status) => {
                 // Finished before the kill: nothing more to kill.
@@ -120,6 +130,7 @@ fn killed_runs_lose_nothing_and_repeat_at_most_one_message_per_worker_per_kill()
         started.elapsed().as_secs_f64()
     );
     assert!(duplicates <= WORKERS * killed, "{duplicates} duplicates after {killed} kills of {WORKERS} workers");
+    assert_eq!(killed, kills, "every kill landed while messages were being sent");
     // The store agrees: every message sent or held out, and the ledger holds what arrived.
     let counts = common::json(&db.url, &["run", "--now", NOW, "--no-send", "--json"]);
     assert_eq!(counts["outbox"]["sent"].as_u64(), Some(expected.len() as u64), "{counts}");

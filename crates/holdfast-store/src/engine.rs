@@ -468,7 +468,7 @@ impl Store {
         let sql = format!(
             "SELECT c.id, c.external_id, c.kind, c.name, c.email, c.phone, c.owner, CAST(c.tags AS TEXT), c.time_zone, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_consents k WHERE k.customer_id = c.id AND k.channel = 'email' AND NOT k.granted) \
-                  OR EXISTS (SELECT 1 FROM suppressions s WHERE s.workspace_id = {w} AND s.email = c.email) THEN 0 ELSE 1 END AS BIGINT), \
+                  OR EXISTS (SELECT 1 FROM suppressions s WHERE s.workspace_id = {w} AND s.email = LOWER(c.email)) THEN 0 ELSE 1 END AS BIGINT), \
              s.segment, CAST(s.flags AS TEXT), s.p_alive, s.clv, \
              (SELECT MIN(o.ordered_at) FROM orders o WHERE o.customer_id = c.id AND {counted_o}), \
              (SELECT MAX(o.ordered_at) FROM orders o WHERE o.customer_id = c.id AND {counted_o} AND o.ordered_at <= {now}), \
@@ -676,7 +676,7 @@ impl Store {
     /// Never e-mails `email` again (a hard bounce, a complaint, or by hand).
     pub async fn suppress(&self, ws: WorkspaceId, email: &str, reason: &str, now: Instant) -> Result<()> {
         with_pool!(self, p => sqlx::query("INSERT INTO suppressions (workspace_id, email, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, email) DO NOTHING")
-            .bind(ws.0).bind(email).bind(reason).bind(now).execute(p).await?.rows_affected());
+            .bind(ws.0).bind(email.trim().to_ascii_lowercase()).bind(reason).bind(now).execute(p).await?.rows_affected());
         Ok(())
     }
 
@@ -768,7 +768,7 @@ impl Store {
         let info_sql = format!(
             "SELECT c.id, c.external_id, c.email, c.owner, c.time_zone, s.segment, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_consents k WHERE k.customer_id = c.id AND k.channel = 'email' AND NOT k.granted) THEN 1 ELSE 0 END AS BIGINT), \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.workspace_id = {w} AND x.email = c.email) THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.workspace_id = {w} AND x.email = LOWER(c.email)) THEN 1 ELSE 0 END AS BIGINT), \
              c.send_window_start, c.send_window_end \
              FROM customers c LEFT JOIN scores s ON s.customer_id = c.id WHERE c.id IN ({ids})"
         );
@@ -1026,7 +1026,7 @@ impl Store {
                 if n > 0 {
                     with_tx!(&mut tx, t => sqlx::query("UPDATE contact_ledger SET outcome = 'released', counted = 0 WHERE outbox_id = $1").bind(id).execute(&mut **t).await?.rows_affected());
                     if let Some(reason) = suppress {
-                        with_tx!(&mut tx, t => sqlx::query("INSERT INTO suppressions (workspace_id, email, reason, created_at) SELECT workspace_id, recipient, $2, $3 FROM outbox WHERE id = $1 AND recipient IS NOT NULL \
+                        with_tx!(&mut tx, t => sqlx::query("INSERT INTO suppressions (workspace_id, email, reason, created_at) SELECT workspace_id, LOWER(recipient), $2, $3 FROM outbox WHERE id = $1 AND recipient IS NOT NULL \
                             ON CONFLICT (workspace_id, email) DO NOTHING").bind(id).bind(*reason).bind(now).execute(&mut **t).await?.rows_affected());
                     }
                 }

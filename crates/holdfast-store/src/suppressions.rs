@@ -1,7 +1,8 @@
 //! The suppression list read and edited by hand: the addresses the engine never e-mails (added
 //! by a hard bounce, a complaint, or a person — [`Store::suppress`] in [`crate::engine`]), listed
 //! and removed here. The engine checks the list at the moment of sending, so a removal takes
-//! effect on the next claim.
+//! effect on the next claim. Addresses are kept in lower case and compared with the customer's in
+//! lower case: `Anna@Shop.example` on the list stops mail to `anna@shop.example`.
 
 use crate::error::Result;
 use crate::{with_pool, Store, WorkspaceId};
@@ -28,14 +29,14 @@ impl Store {
     /// One suppressed address, if it is on the list.
     pub async fn suppression(&self, ws: WorkspaceId, email: &str) -> Result<Option<Suppression>> {
         let row: Option<(String, String, i64)> = with_pool!(self, p => sqlx::query_as(
-            "SELECT email, reason, created_at FROM suppressions WHERE workspace_id = $1 AND email = $2").bind(ws.0).bind(email).fetch_optional(p).await?);
+            "SELECT email, reason, created_at FROM suppressions WHERE workspace_id = $1 AND email = $2").bind(ws.0).bind(email.trim().to_ascii_lowercase()).fetch_optional(p).await?);
         Ok(row.map(|(email, reason, created_at)| Suppression { email, reason, created_at }))
     }
 
     /// Takes `email` off the list; whether it was on it.
     pub async fn unsuppress(&self, ws: WorkspaceId, email: &str) -> Result<bool> {
         let n = with_pool!(self, p => sqlx::query("DELETE FROM suppressions WHERE workspace_id = $1 AND email = $2")
-            .bind(ws.0).bind(email).execute(p).await?.rows_affected());
+            .bind(ws.0).bind(email.trim().to_ascii_lowercase()).execute(p).await?.rows_affected());
         Ok(n > 0)
     }
 }

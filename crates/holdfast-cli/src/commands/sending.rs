@@ -11,7 +11,7 @@ use holdfast_app::sending::{self, SendingChange, SendingSettings};
 /// webhooks may go to private addresses, and a customer's own time zone.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  holdfast --db sqlite://shop.db sending show\n  holdfast --db sqlite://shop.db sending set --quiet-hours 21:00-09:00 --from \"Shop <news@shop.example>\"\n  holdfast --db sqlite://shop.db sending set --quiet-hours none --allow-private-webhooks true\n  holdfast --db sqlite://shop.db sending zone C-1042 Europe/Berlin\n  holdfast --db sqlite://shop.db sending zone C-1042 none"
+    after_help = "Examples:\n  holdfast --db sqlite://shop.db sending show\n  holdfast --db sqlite://shop.db sending set --quiet-hours 21:00-09:00 --from \"Shop <news@shop.example>\"\n  holdfast --db sqlite://shop.db sending set --quiet-hours none --allow-private-webhooks true\n  holdfast --db sqlite://shop.db sending zone C-1042 Europe/Berlin\n  holdfast --db sqlite://shop.db sending zone C-1042 none\n  holdfast --db sqlite://shop.db sending window C-1042 09:00-12:00"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -47,6 +47,14 @@ pub enum Action {
         customer: String,
         /// An IANA time zone, or none.
         zone: String,
+    },
+    /// Sets a customer's preferred sending hours in their local time (e.g. 09:00-12:00 for
+    /// "works mornings"), or none: messages wait until the window opens.
+    Window {
+        /// The customer's id.
+        customer: String,
+        /// HH:MM-HH:MM, or none.
+        window: String,
     },
 }
 
@@ -91,6 +99,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 return print_json(&st);
             }
             print(&text(&st))
+        }
+        Action::Window { customer, window } => {
+            let w = s.run(sending::set_customer_window(&app, &customer, &window, "cli", now))?;
+            print(&format!("customer {customer}: sending window {w}\n"))
         }
         Action::Zone { customer, zone } => {
             let z = s.run(sending::set_customer_zone(&app, &customer, &zone, "cli", now))?;
