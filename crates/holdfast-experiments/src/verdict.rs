@@ -105,7 +105,9 @@ fn sentence(r: &ExperimentReport, lang: Lang) -> String {
         (true, false) => "дополнительной прибыли",
         (false, false) => "дополнительной выручки",
     };
-    let ci = if en { "95% CI" } else { "95% ДИ" };
+    let ci = if en { "95% CI" } else { "95\u{a0}% ДИ" };
+    // A date as Russian readers write it: 31.03.2024.
+    let ru_date = |iso: &str| iso.split('-').rev().collect::<Vec<_>>().join(".");
     let figure = format!(
         "{} {}{what} ({ci} {} – {})",
         money(inc.profit, c, lang),
@@ -137,7 +139,7 @@ fn sentence(r: &ExperimentReport, lang: Lang) -> String {
         } else {
             format!(
                 "Не окончательно: окно атрибуции закрывается {}. Пока кампания «{name}» показывает {figure}{roi}{no_margin} — промежуточные цифры, не вывод.",
-                r.window_end
+                ru_date(&r.window_end)
             )
         };
     }

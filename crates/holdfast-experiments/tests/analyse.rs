@@ -105,5 +105,5 @@ fn wording_without_cost_margin_or_closed_window() {
         "{}",
         r.verdict.en
     );
-    assert!(r.verdict.ru.starts_with("Не окончательно: окно атрибуции закрывается 2024-04-15."), "{}", r.verdict.ru);
+    assert!(r.verdict.ru.starts_with("Не окончательно: окно атрибуции закрывается 15.04.2024."), "{}", r.verdict.ru);
 }

@@ -364,7 +364,9 @@ impl Store {
     /// How many tasks `filter` selects.
     pub async fn task_count(&self, ws: WorkspaceId, filter: &TaskFilter) -> Result<u64> {
         let (conds, texts) = task_conditions(filter);
-        let sql = format!("SELECT COUNT(*) FROM tasks t JOIN customers c ON c.id = t.customer_id WHERE t.workspace_id = $1{conds}");
+        // The customers only when the filter names them (the plan's counts need none).
+        let join = if filter.owner.is_some() || filter.customer.is_some() { " JOIN customers c ON c.id = t.customer_id" } else { "" };
+        let sql = format!("SELECT COUNT(*) FROM tasks t{join} WHERE t.workspace_id = $1{conds}");
         let n: i64 = with_pool!(self, p => {
             let mut q = sqlx::query_scalar(&sql).bind(ws.0);
             for t in &texts {

@@ -10,3 +10,5 @@ ALTER TABLE tasks ADD COLUMN reason_ru TEXT;
 ALTER TABLE tasks ADD COLUMN origin TEXT CHECK (origin IN ('queue', 'campaign'));
 ALTER TABLE scores ADD COLUMN risk DOUBLE PRECISION;
 ALTER TABLE scores ADD COLUMN risk_reasons JSONB NOT NULL DEFAULT '[]';
+-- The open tasks by place in the week's plan, for the dashboard's counts of this week's list.
+CREATE INDEX tasks_open_plan ON tasks (workspace_id, plan) WHERE state = 'open';
