@@ -78,28 +78,21 @@ pub fn report_of_log(log: &holdfast_core::OrderLog, cal: &Calendar, name: &str, 
     let opts = AnalyzeOptions { calendar: *cal, granularity: req.granularity, window_days: req.window_days, as_of, source: name.to_owned() };
     let mut report = analyze(log, &opts);
     clock.mark("metrics");
-    let mut section = None;
     if req.sections.segments {
-        section = Some(holdfast_report::segments::SegmentsSection::compute(log, as_of, req.window_days));
+        let (mut section, segs) = holdfast_report::segments::SegmentsSection::compute_keeping(log, as_of, req.window_days);
         clock.mark("segments");
-    }
-    if req.sections.risk {
-        // The learned churn risk by segment, where a model can be learned from this history.
-        let segs = holdfast_core::segments::segment_customers(
-            log,
-            &holdfast_core::segments::SegmentOptions { window_days: req.window_days, ..holdfast_core::segments::SegmentOptions::new(as_of) },
-        );
-        if let (Ok(r), Some(section)) = (crate::risk::risk_by_segment(log, cal, None, &segs, as_of), section.as_mut()) {
-            section.churn_risk = Some(holdfast_report::segments::ChurnRiskRows {
-                horizon_days: r.horizon_days,
-                holdout_auc: r.holdout_auc,
-                baseline_auc: r.baseline_auc,
-                segments: r.segments.iter().filter_map(|x| Some((x.segment?.key().to_owned(), x.mean_risk, x.above_half))).collect(),
-            });
+        if req.sections.risk {
+            // The learned churn risk by segment, where a model can be learned from this history.
+            if let Ok(r) = crate::risk::risk_by_segment(log, cal, None, &segs, as_of) {
+                section.churn_risk = Some(holdfast_report::segments::ChurnRiskRows {
+                    horizon_days: r.horizon_days,
+                    holdout_auc: r.holdout_auc,
+                    baseline_auc: r.baseline_auc,
+                    segments: r.segments.iter().filter_map(|x| Some((x.segment?.key().to_owned(), x.mean_risk, x.above_half))).collect(),
+                });
+            }
+            clock.mark("churn risk");
         }
-        clock.mark("churn risk");
-    }
-    if let Some(section) = section {
         report.sections.segments = Some(section);
     }
     if req.sections.prediction {

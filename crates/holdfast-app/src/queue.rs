@@ -133,9 +133,12 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         }
         open = app.store.open_tasks(app.ws.id).await?;
     }
+    // What the store adds to the caller's options: a copy of them, made only when it adds
+    // something.
+    let mut own: Option<AtRiskOptions> = None;
     // Over a store scored at this as-of (`holdfast score`), P(churn) is the snapshot's learned
     // risk unless the caller brings its own; customers it did not score keep the rhythm's.
-    let mut snapshot_opts = None;
+    let mut p_churn_from = if opts.churn_risk.is_some() { "learned" } else { "rhythm" };
     if let (Some(app), None) = (app, &opts.churn_risk) {
         let risks: std::collections::HashMap<String, f64> = app.store.risks_at(app.ws.id, as_of).await?.into_iter().collect();
         if !risks.is_empty() {
@@ -143,10 +146,10 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
             let risk = ChurnRisk(Arc::new(move |log: &OrderLog, _| {
                 (0..log.n_customers()).map(|c| risks.get(log.customer_id(c as holdfast_core::CustomerIdx)).copied().unwrap_or(f64::NAN)).collect()
             }));
-            snapshot_opts = Some(AtRiskOptions { churn_risk: Some(risk), ..opts.clone() });
+            own.get_or_insert_with(|| opts.clone()).churn_risk = Some(risk);
+            p_churn_from = "snapshot";
         }
     }
-    let from_snapshot = snapshot_opts.is_some();
     // Over a store, each step's success rate from its done tasks: did the customer order within
     // 90 days of the task? Known once 20 tasks of a step were done 90 days or more ago.
     let mut measured = BTreeMap::new();
@@ -154,19 +157,11 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         let done: Vec<(String, Step, Instant)> =
             app.store.done_tasks(app.ws.id).await?.into_iter().filter_map(|(c, step, at)| Some((c, Step::parse(&step)?, at))).collect();
         measured = step_success(&log, &done, as_of, STEP_HORIZON_DAYS, STEP_MIN_TASKS);
+        if !measured.is_empty() {
+            own.get_or_insert_with(|| opts.clone()).step_success = measured.iter().map(|(s, (r, _))| (*s, *r)).collect();
+        }
     }
-    let mut step_opts = None;
-    if !measured.is_empty() {
-        let base = snapshot_opts.as_ref().unwrap_or(opts);
-        step_opts = Some(AtRiskOptions { step_success: measured.iter().map(|(s, (r, _))| (*s, *r)).collect(), ..base.clone() });
-    }
-    let snapshot_opts = step_opts.or(snapshot_opts);
-    let p_churn_from = match (&opts.churn_risk, from_snapshot) {
-        (Some(_), _) => "learned",
-        (None, true) => "snapshot",
-        (None, false) => "rhythm",
-    };
-    let opts = snapshot_opts.as_ref().unwrap_or(opts);
+    let opts = own.as_ref().unwrap_or(opts);
     // The same tasks from a file and a store; over a store every personal task is built too, to
     // be saved.
     let k = opts.limit.unwrap_or(usize::MAX);

@@ -103,6 +103,12 @@ impl SegmentsSection {
     /// Segments (window `window_days` for lifecycle states), the action queue and service chains
     /// (60-day window) of `log` at `as_of`.
     pub fn compute(log: &OrderLog, as_of: Instant, window_days: u32) -> SegmentsSection {
+        Self::compute_keeping(log, as_of, window_days).0
+    }
+
+    /// [`SegmentsSection::compute`], and every customer's segment it was summed from (for a
+    /// caller that adds figures by segment, such as the learned churn risk).
+    pub fn compute_keeping(log: &OrderLog, as_of: Instant, window_days: u32) -> (SegmentsSection, Vec<holdfast_core::segments::CustomerSegment>) {
         let seg_opts = SegmentOptions { window_days, ..SegmentOptions::new(as_of) };
         let basis = Basis::new(log, as_of, &seg_opts.tiers);
         let (segs, chains) = rayon::join(|| segment_customers_with(log, &seg_opts, &basis), || service_chains(log, &NboOptions::new(as_of)));
@@ -151,7 +157,7 @@ impl SegmentsSection {
                 })
                 .collect()
         });
-        SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains, currency: log.currency(), churn_risk: None }
+        (SegmentsSection { customers: n, segments, tiers, total_tasks, top_tasks, chains, currency: log.currency(), churn_risk: None }, segs)
     }
 
     /// Share of customers in each segment, as the table shows it.

@@ -348,7 +348,9 @@ impl Store {
             let mut stream = q.fetch(p);
             while let Some(r) = futures_util::TryStreamExt::try_next(&mut stream).await? {
                 let t = task_row(&r)?;
-                let cursor = TaskCursor { closed: r.int(20)?, stake_key: r.int(21)?, due_key: r.int(22)?, id: t.id };
+                // The queue's keys follow the task's columns.
+                let k = TASK_COLS.split(',').count();
+                let cursor = TaskCursor { closed: r.int(k)?, stake_key: r.int(k + 1)?, due_key: r.int(k + 2)?, id: t.id };
                 rows.push((t, cursor));
             }
         });
@@ -365,7 +367,7 @@ impl Store {
     pub async fn task_count(&self, ws: WorkspaceId, filter: &TaskFilter) -> Result<u64> {
         let (conds, texts) = task_conditions(filter);
         // The customers only when the filter names them (the plan's counts need none).
-        let join = if filter.owner.is_some() || filter.customer.is_some() { " JOIN customers c ON c.id = t.customer_id" } else { "" };
+        let join = if needs_customers(filter) { " JOIN customers c ON c.id = t.customer_id" } else { "" };
         let sql = format!("SELECT COUNT(*) FROM tasks t{join} WHERE t.workspace_id = $1{conds}");
         let n: i64 = with_pool!(self, p => {
             let mut q = sqlx::query_scalar(&sql).bind(ws.0);
@@ -477,8 +479,9 @@ fn task_row(r: &impl RowExt) -> Result<Task> {
     })
 }
 
-/// The SQL conditions of `filter` (each starting with ` AND `) over `tasks t JOIN customers c`,
-/// and the texts they bind as `$2`, `$3`, … (`$1` is the workspace).
+/// The SQL conditions of `filter` (each starting with ` AND `) over `tasks t` (joined to
+/// `customers c` when [`needs_customers`] says so), and the texts they bind as `$2`, `$3`, … (`$1`
+/// is the workspace).
 fn task_conditions(filter: &TaskFilter) -> (String, Vec<&str>) {
     let mut conds = String::new();
     let mut texts: Vec<&str> = Vec::new();
@@ -504,4 +507,9 @@ fn task_conditions(filter: &TaskFilter) -> (String, Vec<&str>) {
         conds.push_str(&format!(" AND c.workspace_id = $1 AND c.external_id = ${}", 1 + texts.len()));
     }
     (conds, texts)
+}
+
+/// Whether [`task_conditions`] of `filter` name the task's customer (`c.`).
+fn needs_customers(filter: &TaskFilter) -> bool {
+    filter.owner.is_some() || filter.customer.is_some()
 }

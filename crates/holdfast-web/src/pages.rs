@@ -728,15 +728,7 @@ async fn today_body(c: &Caller, shared: &Shared, q: TodayQuery) -> ApiResult<Str
 
 /// A value tier with the effort it deserves, in the person's language.
 fn tier_label(l: Lang, t: Tier) -> String {
-    let effort = match (t, l) {
-        (Tier::A, Lang::Ru) => "звонок",
-        (Tier::B, Lang::Ru) => "личное письмо",
-        (Tier::C, Lang::Ru) => "шаблон",
-        (Tier::A, _) => "a call",
-        (Tier::B, _) => "a personal letter",
-        (Tier::C, _) => "a template",
-    };
-    format!("{} — {effort}", t.as_str())
+    format!("{} — {}", t.as_str(), holdfast_report::vocab::word(l.report(), t.effort()))
 }
 
 /// A flag kind in the person's language.
