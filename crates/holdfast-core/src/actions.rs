@@ -339,7 +339,7 @@ pub fn action_queue_top(log: &OrderLog, activity: Option<&Activity>, chains: &[C
 pub fn action_plan(log: &OrderLog, activity: Option<&Activity>, chains: &[Chain], opts: &QueueOptions, basis: &Basis, k: usize) -> QueuePlan {
     let worth = match (&opts.worth, opts.measure_worth) {
         (Some(w), _) => Some(Arc::clone(w)),
-        (None, true) => Some(Arc::new(backtest(log, activity, opts.as_of, opts.level, opts.window_days))),
+        (None, true) => Some(Arc::new(backtest(log, activity, opts.as_of, opts.level, opts.window_days, (!chains.is_empty()).then_some(&opts.nbo)))),
         (None, false) => None,
     };
     let base = Baseline::fit(log, activity, opts.as_of, opts.level);

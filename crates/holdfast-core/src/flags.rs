@@ -22,7 +22,7 @@
 //! | `no_second_order`       | one purchase day so far: the share of the workspace's first-time buyers still without a second purchase this long after their first (Kaplan–Meier) |
 //! | `frequency_drop`        | this few orders in the last three usual gaps (≥ 90 days), from the customer's earlier rate (gamma-Poisson); needs ≥ 3 earlier orders over at least the window |
 //! | `shrinking_orders`      | the last 3 orders this much smaller than the earlier ones (t test on log amounts, spread shrunk toward the workspace's); needs ≥ 6 orders |
-//! | `fewer_categories`      | a rule, not a test: distinct categories in the last 3 orders ≤ half of those before (≥ 2); needs order lines with categories and ≥ 6 orders |
+//! | `fewer_categories`      | the last 3 orders holding this few of the categories bought before, each category's chance from the share of earlier orders holding it (Poisson binomial, uniform prior); needs order lines with categories, ≥ 6 orders holding one, and fewer distinct categories in the last 3 than before |
 //!
 //! # Activity flags
 //!
@@ -192,44 +192,21 @@ pub enum Explanation {
     /// `usually orders every 6 months; silent for 12 months (356 days) — a gap this long happens
     /// to them less than 1 time in 50`; `gaps` of their own behind the rhythm (fewer than 3: the
     /// workspace's rhythm weighs in).
-    Silence {
-        usual: f64,
-        silent: f64,
-        p: f64,
-        gaps: u32,
-    },
+    Silence { usual: f64, silent: f64, p: f64, gaps: u32 },
     /// `one order, 301 days ago; 98% of first-time buyers here order again within 301 days — a
     /// wait this long happens less than 1 time in 50`.
-    NoSecondOrder {
-        silent: f64,
-        p: f64,
-    },
+    NoSecondOrder { silent: f64, p: f64 },
     /// `1 order in the last 90 days where 9.0 were usual — this few happens to them less than 1
     /// time in 1,000`.
-    FrequencyDrop {
-        recent: usize,
-        window: f64,
-        expected: f64,
-        p: f64,
-    },
+    FrequencyDrop { recent: usize, window: f64, expected: f64, p: f64 },
     /// Means in major units.
-    ShrinkingOrders {
-        late: f64,
-        early: f64,
-        drop: f64,
-        p: f64,
-    },
-    FewerCategories {
-        early: usize,
-        late: usize,
-    },
+    ShrinkingOrders { late: f64, early: f64, drop: f64, p: f64 },
+    /// `bought from 5 product categories before; the last 3 orders held 1 of them where 3.4
+    /// were usual — this few happens to them less than 1 time in 20`.
+    FewerCategories { early: usize, late: usize, expected: f64, p: f64 },
     /// `bought landing-page 100 days ago and not analytics since; 41% of customers who bought
     /// landing-page bought analytics within 60 days (typically after 35 days); no offer on record`.
-    MissedInitiative {
-        chain: std::sync::Arc<crate::nbo::Chain>,
-        since: f64,
-        activity_known: bool,
-    },
+    MissedInitiative { chain: std::sync::Arc<crate::nbo::Chain>, since: f64, activity_known: bool },
     /// Written out already.
     Text(String),
 }
@@ -264,7 +241,11 @@ impl std::fmt::Display for Explanation {
                 drop * 100.0,
                 rarity(*p)
             ),
-            Explanation::FewerCategories { early, late } => write!(f, "bought from {early} product categories before; only {late} in the last 3 orders"),
+            Explanation::FewerCategories { early, late, expected, p } => write!(
+                f,
+                "bought from {early} product categories before; the last 3 orders held {late} of them where {expected:.1} were usual — this few happens to them {}",
+                rarity(*p)
+            ),
             Explanation::MissedInitiative { chain, since, activity_known } => {
                 let on_record = if *activity_known { "never offered to them" } else { "no offer on record" };
                 write!(f, "bought {} {} days ago and not {} since; {}; {on_record}", chain.from, fmt_days(since.floor()), chain.to, chain.evidence())
@@ -395,34 +376,93 @@ pub fn shrinking_orders(amounts: &[i64], minor_per_major: i64, b: &Baseline) -> 
     tested(FlagKind::ShrinkingOrders, p, b, drop, || Explanation::ShrinkingOrders { late: late_mean / k, early: early_mean / k, drop, p })
 }
 
-/// `fewer_categories` from the category sets of each order (in time order).
-pub fn fewer_categories(order_categories: &[Vec<u32>]) -> Option<Flag> {
-    if order_categories.len() < 6 {
-        return None;
+/// `fewer_categories` from the category sets of each order (in time order; orders without a
+/// category are left out).
+pub fn fewer_categories(order_categories: &[Vec<u32>], b: &Baseline) -> Option<Flag> {
+    let held: Vec<&Vec<u32>> = order_categories.iter().filter(|c| !c.is_empty()).collect();
+    let mut uses = CategoryUse::new(held.len() as u32);
+    for (o, cats) in held.into_iter().enumerate() {
+        uses.order(o as u32, cats.iter().copied());
     }
-    let distinct = |v: &[Vec<u32>]| {
-        let mut s: Vec<u32> = v.iter().flatten().copied().collect();
-        s.sort_unstable();
-        s.dedup();
-        s.len()
-    };
-    let (early, late) = order_categories.split_at(order_categories.len() - 3);
-    fewer_categories_of(distinct(early), distinct(late))
+    uses.test(b)
 }
 
-/// `fewer_categories` from the numbers of distinct categories before and in the last 3 orders.
-fn fewer_categories_of(e: usize, l: usize) -> Option<Flag> {
-    if e < 2 || 2 * l > e {
-        return None;
+/// Orders whose categories are compared with the earlier ones by `fewer_categories`.
+const LATE_ORDERS: u32 = 3;
+
+/// How one customer's orders used product categories: each category with the number of earlier
+/// orders that held it and whether the last [`LATE_ORDERS`] did.
+struct CategoryUse {
+    /// Orders with a category; the earlier ones are those before `split`.
+    orders: u32,
+    split: u32,
+    /// (category, earlier orders holding it, the last order that held it, held by a late order).
+    cats: Vec<(u32, u32, u32, bool)>,
+}
+
+impl CategoryUse {
+    /// For a customer with `orders` orders that hold a category.
+    fn new(orders: u32) -> CategoryUse {
+        CategoryUse { orders, split: orders.saturating_sub(LATE_ORDERS), cats: Vec::new() }
     }
-    Some(Flag {
-        kind: FlagKind::FewerCategories,
-        severity: Severity::Low,
-        value: l as f64 / e as f64,
-        p: None,
-        weight: 0,
-        explanation: Explanation::FewerCategories { early: e, late: l },
-    })
+
+    /// Order number `o` (counted over the orders with a category) held `cats`.
+    fn order(&mut self, o: u32, cats: impl Iterator<Item = u32>) {
+        let late = o >= self.split;
+        for x in cats {
+            match self.cats.iter_mut().find(|e| e.0 == x) {
+                Some(e) if late => e.3 = true,
+                Some(e) if e.2 != o => {
+                    e.1 += 1;
+                    e.2 = o;
+                }
+                Some(_) => {}
+                None => self.cats.push((x, u32::from(!late), o, late)),
+            }
+        }
+    }
+
+    /// The test of `fewer_categories`, at least 6 orders with a category.
+    ///
+    /// Each category held by `m` of the customer's `n` earlier orders would appear in at least
+    /// one of 3 more orders with chance `1 − E[(1 − q)³]`, `q` the share of their orders holding
+    /// it under a uniform prior (Beta(m + 1, n − m + 1)), so that a few orders cannot make a
+    /// category certain. The number of earlier categories the last 3 orders hold is then a sum of
+    /// independent Bernoullis (Poisson binomial), and `p` is its chance of being this low. The
+    /// flag also needs fewer distinct categories in the last 3 orders than before.
+    fn test(self, b: &Baseline) -> Option<Flag> {
+        if self.orders < 6 {
+            return None;
+        }
+        let n = self.split as f64;
+        let early: Vec<(f64, bool)> = self
+            .cats
+            .iter()
+            .filter(|e| e.1 > 0)
+            .map(|&(_, m, _, late)| {
+                let r = n - m as f64;
+                let absent = (r + 1.0) * (r + 2.0) * (r + 3.0) / ((n + 2.0) * (n + 3.0) * (n + 4.0));
+                (1.0 - absent, late)
+            })
+            .collect();
+        let late_distinct = self.cats.iter().filter(|e| e.3).count();
+        let e = early.len();
+        let kept = early.iter().filter(|x| x.1).count();
+        let expected: f64 = early.iter().map(|x| x.0).sum();
+        if e < 2 || late_distinct >= e || kept as f64 >= expected {
+            return None;
+        }
+        // P(L <= kept) for L the Poisson-binomial count of the earlier categories held again.
+        let mut dist = vec![0.0; e + 1];
+        dist[0] = 1.0;
+        for (j, &(q, _)) in early.iter().enumerate() {
+            for i in (0..=j + 1).rev() {
+                dist[i] = dist[i] * (1.0 - q) + if i > 0 { dist[i - 1] * q } else { 0.0 };
+            }
+        }
+        let p = dist[..=kept].iter().sum::<f64>().min(1.0);
+        tested(FlagKind::FewerCategories, p, b, 1.0 - kept as f64 / expected, || Explanation::FewerCategories { early: e, late: kept, expected, p })
+    }
 }
 
 /// All order-based flags of customer `c` at `b.as_of`.
@@ -448,7 +488,7 @@ pub(crate) fn order_flags(log: &OrderLog, c: CustomerIdx, k: usize, facts: &Fact
         &|| if one_day { no_second_order(times, as_of, b) } else { None },
         &|| if facts.visits < 4 { None } else { frequency_drop(times, as_of, b) },
         &|| shrinking_orders(amounts, log.currency().minor_per_major(), b),
-        &|| category_counts(log, c, k).and_then(|(e, l)| fewer_categories_of(e, l)),
+        &|| category_use(log, c, k).and_then(|u| u.test(b)),
     ];
     flags.iter().any(|f| f().is_some_and(|f| emit(f)))
 }
@@ -464,40 +504,25 @@ pub fn silence_chance(times: &[Instant], b: &Baseline) -> Option<f64> {
     }
 }
 
-/// Distinct categories in the orders before the last 3 and in the last 3 of the customer's first
-/// `k` orders; `None` without order lines, with fewer than 6 orders, or when no line has a
-/// category.
-fn category_counts(log: &OrderLog, c: CustomerIdx, k: usize) -> Option<(usize, usize)> {
+/// The categories of customer `c`'s first `k` orders (`None` without order lines with
+/// categories, or fewer than 6 such orders).
+fn category_use(log: &OrderLog, c: CustomerIdx, k: usize) -> Option<CategoryUse> {
     log.lines()?;
     if k < 6 {
         return None;
     }
     let cat = log.catalog();
-    let start = log.orders_of(c).start;
-    let split = start + k - 3;
-    let categories = (start..start + k).map(|o| (o < split, log.products_of_order(o).iter().filter_map(|&p| cat.category(p))));
-    if cat.categories.len() <= 128 {
-        let (mut early, mut late, mut any) = (0u128, 0u128, false);
-        for (is_early, cs) in categories {
-            for x in cs {
-                any = true;
-                *if is_early { &mut early } else { &mut late } |= 1u128 << x;
-            }
-        }
-        return any.then(|| (early.count_ones() as usize, late.count_ones() as usize));
-    }
-    let (mut early, mut late) = (Vec::new(), Vec::new());
-    for (is_early, cs) in categories {
-        if is_early { &mut early } else { &mut late }.extend(cs);
-    }
-    if early.is_empty() && late.is_empty() {
+    let orders = log.orders_of(c).start..log.orders_of(c).start + k;
+    let holds = |o: usize| log.products_of_order(o).iter().any(|&p| cat.category(p).is_some());
+    let n = orders.clone().filter(|&o| holds(o)).count() as u32;
+    if n < 6 {
         return None;
     }
-    for v in [&mut early, &mut late] {
-        v.sort_unstable();
-        v.dedup();
+    let mut uses = CategoryUse::new(n);
+    for (i, o) in orders.filter(|&o| holds(o)).enumerate() {
+        uses.order(i as u32, log.products_of_order(o).iter().filter_map(|&p| cat.category(p)));
     }
-    Some((early.len(), late.len()))
+    Some(uses)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -952,13 +977,15 @@ mod tests {
     }
 
     /// Each flag's false-alarm rate on simulated steady customers: purchases on a steady rhythm
-    /// (monthly to yearly, spread 25–70%), amounts steady (log-normal, σ 0.4), logins, messages,
+    /// (monthly to yearly, spread 25–70%), amounts steady (log-normal, σ 0.4), categories drawn
+    /// from a steady repertoire, logins, messages,
     /// tickets, NPS answers and add-ons at steady rates; as-of falls anywhere in their life. The
     /// rates printed are the table of docs/SEGMENTS.md; each stays at or below the 5% level.
     #[test]
     fn false_alarm_rates_on_steady_customers() {
         let n = 3000;
         let mut rng = Rng::new(2024);
+        let mut cats = Rng::new(7);
         let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
         let mut act = Activity::new();
         let as_of = d(4000);
@@ -968,9 +995,23 @@ mod tests {
             let cv = [0.25, 0.5, 0.7][i % 3];
             let start = as_of - d(400 + (rng.uniform() * 2500.0) as i64);
             let mean_amount = 2000.0 + 8000.0 * rng.uniform();
+            // a steady repertoire of 1–6 of 20 categories with its own preferences; each order
+            // holds 1 + Poisson(0.8) draws from it (a separate stream, so the other rates do
+            // not depend on it)
+            let repertoire: Vec<(usize, f64)> = (0..1 + i % 6).map(|j| ((i * 7 + j * 3) % 20, 0.2 + cats.uniform())).collect();
+            let total: f64 = repertoire.iter().map(|r| r.1).sum();
             let mut t = start;
             while t < as_of {
                 b.push(&id, t, (mean_amount * (0.4 * rng.normal()).exp()) as i64);
+                for _ in 0..1 + cats.poisson(0.8) {
+                    let mut u = cats.uniform() * total;
+                    let pick = repertoire.iter().find(|r| {
+                        u -= r.1;
+                        u < 0.0
+                    });
+                    let x = pick.unwrap_or(&repertoire[0]).0;
+                    b.push_line(&format!("p{x}"), Some(&format!("cat{x}")), 1);
+                }
                 t += rng.gap(rhythm, cv);
             }
             // steady activity over the last year
@@ -1008,7 +1049,7 @@ mod tests {
             let mut kinds: Vec<FlagKind> = customer_flags(&log, c, &base).into_iter().map(|f| f.kind).collect();
             let a = act.get(log.customer_id(c)).unwrap();
             kinds.extend(activity_flags(a, &base, 100).into_iter().map(|f| f.kind));
-            for kind in [FlagKind::SilenceBeyondRhythm, FlagKind::FrequencyDrop, FlagKind::ShrinkingOrders] {
+            for kind in [FlagKind::SilenceBeyondRhythm, FlagKind::FrequencyDrop, FlagKind::ShrinkingOrders, FlagKind::FewerCategories] {
                 let ok = match kind {
                     FlagKind::SilenceBeyondRhythm => visits >= 2,
                     FlagKind::FrequencyDrop => visits >= 4,
@@ -1108,24 +1149,49 @@ mod tests {
 
     #[test]
     fn fewer_categories_scenario() {
-        // earlier orders covered categories {0, 1, 2, 3}; the last three only {0}
-        let o = vec![vec![0, 1], vec![2], vec![3], vec![0], vec![0], vec![0]];
-        let f = fewer_categories(&o).unwrap();
-        assert_eq!(f.explanation, "bought from 4 product categories before; only 1 in the last 3 orders");
-        let same = vec![vec![0, 1], vec![0], vec![1], vec![0, 1], vec![0], vec![1]];
-        assert!(fewer_categories(&same).is_none());
+        let base = Baseline::fit(&OrderLogBuilder::new(Currency::new("USD").unwrap()).build(), None, d(0), 0.05);
+        // 6 earlier orders each held two or three of {0, 1, 2, 3}, each category in 3 of them:
+        // under Beta(4, 4) a category is missing from 3 more orders with chance 4·5·6 / 8·9·10 =
+        // 1/6. The last three held only {0}: 1 of 4 kept where 10/3 were usual, and
+        // P(L ≤ 1) = (1/6)^4 + 4 · 5/6 · (1/6)^3 = 21/1296.
+        let o = vec![vec![0, 1], vec![2, 3], vec![0, 2], vec![1, 3], vec![0, 1, 2], vec![3], vec![0], vec![0], vec![0]];
+        let f = fewer_categories(&o, &base).unwrap();
+        assert!((f.p.unwrap() - 21.0 / 1296.0).abs() < 1e-12, "{f:?}");
+        assert!((f.value - (1.0 - 1.0 / (10.0 / 3.0))).abs() < 1e-12);
+        assert_eq!(f.severity, Severity::Low);
+        assert_eq!(
+            f.explanation,
+            "bought from 4 product categories before; the last 3 orders held 1 of them where 3.3 were usual — this few happens to them less than 1 time in 50"
+        );
+        // orders without a category are left out; the same habits give no flag
+        let same = vec![vec![0, 1], vec![], vec![0], vec![1], vec![0, 1], vec![0], vec![1], vec![0, 1], vec![0], vec![1]];
+        assert!(fewer_categories(&same, &base).is_none());
+        // one category per order, rotating among three: three orders of one of them happen
+        // (3 · (1/3)³ = 1 in 9 for a customer who picks at random) — no flag
+        let rotating = vec![vec![0], vec![1], vec![2], vec![0], vec![1], vec![2], vec![0], vec![0], vec![0]];
+        assert!(fewer_categories(&rotating, &base).is_none());
+        // moving to other categories is not fewer categories
+        let moved = vec![vec![0, 1], vec![0, 1], vec![0, 1], vec![2, 3], vec![2, 3], vec![2, 3]];
+        assert!(fewer_categories(&moved, &base).is_none());
+        assert!(fewer_categories(&o[..5], &base).is_none());
     }
 
     #[test]
     fn fewer_categories_from_order_lines() {
         let mut b = OrderLogBuilder::new(Currency::new("USD").unwrap());
-        for (k, cat) in ["oil", "filters", "tyres", "oil", "oil", "oil"].iter().enumerate() {
-            b.push("c", d(10 * k as i64), 1000);
-            b.push_line(&format!("{cat}-product"), Some(cat), 1);
+        for k in 0..6 {
+            b.push("c", d(10 * k), 1000);
+            let cats: &[&str] = if k < 3 { &["oil", "filters", "tyres"] } else { &["oil"] };
+            for cat in cats {
+                b.push_line(&format!("{cat}-product"), Some(cat), 1);
+            }
+            // a product without a category does not count
+            b.push_line("gift-card", None, 1);
         }
         let log = b.build();
         let flags = customer_flags(&log, 0, &Baseline::fit(&log, None, d(55), 0.05));
-        assert!(flags.iter().any(|f| f.kind == FlagKind::FewerCategories), "{flags:?}");
+        let f = flags.iter().find(|f| f.kind == FlagKind::FewerCategories).expect("flagged");
+        assert!(f.p.unwrap() < 0.01, "{f:?}");
     }
 
     // ---- activity flags: one scenario each, with a customer who is fine ----

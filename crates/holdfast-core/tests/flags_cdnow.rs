@@ -28,8 +28,8 @@ fn cdnow() -> OrderLog {
 fn every_kind_that_opens_tasks_flags_customers_who_buy_again_less() {
     let log = cdnow();
     let as_of: Instant = chrono::NaiveDate::from_ymd_opt(1997, 10, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
-    let product = backtest(&log, None, as_of, 0.05, 365);
-    let forward = flag_worth(&log, None, as_of, 273, 0.05, 365);
+    let product = backtest(&log, None, as_of, 0.05, 365, None);
+    let forward = flag_worth(&log, None, as_of, 273, 0.05, 365, None);
     assert_eq!(forward.customers, 2357);
     eprintln!("| flag | flagged | bought again | comparable unflagged | lift (39 weeks) | backtest lift (H = {} days) | opens tasks |", product.horizon_days);
     let mut judged = 0;
