@@ -6,6 +6,11 @@
 //! - `smtps://user:password@host:465` — TLS from the first byte;
 //! - `smtp://user:password@host:587?tls=required` — STARTTLS, refusing to go on without it.
 //!
+//! The server's certificate is checked against the public certificate authorities (the Mozilla
+//! list); a relay whose certificate a company's own authority signed is trusted by giving that
+//! authority's certificate ([`Smtp::with_ca`], `HOLDFAST_SMTP_CA`: a PEM file) — never by turning
+//! the check off.
+//!
 //! Every message is multipart (text and HTML), carries a `Message-ID` derived from its outbox key
 //! ([`message_id`]: a retry of the same message has the same id, so a receiver can drop the
 //! duplicate), and — when it has an unsubscribe link — `List-Unsubscribe` and
@@ -347,6 +352,12 @@ impl Smtp {
     /// A transport for `url` (see the module docs) keeping up to `pool_size` idle connections
     /// open. Call it inside a tokio runtime.
     pub fn from_url(url: &str, pool_size: u32) -> Result<Smtp, ConfigError> {
+        Smtp::with_ca(url, pool_size, None)
+    }
+
+    /// [`Smtp::from_url`] trusting, besides the public authorities, the certificates in `ca_pem`
+    /// (one or more PEM certificates) for the server's TLS certificate, with `smtps` and STARTTLS.
+    pub fn with_ca(url: &str, pool_size: u32, ca_pem: Option<&[u8]>) -> Result<Smtp, ConfigError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(ConfigError::NoRuntime);
         }
@@ -363,8 +374,26 @@ impl Smtp {
         // made here, to set TCP_NODELAY, which lettre's transport does not.
         AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(e.to_string()))?;
         let server = Server::parse(url).map_err(bad)?;
+        let extra: Vec<rustls::pki_types::CertificateDer<'static>> = match ca_pem {
+            Some(pem) => {
+                use rustls::pki_types::pem::PemObject;
+                let certs =
+                    rustls::pki_types::CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| ConfigError::SmtpCa(e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(ConfigError::SmtpCa("no certificate in it".into()));
+                }
+                certs
+            }
+            None => Vec::new(),
+        };
         let starttls = match server.security {
-            Security::StartTls { .. } => Some(TlsParameters::new(server.host.clone()).map_err(|e| bad(e.to_string()))?),
+            Security::StartTls { .. } => {
+                let mut b = TlsParameters::builder(server.host.clone());
+                if let Some(pem) = ca_pem {
+                    b = b.add_root_certificate(lettre::transport::smtp::client::Certificate::from_pem(pem).map_err(|e| ConfigError::SmtpCa(e.to_string()))?);
+                }
+                Some(b.build().map_err(|e| bad(e.to_string()))?)
+            }
             _ => None,
         };
         let wrapper = match server.security {
@@ -375,7 +404,10 @@ impl Smtp {
                 let b = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                     .with_safe_default_protocol_versions()
                     .map_err(|e| bad(e.to_string()))?;
-                let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+                let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+                for c in extra {
+                    roots.add(c).map_err(|e| ConfigError::SmtpCa(e.to_string()))?;
+                }
                 Some(tokio_rustls::TlsConnector::from(Arc::new(b.with_root_certificates(roots).with_no_client_auth())))
             }
             _ => None,

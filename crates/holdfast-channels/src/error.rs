@@ -6,6 +6,9 @@ pub enum ConfigError {
     /// The SMTP URL cannot be used (`url` has its password replaced by `***`).
     #[error("{url}: {reason} (expected smtp://host:port, smtps://user:password@host:465 or smtp://user:password@host:587?tls=required)")]
     SmtpUrl { url: String, reason: String },
+    /// The extra certificate authorities (`HOLDFAST_SMTP_CA`) cannot be read as PEM certificates.
+    #[error("the SMTP certificate authorities: {0} (expected one or more PEM certificates, -----BEGIN CERTIFICATE-----)")]
+    SmtpCa(String),
     /// A pooled transport was made outside a tokio runtime (its pool runs as a task).
     #[error("the SMTP pool needs a tokio runtime: make the transport inside one")]
     NoRuntime,

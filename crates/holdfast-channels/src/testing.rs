@@ -9,6 +9,10 @@
 //!   [`SmtpSink::fail_next`] injects SMTP errors; [`SmtpSink::drop_connection_after_data`]
 //!   simulates a server that took the message but was cut off before it could say so (the sender
 //!   sees a broken connection and will retry: the message arrives twice, with one Message-ID).
+//! - [`SmtpSink::start_tls`] / [`SmtpSink::start_tls_background`] with a [`SinkTls`]: the same
+//!   sink behind TLS, from the first byte (`smtps://`) or after `STARTTLS` (`smtp://…?tls=required`),
+//!   offering `AUTH PLAIN` once the connection is secret ([`SmtpSink::authenticated`] lists who
+//!   logged in).
 //! - [`WebhookReceiver::start`]: [`WebhookReceiver::url`] to post to; each request is answered
 //!   with the next status of the plan (then 200) and recorded with whether its Standard Webhooks
 //!   signature is right ([`ReceivedWebhook::signature_ok`]).
@@ -23,7 +27,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 /// One message the sink accepted.
@@ -58,6 +62,35 @@ struct SinkState {
     failures: VecDeque<u16>,
     drop_after_data: u32,
     connections: u64,
+    /// Users who authenticated (`AUTH PLAIN`), in order.
+    authenticated: Vec<String>,
+}
+
+/// TLS for a sink: its certificate chain and key (PEM), and whether TLS starts with the first
+/// byte (`smtps`) or after `STARTTLS`.
+#[derive(Clone)]
+pub struct SinkTls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    /// `smtps`: TLS from the first byte; else `STARTTLS` is offered.
+    pub wrapper: bool,
+}
+
+impl SinkTls {
+    /// A TLS set-up from a certificate chain and its private key, both PEM.
+    pub fn new(cert_pem: &[u8], key_pem: &[u8], wrapper: bool) -> Result<SinkTls, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_slice_iter(cert_pem).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| e.to_string())?;
+        #[allow(deprecated)]
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| e.to_string())?;
+        Ok(SinkTls { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), wrapper })
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -69,21 +102,49 @@ pub struct SmtpSink {
     addr: SocketAddr,
     state: Arc<Mutex<SinkState>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// `smtp` or `smtps`.
+    scheme: &'static str,
+}
+
+fn scheme_of(tls: &Option<SinkTls>) -> &'static str {
+    match tls {
+        Some(t) if t.wrapper => "smtps",
+        _ => "smtp",
+    }
 }
 
 impl SmtpSink {
     /// Starts a sink on `127.0.0.1:0` in the current tokio runtime.
     pub async fn start() -> std::io::Result<SmtpSink> {
+        SmtpSink::start_with(None).await
+    }
+
+    /// Starts a sink speaking TLS ([`SinkTls`]) in the current tokio runtime.
+    pub async fn start_tls(tls: SinkTls) -> std::io::Result<SmtpSink> {
+        SmtpSink::start_with(Some(tls)).await
+    }
+
+    async fn start_with(tls: Option<SinkTls>) -> std::io::Result<SmtpSink> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(SinkState::default()));
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        tokio::spawn(accept_smtp(listener, state.clone(), stopped));
-        Ok(SmtpSink { addr, state, stop: Some(stop) })
+        let scheme = scheme_of(&tls);
+        tokio::spawn(accept_smtp(listener, state.clone(), stopped, tls));
+        Ok(SmtpSink { addr, state, stop: Some(stop), scheme })
     }
 
     /// Starts a sink on its own thread with its own runtime, for tests that are not async.
     pub fn start_background() -> std::io::Result<SmtpSink> {
+        SmtpSink::start_background_with(None)
+    }
+
+    /// [`SmtpSink::start_background`] speaking TLS ([`SinkTls`]).
+    pub fn start_tls_background(tls: SinkTls) -> std::io::Result<SmtpSink> {
+        SmtpSink::start_background_with(Some(tls))
+    }
+
+    fn start_background_with(tls: Option<SinkTls>) -> std::io::Result<SmtpSink> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -91,23 +152,29 @@ impl SmtpSink {
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let st = state.clone();
+        let scheme = scheme_of(&tls);
         std::thread::spawn(move || {
             rt.block_on(async move {
                 if let Ok(listener) = TcpListener::from_std(std_listener) {
-                    accept_smtp(listener, st, stopped).await;
+                    accept_smtp(listener, st, stopped, tls).await;
                 }
             })
         });
-        Ok(SmtpSink { addr, state, stop: Some(stop) })
+        Ok(SmtpSink { addr, state, stop: Some(stop), scheme })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `smtp://127.0.0.1:PORT`.
+    /// `smtp://127.0.0.1:PORT` (`smtps://` for a sink with TLS from the first byte).
     pub fn url(&self) -> String {
-        format!("smtp://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// Users who authenticated so far (`AUTH PLAIN`, offered only over TLS), in order.
+    pub fn authenticated(&self) -> Vec<String> {
+        lock(&self.state).authenticated.clone()
     }
 
     /// Every message accepted so far, in the order their `DATA` ended.
@@ -158,7 +225,7 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn accept_smtp(listener: TcpListener, state: Arc<Mutex<SinkState>>, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+async fn accept_smtp(listener: TcpListener, state: Arc<Mutex<SinkState>>, mut stopped: tokio::sync::oneshot::Receiver<()>, tls: Option<SinkTls>) {
     loop {
         tokio::select! {
             _ = &mut stopped => return,
@@ -166,10 +233,28 @@ async fn accept_smtp(listener: TcpListener, state: Arc<Mutex<SinkState>>, mut st
                 if let Ok((stream, _)) = r {
                     lock(&state).connections += 1;
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(smtp_session(stream, state.clone()));
+                    tokio::spawn(connection(stream, state.clone(), tls.clone()));
                 }
             }
         }
+    }
+}
+
+/// One connection: plain, TLS from the first byte, or plain until `STARTTLS`.
+async fn connection(stream: TcpStream, state: Arc<Mutex<SinkState>>, tls: Option<SinkTls>) -> std::io::Result<()> {
+    match tls {
+        None => smtp_session(BufReader::new(stream), state, false, false, true).await.map(|_| ()),
+        Some(t) if t.wrapper => {
+            let s = t.acceptor.accept(stream).await?;
+            smtp_session(BufReader::new(s), state, false, true, true).await.map(|_| ())
+        }
+        Some(t) => match smtp_session(BufReader::new(stream), state.clone(), true, false, true).await? {
+            Some(plain) => {
+                let s = t.acceptor.accept(plain).await?;
+                smtp_session(BufReader::new(s), state, false, true, false).await.map(|_| ())
+            }
+            None => Ok(()),
+        },
     }
 }
 
@@ -184,32 +269,84 @@ fn path_of(arg: &str) -> String {
 /// writes the end of a message (`\r\n.\r\n`) right after its body, and the client's Nagle
 /// algorithm holds that second small write until the body is acknowledged — without this every
 /// message would wait ~40 ms and the sink, not the sender, would set the pace.
-fn quickack(r: &BufReader<tokio::net::tcp::OwnedReadHalf>) {
+trait QuickAck {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl QuickAck for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl QuickAck for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+fn quickack<S: AsyncRead + QuickAck>(r: &BufReader<S>) {
     #[cfg(target_os = "linux")]
     if r.buffer().is_empty() {
-        let stream: &TcpStream = r.get_ref().as_ref();
-        let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+        let _ = socket2::SockRef::from(r.get_ref().tcp()).set_tcp_quickack(true);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = r;
 }
 
-async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::io::Result<()> {
-    let (r, mut w) = stream.into_split();
-    let mut r = BufReader::new(r);
-    w.write_all(b"220 holdfast-sink ESMTP\r\n").await?;
+/// An SMTP session over `stream` until `QUIT` or the end of the connection; with `offer_tls`,
+/// `STARTTLS` is offered and the plain stream returned when the client asks for it. `secret`:
+/// the connection is TLS (`AUTH PLAIN` is offered).
+async fn smtp_session<S: AsyncRead + AsyncWrite + Unpin + QuickAck>(
+    mut r: BufReader<S>,
+    state: Arc<Mutex<SinkState>>,
+    offer_tls: bool,
+    secret: bool,
+    greet: bool,
+) -> std::io::Result<Option<S>> {
+    if greet {
+        r.write_all(b"220 holdfast-sink ESMTP\r\n").await?;
+    }
     let (mut from, mut to) = (String::new(), Vec::<String>::new());
     let mut line = Vec::new();
     loop {
         line.clear();
         quickack(&r);
         if r.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let cmd = String::from_utf8_lossy(&line).trim_end().to_owned();
         let verb = cmd.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         let reply: String = match verb.as_str() {
-            "EHLO" => "250-holdfast-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n".into(),
+            "EHLO" => {
+                let mut v = String::from("250-holdfast-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n");
+                if offer_tls {
+                    v.push_str("250-STARTTLS\r\n");
+                }
+                if secret {
+                    v.push_str("250-AUTH PLAIN\r\n");
+                }
+                v.push_str("250 SIZE 52428800\r\n");
+                v
+            }
+            "STARTTLS" if offer_tls => {
+                r.write_all(b"220 2.0.0 ready to start TLS\r\n").await?;
+                r.flush().await?;
+                return Ok(Some(r.into_inner()));
+            }
+            "AUTH" if secret => {
+                // AUTH PLAIN base64(authzid \0 user \0 password)
+                let arg = cmd.split_whitespace().nth(2).unwrap_or("");
+                let decoded = BASE64.decode(arg).unwrap_or_default();
+                let parts: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
+                match (cmd.split_whitespace().nth(1).map(str::to_ascii_uppercase).as_deref(), parts.as_slice()) {
+                    (Some("PLAIN"), [_, user, password]) if !user.is_empty() && !password.is_empty() => {
+                        lock(&state).authenticated.push(String::from_utf8_lossy(user).into_owned());
+                        "235 2.7.0 authentication succeeded\r\n".into()
+                    }
+                    _ => "535 5.7.8 authentication credentials invalid\r\n".into(),
+                }
+            }
             "HELO" => "250 holdfast-sink\r\n".into(),
             "MAIL" => {
                 from = path_of(&cmd[4..]);
@@ -238,13 +375,13 @@ async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::i
             }
             "DATA" if to.is_empty() => "503 5.5.1 no valid recipients\r\n".into(),
             "DATA" => {
-                w.write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n").await?;
+                r.write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n").await?;
                 let mut raw = String::new();
                 loop {
                     line.clear();
                     quickack(&r);
                     if r.read_until(b'\n', &mut line).await? == 0 {
-                        return Ok(());
+                        return Ok(None);
                     }
                     let l = String::from_utf8_lossy(&line);
                     if l.trim_end_matches(['\r', '\n']) == "." {
@@ -270,7 +407,7 @@ async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::i
                     }
                 };
                 if cut {
-                    return w.shutdown().await;
+                    return r.shutdown().await.map(|_| None);
                 }
                 reply
             }
@@ -281,12 +418,12 @@ async fn smtp_session(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> std::i
             }
             "NOOP" => "250 2.0.0 ok\r\n".into(),
             "QUIT" => {
-                w.write_all(b"221 2.0.0 bye\r\n").await?;
-                return w.shutdown().await;
+                r.write_all(b"221 2.0.0 bye\r\n").await?;
+                return r.shutdown().await.map(|_| None);
             }
             _ => "502 5.5.2 command not recognized\r\n".into(),
         };
-        w.write_all(reply.as_bytes()).await?;
+        r.write_all(reply.as_bytes()).await?;
     }
 }
 

@@ -134,3 +134,47 @@ async fn a_webhook_that_never_answers_times_out_as_transient() {
     let strict = WebhookClient::new(false, Duration::from_millis(300));
     assert!(matches!(strict.send(&w, 0).await, Delivery::Permanent { .. }));
 }
+
+const CA: &[u8] = include_bytes!("data/ca.pem");
+const CERT: &[u8] = include_bytes!("data/server.pem");
+const KEY: &[u8] = include_bytes!("data/server.key");
+
+/// `smtps://user:password@host` (TLS from the first byte, then AUTH PLAIN) and STARTTLS with
+/// `?tls=required`, to a sink whose certificate a private authority signed: trusted with that
+/// authority's certificate, refused without it (never sent in the clear).
+#[tokio::test]
+async fn tls_from_the_first_byte_and_starttls_with_a_private_authority() {
+    use holdfast_channels::testing::SinkTls;
+    let sink = SmtpSink::start_tls(SinkTls::new(CERT, KEY, true).unwrap()).await.unwrap();
+    let url = sink.url().replace("smtps://", "smtps://relay-user:s3cret@");
+    assert!(url.starts_with("smtps://relay-user:s3cret@127.0.0.1:"), "{url}");
+    let smtp = Smtp::with_ca(&url, 2, Some(CA)).unwrap();
+    assert!(!smtp.url().contains("s3cret"), "{}", smtp.url());
+    assert_eq!(smtp.send(&email("tls/1/C-1/0", "anna@example.com")).await, Delivery::Sent);
+    assert_eq!(smtp.send(&email("tls/1/C-2/0", "boris@example.com")).await, Delivery::Sent);
+    let got = sink.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].message_id, message_id("tls/1/C-1/0", "news@shop.example"));
+    assert_eq!(sink.authenticated()[0], "relay-user");
+    // the public authorities alone do not vouch for this server: transient, nothing sent
+    let untrusted = Smtp::from_url(&url, 1).unwrap();
+    match untrusted.send(&email("tls/1/C-3/0", "anna@example.com")).await {
+        Delivery::Transient(msg) => assert!(msg.contains("TLS"), "{msg}"),
+        d => panic!("{d:?}"),
+    }
+    assert_eq!(sink.count(), 2);
+
+    let sink = SmtpSink::start_tls(SinkTls::new(CERT, KEY, false).unwrap()).await.unwrap();
+    let url = format!("{}?tls=required", sink.url().replace("smtp://", "smtp://relay-user:s3cret@"));
+    let smtp = Smtp::with_ca(&url, 1, Some(CA)).unwrap();
+    assert_eq!(smtp.send(&email("starttls/1/C-1/0", "anna@example.com")).await, Delivery::Sent);
+    assert_eq!(sink.count(), 1);
+    assert_eq!(sink.authenticated(), ["relay-user"]);
+    let untrusted = Smtp::from_url(&url, 1).unwrap();
+    assert!(matches!(untrusted.send(&email("starttls/1/C-2/0", "anna@example.com")).await, Delivery::Transient(_) | Delivery::Permanent { .. }));
+    assert_eq!(sink.count(), 1);
+
+    // a file that holds no certificate is a clear configuration error
+    let err = Smtp::with_ca(&url, 1, Some(b"not a certificate")).unwrap_err().to_string();
+    assert!(err.contains("SMTP certificate authorities") && err.contains("PEM"), "{err}");
+}

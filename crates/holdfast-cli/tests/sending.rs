@@ -136,6 +136,50 @@ fn suppressed_address_is_skipped(pg: bool) {
     assert!(ok(&db.url, &["suppress", "list"]).starts_with("0 suppressed addresses"));
 }
 
+/// `holdfast run` over `smtps://user:password@…` to a relay whose certificate a private
+/// authority signed, trusted through `HOLDFAST_SMTP_CA`; without a readable file, a clear error
+/// naming it and nothing sent.
+#[test]
+fn mail_goes_over_tls_to_a_relay_of_a_private_authority() {
+    use holdfast_channels::testing::SinkTls;
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../holdfast-channels/tests/data");
+    let read = |f: &str| std::fs::read(format!("{data}/{f}")).unwrap();
+    let db = Db::new(false);
+    store(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = dir.path().join("spring.toml");
+    std::fs::write(
+        &campaign,
+        "name = \"spring-note\"\ntrigger = { kind = \"once\", at = \"2025-03-01T10:00:00Z\" }\naudience = { all = true }\nholdout = 0\n\
+         [[steps]]\nafter = \"0d\"\nchannel = \"email\"\nsubject = \"Hello, {{ customer.name }}\"\nbody = \"Spring is here.\"\n",
+    )
+    .unwrap();
+    ok(&db.url, &["campaign", "add", campaign.to_str().unwrap()]);
+    let sink = SmtpSink::start_tls_background(SinkTls::new(&read("server.pem"), &read("server.key"), true).unwrap()).unwrap();
+    let url = sink.url().replace("smtps://", "smtps://relay:s3cret@");
+    let run = |ca: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_holdfast"))
+            .args(["--db", &db.url, "--quiet", "run", "--until-idle", "--now", "2025-03-01T12:00:00Z", "--json"])
+            .env("HOLDFAST_SMTP_URL", &url)
+            .env("HOLDFAST_SMTP_FROM", "news@shop.example")
+            .env("HOLDFAST_SMTP_CA", ca)
+            .output()
+            .unwrap()
+    };
+    let missing = format!("{data}/no-such-ca.pem");
+    let out = run(&missing);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HOLDFAST_SMTP_CA") && err.contains("no-such-ca.pem"), "{err}");
+    assert_eq!(sink.count(), 0);
+    let out = run(&format!("{data}/ca.pem"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut to: Vec<String> = sink.received().into_iter().flat_map(|m| m.to).collect();
+    to.sort();
+    assert_eq!(to, ["anna@shop.example", "boris@shop.example"]);
+    assert!(sink.authenticated().iter().all(|u| u == "relay") && !sink.authenticated().is_empty());
+}
+
 both!(settings_round_trip);
 both!(bad_values);
 both!(suppressed_address_is_skipped);

@@ -64,6 +64,9 @@ pub struct Options {
     pub smtp_url: Option<String>,
     /// `HOLDFAST_SMTP_FROM`; the workspace's setting overrides it.
     pub smtp_from: Option<String>,
+    /// The certificates (PEM) of certificate authorities trusted for the SMTP server besides
+    /// the public ones: the contents of the file `HOLDFAST_SMTP_CA` names.
+    pub smtp_ca: Option<Vec<u8>>,
     /// Where `holdfast serve` answers, for unsubscribe links (`https://retention.example.com`).
     pub public_url: String,
     /// A random secret for the workspace's unsubscribe links, kept the first time (the store
@@ -90,6 +93,7 @@ impl Options {
         Options {
             smtp_url: None,
             smtp_from: None,
+            smtp_ca: None,
             public_url: "http://127.0.0.1:8080".into(),
             fresh_secret,
             lease_ms: 60_000,
@@ -206,7 +210,7 @@ impl Engine {
     pub async fn new(store: Store, ws: Workspace, opts: Options) -> Result<Engine> {
         let settings = store.engine_settings(ws.id).await?;
         let smtp = match &opts.smtp_url {
-            Some(u) => Some(Smtp::from_url(u, 8).map_err(|e| Error::Invalid(format!("HOLDFAST_SMTP_URL: {e}")))?),
+            Some(u) => Some(Smtp::with_ca(u, 8, opts.smtp_ca.as_deref()).map_err(|e| Error::Invalid(format!("HOLDFAST_SMTP_URL: {e}")))?),
             None => None,
         };
         let from = settings.smtp_from.clone().or_else(|| opts.smtp_from.clone());

@@ -986,12 +986,19 @@ impl Store {
     /// error, the reservation released (and the address suppressed when asked).
     pub async fn finish_message(&self, ws: WorkspaceId, id: i64, token: &str, outcome: &Outcome, now: Instant) -> Result<bool> {
         let w = ws.0;
-        // On PostgreSQL a sent message is one statement (one round trip, one commit).
+        // On PostgreSQL a sent message is one statement (one round trip, one commit), committed
+        // without waiting for the write-ahead log to reach the disk (`synchronous_commit` off for
+        // this transaction only): the result is committed and seen by every worker at once, so a
+        // crash of the engine loses nothing; only a crash of the database server itself can lose
+        // the last fraction of a second of results, and those messages are then claimed again
+        // when their lease ends and sent once more with the same Message-ID. The claim, which
+        // reserves the budget, keeps the durable commit.
         if let (crate::Pool::Postgres(p), Outcome::Sent { message_id }) = (&self.pool, outcome) {
             let n: i64 = sqlx::query_scalar(
                 "WITH o AS (UPDATE outbox SET state = 'sent', sent_at = $3, message_id = $4, lease_until = NULL, last_error = NULL \
                  WHERE id = $1 AND lease_token = $2 AND state = 'sending' AND workspace_id = $5 RETURNING id), \
-                 l AS (UPDATE contact_ledger SET outcome = 'sent' WHERE outbox_id IN (SELECT id FROM o)) SELECT COUNT(*) FROM o",
+                 l AS (UPDATE contact_ledger SET outcome = 'sent' WHERE outbox_id IN (SELECT id FROM o)), \
+                 a AS (SELECT set_config('synchronous_commit', 'off', true) AS v) SELECT COUNT(*) FROM o, a",
             )
             .bind(id)
             .bind(token)

@@ -53,11 +53,16 @@ pub fn wall_ms() -> i64 {
 }
 
 /// The engine of the workspace with the process's configuration (`HOLDFAST_SMTP_URL`,
-/// `HOLDFAST_SMTP_FROM`, `HOLDFAST_PUBLIC_URL`).
+/// `HOLDFAST_SMTP_FROM`, `HOLDFAST_SMTP_CA`, `HOLDFAST_PUBLIC_URL`).
 pub fn engine(s: &Session, app: &App, lease_s: u32, batch: u32, rate: Option<u32>) -> anyhow::Result<Engine> {
     let mut o = Options::new(holdfast_app::accounts::random_secret(), Arc::new(wall_ms));
     o.smtp_url = std::env::var("HOLDFAST_SMTP_URL").ok().filter(|v| !v.is_empty());
     o.smtp_from = std::env::var("HOLDFAST_SMTP_FROM").ok().filter(|v| !v.is_empty());
+    if let Some(path) = std::env::var_os("HOLDFAST_SMTP_CA").filter(|v| !v.is_empty()) {
+        let pem = std::fs::read(&path)
+            .map_err(|e| holdfast_app::Error::user(format!("HOLDFAST_SMTP_CA: cannot read {}: {e}", std::path::Path::new(&path).display())))?;
+        o.smtp_ca = Some(pem);
+    }
     if let Ok(u) = std::env::var("HOLDFAST_PUBLIC_URL") {
         o.public_url = u;
     }
