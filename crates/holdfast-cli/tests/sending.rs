@@ -138,7 +138,7 @@ fn suppressed_address_is_skipped(pg: bool) {
 
 /// `holdfast run` over `smtps://user:password@…` to a relay whose certificate a private
 /// authority signed, trusted through `HOLDFAST_SMTP_CA`; without a readable file, a clear error
-/// naming it and nothing sent.
+/// naming it and nothing sent. E-mail's own rate limit (`--rate 100,email=4`) holds.
 #[test]
 fn mail_goes_over_tls_to_a_relay_of_a_private_authority() {
     use holdfast_channels::testing::SinkTls;
@@ -159,7 +159,7 @@ fn mail_goes_over_tls_to_a_relay_of_a_private_authority() {
     let url = sink.url().replace("smtps://", "smtps://relay:s3cret@");
     let run = |ca: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_holdfast"))
-            .args(["--db", &db.url, "--quiet", "run", "--until-idle", "--now", "2025-03-01T12:00:00Z", "--json"])
+            .args(["--db", &db.url, "--quiet", "run", "--until-idle", "--now", "2025-03-01T12:00:00Z", "--json", "--rate", "100,email=4"])
             .env("HOLDFAST_SMTP_URL", &url)
             .env("HOLDFAST_SMTP_FROM", "news@shop.example")
             .env("HOLDFAST_SMTP_CA", ca)
@@ -172,8 +172,11 @@ fn mail_goes_over_tls_to_a_relay_of_a_private_authority() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("HOLDFAST_SMTP_CA") && err.contains("no-such-ca.pem"), "{err}");
     assert_eq!(sink.count(), 0);
+    let started = std::time::Instant::now();
     let out = run(&format!("{data}/ca.pem"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // e-mail's own limit of 4 a second: the second message waits a quarter of a second
+    assert!(started.elapsed() >= std::time::Duration::from_millis(240), "{:?}", started.elapsed());
     let mut to: Vec<String> = sink.received().into_iter().flat_map(|m| m.to).collect();
     to.sort();
     assert_eq!(to, ["anna@shop.example", "boris@shop.example"]);

@@ -80,6 +80,9 @@ pub struct Options {
     pub batch: u32,
     /// At most this many messages a second per channel (all workers together); `None`: no limit.
     pub rate_per_second: Option<u32>,
+    /// A channel's own limit (`email`, `webhook`, `task`), messages a second, in place of
+    /// `rate_per_second` for that channel.
+    pub channel_rates: Vec<(String, u32)>,
     /// Wall-clock milliseconds (leases and rate limits only).
     pub wall_ms: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// Names this process's leases.
@@ -100,6 +103,7 @@ impl Options {
             max_attempts: 6,
             batch: 20,
             rate_per_second: None,
+            channel_rates: Vec::new(),
             wall_ms,
             worker_prefix: "w".into(),
             lang: "en".into(),
@@ -500,7 +504,8 @@ impl Engine {
 
     /// Waits for the channel's next free slot under the rate limit.
     async fn pace(&self, channel: &str) {
-        let Some(rate) = self.opts.rate_per_second.filter(|&r| r > 0) else { return };
+        let own = self.opts.channel_rates.iter().find(|(c, _)| c == channel).map(|r| r.1);
+        let Some(rate) = own.or(self.opts.rate_per_second).filter(|&r| r > 0) else { return };
         let gap = (1000 / rate as i64).max(1);
         let wait = {
             let mut next = self.rate.next.lock().await;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// it is claimed. `holdfast serve` runs the same loop every minute.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  HOLDFAST_SMTP_URL=smtp://127.0.0.1:2525 HOLDFAST_SMTP_FROM=news@shop.example holdfast --db sqlite://shop.db run --until-idle\n  holdfast --db sqlite://shop.db run --now 2025-03-01T10:00:00Z --workers 4 --json"
+    after_help = "Examples:\n  HOLDFAST_SMTP_URL=smtp://127.0.0.1:2525 HOLDFAST_SMTP_FROM=news@shop.example holdfast --db sqlite://shop.db run --until-idle\n  holdfast --db sqlite://shop.db run --now 2025-03-01T10:00:00Z --workers 4 --json\n  holdfast --db sqlite://shop.db run --until-idle --rate email=10,webhook=50"
 )]
 pub struct Args {
     /// The engine's clock: YYYY-MM-DD (local midnight) or RFC 3339 (default: the current time).
@@ -36,15 +36,48 @@ pub struct Args {
     /// Messages a worker claims at once.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub batch: u32,
-    /// At most this many messages a second per channel (default: no limit).
-    #[arg(long, value_name = "N")]
-    pub rate: Option<u32>,
+    /// At most this many messages a second per channel, all workers together: `10` for every
+    /// channel, `email=10,webhook=50` per channel, or both (`5,webhook=50`). Default: no limit.
+    #[arg(long, value_name = "N|CHANNEL=N,…", value_parser = parse_rates)]
+    pub rate: Option<Rates>,
     /// Only write the outbox; send nothing.
     #[arg(long)]
     pub no_send: bool,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Rate limits in messages a second: for every channel, and each channel's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rates {
+    pub all: Option<u32>,
+    pub channels: Vec<(String, u32)>,
+}
+
+/// `--rate`: `N`, `CHANNEL=N` items separated by commas (channels: email, webhook, task).
+pub fn parse_rates(text: &str) -> Result<Rates, String> {
+    let mut r = Rates::default();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (channel, n) = match item.split_once('=') {
+            Some((c, n)) => (Some(c.trim().to_ascii_lowercase()), n.trim()),
+            None => (None, item),
+        };
+        let n: u32 =
+            n.parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("{item:?}: expected a whole number of messages a second above 0, as in 10 or email=10"))?;
+        match channel {
+            None => r.all = Some(n),
+            Some(c) if ["email", "webhook", "task"].contains(&c.as_str()) => {
+                r.channels.retain(|(x, _)| *x != c);
+                r.channels.push((c, n));
+            }
+            Some(c) => return Err(format!("{c:?} is not a channel (expected email, webhook or task)")),
+        }
+    }
+    if r.all.is_none() && r.channels.is_empty() {
+        return Err("expected a rate, as in 10 or email=10,webhook=50".into());
+    }
+    Ok(r)
 }
 
 /// Wall-clock milliseconds (leases and rate limits).
@@ -54,7 +87,7 @@ pub fn wall_ms() -> i64 {
 
 /// The engine of the workspace with the process's configuration (`HOLDFAST_SMTP_URL`,
 /// `HOLDFAST_SMTP_FROM`, `HOLDFAST_SMTP_CA`, `HOLDFAST_PUBLIC_URL`).
-pub fn engine(s: &Session, app: &App, lease_s: u32, batch: u32, rate: Option<u32>) -> anyhow::Result<Engine> {
+pub fn engine(s: &Session, app: &App, lease_s: u32, batch: u32, rate: Option<Rates>) -> anyhow::Result<Engine> {
     let mut o = Options::new(holdfast_app::accounts::random_secret(), Arc::new(wall_ms));
     o.smtp_url = std::env::var("HOLDFAST_SMTP_URL").ok().filter(|v| !v.is_empty());
     o.smtp_from = std::env::var("HOLDFAST_SMTP_FROM").ok().filter(|v| !v.is_empty());
@@ -68,7 +101,9 @@ pub fn engine(s: &Session, app: &App, lease_s: u32, batch: u32, rate: Option<u32
     }
     o.lease_ms = lease_s.max(1) as i64 * 1000;
     o.batch = batch.max(1);
-    o.rate_per_second = rate;
+    let rate = rate.unwrap_or_default();
+    o.rate_per_second = rate.all;
+    o.channel_rates = rate.channels;
     o.worker_prefix = format!("{}-{}", std::process::id(), wall_ms());
     Ok(s.rt.block_on(Engine::new(app.store.clone(), app.ws.clone(), o)).map_err(engine_error)?)
 }
@@ -186,4 +221,19 @@ pub fn spawn_every_minute(s: &Session, app: &App) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_for_every_channel_and_each_its_own() {
+        assert_eq!(parse_rates("10"), Ok(Rates { all: Some(10), channels: vec![] }));
+        assert_eq!(parse_rates("5, Email=10,webhook=50,email=12"), Ok(Rates { all: Some(5), channels: vec![("webhook".into(), 50), ("email".into(), 12)] }));
+        assert!(parse_rates("sms=3").unwrap_err().contains("\"sms\" is not a channel"));
+        assert!(parse_rates("email=0").unwrap_err().contains("above 0"));
+        assert!(parse_rates("fast").unwrap_err().contains("\"fast\""));
+        assert!(parse_rates(",").is_err());
+    }
 }
