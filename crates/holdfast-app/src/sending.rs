@@ -7,7 +7,9 @@
 //!   a `whsec_` secret made when none is given and returned once), [`webhooks`],
 //!   [`disable_webhook`].
 //! - The suppression list: [`suppress`], [`suppressions`], [`unsuppress`].
-//! - A customer's own time zone: [`set_customer_zone`].
+//! - A customer's own time zone and sending window: [`set_customer_zone`],
+//!   [`set_customer_window`], both at once [`change_customer_sending`]; read back with
+//!   [`customer_sending`].
 //!
 //! Every change is written to the audit log under the `actor` given (`cli` from the command line,
 //! the person's e-mail or the token on the web).
@@ -359,18 +361,28 @@ pub async fn unsuppress(app: &App, email: &str, actor: &str, now: i64) -> Result
     Ok(())
 }
 
+/// A customer's time zone as typed: an IANA name (`None`: `none` or empty, the workspace's).
+fn parse_zone(zone: &str) -> Result<Option<String>> {
+    let z = zone.trim();
+    if z.eq_ignore_ascii_case("none") || z.is_empty() {
+        return Ok(None);
+    }
+    let cal = holdfast_core::Calendar::from_name(z)
+        .map_err(|_| Error::field("zone", format!("{z:?} is not an IANA time zone (expected e.g. Europe/Berlin, America/New_York or UTC, or none)")))?;
+    Ok(Some(cal.tz.name().to_owned()))
+}
+
+/// A customer's sending window as typed: `HH:MM-HH:MM` (`None`: `none`, any time).
+fn parse_window(window: &str) -> Result<Option<QuietHours>> {
+    QuietHours::parse(window)
+        .map_err(|e| Error::field("window", e.message.replace("is not quiet hours", "is not a sending window").replace("for no quiet hours", "for any time")))
+}
+
 /// Sets a customer's own time zone (an IANA name such as Europe/Berlin), or `none` to follow the
 /// workspace's. Quiet hours and the contact budget's days are the customer's local ones. Returns
 /// the zone now in force for the customer.
 pub async fn set_customer_zone(app: &App, customer: &str, zone: &str, actor: &str, now: i64) -> Result<String> {
-    let z = zone.trim();
-    let zone = if z.eq_ignore_ascii_case("none") || z.is_empty() {
-        None
-    } else {
-        let cal = holdfast_core::Calendar::from_name(z)
-            .map_err(|_| Error::field("zone", format!("{z:?} is not an IANA time zone (expected e.g. Europe/Berlin, America/New_York or UTC, or none)")))?;
-        Some(cal.tz.name().to_owned())
-    };
+    let zone = parse_zone(zone)?;
     app.store.set_customer_time_zone(app.ws.id, customer, zone.as_deref()).await.map_err(|e| match e {
         holdfast_store::Error::NotFound { .. } => Error::not_found(format!("no customer {customer:?} in the workspace")),
         e => e.into(),
@@ -383,9 +395,7 @@ pub async fn set_customer_zone(app: &App, customer: &str, zone: &str, actor: &st
 /// customer's zone; may wrap midnight), or `none` for any time outside quiet hours. Messages wait
 /// until the window opens rather than being dropped. Returns the window in force, as written.
 pub async fn set_customer_window(app: &App, customer: &str, window: &str, actor: &str, now: i64) -> Result<String> {
-    let w = QuietHours::parse(window).map_err(|e| {
-        Error::field("window", e.message.replace("is not quiet hours", "is not a sending window").replace("for no quiet hours", "for any time"))
-    })?;
+    let w = parse_window(window)?;
     app.store.set_customer_send_window(app.ws.id, customer, w.as_ref().map(|w| (w.start, w.end))).await.map_err(|e| match e {
         holdfast_store::Error::NotFound { .. } => Error::not_found(format!("no customer {customer:?} in the workspace")),
         e => e.into(),
@@ -393,6 +403,77 @@ pub async fn set_customer_window(app: &App, customer: &str, window: &str, actor:
     let text = w.map_or("none".to_owned(), |w| w.text());
     app.store.audit(app.ws.id, now, actor, "customer.send_window", Some(customer), Some(&text)).await?;
     Ok(text)
+}
+
+/// A customer's own sending preferences: each `None` when the customer follows the workspace
+/// (its time zone; any time outside quiet hours).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CustomerSending {
+    /// An IANA zone such as `Europe/Berlin`.
+    pub time_zone: Option<String>,
+    /// `09:00-12:00`, local time in the customer's zone.
+    pub send_window: Option<String>,
+}
+
+/// A customer's own time zone and sending window as last set by [`set_customer_zone`] and
+/// [`set_customer_window`] — the only writers of both, and each writes its value to the audit
+/// log (`customer.time_zone`, `customer.send_window`), which is read here: the store has no read
+/// of these two columns of its own yet. Reads the workspace's whole audit log.
+pub async fn customer_sending(app: &App, customer: &str) -> Result<CustomerSending> {
+    known_customer(app, customer).await?;
+    let mut out = CustomerSending::default();
+    let (mut zone_seen, mut window_seen) = (false, false);
+    for e in app.store.audit_log(app.ws.id, i64::MAX).await? {
+        if e.target.as_deref() != Some(customer) {
+            continue;
+        }
+        let value = e.detail.filter(|d| !d.eq_ignore_ascii_case("none"));
+        match e.action.as_str() {
+            "customer.time_zone" if !zone_seen => (out.time_zone, zone_seen) = (value, true),
+            "customer.send_window" if !window_seen => (out.send_window, window_seen) = (value, true),
+            _ => {}
+        }
+        if zone_seen && window_seen {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+async fn known_customer(app: &App, customer: &str) -> Result<()> {
+    if app.store.customers_where(app.ws.id, Some(customer)).await?.is_empty() {
+        return Err(Error::not_found(format!("no customer {customer:?} in the workspace")));
+    }
+    Ok(())
+}
+
+/// Changes a customer's time zone and sending window together, as typed: a field left `None` is
+/// kept, `none` (or empty) goes back to the workspace's. Both are checked before either is saved;
+/// an error names the field `time_zone` or `send_window`. Returns the preferences now in force.
+pub async fn change_customer_sending(
+    app: &App,
+    customer: &str,
+    time_zone: Option<&str>,
+    send_window: Option<&str>,
+    actor: &str,
+    now: i64,
+) -> Result<CustomerSending> {
+    known_customer(app, customer).await?;
+    // Both checked before either is saved.
+    if let Some(z) = time_zone {
+        parse_zone(z).map_err(|e| Error { field: Some("time_zone".into()), ..e })?;
+    }
+    let window = send_window.map(|w| if w.trim().is_empty() { "none" } else { w });
+    if let Some(w) = window {
+        parse_window(w).map_err(|e| Error { field: Some("send_window".into()), ..e })?;
+    }
+    if let Some(z) = time_zone {
+        set_customer_zone(app, customer, z, actor, now).await?;
+    }
+    if let Some(w) = window {
+        set_customer_window(app, customer, w, actor, now).await?;
+    }
+    customer_sending(app, customer).await
 }
 
 #[cfg(test)]

@@ -43,8 +43,9 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The whole API's document: these operations, the campaigns' and the sending settings' (webhook
-/// endpoints, suppressions), each with the answers every operation can give.
+/// The whole API's document: these operations, the campaigns' and the sending settings' (the
+/// workspace's and a customer's, webhook endpoints, suppressions), each with the answers every
+/// operation can give.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::Modify;
     let mut doc = ApiDoc::openapi();
@@ -70,7 +71,8 @@ impl utoipa::Modify for CommonAnswers {
         };
         for (path, item) in api.paths.paths.iter_mut() {
             let has_id = path.contains('{');
-            for (write, op) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
+            let ops = [(false, item.get.as_mut()), (true, item.post.as_mut()), (true, item.put.as_mut()), (true, item.delete.as_mut())];
+            for (write, op) in ops {
                 let Some(op) = op else { continue };
                 let mut add = |code: &str, what: &str| {
                     op.responses.responses.entry(code.to_owned()).or_insert_with(|| answer(what).into());

@@ -222,6 +222,12 @@ const RU: &[(&str, &str)] = &[
     ("by hand", "вручную"),
     ("hard bounce", "жёсткий отказ"),
     ("complaint", "жалоба"),
+    ("When to send", "Когда отправлять"),
+    ("workspace zone", "пояс рабочего пространства"),
+    ("Sending window", "Окно отправки"),
+    ("any time", "в любое время"),
+    ("Time zone (e.g. Europe/Moscow; empty: the workspace's)", "Часовой пояс (например, Europe/Moscow; пусто — пояс рабочего пространства)"),
+    ("Sending window (HH:MM-HH:MM, the customer's local time; empty: any time)", "Окно отправки (ЧЧ:ММ-ЧЧ:ММ, местное время клиента; пусто — в любое время)"),
 ];
 
 impl Lang {

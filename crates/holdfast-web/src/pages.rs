@@ -862,6 +862,10 @@ struct CustomerBody {
     dates: Vec<String>,
     contacts: Vec<String>,
     consents: Vec<String>,
+    /// The customer's own time zone and sending window (empty: the workspace's zone; any time).
+    time_zone: String,
+    send_window: String,
+    workspace_zone: String,
     can_write: bool,
 }
 
@@ -978,6 +982,10 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         .map(|x| [Some(x.name.as_str()), x.role.as_deref(), x.email.as_deref(), x.phone.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · "))
         .collect();
     let consents = k.consents.iter().map(|x| format!("{}: {}", x.channel, if x.granted { "✓" } else { "✗" })).collect();
+    let sending = match holdfast_app::sending::customer_sending(app, &k.external_id).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&c, "/customers", e.into()),
+    };
     let body = CustomerBody {
         lang: l,
         csrf: c.who.session().map(|s| s.csrf.clone()).unwrap_or_default(),
@@ -993,6 +1001,9 @@ async fn customer(PageCaller(c): PageCaller, Path(id): Path<String>) -> Response
         dates,
         contacts,
         consents,
+        time_zone: sending.time_zone.unwrap_or_default(),
+        send_window: sending.send_window.unwrap_or_default(),
+        workspace_zone: app.ws.time_zone.clone(),
         can_write: c.who.can_write(),
     };
     let title = k.name.clone().unwrap_or_else(|| k.external_id.clone());

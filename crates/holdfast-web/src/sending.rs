@@ -1,13 +1,15 @@
 //! The engine's settings a person reaches: the **Campaigns** page (state, trigger, control
 //! group and outbox of each campaign; pause, resume, archive), the **Sending** section of
 //! Settings (quiet hours, from-address, private webhooks, webhook endpoints, the suppression
-//! list; owner only), and the API's `/api/v1/webhooks` and `/api/v1/suppressions`. The rules are
-//! `holdfast_app::sending`'s, the same as `holdfast sending`, `webhook` and `suppress`.
+//! list; owner only), a customer's own time zone and sending window (the form on the customer's
+//! page; managers and owners), and the API's `/api/v1/sending`, `/api/v1/customers/{id}/sending`,
+//! `/api/v1/webhooks` and `/api/v1/suppressions`. The rules are `holdfast_app::sending`'s, the
+//! same as `holdfast sending`, `webhook` and `suppress`.
 
 use crate::auth::{Caller, PageCaller, Who};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::i18n::Lang;
-use crate::pages::{check_csrf, error_page, page, require_owner, require_write, settings_body};
+use crate::pages::{check_csrf, error_page, page, require_owner, require_write, seg, settings_body};
 use crate::state::Shared;
 use askama::Template;
 use axum::extract::Path;
@@ -21,12 +23,23 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
-/// The webhook and suppression endpoints' part of the OpenAPI document.
+/// The sending endpoints' part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(webhooks_list, webhooks_post, webhook_disable, suppressions_list, suppressions_post, suppression_delete),
-    components(schemas(WebhookBody, SuppressionBody)),
-    tags((name = "sending", description = "Webhook endpoints and the suppression list of the engine"))
+    paths(
+        sending_get,
+        sending_put,
+        customer_sending_get,
+        customer_sending_put,
+        webhooks_list,
+        webhooks_post,
+        webhook_disable,
+        suppressions_list,
+        suppressions_post,
+        suppression_delete
+    ),
+    components(schemas(SendingBody, CustomerSendingBody, WebhookBody, SuppressionBody)),
+    tags((name = "sending", description = "The engine's sending settings, customers' own time zones and sending windows, webhook endpoints and the suppression list"))
 )]
 pub struct SendingDoc;
 
@@ -39,6 +52,9 @@ pub fn routes() -> Router<Shared> {
         .route("/settings/webhooks/{name}/disable", post(settings_webhook_disable))
         .route("/settings/suppressions", post(settings_suppress))
         .route("/settings/suppressions/remove", post(settings_unsuppress))
+        .route("/customers/{id}/sending", post(customer_sending_form))
+        .route("/api/v1/sending", get(sending_get).put(sending_put).post(sending_put))
+        .route("/api/v1/customers/{id}/sending", get(customer_sending_get).put(customer_sending_put).post(customer_sending_put))
         .route("/api/v1/webhooks", get(webhooks_list).post(webhooks_post))
         .route("/api/v1/webhooks/{name}/disable", post(webhook_disable))
         .route("/api/v1/suppressions", get(suppressions_list).post(suppressions_post))
@@ -319,7 +335,68 @@ async fn settings_unsuppress(PageCaller(c): PageCaller, Form(f): Form<SuppressFo
     }
 }
 
+// --- A customer's own time zone and sending window ----------------------------------------------
+
+#[derive(Deserialize)]
+struct CustomerSendingForm {
+    csrf: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    send_window: String,
+}
+
+/// The form on the customer's page: both fields as typed (empty: the workspace's zone, any time);
+/// only what differs from the customer's preferences now is saved.
+async fn customer_sending_form(PageCaller(c): PageCaller, Path(id): Path<String>, Form(f): Form<CustomerSendingForm>) -> Response {
+    if let Err(r) = check_csrf(&c, &f.csrf).and_then(|_| require_write(&c)) {
+        return r;
+    }
+    let l = c.lang;
+    let result = async {
+        let now_set = sending::customer_sending(&c.app, &id).await?;
+        let zone = changed(&f.time_zone, now_set.time_zone.as_deref());
+        let window = changed(&f.send_window, now_set.send_window.as_deref());
+        sending::change_customer_sending(&c.app, &id, zone, window, &c.who.actor(), now()).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/customers/{}", seg(&id))).into_response(),
+        Err(e) => {
+            // The field at fault by the label the person saw next to it.
+            let label = match e.field.as_deref() {
+                Some("time_zone") => Some(l.t("Time zone")),
+                Some("send_window") => Some(l.t("Sending window")),
+                _ => None,
+            };
+            let mut e = api(e);
+            if let Some(label) = label {
+                e.message = format!("{label}: {}", e.message);
+            }
+            error_page(&c, "/customers", e)
+        }
+    }
+}
+
+/// What was typed, when it differs from the value now in force (`none` and empty are the same).
+fn changed<'a>(typed: &'a str, current: Option<&str>) -> Option<&'a str> {
+    let t = typed.trim();
+    let t = if t.eq_ignore_ascii_case("none") { "" } else { t };
+    (t != current.unwrap_or("")).then_some(typed)
+}
+
 // --- API ----------------------------------------------------------------------------------------
+
+/// For a JSON field where `null` means "clear" and leaving the field out means "keep":
+/// `Some(None)` for `null`, `None` (the default) when absent.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `null` as the text the application reads as "none".
+fn or_none(v: &Option<Option<String>>) -> Option<&str> {
+    v.as_ref().map(|x| x.as_deref().unwrap_or("none"))
+}
 
 /// Who may use these endpoints: a token (a `write` one to change anything), or an owner signed
 /// in — the same people who see the Sending section of Settings.
@@ -328,8 +405,106 @@ fn allowed(c: &Caller, write: bool) -> ApiResult<()> {
         Who::Token(_) if write => c.require_write(),
         Who::Token(_) => Ok(()),
         Who::Person(_) if c.who.is_owner() => Ok(()),
-        Who::Person(_) => Err(ApiError::forbidden("only an owner may see or change webhook endpoints and the suppression list")),
+        Who::Person(_) => Err(ApiError::forbidden("only an owner may see or change the sending settings, webhook endpoints and the suppression list")),
     }
+}
+
+/// A change of the workspace's sending settings: a field left out is kept.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendingBody {
+    /// `21:00-09:00` (each customer's local time; may wrap midnight); `none` or `null`: no quiet
+    /// hours.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "21:00-09:00")]
+    quiet_hours: Option<Option<String>>,
+    /// `news@shop.example` or `Shop <news@shop.example>`; `none` or `null`: the server's
+    /// `HOLDFAST_SMTP_FROM`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    from: Option<Option<String>>,
+    /// Whether webhooks may go to loopback and private-network addresses.
+    allow_private_webhooks: Option<bool>,
+}
+
+/// A change of a customer's own sending preferences: a field left out is kept.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSendingBody {
+    /// An IANA time zone such as `Europe/Moscow`; `none` or `null`: the workspace's zone.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "Europe/Moscow")]
+    time_zone: Option<Option<String>>,
+    /// Preferred sending hours `HH:MM-HH:MM`, local time in the customer's zone (may wrap
+    /// midnight); messages wait until it opens. `none` or `null`: any time outside quiet hours.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "09:00-12:00")]
+    send_window: Option<Option<String>>,
+}
+
+/// The workspace's sending settings: quiet hours, the from-address (`null`: the server's
+/// `HOLDFAST_SMTP_FROM`) and whether webhooks may go to private addresses. Owners and tokens.
+#[utoipa::path(get, path = "/api/v1/sending", tag = "sending",
+    responses((status = 200, description = "`{\"quiet_hours\": \"21:00-09:00\", \"from\": null, \"allow_private_webhooks\": false}`", body = Object),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn sending_get(caller: Caller) -> ApiResult<Json<Value>> {
+    allowed(&caller, false)?;
+    let s = sending::sending_settings(&caller.app).await.map_err(api)?;
+    Ok(Json(serde_json::to_value(&s).unwrap_or(Value::Null)))
+}
+
+/// Changes the workspace's sending settings (the fields given; every one checked before any is
+/// saved). Owners and `write` tokens. Answers the settings now in force.
+#[utoipa::path(method(put, post), path = "/api/v1/sending", tag = "sending", request_body = SendingBody,
+    responses((status = 200, description = "The settings now in force, as GET answers them", body = Object),
+        (status = 400, description = "A bad value; `field` names it", body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn sending_put(caller: Caller, crate::api::J(body): crate::api::J<SendingBody>) -> ApiResult<Json<Value>> {
+    allowed(&caller, true)?;
+    let change = sending::SendingChange {
+        quiet_hours: or_none(&body.quiet_hours).map(str::to_owned),
+        from: or_none(&body.from).map(str::to_owned),
+        allow_private_webhooks: body.allow_private_webhooks,
+    };
+    let s = sending::change_sending(&caller.app, &change, &caller.who.actor(), now()).await.map_err(api)?;
+    Ok(Json(serde_json::to_value(&s).unwrap_or(Value::Null)))
+}
+
+fn customer_sending_json(caller: &Caller, id: &str, s: sending::CustomerSending) -> Json<Value> {
+    Json(serde_json::json!({
+        "customer": id,
+        "time_zone": s.time_zone,
+        "send_window": s.send_window,
+        "workspace_time_zone": caller.app.ws.time_zone,
+    }))
+}
+
+/// A customer's own time zone and preferred sending window (`null`: the workspace's zone; any
+/// time outside quiet hours).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/sending", tag = "sending", params(("id" = String, Path, description = "The customer's id")),
+    responses((status = 200, description = "`{\"customer\", \"time_zone\", \"send_window\", \"workspace_time_zone\"}`", body = Object),
+        (status = 404, description = "No such customer", body = ErrorBody)))]
+async fn customer_sending_get(caller: Caller, crate::api::P(id): crate::api::P<String>) -> ApiResult<Json<Value>> {
+    let s = sending::customer_sending(&caller.app, &id).await.map_err(api)?;
+    Ok(customer_sending_json(&caller, &id, s))
+}
+
+/// Changes a customer's own time zone and sending window (the fields given; both checked before
+/// either is saved). Managers, owners and `write` tokens.
+#[utoipa::path(method(put, post), path = "/api/v1/customers/{id}/sending", tag = "sending", request_body = CustomerSendingBody,
+    params(("id" = String, Path, description = "The customer's id")),
+    responses((status = 200, description = "`{\"customer\", \"time_zone\", \"send_window\", \"workspace_time_zone\"}` now in force", body = Object),
+        (status = 400, description = "A bad value; `field` is `time_zone` or `send_window`", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, description = "No such customer", body = ErrorBody)))]
+async fn customer_sending_put(
+    caller: Caller,
+    crate::api::P(id): crate::api::P<String>,
+    crate::api::J(body): crate::api::J<CustomerSendingBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require_write()?;
+    let s = sending::change_customer_sending(&caller.app, &id, or_none(&body.time_zone), or_none(&body.send_window), &caller.who.actor(), now())
+        .await
+        .map_err(api)?;
+    Ok(customer_sending_json(&caller, &id, s))
 }
 
 /// A webhook endpoint to add (or whose URL and secret to replace).
