@@ -415,29 +415,11 @@ pub struct CustomerSending {
     pub send_window: Option<String>,
 }
 
-/// A customer's own time zone and sending window as last set by [`set_customer_zone`] and
-/// [`set_customer_window`] — the only writers of both, and each writes its value to the audit
-/// log (`customer.time_zone`, `customer.send_window`), which is read here: the store has no read
-/// of these two columns of its own yet. Reads the workspace's whole audit log.
+/// A customer's own time zone and sending window.
 pub async fn customer_sending(app: &App, customer: &str) -> Result<CustomerSending> {
-    known_customer(app, customer).await?;
-    let mut out = CustomerSending::default();
-    let (mut zone_seen, mut window_seen) = (false, false);
-    for e in app.store.audit_log(app.ws.id, i64::MAX).await? {
-        if e.target.as_deref() != Some(customer) {
-            continue;
-        }
-        let value = e.detail.filter(|d| !d.eq_ignore_ascii_case("none"));
-        match e.action.as_str() {
-            "customer.time_zone" if !zone_seen => (out.time_zone, zone_seen) = (value, true),
-            "customer.send_window" if !window_seen => (out.send_window, window_seen) = (value, true),
-            _ => {}
-        }
-        if zone_seen && window_seen {
-            break;
-        }
-    }
-    Ok(out)
+    let (time_zone, window) =
+        app.store.customer_send_settings(app.ws.id, customer).await?.ok_or_else(|| Error::not_found(format!("no customer {customer:?} in the workspace")))?;
+    Ok(CustomerSending { time_zone, send_window: window.map(|(start, end)| QuietHours { start, end }.text()) })
 }
 
 async fn known_customer(app: &App, customer: &str) -> Result<()> {

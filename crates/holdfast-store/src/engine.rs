@@ -1104,6 +1104,21 @@ impl Store {
              WHERE o.workspace_id = $1 AND o.state = 'sent' ORDER BY o.key").bind(ws.0).fetch_all(p).await?))
     }
 
+    /// A customer's own time zone and send window (minutes after local midnight), each `None`
+    /// when the customer follows the workspace; `None` for an unknown customer.
+    pub async fn customer_send_settings(&self, ws: WorkspaceId, customer: &str) -> Result<Option<(Option<String>, Option<(u32, u32)>)>> {
+        let row: Option<(Option<String>, Option<i64>, Option<i64>)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT time_zone, send_window_start, send_window_end FROM customers WHERE workspace_id = $1 AND external_id = $2")
+            .bind(ws.0).bind(customer).fetch_optional(p).await?);
+        Ok(row.map(|(zone, s, e)| {
+            let window = match (s, e) {
+                (Some(s), Some(e)) => Some((s.clamp(0, 1439) as u32, e.clamp(0, 1439) as u32)),
+                _ => None,
+            };
+            (zone, window)
+        }))
+    }
+
     /// Sets a customer's own time zone (`None`: the workspace's).
     pub async fn set_customer_time_zone(&self, ws: WorkspaceId, customer: &str, zone: Option<&str>) -> Result<()> {
         if let Some(z) = zone {
