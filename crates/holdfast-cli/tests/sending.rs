@@ -20,6 +20,19 @@ fn store(db: &Db) {
     ok(&db.url, &["import", "customers", customers.to_str().unwrap()]);
 }
 
+/// A one-off e-mail to everyone, due 2025-03-01 10:00 UTC.
+fn spring_note(db: &Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = dir.path().join("spring.toml");
+    std::fs::write(
+        &campaign,
+        "name = \"spring-note\"\ntrigger = { kind = \"once\", at = \"2025-03-01T10:00:00Z\" }\naudience = { all = true }\nholdout = 0\n\
+         [[steps]]\nafter = \"0d\"\nchannel = \"email\"\nsubject = \"Hello, {{ customer.name }}\"\nbody = \"Spring is here.\"\n",
+    )
+    .unwrap();
+    ok(&db.url, &["campaign", "add", campaign.to_str().unwrap()]);
+}
+
 fn settings_round_trip(pg: bool) {
     let db = Db::new(pg);
     store(&db);
@@ -103,15 +116,7 @@ fn bad_values(pg: bool) {
 fn suppressed_address_is_skipped(pg: bool) {
     let db = Db::new(pg);
     store(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let campaign = dir.path().join("spring.toml");
-    std::fs::write(
-        &campaign,
-        "name = \"spring-note\"\ntrigger = { kind = \"once\", at = \"2025-03-01T10:00:00Z\" }\naudience = { all = true }\nholdout = 0\n\
-         [[steps]]\nafter = \"0d\"\nchannel = \"email\"\nsubject = \"Hello, {{ customer.name }}\"\nbody = \"Spring is here.\"\n",
-    )
-    .unwrap();
-    ok(&db.url, &["campaign", "add", campaign.to_str().unwrap()]);
+    spring_note(&db);
     // Written in another case, the address still stops mail to the customer's.
     assert!(ok(&db.url, &["suppress", "add", "Anna@Shop.example"]).contains("is suppressed (manual)"));
     assert!(ok(&db.url, &["suppress", "add", "anna@shop.example", "--reason", "complaint"]).contains("already suppressed (manual)"));
@@ -146,15 +151,7 @@ fn mail_goes_over_tls_to_a_relay_of_a_private_authority() {
     let read = |f: &str| std::fs::read(format!("{data}/{f}")).unwrap();
     let db = Db::new(false);
     store(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let campaign = dir.path().join("spring.toml");
-    std::fs::write(
-        &campaign,
-        "name = \"spring-note\"\ntrigger = { kind = \"once\", at = \"2025-03-01T10:00:00Z\" }\naudience = { all = true }\nholdout = 0\n\
-         [[steps]]\nafter = \"0d\"\nchannel = \"email\"\nsubject = \"Hello, {{ customer.name }}\"\nbody = \"Spring is here.\"\n",
-    )
-    .unwrap();
-    ok(&db.url, &["campaign", "add", campaign.to_str().unwrap()]);
+    spring_note(&db);
     let sink = SmtpSink::start_tls_background(SinkTls::new(&read("server.pem"), &read("server.key"), true).unwrap()).unwrap();
     let url = sink.url().replace("smtps://", "smtps://relay:s3cret@");
     let run = |ca: &str| {
