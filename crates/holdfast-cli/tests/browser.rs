@@ -358,6 +358,22 @@ fn dashboard_in_a_real_browser() {
     assert!(page.contains(&format!("id {customer}")), "the customer page does not show {customer}: {page}");
     assert!(!d.find_all("ol.timeline li.order").is_empty(), "the customer page shows no orders");
     shots.take(&d, "customer");
+    // The customer's own time zone and sending window, set from their page.
+    let form = format!("form[action='/customers/{customer}/sending']");
+    for (name, value) in [("time_zone", "Europe/Moscow"), ("send_window", "09:00-12:00")] {
+        let input = d.find(&format!("{form} input[name={name}]"));
+        d.clear(&input);
+        d.type_into(&input, value);
+    }
+    d.click(&d.find(&format!("{form} button")));
+    wait_for("the customer page after the sending form", Duration::from_secs(10), || {
+        // read in one script call: the page may be replaced between two calls
+        let main = d.js("const m = document.querySelector('main'); return m ? m.innerText : ''", json!([]));
+        (d.path() == format!("/customers/{customer}") && main.as_str().is_some_and(|t| t.contains("Sending window: 09:00-12:00"))).then_some(())
+    });
+    let page = d.text(&d.find("main"));
+    assert!(page.contains("Time zone: Europe/Moscow") && page.contains("Sending window: 09:00-12:00"), "{page}");
+    shots.take(&d, "customer-sending");
     d.goto(&format!("{base}/today"));
     d.click(&d.find(&format!("#task-{task} form[action='/tasks/{task}/done'] button")));
     wait_for("the done task to leave the queue", Duration::from_secs(10), || d.find_all(&format!("#task-{task}")).is_empty().then_some(()));
@@ -410,6 +426,7 @@ fn dashboard_in_a_real_browser() {
     assert_eq!(task_state(&db, &v_customer, v_task), "open", "a viewer's request changed task {v_task}");
     d.goto(&format!("{base}/customers/{v_customer}"));
     assert!(d.find_all("form[action$='/notes']").is_empty(), "a viewer's customer page has the note form");
+    assert!(d.find_all("form[action$='/sending']").is_empty(), "a viewer's customer page has the sending form");
     d.goto(&format!("{base}/import"));
     assert!(d.find_all("input[type=file]").is_empty(), "a viewer's import page has the upload form");
 
