@@ -63,14 +63,27 @@ pub async fn analyze_report(source: &Source, cal: &Calendar, req: &AnalyzeReques
     let orders = load_orders(source, cal, req.sections.segments, progress).await?;
     let log = orders.log;
     clock.mark("read");
-    let report = report_of_log(&log, cal, &source.name(), req, &mut clock)?;
+    // The learned churn risk takes the store's activity (logins, tickets, messages, feedback)
+    // as `holdfast score` does; a file has none.
+    let activity = match source {
+        Source::Store(app) if req.sections.segments && req.sections.risk => Some(app.store.load_activity(app.ws.id, None).await?.to_core()),
+        _ => None,
+    };
+    let report = report_of_log(&log, cal, &source.name(), req, activity.as_ref(), &mut clock)?;
     Ok((report, orders.notes))
 }
 
 /// The report of orders already loaded (`name`: where they came from, for the report and its
-/// messages) — what [`analyze_report`] computes after reading, for a front end that keeps the
-/// orders in memory (the dashboard).
-pub fn report_of_log(log: &holdfast_core::OrderLog, cal: &Calendar, name: &str, req: &AnalyzeRequest, clock: &mut Phases) -> Result<AnalyzeReport> {
+/// messages; `activity`: the workspace's, for the learned churn risk) — what [`analyze_report`]
+/// computes after reading, for a front end that keeps the orders in memory (the dashboard).
+pub fn report_of_log(
+    log: &holdfast_core::OrderLog,
+    cal: &Calendar,
+    name: &str,
+    req: &AnalyzeRequest,
+    activity: Option<&holdfast_core::flags::Activity>,
+    clock: &mut Phases,
+) -> Result<AnalyzeReport> {
     if req.window_days == 0 {
         return Err(Error::user("the inactivity window must be at least 1 day"));
     }
@@ -83,7 +96,7 @@ pub fn report_of_log(log: &holdfast_core::OrderLog, cal: &Calendar, name: &str, 
         clock.mark("segments");
         if req.sections.risk {
             // The learned churn risk by segment, where a model can be learned from this history.
-            if let Ok(r) = crate::risk::risk_by_segment(log, cal, None, &segs, as_of) {
+            if let Ok(r) = crate::risk::risk_by_segment(log, cal, activity, &segs, as_of) {
                 section.churn_risk = Some(holdfast_report::segments::ChurnRiskRows {
                     horizon_days: r.horizon_days,
                     holdout_auc: r.holdout_auc,

@@ -97,6 +97,15 @@ fn risk_from_store(pg: bool) {
     let f = json(NODB, &["risk", "--orders", o.to_str().unwrap(), "--events", e.to_str().unwrap(), "--as-of", "2024-11-01", "--json"]);
     assert_eq!(j["model"], f["model"]);
     assert_eq!(j["customers"][0], f["customers"][0]);
+    // `segments` and the report over the store learn the risk with the store's events too: the
+    // same model as `risk` (without the events the holdout AUC differs).
+    let auc = j["model"]["holdout_auc"].as_f64().unwrap();
+    let seg = json(&db.url, &["segments", "--as-of", "2024-11-01", "--json"]);
+    assert_eq!(seg["churn_risk"]["holdout_auc"].as_f64(), Some(auc), "{}", seg["churn_risk"]);
+    let rep = json(&db.url, &["analyze", "--as-of", "2024-11-01", "--sections", "risk", "--json"]);
+    assert_eq!(rep["segments"]["churn_risk"]["holdout_auc"].as_f64(), Some(auc), "{}", rep["segments"]["churn_risk"]);
+    let orders_only = json(NODB, &["segments", "--orders", o.to_str().unwrap(), "--as-of", "2024-11-01", "--json"]);
+    assert_ne!(orders_only["churn_risk"]["holdout_auc"].as_f64(), Some(auc));
     // `score` saves the learned risk (with its reasons) in the snapshot; the customer view shows
     // it and the store's queue at the same as-of takes it as P(churn).
     assert_eq!(json(&db.url, &["at-risk", "--as-of", "2024-11-01", "--json"])["p_churn_from"], "rhythm");

@@ -289,9 +289,14 @@ async fn report_get(caller: Caller, axum::extract::State(shared): axum::extract:
     let (cal, log) = shared.orders(&caller.app).await?;
     let name = caller.app.url().to_owned();
     let window = caller.app.ws.window_days;
+    // The learned churn risk takes the workspace's activity, as `holdfast score` does.
+    let activity = match sections.segments && sections.risk {
+        true => Some(caller.app.store.load_activity(caller.app.ws.id, None).await.map_err(holdfast_app::Error::from)?.to_core()),
+        false => None,
+    };
     blocking(move || {
         let req = holdfast_app::AnalyzeRequest { as_of: q.as_of, window_days: window, granularity, sections };
-        let r = holdfast_app::report_of_log(&log, &cal, &name, &req, &mut holdfast_app::timing::Phases::from_env())
+        let r = holdfast_app::report_of_log(&log, &cal, &name, &req, activity.as_ref(), &mut holdfast_app::timing::Phases::from_env())
             .map_err(|e| ApiError { field: Some("as_of".into()), ..e.into() })?;
         Ok(Json(r).into_response())
     })

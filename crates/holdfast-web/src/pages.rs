@@ -184,7 +184,7 @@ async fn report(shared: &Shared, c: &Caller, granularity: Granularity, sections:
     let r = shared
         .cached(&c.app, &key, move || {
             let req = AnalyzeRequest { as_of: None, window_days: window, granularity, sections };
-            holdfast_app::report_of_log(&log, &cal, &name, &req, &mut holdfast_app::timing::Phases::from_env()).map_err(ApiError::from)
+            holdfast_app::report_of_log(&log, &cal, &name, &req, None, &mut holdfast_app::timing::Phases::from_env()).map_err(ApiError::from)
         })
         .await?;
     Ok(Some(r))

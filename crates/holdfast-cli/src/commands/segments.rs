@@ -89,7 +89,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         anyhow::ensure!((0.0..=1.0).contains(&v), "{name}: expected a share between 0 and 1, got {v}");
     }
     let s = Session::new(g)?;
-    let Loaded { cal, log, as_of, .. } = s.load(args.orders.as_deref(), &args.input, &args.when, false)?;
+    let Loaded { cal, log, as_of, source } = s.load(args.orders.as_deref(), &args.input, &args.when, false)?;
     let opts = SegmentOptions { as_of, window_days: args.window, tiers: TierOptions { a_share: args.tier_a, b_share: args.tier_b } };
     let segs = segment_customers(&log, &opts);
     let summary = summarize(&segs);
@@ -147,7 +147,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         .map(|s| SegmentOut { segment: s.segment.key(), name: s.segment.as_str(), customers: s.customers, revenue_share: s.revenue_share })
         .collect();
     let as_of_s = cal.date(as_of).to_string();
-    let risk = holdfast_app::risk::risk_by_segment(&log, &cal, None, &segs, as_of);
+    // The learned churn risk takes the store's activity, as `holdfast score` does.
+    let activity = match &source {
+        holdfast_app::Source::Store(app) => Some(s.store(app.store.load_activity(app.ws.id, None))?.to_core()),
+        _ => None,
+    };
+    let risk = holdfast_app::risk::risk_by_segment(&log, &cal, activity.as_ref(), &segs, as_of);
     if let (Err(why), false) = (&risk, g.quiet || args.json) {
         eprintln!("note: churn risk not learned: {why}");
     }
