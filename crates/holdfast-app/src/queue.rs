@@ -27,7 +27,7 @@ const STEP_MIN_TASKS: usize = 20;
 /// A caller's P(churn) for every customer of an order log at an as-of instant, by customer index
 /// (e.g. a learned risk model); values that are not finite fall back to the rhythm's own.
 #[derive(Clone)]
-pub struct ChurnRisk(pub Arc<dyn Fn(&OrderLog, Instant) -> Vec<f64> + Send + Sync>);
+pub struct ChurnRisk(pub Arc<dyn Fn(&OrderLog, Option<&Activity>, Instant) -> Vec<f64> + Send + Sync>);
 
 impl std::fmt::Debug for ChurnRisk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,7 +143,7 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
         let risks: std::collections::HashMap<String, f64> = app.store.risks_at(app.ws.id, as_of).await?.into_iter().collect();
         if !risks.is_empty() {
             let risks = Arc::new(risks);
-            let risk = ChurnRisk(Arc::new(move |log: &OrderLog, _| {
+            let risk = ChurnRisk(Arc::new(move |log: &OrderLog, _, _| {
                 (0..log.n_customers()).map(|c| risks.get(log.customer_id(c as holdfast_core::CustomerIdx)).copied().unwrap_or(f64::NAN)).collect()
             }));
             own.get_or_insert_with(|| opts.clone()).churn_risk = Some(risk);
@@ -221,7 +221,7 @@ pub fn plan_queue(
         .filter(|t| t.state == holdfast_store::TaskState::Open)
         .map(|t| OpenTask { customer_id: t.customer.clone(), snoozed_until: t.snoozed_until })
         .collect();
-    q.churn_risk = opts.churn_risk.as_ref().map(|r| Arc::from((r.0)(log, as_of)));
+    q.churn_risk = opts.churn_risk.as_ref().map(|r| Arc::from((r.0)(log, activity, as_of)));
     q.step_success = opts.step_success.clone();
     let basis = Basis::new(log, as_of, &q.tiers);
     let chains = service_chains(log, &NboOptions { window_days: opts.chain_window_days, ..NboOptions::new(as_of) });

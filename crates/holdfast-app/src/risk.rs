@@ -70,12 +70,12 @@ pub fn read_events_file(path: &std::path::Path, read: &ReadOptions, cal: &Calend
 }
 
 /// The learned churn risk as the action queue's P(churn) (`AtRiskOptions::churn_risk`): the
-/// model learned on the history before as-of, one probability per customer of the log. Where it
-/// cannot be learned (too little history, one class) every customer keeps the rhythm's own
-/// estimate.
+/// model learned on the history before as-of (with the activity the queue reads: the store's),
+/// one probability per customer of the log. Where it cannot be learned (too little history, one
+/// class) every customer keeps the rhythm's own estimate.
 pub fn learned_churn(cal: Calendar) -> crate::queue::ChurnRisk {
-    crate::queue::ChurnRisk(std::sync::Arc::new(move |log: &holdfast_core::OrderLog, as_of: holdfast_core::Instant| {
-        match holdfast_risk::churn_risk(log, &cal, None, &RiskOptions::new(as_of)) {
+    crate::queue::ChurnRisk(std::sync::Arc::new(move |log: &holdfast_core::OrderLog, activity: Option<&Activity>, as_of: holdfast_core::Instant| {
+        match holdfast_risk::churn_risk(log, &cal, activity, &RiskOptions::new(as_of)) {
             Ok(r) => {
                 let by = r.by_customer();
                 (0..log.n_customers()).map(|c| by.get(log.customer_id(c as holdfast_core::CustomerIdx)).map_or(f64::NAN, |x| x.risk)).collect()

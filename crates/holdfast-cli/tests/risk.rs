@@ -106,6 +106,17 @@ fn risk_from_store(pg: bool) {
     assert_eq!(rep["segments"]["churn_risk"]["holdout_auc"].as_f64(), Some(auc), "{}", rep["segments"]["churn_risk"]);
     let orders_only = json(NODB, &["segments", "--orders", o.to_str().unwrap(), "--as-of", "2024-11-01", "--json"]);
     assert_ne!(orders_only["churn_risk"]["holdout_auc"].as_f64(), Some(auc));
+    // and so does the store's queue with --learned-risk: each task's P(churn) is that model's
+    let by: std::collections::HashMap<&str, f64> =
+        j["customers"].as_array().unwrap().iter().map(|c| (c["customer_id"].as_str().unwrap(), c["risk"].as_f64().unwrap())).collect();
+    let queue = json(&db.url, &["at-risk", "--as-of", "2024-11-01", "--learned-risk", "--json"]);
+    assert_eq!(queue["p_churn_from"], "learned");
+    let tasks = queue["tasks"].as_array().expect("tasks");
+    assert!(!tasks.is_empty());
+    for t in tasks {
+        let id = t["customer_id"].as_str().unwrap();
+        assert!((t["p_churn"].as_f64().unwrap() - by[id]).abs() < 1e-9, "{id}: {t} vs {}", by[id]);
+    }
     // `score` saves the learned risk (with its reasons) in the snapshot; the customer view shows
     // it and the store's queue at the same as-of takes it as P(churn).
     assert_eq!(json(&db.url, &["at-risk", "--as-of", "2024-11-01", "--json"])["p_churn_from"], "rhythm");
