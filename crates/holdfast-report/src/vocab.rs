@@ -273,7 +273,11 @@ pub fn explanation(l: Lang, f: &Flag) -> String {
             l.pct(Some(*drop)),
             ru_rarity(*p)
         )),
-        Explanation::FewerCategories { early, late, .. } => Some(format!("раньше покупал в {early} категориях, в последних 3 заказах — в {late}")),
+        Explanation::FewerCategories { early, late, expected, p } => Some(format!(
+            "раньше покупал в {early} категориях; в последних 3 заказах — {late} из них, а обычно {} — так мало бывает у него {}",
+            l.number(Some(*expected), 1),
+            ru_rarity(*p)
+        )),
         Explanation::MissedInitiative { chain, since, activity_known, .. } => {
             let c = chain.as_ref();
             let next = if c.replenishment { format!("{} снова", c.from) } else { c.to.clone() };
@@ -322,6 +326,19 @@ mod tests {
         assert!(warning(Lang::Ru, last, 30, g).starts_with("Последний период"));
         assert_eq!(warning(Lang::En, last, 30, g), last);
         assert_eq!(warning(Lang::Ru, "Something new.", 30, g), "Something new.");
+    }
+
+    #[test]
+    fn fewer_categories_in_russian() {
+        use holdfast_core::flags::{fewer_categories, Baseline};
+        let log = holdfast_core::OrderLogBuilder::new(holdfast_core::Currency::new("USD").unwrap()).build();
+        let base = Baseline::fit(&log, None, 0, 0.05);
+        let o = vec![vec![0, 1], vec![2, 3], vec![0, 2], vec![1, 3], vec![0, 1, 2], vec![3], vec![0], vec![0], vec![0]];
+        let f = fewer_categories(&o, &base).unwrap();
+        assert_eq!(
+            explanation(Lang::Ru, &f),
+            "меньше категорий товаров: раньше покупал в 4 категориях; в последних 3 заказах — 1 из них, а обычно 3,3 — так мало бывает у него реже 1 раза из 50"
+        );
     }
 
     #[test]
