@@ -66,7 +66,7 @@ pub async fn analyze_report(source: &Source, cal: &Calendar, req: &AnalyzeReques
     // The learned churn risk takes the store's activity (logins, tickets, messages, feedback)
     // as `holdfast score` does; a file has none.
     let activity = match source {
-        Source::Store(app) if req.sections.segments && req.sections.risk => Some(app.store.load_activity(app.ws.id, None).await?.to_core()),
+        Source::Store(app) if req.sections.segments && req.sections.risk => Some(app.activity().await?),
         _ => None,
     };
     let report = report_of_log(&log, cal, &source.name(), req, activity.as_ref(), &mut clock)?;

@@ -125,7 +125,7 @@ pub async fn at_risk(source: &Source, cal: &Calendar, opts: &AtRiskOptions, prog
     let mut activity = None;
     let mut open = Vec::new();
     if let Some(app) = app {
-        activity = Some(app.store.load_activity(app.ws.id, None).await?.to_core());
+        activity = Some(app.activity().await?);
         for (c, o) in app.store.owners(app.ws.id).await? {
             if !o.trim().is_empty() {
                 owners.entry(c).or_insert(o);

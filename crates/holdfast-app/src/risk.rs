@@ -30,7 +30,7 @@ pub async fn churn_risk(source: &Source, cal: &Calendar, req: &RiskRequest, prog
     let as_of = resolve_as_of(req.as_of.as_deref(), &log, cal, &source.name())?;
     let activity = match (&req.events_file, source.app()) {
         (Some((path, read)), _) => Some(read_events_file(path, read, cal)?),
-        (None, Some(app)) => Some(app.store.load_activity(app.ws.id, None).await?.to_core()),
+        (None, Some(app)) => Some(app.activity().await?),
         (None, None) => None,
     };
     progress.update("learning churn risk", 0, 0);

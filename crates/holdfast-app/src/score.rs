@@ -60,7 +60,7 @@ pub async fn score_workspace(app: &App, as_of: Option<&str>, progress: &dyn Prog
         let clv = p.clv.filter(|v| v.is_finite()).map(|v| (v * per as f64).round() as i64);
         predicted.insert(id.as_str(), (Some(p.p_alive).filter(|v| v.is_finite()), clv));
     }
-    let activity = app.store.load_activity(app.ws.id, None).await?.to_core();
+    let activity = app.activity().await?;
     // The queue's rule, with at-risk's defaults: the same count everywhere.
     let queue = AtRiskOptions::default();
     let plan = plan_queue(&log, Some(&activity), as_of, &queue, Default::default(), &[], 0, false)?;

@@ -422,13 +422,6 @@ pub async fn customer_sending(app: &App, customer: &str) -> Result<CustomerSendi
     Ok(CustomerSending { time_zone, send_window: window.map(|(start, end)| QuietHours { start, end }.text()) })
 }
 
-async fn known_customer(app: &App, customer: &str) -> Result<()> {
-    if app.store.customers_where(app.ws.id, Some(customer)).await?.is_empty() {
-        return Err(Error::not_found(format!("no customer {customer:?} in the workspace")));
-    }
-    Ok(())
-}
-
 /// Changes a customer's time zone and sending window together, as typed: a field left `None` is
 /// kept, `none` (or empty) goes back to the workspace's. Both are checked before either is saved;
 /// an error names the field `time_zone` or `send_window`. Returns the preferences now in force.
@@ -440,7 +433,7 @@ pub async fn change_customer_sending(
     actor: &str,
     now: i64,
 ) -> Result<CustomerSending> {
-    known_customer(app, customer).await?;
+    customer_sending(app, customer).await?;
     // Both checked before either is saved.
     if let Some(z) = time_zone {
         parse_zone(z).map_err(|e| Error { field: Some("time_zone".into()), ..e })?;

@@ -39,6 +39,12 @@ impl App {
         Calendar::from_name(&self.ws.time_zone).map_err(|e| Error::internal(format!("the workspace's time zone: {e}")))
     }
 
+    /// The workspace's activity (events, feedback, subscriptions) as the flags and the learned
+    /// churn risk take it.
+    pub async fn activity(&self) -> Result<holdfast_core::flags::Activity> {
+        Ok(self.store.load_activity(self.ws.id, None).await?.to_core())
+    }
+
     /// The store's URL with any password hidden.
     pub fn url(&self) -> &str {
         self.store.url()

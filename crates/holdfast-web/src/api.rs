@@ -291,7 +291,7 @@ async fn report_get(caller: Caller, axum::extract::State(shared): axum::extract:
     let window = caller.app.ws.window_days;
     // The learned churn risk takes the workspace's activity, as `holdfast score` does.
     let activity = match sections.segments && sections.risk {
-        true => Some(caller.app.store.load_activity(caller.app.ws.id, None).await.map_err(holdfast_app::Error::from)?.to_core()),
+        true => Some(caller.app.activity().await?),
         false => None,
     };
     blocking(move || {

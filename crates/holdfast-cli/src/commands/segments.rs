@@ -149,7 +149,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let as_of_s = cal.date(as_of).to_string();
     // The learned churn risk takes the store's activity, as `holdfast score` does.
     let activity = match &source {
-        holdfast_app::Source::Store(app) => Some(s.store(app.store.load_activity(app.ws.id, None))?.to_core()),
+        holdfast_app::Source::Store(app) => Some(s.run(app.activity())?),
         _ => None,
     };
     let risk = holdfast_app::risk::risk_by_segment(&log, &cal, activity.as_ref(), &segs, as_of);
